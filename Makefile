@@ -1,0 +1,82 @@
+# Keyward: `make run` starts the dashboard on SQLite; `make test` runs every test.
+# Each tool is installed once, only if missing, into $(TOOLS) (outside the clone, so that later
+# clones on the same machine reuse it) and put on PATH.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+TOOLS ?= $(HOME)/.local/share/keyward-tools
+CARGO_LEPTOS_VERSION := 0.3.10
+BINARYEN_VERSION := 132.0.0
+# wasm-bindgen-cli must match the wasm-bindgen library pinned in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
+export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help run build test test-rust test-e2e bench tools chromium clean
+
+help:
+	@echo "make run    build (release) and start Keyward at http://127.0.0.1:3000 on SQLite (./data/)"
+	@echo "make test   unit, integration and Playwright tests"
+	@echo "make bench  size of the WASM bundle against its budget"
+
+run: build
+	@mkdir -p data
+	./target/release/keyward
+
+build: tools
+	cargo leptos build --release
+
+test: test-rust test-e2e
+
+test-rust: tools
+	cargo test --release --locked -p app --features ssr
+	cargo test --release --locked -p server
+
+test-e2e: build chromium end2end/node_modules/.package-lock.json
+	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	data=$$(mktemp -d); \
+	echo "Playwright against a fresh server on 127.0.0.1:$$port (database in $$data)"; \
+	cd end2end && E2E_PORT=$$port E2E_DATA_DIR=$$data CHROMIUM_PATH=$(CHROMIUM) npx playwright test; \
+	status=$$?; rm -rf "$$data"; exit $$status
+
+bench: build
+	@wasm=$$(ls target/site/pkg/*.wasm | head -n1); \
+	raw=$$(stat -c %s "$$wasm"); gz=$$(gzip -9 -c "$$wasm" | wc -c); \
+	js=$$(gzip -9 -c target/site/pkg/keyward.js | wc -c); \
+	echo "WASM bundle: $$((raw / 1024)) KB raw, $$((gz / 1024)) KB gzip (+ $$((js / 1024)) KB gzip JS); budget 300 KB gzip"; \
+	[ $$((gz + js)) -le $$((300 * 1024)) ] || { echo "over budget"; exit 1; }
+
+tools: $(TOOLS)/.wasm32 $(TOOLS)/bin/cargo-leptos $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION) $(TOOLS)/node_modules/.bin/wasm-opt
+
+$(TOOLS)/.wasm32:
+	@mkdir -p $(TOOLS)
+	rustup target add wasm32-unknown-unknown
+	@touch $@
+
+$(TOOLS)/bin/cargo-leptos:
+	cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --root $(TOOLS)
+
+# Without --locked: 0.2.130's own lockfile pins a webpki-roots release the registry lacks.
+$(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION):
+	@if ! wasm-bindgen --version 2>/dev/null | grep -qF " $(WASM_BINDGEN_VERSION)"; then \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(TOOLS) --force; \
+	fi
+	@touch $@
+
+$(TOOLS)/node_modules/.bin/wasm-opt:
+	npm install --prefix $(TOOLS) --no-audit --no-fund binaryen@$(BINARYEN_VERSION)
+
+chromium:
+	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+end2end/node_modules/.package-lock.json: end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules data

@@ -1,0 +1,51 @@
+use crate::model::{AppError, SessionInfo};
+use leptos::prelude::*;
+
+/// True until the first organization has been set up.
+#[server]
+pub async fn needs_setup() -> Result<bool, AppError> {
+    let state = super::context::state()?;
+    Ok(crate::ssr::services::auth::needs_setup(&state.db).await?)
+}
+
+/// Who is signed in, if anyone.
+#[server]
+pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
+    match super::context::member().await {
+        Ok((_, member)) => Ok(Some(member.session_info())),
+        Err(AppError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// First run: creates the organization and its owner, and signs the owner in.
+#[server]
+pub async fn set_up(organization: String, name: String, email: String, password: String) -> Result<(), AppError> {
+    use crate::model::SetupForm;
+    let state = super::context::state()?;
+    let form = SetupForm { organization, name, email, password };
+    let session = crate::ssr::services::auth::set_up(&state.db, form).await?;
+    super::context::set_session_cookie(&state, &session);
+    leptos_axum::redirect("/keys");
+    Ok(())
+}
+
+#[server]
+pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
+    let state = super::context::state()?;
+    let session = crate::ssr::services::auth::sign_in(&state.db, &email, &password).await?;
+    super::context::set_session_cookie(&state, &session);
+    leptos_axum::redirect("/keys");
+    Ok(())
+}
+
+#[server]
+pub async fn sign_out() -> Result<(), AppError> {
+    let state = super::context::state()?;
+    if let Some(token) = super::context::session_token().await {
+        crate::ssr::services::auth::sign_out(&state.db, &token).await?;
+    }
+    super::context::clear_session_cookie(&state);
+    leptos_axum::redirect("/sign-in");
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! What a server function needs from the request it serves: the app state and the session cookie.
+
+use crate::model::AppError;
+use crate::ssr::AppState;
+use crate::ssr::services::{Member, NewSession, auth};
+use axum::http::{HeaderValue, header::SET_COOKIE};
+use axum_extra::extract::CookieJar;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+pub const SESSION_COOKIE: &str = "kw_session";
+
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the server function context");
+        AppError::Internal
+    })
+}
+
+/// The session token the browser presented, if any.
+pub async fn session_token() -> Option<String> {
+    let jar = leptos_axum::extract::<CookieJar>().await.ok()?;
+    jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The signed-in member, or `Unauthenticated`.
+pub async fn member() -> Result<(AppState, Member), AppError> {
+    let state = state()?;
+    let token = session_token().await.ok_or(AppError::Unauthenticated)?;
+    let member = auth::authenticate(&state.db, &token).await?;
+    Ok((state, member))
+}
+
+/// Hands the session token to the browser: HttpOnly (no script reads it), SameSite=Lax.
+pub fn set_session_cookie(state: &AppState, session: &NewSession) {
+    let max_age = (session.expires_at - chrono::Utc::now()).num_seconds().max(0);
+    set_cookie(state, &session.token, max_age);
+}
+
+pub fn clear_session_cookie(state: &AppState) {
+    set_cookie(state, "", 0);
+}
+
+fn set_cookie(state: &AppState, value: &str, max_age: i64) {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    match (HeaderValue::from_str(&cookie), use_context::<ResponseOptions>()) {
+        (Ok(value), Some(response)) => response.append_header(SET_COOKIE, value),
+        _ => tracing::error!("could not set the session cookie"),
+    }
+}

@@ -1,0 +1,7 @@
+//! Server functions: thin. Each one finds the signed-in member, calls one service, converts the error.
+
+pub mod auth;
+pub mod keys;
+
+#[cfg(feature = "ssr")]
+mod context;

@@ -1,0 +1,50 @@
+//! The session, known to every page: who is signed in, and the actions that change it.
+
+use crate::api::auth::{SetUp, SignIn, SignOut, current_session};
+use crate::model::{AppError, SessionInfo};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+#[derive(Clone, Copy)]
+pub struct AuthContext {
+    /// Refetched whenever someone sets up, signs in or signs out.
+    pub session: Resource<Result<Option<SessionInfo>, AppError>>,
+    pub set_up: ServerAction<SetUp>,
+    pub sign_in: ServerAction<SignIn>,
+    pub sign_out: ServerAction<SignOut>,
+}
+
+pub fn use_auth() -> AuthContext {
+    expect_context::<AuthContext>()
+}
+
+#[component]
+pub fn AuthProvider(children: Children) -> impl IntoView {
+    let set_up = ServerAction::<SetUp>::new();
+    let sign_in = ServerAction::<SignIn>::new();
+    let sign_out = ServerAction::<SignOut>::new();
+    let session = Resource::new(
+        move || (set_up.version().get(), sign_in.version().get(), sign_out.version().get()),
+        |_| current_session(),
+    );
+    provide_context(AuthContext { session, set_up, sign_in, sign_out });
+    children()
+}
+
+/// Shows its children to a signed-in member and sends everyone else to sign in.
+#[component]
+pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
+    let auth = use_auth();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match auth.session.await {
+                    Ok(Some(_)) => children.with_value(|c| c()).into_any(),
+                    Ok(None) => view! { <Redirect path="/sign-in" /> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

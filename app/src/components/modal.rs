@@ -1,0 +1,41 @@
+//! A modal dialog on the native `<dialog>` element: the browser traps focus, closes on Escape,
+//! makes the page behind it inert, and returns focus where it was when the dialog closes.
+
+use leptos::html;
+use leptos::prelude::*;
+
+#[component]
+pub fn Modal(
+    /// A unique id; the title's id is derived from it so the dialog is named by its title.
+    id: &'static str,
+    #[prop(into)] title: String,
+    #[prop(into)] open: Signal<bool>,
+    /// Called when the dialog closes for any reason (Escape, a Close button, the program).
+    #[prop(into)]
+    on_close: Callback<()>,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let dialog = NodeRef::<html::Dialog>::new();
+    let title_id = format!("{id}-title");
+
+    Effect::new(move |_| {
+        let wants_open = open.get();
+        #[cfg(feature = "hydrate")]
+        if let Some(dialog) = dialog.get() {
+            if wants_open && !dialog.open() {
+                let _ = dialog.show_modal();
+            } else if !wants_open && dialog.open() {
+                dialog.close();
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = wants_open;
+    });
+
+    view! {
+        <dialog id=id class="modal" node_ref=dialog aria-labelledby=title_id.clone() on:close=move |_| on_close.run(())>
+            <h2 id=title_id class="modal-title">{title}</h2>
+            <Show when=move || open.get()>{children()}</Show>
+        </dialog>
+    }
+}

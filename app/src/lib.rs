@@ -1,0 +1,59 @@
+//! Keyward's dashboard: shared models, server functions, pages, and (behind `ssr`) the services.
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use components::{AuthProvider, ToastProvider};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+use pages::{HomePage, KeysPage, NotFound, SetupPage, SignInPage};
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    view! {
+        <Stylesheet id="keyward" href="/pkg/keyward.css" />
+        <Title formatter=|page: String| if page.is_empty() { "Keyward".to_owned() } else { format!("{page} · Keyward") } />
+        <ToastProvider>
+            <Router>
+                <AuthProvider>
+                    // Async SSR: the session is known before the first byte, so a page that needs one
+                    // answers with a real redirect, and the keys table is in the first HTML response.
+                    <Routes fallback=NotFound>
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                        <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
+                        <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
+                    </Routes>
+                </AuthProvider>
+            </Router>
+        </ToastProvider>
+    }
+}

@@ -1,0 +1,262 @@
+use super::FieldError;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// Where a key may be used. Its token says so too (`live`, `stage`, `dev`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "production"))]
+    Production,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "staging"))]
+    Staging,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "development"))]
+    Development,
+}
+
+impl Environment {
+    pub const ALL: [Environment; 3] =
+        [Environment::Production, Environment::Staging, Environment::Development];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Environment::Production => "production",
+            Environment::Staging => "staging",
+            Environment::Development => "development",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Environment::Production => "Production",
+            Environment::Staging => "Staging",
+            Environment::Development => "Development",
+        }
+    }
+
+    /// The segment of the key token that names the environment.
+    pub const fn token_segment(self) -> &'static str {
+        match self {
+            Environment::Production => "live",
+            Environment::Staging => "stage",
+            Environment::Development => "dev",
+        }
+    }
+
+    pub fn from_token_segment(segment: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.token_segment() == segment)
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl FromStr for Environment {
+    type Err = FieldError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| FieldError::new("environment", "must be production, staging or development"))
+    }
+}
+
+/// A key's stored state. `Expired` is never stored: it is derived from `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "active"))]
+    Active,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "disabled"))]
+    Disabled,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "revoked"))]
+    Revoked,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "expired"))]
+    Expired,
+}
+
+impl KeyStatus {
+    /// What a person sees: the stored state, or `Expired` once `expires_at` has passed
+    /// (a revoked key stays revoked: that is the stronger fact).
+    pub fn effective(stored: KeyStatus, expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Self {
+        match (stored, expires_at) {
+            (KeyStatus::Revoked, _) => KeyStatus::Revoked,
+            (_, Some(at)) if at <= now => KeyStatus::Expired,
+            (stored, _) => stored,
+        }
+    }
+
+    /// Revocation is permanent: only a key that is not yet revoked can be revoked.
+    pub fn can_revoke(self) -> bool {
+        self != KeyStatus::Revoked
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "Active",
+            KeyStatus::Disabled => "Disabled",
+            KeyStatus::Revoked => "Revoked",
+            KeyStatus::Expired => "Expired",
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Disabled => "disabled",
+            KeyStatus::Revoked => "revoked",
+            KeyStatus::Expired => "expired",
+        }
+    }
+}
+
+/// A key's name: trimmed, 1 to 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyName(String);
+
+impl KeyName {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(FieldError::new("name", "is required"));
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(FieldError::new("name", format!("must be at most {} characters", Self::MAX_CHARS)));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(FieldError::new("name", "must not contain control characters"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// What a person asks for when creating a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewKey {
+    pub name: String,
+    pub description: Option<String>,
+    pub project_id: Uuid,
+    pub environment: Environment,
+}
+
+impl NewKey {
+    pub const MAX_DESCRIPTION_CHARS: usize = 500;
+
+    /// The description, trimmed, `None` if blank.
+    pub fn validated_description(&self) -> Result<Option<String>, FieldError> {
+        let Some(raw) = self.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) else {
+            return Ok(None);
+        };
+        if raw.chars().count() > Self::MAX_DESCRIPTION_CHARS {
+            return Err(FieldError::new(
+                "description",
+                format!("must be at most {} characters", Self::MAX_DESCRIPTION_CHARS),
+            ));
+        }
+        Ok(Some(raw.to_owned()))
+    }
+}
+
+/// A key as the dashboard shows it: never the secret, only its visible prefix and a masked preview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub prefix: String,
+    pub preview: String,
+    pub project_id: Uuid,
+    pub project_name: String,
+    pub environment: Environment,
+    pub status: KeyStatus,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to a create: the key, and its full token, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedKey {
+    pub key: ApiKey,
+    pub token: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn a_key_name_is_trimmed_and_bounded() {
+        assert_eq!(KeyName::parse("  CI deploy  ").map(KeyName::into_inner), Ok("CI deploy".to_owned()));
+        assert_eq!(KeyName::parse("   ").unwrap_err().field, "name");
+        assert!(KeyName::parse(&"x".repeat(64)).is_ok());
+        let too_long = KeyName::parse(&"x".repeat(65)).unwrap_err();
+        assert_eq!(too_long, FieldError::new("name", "must be at most 64 characters"));
+        // Characters, not bytes, are counted.
+        assert!(KeyName::parse(&"é".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn expiry_is_derived_and_revocation_wins() {
+        let now = Utc::now();
+        let past = Some(now - Duration::seconds(1));
+        let future = Some(now + Duration::days(1));
+        assert_eq!(KeyStatus::effective(KeyStatus::Active, None, now), KeyStatus::Active);
+        assert_eq!(KeyStatus::effective(KeyStatus::Active, future, now), KeyStatus::Active);
+        assert_eq!(KeyStatus::effective(KeyStatus::Active, past, now), KeyStatus::Expired);
+        assert_eq!(KeyStatus::effective(KeyStatus::Disabled, past, now), KeyStatus::Expired);
+        assert_eq!(KeyStatus::effective(KeyStatus::Revoked, past, now), KeyStatus::Revoked);
+    }
+
+    #[test]
+    fn only_an_unrevoked_key_can_be_revoked() {
+        assert!(KeyStatus::Active.can_revoke());
+        assert!(KeyStatus::Disabled.can_revoke());
+        assert!(KeyStatus::Expired.can_revoke());
+        assert!(!KeyStatus::Revoked.can_revoke());
+    }
+
+    #[test]
+    fn environments_parse_from_their_names_and_token_segments() {
+        for env in Environment::ALL {
+            assert_eq!(env.as_str().parse::<Environment>(), Ok(env));
+            assert_eq!(Environment::from_token_segment(env.token_segment()), Some(env));
+        }
+        assert_eq!("prod".parse::<Environment>().unwrap_err().field, "environment");
+    }
+
+    #[test]
+    fn a_blank_description_is_none_and_a_long_one_is_refused() {
+        let mut key = NewKey {
+            name: "a".into(),
+            description: Some("  ".into()),
+            project_id: Uuid::nil(),
+            environment: Environment::Production,
+        };
+        assert_eq!(key.validated_description(), Ok(None));
+        key.description = Some("x".repeat(501));
+        assert_eq!(key.validated_description().unwrap_err().field, "description");
+    }
+}

@@ -1,0 +1,148 @@
+use super::{FieldError, Plan};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A member's role in an organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "owner"))]
+    Owner,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "admin"))]
+    Admin,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "developer"))]
+    Developer,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "viewer"))]
+    Viewer,
+}
+
+impl Role {
+    pub const fn label(self) -> &'static str {
+        match self {
+            Role::Owner => "Owner",
+            Role::Admin => "Admin",
+            Role::Developer => "Developer",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    /// Whether this role may create keys and revoke them.
+    pub const fn manages_keys(self) -> bool {
+        !matches!(self, Role::Viewer)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Who is signed in, and into which organization.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub user_name: String,
+    pub email: String,
+    pub organization: String,
+    pub plan: Plan,
+    pub role: Role,
+}
+
+/// The first-run form: the organization and its owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupForm {
+    pub organization: String,
+    pub name: String,
+    pub email: String,
+    pub password: String,
+}
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+
+impl SetupForm {
+    /// Trims what should be trimmed and refuses bad input, naming the field.
+    pub fn validated(self) -> Result<Self, FieldError> {
+        let organization = bounded("organization", &self.organization, 80)?;
+        let name = bounded("name", &self.name, 80)?;
+        let email = normalize_email(&self.email)?;
+        validate_new_password(&self.password)?;
+        Ok(Self { organization, name, email, password: self.password })
+    }
+}
+
+fn bounded(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field, "is required"));
+    }
+    if value.chars().count() > max {
+        return Err(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    Ok(value.to_owned())
+}
+
+/// Emails are compared lower-cased and trimmed.
+pub fn normalize_email(raw: &str) -> Result<String, FieldError> {
+    let email = raw.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid { Ok(email) } else { Err(FieldError::new("email", "must be a valid email address")) }
+}
+
+pub fn validate_new_password(password: &str) -> Result<(), FieldError> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(FieldError::new("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(FieldError::new("password", format!("must be at most {MAX_PASSWORD_CHARS} characters")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> SetupForm {
+        SetupForm {
+            organization: " Acme ".into(),
+            name: "Ada".into(),
+            email: " Ada@Example.COM ".into(),
+            password: "correct horse battery".into(),
+        }
+    }
+
+    #[test]
+    fn setup_input_is_trimmed_and_the_email_lower_cased() {
+        let ok = form().validated().expect("valid");
+        assert_eq!(ok.organization, "Acme");
+        assert_eq!(ok.email, "ada@example.com");
+    }
+
+    #[test]
+    fn bad_setup_input_names_its_field() {
+        let cases = [
+            (SetupForm { organization: " ".into(), ..form() }, "organization"),
+            (SetupForm { name: "".into(), ..form() }, "name"),
+            (SetupForm { email: "not-an-email".into(), ..form() }, "email"),
+            (SetupForm { password: "short".into(), ..form() }, "password"),
+        ];
+        for (input, field) in cases {
+            assert_eq!(input.validated().unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn a_viewer_does_not_manage_keys() {
+        assert!(Role::Owner.manages_keys());
+        assert!(Role::Developer.manages_keys());
+        assert!(!Role::Viewer.manages_keys());
+    }
+}

@@ -1,0 +1,214 @@
+//! The key token: `kw_<env>_<random base62><checksum>`.
+//!
+//! * `<env>` is `live`, `stage` or `dev` ([`Environment::token_segment`]).
+//! * `<random>` is [`RANDOM_LEN`] base62 characters from the OS CSPRNG (about 190 bits).
+//! * `<checksum>` is the CRC32 of everything before it, in [`CHECKSUM_LEN`] base62 characters, so
+//!   that typos and garbage are refused without a database lookup and secret scanners can recognise a
+//!   real Keyward key.
+
+use super::Environment;
+use std::fmt;
+
+pub const PRODUCT_PREFIX: &str = "kw";
+pub const RANDOM_LEN: usize = 32;
+pub const CHECKSUM_LEN: usize = 6;
+/// How many random characters the dashboard keeps in the visible prefix (`kw_live_a1b2c3d4`).
+pub const VISIBLE_RANDOM_LEN: usize = 8;
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Why a string is not a Keyward key. Never carries the string itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("not a Keyward key")]
+    Malformed,
+    #[error("unknown environment segment")]
+    UnknownEnvironment,
+    #[error("checksum mismatch")]
+    BadChecksum,
+}
+
+/// A full key token: a secret. Its `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct KeyToken {
+    token: String,
+    environment: Environment,
+}
+
+impl fmt::Debug for KeyToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyToken({}…)", self.visible_prefix())
+    }
+}
+
+impl KeyToken {
+    /// A fresh token for `environment`, with its randomness from the operating system.
+    #[cfg(feature = "ssr")]
+    pub fn generate(environment: Environment) -> Result<Self, getrandom::Error> {
+        let random = random_base62(RANDOM_LEN)?;
+        let body = format!("{PRODUCT_PREFIX}_{}_{random}", environment.token_segment());
+        let token = format!("{body}{}", checksum(&body));
+        Ok(Self { token, environment })
+    }
+
+    /// Checks the shape and checksum of a presented key. Pure and cheap: no lookup.
+    pub fn parse(presented: &str) -> Result<Self, TokenError> {
+        let rest = presented
+            .strip_prefix(PRODUCT_PREFIX)
+            .and_then(|r| r.strip_prefix('_'))
+            .ok_or(TokenError::Malformed)?;
+        let (segment, tail) = rest.split_once('_').ok_or(TokenError::Malformed)?;
+        let environment =
+            Environment::from_token_segment(segment).ok_or(TokenError::UnknownEnvironment)?;
+        if tail.len() != RANDOM_LEN + CHECKSUM_LEN || !tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(TokenError::Malformed);
+        }
+        let (body, sum) = presented.split_at(presented.len() - CHECKSUM_LEN);
+        if checksum(body) != sum {
+            return Err(TokenError::BadChecksum);
+        }
+        Ok(Self { token: presented.to_owned(), environment })
+    }
+
+    pub fn environment(&self) -> Environment {
+        self.environment
+    }
+
+    /// The secret itself: to show once, or to digest. Never to log.
+    pub fn expose_secret(&self) -> &str {
+        &self.token
+    }
+
+    /// What the dashboard keeps and shows: `kw_live_a1b2c3d4`.
+    pub fn visible_prefix(&self) -> String {
+        let head = PRODUCT_PREFIX.len() + 1 + self.environment.token_segment().len() + 1;
+        self.token[..head + VISIBLE_RANDOM_LEN].to_owned()
+    }
+
+    /// A masked preview for tables: `kw_live_a1b2c3d4••••••••`.
+    pub fn masked(&self) -> String {
+        format!("{}{}", self.visible_prefix(), "•".repeat(8))
+    }
+}
+
+/// CRC32 of `body` in fixed-width base62 (62^6 > 2^32, so six characters always suffice).
+fn checksum(body: &str) -> String {
+    let mut n = u64::from(crc32fast::hash(body.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    // Only ASCII was written.
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `len` uniformly random base62 characters from the OS CSPRNG (rejection sampling keeps it unbiased).
+#[cfg(feature = "ssr")]
+fn random_base62(len: usize) -> Result<String, getrandom::Error> {
+    // 248 = 4 * 62: bytes at or above it would bias the modulo, so they are drawn again.
+    const ACCEPT_BELOW: u8 = 248;
+    let mut out = String::with_capacity(len);
+    let mut buf = [0u8; 64];
+    while out.len() < len {
+        getrandom::fill(&mut buf)?;
+        for &b in buf.iter().filter(|&&b| b < ACCEPT_BELOW) {
+            if out.len() == len {
+                break;
+            }
+            out.push(BASE62[usize::from(b % 62)] as char);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    fn fresh(env: Environment) -> KeyToken {
+        KeyToken::generate(env).expect("the OS has randomness")
+    }
+
+    #[test]
+    fn a_generated_token_parses_back_to_itself() {
+        for env in Environment::ALL {
+            let token = fresh(env);
+            let parsed = KeyToken::parse(token.expose_secret()).expect("valid token");
+            assert_eq!(parsed, token);
+            assert_eq!(parsed.environment(), env);
+        }
+    }
+
+    #[test]
+    fn the_token_has_the_documented_shape() {
+        let token = fresh(Environment::Production);
+        let s = token.expose_secret();
+        assert!(s.starts_with("kw_live_"), "{s}");
+        assert_eq!(s.len(), "kw_live_".len() + RANDOM_LEN + CHECKSUM_LEN);
+        assert!(fresh(Environment::Staging).expose_secret().starts_with("kw_stage_"));
+        assert!(fresh(Environment::Development).expose_secret().starts_with("kw_dev_"));
+    }
+
+    #[test]
+    fn the_environment_segment_is_parsed() {
+        let token = fresh(Environment::Staging);
+        assert_eq!(KeyToken::parse(token.expose_secret()).map(|t| t.environment()), Ok(Environment::Staging));
+        // Swapping the segment breaks the checksum, an unknown segment is refused as such.
+        let swapped = token.expose_secret().replacen("_stage_", "_live_", 1);
+        assert_eq!(KeyToken::parse(&swapped), Err(TokenError::BadChecksum));
+        let unknown = token.expose_secret().replacen("_stage_", "_prod_", 1);
+        assert_eq!(KeyToken::parse(&unknown), Err(TokenError::UnknownEnvironment));
+    }
+
+    #[test]
+    fn the_checksum_rejects_every_one_character_change() {
+        let token = fresh(Environment::Production);
+        let original = token.expose_secret().as_bytes().to_vec();
+        let start = "kw_live_".len();
+        for i in start..original.len() {
+            let mut changed = original.clone();
+            changed[i] = if changed[i] == b'a' { b'b' } else { b'a' };
+            let changed = String::from_utf8(changed).expect("ascii");
+            assert!(KeyToken::parse(&changed).is_err(), "change at {i} was accepted");
+        }
+    }
+
+    #[test]
+    fn garbage_is_malformed() {
+        for s in ["", "kw", "kw_live_", "sk_live_abc", "kw_live_short", "kw_live_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"] {
+            assert!(KeyToken::parse(s).is_err(), "{s:?} accepted");
+        }
+    }
+
+    #[test]
+    fn randomness_is_at_least_128_bits_and_not_repeated() {
+        // log2(62) * 32 ≈ 190 bits; of which 8 characters are shown, leaving ≈ 143 secret bits.
+        let secret_bits = ((RANDOM_LEN - VISIBLE_RANDOM_LEN) as f64) * 62f64.log2();
+        assert!(secret_bits >= 128.0, "{secret_bits}");
+        let tokens: HashSet<String> =
+            (0..2000).map(|_| fresh(Environment::Development).expose_secret().to_owned()).collect();
+        assert_eq!(tokens.len(), 2000);
+    }
+
+    #[test]
+    fn every_base62_character_appears_and_none_other() {
+        let mut seen = HashSet::new();
+        for _ in 0..200 {
+            seen.extend(random_base62(RANDOM_LEN).expect("random").chars());
+        }
+        assert_eq!(seen.len(), 62);
+        assert!(seen.iter().all(|c| c.is_ascii_alphanumeric()));
+    }
+
+    #[test]
+    fn the_visible_prefix_and_preview_hide_the_secret() {
+        let token = fresh(Environment::Production);
+        let prefix = token.visible_prefix();
+        assert_eq!(prefix.len(), "kw_live_".len() + VISIBLE_RANDOM_LEN);
+        assert!(token.expose_secret().starts_with(&prefix));
+        assert!(!token.masked().contains(&token.expose_secret()[prefix.len()..]));
+        assert!(!format!("{token:?}").contains(token.expose_secret()));
+    }
+}

@@ -1,0 +1,57 @@
+use crate::api::auth::needs_setup;
+use crate::components::{ActionError, use_auth};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_navigate;
+
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let auth = use_auth();
+    let action = auth.sign_in;
+    let value = action.value();
+    let pending = action.pending();
+    let setup = Resource::new(|| (), |_| needs_setup());
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if matches!(value.get(), Some(Ok(()))) {
+            navigate("/keys", Default::default());
+        }
+    });
+
+    view! {
+        <Title text="Sign in" />
+        <main class="auth-page">
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    if matches!(setup.await, Ok(true)) {
+                        return view! { <Redirect path="/setup" /> }.into_any();
+                    }
+                    if matches!(auth.session.await, Ok(Some(_))) {
+                        return view! { <Redirect path="/keys" /> }.into_any();
+                    }
+                    view! {
+                        <h1>"Sign in to Keyward"</h1>
+                        <ActionForm action attr:class="form card">
+                            <div class="field">
+                                <label for="sign-in-email">"Email"</label>
+                                <input id="sign-in-email" name="email" type="email" required autocomplete="username" />
+                            </div>
+                            <div class="field">
+                                <label for="sign-in-password">"Password"</label>
+                                <input id="sign-in-password" name="password" type="password" required
+                                    autocomplete="current-password" />
+                            </div>
+                            <ActionError value />
+                            <button type="submit" class="button button-primary" disabled=move || pending.get()>
+                                {move || if pending.get() { "Signing in…" } else { "Sign in" }}
+                            </button>
+                        </ActionForm>
+                    }
+                    .into_any()
+                })}
+            </Suspense>
+        </main>
+    }
+}

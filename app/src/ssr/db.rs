@@ -1,0 +1,52 @@
+//! Connecting to the database and bringing its schema up to date.
+
+use super::migration::Migrator;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// Connects to `url` (SQLite or PostgreSQL), creating a SQLite file and its folder if missing,
+/// and runs every pending migration.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let url = prepare_sqlite_path(url)?;
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(16)
+        .connect_timeout(Duration::from_secs(10))
+        // SQL statements carry digests and hashes: keep them out of the logs.
+        .sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // WAL lets readers proceed while one writer writes (it is a property of the file, so once
+        // is enough). sqlx already turns foreign keys on for every SQLite connection.
+        db.execute_unprepared("PRAGMA journal_mode = WAL;").await?;
+    }
+    Ok(db)
+}
+
+/// `sqlite://data/keyward.db` → makes sure `data/` exists and asks SQLite to create the file.
+fn prepare_sqlite_path(url: &str) -> Result<String, DbErr> {
+    let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return Ok(url.to_owned());
+    };
+    let file = path.split('?').next().unwrap_or_default();
+    if file.is_empty() || file.starts_with(':') {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}

@@ -1,0 +1,32 @@
+use crate::model::{Environment, KeyStatus};
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "api_keys")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Uuid,
+    pub environment: Environment,
+    pub name: String,
+    pub description: Option<String>,
+    /// The visible start of the token (`kw_live_a1b2c3d4`): safe to show and to search.
+    pub prefix: String,
+    pub preview: String,
+    /// SHA-256 of the full token, hex: the only form in which the secret is kept.
+    #[sea_orm(unique)]
+    pub digest: String,
+    /// Only `active`, `disabled` or `revoked` are stored; `expired` is derived from `expires_at`.
+    pub status: KeyStatus,
+    pub expires_at: Option<DateTimeUtc>,
+    pub created_by: Uuid,
+    pub created_at: DateTimeUtc,
+    pub last_used_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

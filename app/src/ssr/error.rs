@@ -1,0 +1,51 @@
+use crate::model::{AppError, FieldError, Plan};
+use sea_orm::DbErr;
+
+/// What the business rules can refuse, or fail with. Converted once at each edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("plan limit reached ({plan}: {limit})")]
+    PlanLimitReached { plan: Plan, limit: u32 },
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<ServiceError> for AppError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(field) => AppError::Invalid(field),
+            ServiceError::Unauthenticated => AppError::Unauthenticated,
+            ServiceError::InvalidCredentials => AppError::InvalidCredentials,
+            ServiceError::Forbidden => AppError::Forbidden,
+            ServiceError::NotFound(what) => AppError::NotFound(capitalize(what)),
+            ServiceError::Conflict(detail) => AppError::Conflict(detail),
+            ServiceError::PlanLimitReached { plan, limit } => {
+                AppError::PlanLimitReached { plan: plan.label().to_owned(), limit }
+            }
+            ServiceError::Database(_) | ServiceError::Internal(_) => {
+                // The detail stays in the server's log; the person gets a plain message.
+                tracing::error!(error = %e, "internal error");
+                AppError::Internal
+            }
+        }
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

@@ -1,0 +1,221 @@
+//! First-run setup, sign-in, sessions.
+
+use super::blocking;
+use crate::model::{FieldError, Plan, Role, SessionInfo, SetupForm, normalize_email};
+use crate::ssr::entities::{membership, organization, project, session, user};
+use crate::ssr::{ServiceError, crypto};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
+use std::fmt;
+use uuid::Uuid;
+
+/// How long a session lasts without signing in again.
+pub const SESSION_TTL: Duration = Duration::days(7);
+/// The project every organization starts with.
+pub const DEFAULT_PROJECT: &str = "Default";
+
+/// The signed-in person, in the organization their session is for. Every service call is
+/// scoped by `organization_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub email: String,
+    pub organization_id: Uuid,
+    pub organization_name: String,
+    pub plan: Plan,
+    pub role: Role,
+}
+
+impl Member {
+    pub fn session_info(&self) -> SessionInfo {
+        SessionInfo {
+            user_name: self.user_name.clone(),
+            email: self.email.clone(),
+            organization: self.organization_name.clone(),
+            plan: self.plan,
+            role: self.role,
+        }
+    }
+}
+
+/// A session just opened: its token goes into the cookie and nowhere else.
+pub struct NewSession {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewSession").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+/// True until the first organization exists.
+pub async fn needs_setup(db: &DatabaseConnection) -> Result<bool, ServiceError> {
+    Ok(organization::Entity::find().count(db).await? == 0)
+}
+
+/// First run: creates the first organization and its owner, and signs the owner in. Only once.
+pub async fn set_up(db: &DatabaseConnection, form: SetupForm) -> Result<NewSession, ServiceError> {
+    let form = form.validated()?;
+    let password_hash = hash(&form.password).await?;
+    let txn = db.begin().await?;
+    if organization::Entity::find().count(&txn).await? > 0 {
+        return Err(ServiceError::Conflict("Keyward is already set up. Please sign in.".into()));
+    }
+    let session = insert_organization(&txn, form, password_hash).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Creates an organization (Free plan, a "Default" project) with a new owner, and signs the owner in.
+/// All or nothing.
+pub async fn create_organization(db: &DatabaseConnection, form: SetupForm) -> Result<NewSession, ServiceError> {
+    let form = form.validated()?;
+    let password_hash = hash(&form.password).await?;
+    let txn = db.begin().await?;
+    let session = insert_organization(&txn, form, password_hash).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+async fn hash(password: &str) -> Result<String, ServiceError> {
+    let password = password.to_owned();
+    blocking(move || crypto::hash_password(&password)).await?.map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+async fn insert_organization(
+    txn: &DatabaseTransaction,
+    form: SetupForm,
+    password_hash: String,
+) -> Result<NewSession, ServiceError> {
+    let now = Utc::now();
+    let org = organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(form.organization),
+        plan: Set(Plan::Free),
+        keys_created_total: Set(0),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let owner = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(form.email),
+        name: Set(form.name),
+        password_hash: Set(password_hash),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => FieldError::new("email", "is already registered").into(),
+        _ => ServiceError::from(e),
+    })?;
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.id),
+        user_id: Set(owner.id),
+        role: Set(Role::Owner),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    project::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(org.id),
+        name: Set(DEFAULT_PROJECT.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let session = open_session(txn, owner.id, org.id).await?;
+    tracing::info!(organization = %org.id, user = %owner.id, "organization created");
+    Ok(session)
+}
+
+/// Checks an email and password and opens a session in the person's first organization.
+/// Every failure is the same `InvalidCredentials`, and takes about as long.
+pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str) -> Result<NewSession, ServiceError> {
+    let account = match normalize_email(email) {
+        Ok(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
+        Err(_) => None,
+    };
+    let stored = account.as_ref().map_or_else(|| crypto::decoy_password_hash().to_owned(), |u| u.password_hash.clone());
+    let password = password.to_owned();
+    let matches = blocking(move || crypto::verify_password(&password, &stored)).await?;
+    let account = account.filter(|_| matches).ok_or(ServiceError::InvalidCredentials)?;
+
+    let membership = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(account.id))
+        .order_by_asc(membership::Column::CreatedAt)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::InvalidCredentials)?;
+    let session = open_session(db, account.id, membership.organization_id).await?;
+    tracing::info!(user = %account.id, "signed in");
+    Ok(session)
+}
+
+async fn open_session(db: &impl ConnectionTrait, user_id: Uuid, organization_id: Uuid) -> Result<NewSession, ServiceError> {
+    let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let now = Utc::now();
+    let expires_at = now + SESSION_TTL;
+    session::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        token_digest: Set(crypto::digest(&token)),
+        user_id: Set(user_id),
+        organization_id: Set(organization_id),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+    }
+    .insert(db)
+    .await?;
+    Ok(NewSession { token, expires_at })
+}
+
+/// Ends the session whose token this is (if any).
+pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<(), ServiceError> {
+    session::Entity::delete_many()
+        .filter(session::Column::TokenDigest.eq(crypto::digest(token)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The member a session token stands for. Looked up by digest: the token is never stored.
+pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member, ServiceError> {
+    let session = session::Entity::find()
+        .filter(session::Column::TokenDigest.eq(crypto::digest(token)))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    if session.expires_at <= Utc::now() {
+        session::Entity::delete_by_id(session.id).exec(db).await?;
+        return Err(ServiceError::Unauthenticated);
+    }
+    let account = user::Entity::find_by_id(session.user_id).one(db).await?.ok_or(ServiceError::Unauthenticated)?;
+    let org = organization::Entity::find_by_id(session.organization_id)
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    let membership = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(account.id))
+        .filter(membership::Column::OrganizationId.eq(org.id))
+        .one(db)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?;
+    Ok(Member {
+        user_id: account.id,
+        user_name: account.name,
+        email: account.email,
+        organization_id: org.id,
+        organization_name: org.name,
+        plan: org.plan,
+        role: membership.role,
+    })
+}

@@ -1,0 +1,15 @@
+//! The business rules. Server functions (and, later, the REST API) call these and nothing deeper.
+
+pub mod auth;
+pub mod keys;
+pub mod projects;
+
+pub use auth::{Member, NewSession};
+
+use super::ServiceError;
+
+/// Runs CPU-heavy work (argon2) off the async workers.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Internal(format!("blocking task: {e}")))
+}
+

@@ -1,0 +1,61 @@
+//! A fresh database per test: a SQLite file in its own temporary folder, every migration applied.
+//! With `KEYWARD_TEST_DATABASE_URL=postgres://...` set, a fresh PostgreSQL database per test instead.
+
+#![allow(dead_code)]
+
+use app::model::{Environment, Project, SetupForm};
+use app::ssr::db;
+use app::ssr::services::{Member, auth, projects};
+use sea_orm::DatabaseConnection;
+
+pub struct TestDb {
+    pub db: DatabaseConnection,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn fresh_db() -> TestDb {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = match std::env::var("KEYWARD_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => fresh_postgres(&server).await,
+        _ => format!("sqlite://{}/keyward.db", dir.path().display()),
+    };
+    let db = db::connect_and_migrate(&url).await.expect("database with migrations");
+    TestDb { db, _dir: dir }
+}
+
+async fn fresh_postgres(server: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("keyward_test_{}", uuid::Uuid::now_v7().simple());
+    let admin = Database::connect(server).await.expect("PostgreSQL reachable");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+pub fn owner_form(org: &str, email: &str) -> SetupForm {
+    SetupForm {
+        organization: org.to_owned(),
+        name: format!("Owner of {org}"),
+        email: email.to_owned(),
+        password: "correct horse battery".to_owned(),
+    }
+}
+
+/// An organization and its signed-in owner.
+pub async fn organization(db: &DatabaseConnection, org: &str, email: &str) -> Member {
+    let session = auth::create_organization(db, owner_form(org, email)).await.expect("organization created");
+    auth::authenticate(db, &session.token).await.expect("owner signed in")
+}
+
+pub async fn default_project(db: &DatabaseConnection, member: &Member) -> Project {
+    projects::list(db, member).await.expect("projects").into_iter().next().expect("a Default project")
+}
+
+pub fn new_key(name: &str, project: &Project) -> app::model::NewKey {
+    app::model::NewKey {
+        name: name.to_owned(),
+        description: None,
+        project_id: project.id,
+        environment: Environment::Production,
+    }
+}

@@ -1,0 +1,170 @@
+//! The key service against a real database.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use app::model::token::KeyToken;
+use app::model::{Environment, FieldError, KeyStatus, NewKey, Plan};
+use app::ssr::ServiceError;
+use app::ssr::entities::{api_key, organization};
+use app::ssr::services::keys;
+use common::{default_project, fresh_db, new_key, organization};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use sha2::{Digest, Sha256};
+
+async fn stored_keys(db: &DatabaseConnection) -> u64 {
+    api_key::Entity::find().count(db).await.expect("count")
+}
+
+async fn keys_created_total(db: &DatabaseConnection) -> Vec<i64> {
+    organization::Entity::find().all(db).await.expect("orgs").into_iter().map(|o| o.keys_created_total).collect()
+}
+
+#[tokio::test]
+async fn a_created_key_is_listed_newest_first_with_its_prefix_only() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+
+    let first = keys::create(&t.db, &owner, new_key("first", &project)).await.expect("created");
+    let second = keys::create(
+        &t.db,
+        &owner,
+        NewKey { description: Some("  for CI  ".into()), environment: Environment::Staging, ..new_key("  second  ", &project) },
+    )
+    .await
+    .expect("created");
+
+    let token = KeyToken::parse(&second.token).expect("a well-formed token");
+    assert_eq!(token.environment(), Environment::Staging);
+    assert!(second.token.starts_with("kw_stage_"));
+    assert_eq!(second.key.prefix, token.visible_prefix());
+
+    let listed = keys::list(&t.db, &owner).await.expect("list");
+    assert_eq!(listed.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["second", "first"]);
+    let shown = &listed[0];
+    assert_eq!(shown.description.as_deref(), Some("for CI"));
+    assert_eq!(shown.project_name, "Default");
+    assert_eq!(shown.status, KeyStatus::Active);
+    assert_eq!(shown.created_by, "Owner of Acme");
+    assert_eq!(shown.last_used_at, None);
+    assert!(shown.preview.starts_with(&shown.prefix));
+    let listed_text = format!("{listed:?}");
+    assert!(!listed_text.contains(&first.token) && !listed_text.contains(&second.token));
+}
+
+#[tokio::test]
+async fn the_secret_is_stored_only_as_its_sha256_digest() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let created = keys::create(&t.db, &owner, new_key("ci", &project)).await.expect("created");
+
+    let row = api_key::Entity::find_by_id(created.key.id).one(&t.db).await.expect("query").expect("row");
+    assert_eq!(row.digest, hex::encode(Sha256::digest(created.token.as_bytes())));
+    let secret_part = &created.token[row.prefix.len()..];
+    for column in [&row.name, &row.prefix, &row.preview, &row.digest] {
+        assert!(!column.contains(secret_part), "secret found in a column");
+    }
+}
+
+#[tokio::test]
+async fn another_organization_never_sees_or_touches_the_first_ones_keys() {
+    let t = fresh_db().await;
+    let acme = organization(&t.db, "Acme", "ada@acme.test").await;
+    let globex = organization(&t.db, "Globex", "hank@globex.test").await;
+    let acme_project = default_project(&t.db, &acme).await;
+    let acme_key = keys::create(&t.db, &acme, new_key("acme secret", &acme_project)).await.expect("created");
+
+    assert!(keys::list(&t.db, &globex).await.expect("list").is_empty());
+    assert!(matches!(keys::revoke(&t.db, &globex, acme_key.key.id).await, Err(ServiceError::NotFound(_))));
+    // Nor can it create a key in Acme's project.
+    let refused = keys::create(&t.db, &globex, new_key("sneaky", &acme_project)).await;
+    assert!(matches!(refused, Err(ServiceError::Invalid(FieldError { ref field, .. })) if field == "project"));
+
+    let acme_keys = keys::list(&t.db, &acme).await.expect("list");
+    assert_eq!(acme_keys.len(), 1);
+    assert_eq!(acme_keys[0].status, KeyStatus::Active);
+}
+
+#[tokio::test]
+async fn revoking_a_key_keeps_it_listed_as_revoked_and_cannot_be_repeated() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let created = keys::create(&t.db, &owner, new_key("old", &project)).await.expect("created");
+
+    let revoked = keys::revoke(&t.db, &owner, created.key.id).await.expect("revoked");
+    assert_eq!(revoked.status, KeyStatus::Revoked);
+    let listed = keys::list(&t.db, &owner).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, KeyStatus::Revoked);
+    let row = api_key::Entity::find_by_id(created.key.id).one(&t.db).await.expect("query").expect("row");
+    assert!(row.revoked_at.is_some());
+
+    assert!(matches!(keys::revoke(&t.db, &owner, created.key.id).await, Err(ServiceError::Conflict(_))));
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let unknown_project = app::model::Project { id: uuid::Uuid::now_v7(), name: "nowhere".into() };
+
+    let cases = [
+        (new_key("   ", &project), "name", "is required"),
+        (new_key(&"x".repeat(65), &project), "name", "must be at most 64 characters"),
+        (new_key("fine", &unknown_project), "project", "does not exist in this organization"),
+        (NewKey { description: Some("d".repeat(501)), ..new_key("fine", &project) }, "description", "must be at most 500 characters"),
+    ];
+    for (input, field, reason) in cases {
+        match keys::create(&t.db, &owner, input).await {
+            Err(ServiceError::Invalid(e)) => assert_eq!((e.field.as_str(), e.reason.as_str()), (field, reason)),
+            other => panic!("expected a refusal of {field}, got {other:?}"),
+        }
+    }
+    assert_eq!(stored_keys(&t.db).await, 0);
+    assert_eq!(keys_created_total(&t.db).await, vec![0]);
+}
+
+#[tokio::test]
+async fn the_free_plan_refuses_a_fourth_live_key_and_revoking_frees_a_slot() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let mut created = Vec::new();
+    for i in 0..3 {
+        created.push(keys::create(&t.db, &owner, new_key(&format!("key {i}"), &project)).await.expect("within plan"));
+    }
+    let refused = keys::create(&t.db, &owner, new_key("one too many", &project)).await;
+    assert!(matches!(refused, Err(ServiceError::PlanLimitReached { plan: Plan::Free, limit: 3 })), "{refused:?}");
+    assert_eq!(stored_keys(&t.db).await, 3);
+    assert_eq!(keys_created_total(&t.db).await, vec![3]);
+
+    keys::revoke(&t.db, &owner, created[0].key.id).await.expect("revoked");
+    keys::create(&t.db, &owner, new_key("replacement", &project)).await.expect("a revoked key does not count");
+    assert_eq!(keys_created_total(&t.db).await, vec![4]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_never_exceed_the_plan_limit() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+
+    let attempts = (0..8).map(|i| {
+        let (db, owner, input) = (t.db.clone(), owner.clone(), new_key(&format!("racer {i}"), &project));
+        tokio::spawn(async move { keys::create(&db, &owner, input).await })
+    });
+    let mut created = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.expect("task") {
+            Ok(_) => created += 1,
+            Err(ServiceError::PlanLimitReached { .. }) => {}
+            Err(other) => panic!("unexpected error: {other:?}"),
+        }
+    }
+    assert_eq!(created, 3);
+    assert_eq!(stored_keys(&t.db).await, 3);
+}

@@ -1,0 +1,51 @@
+import { defineConfig } from "@playwright/test";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+// `make test` picks a free port and a fresh database for the run; Playwright starts the release
+// server on it and stops it afterwards.
+const port = Number(process.env.E2E_PORT ?? 3100);
+const baseURL = `http://127.0.0.1:${port}`;
+const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "keyward-e2e-"));
+const server = process.env.KEYWARD_BIN ?? "../target/release/keyward";
+
+export default defineConfig({
+  testDir: "./tests",
+  // The tests share one server and one organization, and build on each other: run them in order.
+  fullyParallel: false,
+  workers: 1,
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    },
+  },
+  webServer: {
+    command: server,
+    cwd: "..",
+    url: `${baseURL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      DATABASE_URL: `sqlite://${dataDir}/keyward.db`,
+      KEYWARD_LISTEN: `127.0.0.1:${port}`,
+      KEYWARD_LOG: "info",
+    },
+  },
+});
