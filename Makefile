@@ -34,7 +34,7 @@ test: test-rust test-e2e
 
 test-rust: tools
 	cargo test --release --locked -p app --features ssr
-	cargo test --release --locked -p server
+	cargo test --release --locked -p keyward
 
 test-e2e: build chromium end2end/node_modules/.package-lock.json
 	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \

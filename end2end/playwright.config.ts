@@ -8,7 +8,7 @@ import * as path from "node:path";
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "keyward-e2e-"));
-const server = process.env.KEYWARD_BIN ?? "../target/release/keyward";
+const server = process.env.KEYWARD_BIN ?? "./target/release/keyward";
 
 export default defineConfig({
   testDir: "./tests",

@@ -147,7 +147,8 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
 });
 
 test("a page that needs a session sends a stranger to sign in", async ({ page }) => {
-  const response = await page.request.get("/keys", { maxRedirects: 0 });
+  // A browser's navigation (it accepts text/html) gets a real redirect before any HTML.
+  const response = await page.request.get("/keys", { maxRedirects: 0, headers: { Accept: "text/html" } });
   expect(response.status()).toBe(302);
   expect(response.headers()["location"]).toBe("/sign-in");
   await page.goto("/keys");

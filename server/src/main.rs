@@ -5,7 +5,6 @@ mod router;
 
 use app::ssr::{AppState, db};
 use clap::Parser;
-use sea_orm::ConnectionTrait;
 use config::Config;
 use leptos::config::get_configuration;
 use std::process::ExitCode;

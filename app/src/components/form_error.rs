@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 /// The error an action ended with, as an alert under its form.
 #[component]
-pub fn ActionError<T>(value: RwSignal<Option<Result<T, AppError>>>) -> impl IntoView
+pub fn ActionError<T>(value: MappedSignal<Option<Result<T, AppError>>>) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
 {
@@ -16,7 +16,7 @@ where
 }
 
 /// Whether the action's error is about `field`, for `aria-invalid`.
-pub fn invalid_field<T>(value: RwSignal<Option<Result<T, AppError>>>, field: &'static str) -> impl Fn() -> &'static str + Copy
+pub fn invalid_field<T>(value: MappedSignal<Option<Result<T, AppError>>>, field: &'static str) -> impl Fn() -> &'static str + Copy
 where
     T: Send + Sync + 'static,
 {

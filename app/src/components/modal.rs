@@ -17,6 +17,7 @@ pub fn Modal(
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
     let title_id = format!("{id}-title");
+    let labelled_by = title_id.clone();
 
     Effect::new(move |_| {
         let wants_open = open.get();
@@ -33,7 +34,7 @@ pub fn Modal(
     });
 
     view! {
-        <dialog id=id class="modal" node_ref=dialog aria-labelledby=title_id.clone() on:close=move |_| on_close.run(())>
+        <dialog id=id class="modal" node_ref=dialog aria-labelledby=labelled_by on:close=move |_| on_close.run(())>
             <h2 id=title_id class="modal-title">{title}</h2>
             <Show when=move || open.get()>{children()}</Show>
         </dialog>

@@ -1,6 +1,8 @@
 use super::FieldError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use sea_orm::entity::prelude::StringLen;
 use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;

@@ -1,4 +1,6 @@
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use sea_orm::entity::prelude::StringLen;
 use std::fmt;
 use std::str::FromStr;
 
