@@ -27,14 +27,18 @@ run: build
 	@mkdir -p data
 	./target/release/keyward
 
-build: tools
+# Rebuilt only when a source changed, so a second `make run` starts in seconds.
+SOURCES := $(shell find app frontend server style public -type f 2>/dev/null) Cargo.toml Cargo.lock Leptos.toml
+build: target/site/.built
+
+target/site/.built: $(SOURCES) | tools
 	cargo leptos build --release
+	@touch $@
 
 test: test-rust test-e2e
 
 test-rust: tools
 	cargo test --release --locked -p app --features ssr
-	cargo test --release --locked -p keyward
 
 test-e2e: build chromium end2end/node_modules/.package-lock.json
 	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
