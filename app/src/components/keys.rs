@@ -1,6 +1,6 @@
 //! The pieces of the API Keys page.
 
-use super::{ActionError, Modal, StatusBadge, after, format_time, invalid_field, use_toasts};
+use super::{ActionError, Modal, StatusBadge, after, format_time, invalid_field, iso_time, use_toasts};
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{ApiKey, CreatedKey, Environment, KeyName, Project};
 use leptos::html;
@@ -26,7 +26,7 @@ pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoVie
                     <td><span class=format!("env env-{}", key.environment.as_str())>{key.environment.label()}</span></td>
                     <td><StatusBadge status=key.status /></td>
                     <td>{key.created_by.clone()}</td>
-                    <td><time datetime=key.created_at.to_rfc3339()>{format_time(key.created_at)}</time></td>
+                    <td><time datetime=iso_time(key.created_at)>{format_time(key.created_at)}</time></td>
                     <td>{key.last_used_at.map_or_else(|| "Never".to_owned(), format_time)}</td>
                     <td class="actions">
                         {revocable.then(|| view! {

@@ -14,5 +14,5 @@ pub use auth::{AuthContext, AuthProvider, RequireSession, use_auth};
 pub use form_error::{ActionError, error_message, invalid_field};
 pub use modal::Modal;
 pub use status_badge::StatusBadge;
-pub use time::{after, format_time};
+pub use time::{after, format_time, iso_time};
 pub use toast::{ToastKind, ToastProvider, use_toasts};

@@ -192,8 +192,12 @@ pub struct ApiKey {
     pub environment: Environment,
     pub status: KeyStatus,
     pub created_by: String,
+    // Timestamps travel as epoch milliseconds: the browser then needs no date parser.
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub expires_at: Option<DateTime<Utc>>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
