@@ -8,12 +8,12 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use components::{AuthProvider, ToastProvider};
+use components::{AuthProvider, KeyActionsProvider, ToastProvider};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::{HomePage, KeysPage, NotFound, SetupPage, SignInPage};
+use pages::{HomePage, KeyDetailsPage, KeysPage, NotFound, SettingsPage, SetupPage, SignInPage};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,6 +44,7 @@ pub fn App() -> impl IntoView {
         <ToastProvider>
             <Router>
                 <AuthProvider>
+                <KeyActionsProvider>
                     // Async SSR: the session is known before the first byte, so a page that needs one
                     // answers with a real redirect, and the keys table is in the first HTML response.
                     <Routes fallback=NotFound>
@@ -51,7 +52,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                         <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
                         <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
+                        <Route path=path!("/keys/:id") view=KeyDetailsPage ssr=SsrMode::Async />
+                        <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     </Routes>
+                </KeyActionsProvider>
                 </AuthProvider>
             </Router>
         </ToastProvider>

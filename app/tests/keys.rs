@@ -8,7 +8,7 @@ use app::model::{Environment, FieldError, KeyStatus, NewKey, Plan};
 use app::ssr::ServiceError;
 use app::ssr::entities::{api_key, organization};
 use app::ssr::services::keys;
-use common::{default_project, fresh_db, new_key, organization};
+use common::{default_project, fresh_db, new_key, organization, page};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use sha2::{Digest, Sha256};
 
@@ -40,7 +40,7 @@ async fn a_created_key_is_listed_newest_first_with_its_prefix_only() {
     assert!(second.token.starts_with("kw_stage_"));
     assert_eq!(second.key.prefix, token.visible_prefix());
 
-    let listed = keys::list(&t.db, &owner).await.expect("list");
+    let listed = page(&t.db, &owner).await;
     assert_eq!(listed.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["second", "first"]);
     let shown = &listed[0];
     assert_eq!(shown.description.as_deref(), Some("for CI"));
@@ -76,13 +76,13 @@ async fn another_organization_never_sees_or_touches_the_first_ones_keys() {
     let acme_project = default_project(&t.db, &acme).await;
     let acme_key = keys::create(&t.db, &acme, new_key("acme secret", &acme_project)).await.expect("created");
 
-    assert!(keys::list(&t.db, &globex).await.expect("list").is_empty());
+    assert!(page(&t.db, &globex).await.is_empty());
     assert!(matches!(keys::revoke(&t.db, &globex, acme_key.key.id).await, Err(ServiceError::NotFound(_))));
     // Nor can it create a key in Acme's project.
     let refused = keys::create(&t.db, &globex, new_key("sneaky", &acme_project)).await;
     assert!(matches!(refused, Err(ServiceError::Invalid(FieldError { ref field, .. })) if field == "project"));
 
-    let acme_keys = keys::list(&t.db, &acme).await.expect("list");
+    let acme_keys = page(&t.db, &acme).await;
     assert_eq!(acme_keys.len(), 1);
     assert_eq!(acme_keys[0].status, KeyStatus::Active);
 }
@@ -96,7 +96,7 @@ async fn revoking_a_key_keeps_it_listed_as_revoked_and_cannot_be_repeated() {
 
     let revoked = keys::revoke(&t.db, &owner, created.key.id).await.expect("revoked");
     assert_eq!(revoked.status, KeyStatus::Revoked);
-    let listed = keys::list(&t.db, &owner).await.expect("list");
+    let listed = page(&t.db, &owner).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, KeyStatus::Revoked);
     let row = api_key::Entity::find_by_id(created.key.id).one(&t.db).await.expect("query").expect("row");

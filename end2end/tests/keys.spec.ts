@@ -1,21 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-
-const owner = {
-  organization: "Acme Robotics",
-  name: "Ada Lovelace",
-  email: "ada@acme.test",
-  password: "correct horse battery staple",
-};
-
-// A full token: kw_<env>_ + 32 random + 6 checksum characters, all base62.
-const TOKEN = /^kw_live_[0-9A-Za-z]{38}$/;
-
-async function signIn(page: Page, password = owner.password) {
-  await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(owner.email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-}
+import { expect, test } from "@playwright/test";
+import { owner, signIn, TOKEN } from "./fixtures";
 
 test("a new organization sets up Keyward, creates, copies and revokes a key", async ({ page, context, baseURL }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
@@ -59,7 +43,7 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
     await page.getByRole("button", { name: "Create API Key" }).first().click();
     const dialog = page.getByRole("dialog", { name: "Create API Key" });
     await expect(dialog).toBeVisible();
-    await dialog.getByLabel("Name").fill("   ");
+    await dialog.getByLabel("Name", { exact: true }).fill("   ");
     await dialog.getByRole("button", { name: "Create key" }).click();
     await expect(dialog.getByRole("alert")).toHaveText("Name is required");
     await dialog.getByRole("button", { name: "Cancel" }).click();
@@ -71,10 +55,10 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
     await page.getByRole("button", { name: "Create API Key" }).first().click();
     const dialog = page.getByRole("dialog", { name: "Create API Key" });
     await expect(dialog.getByRole("alert")).toHaveCount(0);
-    await dialog.getByLabel("Name").fill("  Production backend  ");
+    await dialog.getByLabel("Name", { exact: true }).fill("  Production backend  ");
     await dialog.getByLabel("Description (optional)").fill("Calls from the order service");
-    await expect(dialog.getByLabel("Project")).toHaveValue(/.+/);
-    await dialog.getByLabel("Environment").selectOption({ label: "Production" });
+    await expect(dialog.getByLabel("Project", { exact: true })).toHaveValue(/.+/);
+    await dialog.getByLabel("Environment", { exact: true }).selectOption({ label: "Production" });
     await dialog.getByRole("button", { name: "Create key" }).click();
 
     const reveal = page.getByRole("dialog", { name: "Save your API key" });

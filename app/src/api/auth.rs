@@ -2,14 +2,14 @@ use crate::model::{AppError, SessionInfo};
 use leptos::prelude::*;
 
 /// True until the first organization has been set up.
-#[server]
+#[server(endpoint = "needs_setup")]
 pub async fn needs_setup() -> Result<bool, AppError> {
     let state = super::context::state()?;
     Ok(crate::ssr::services::auth::needs_setup(&state.db).await?)
 }
 
 /// Who is signed in, if anyone.
-#[server]
+#[server(endpoint = "current_session")]
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     match super::context::member().await {
         Ok((_, member)) => Ok(Some(member.session_info())),
@@ -19,7 +19,7 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
 }
 
 /// First run: creates the organization and its owner, and signs the owner in.
-#[server]
+#[server(endpoint = "set_up")]
 pub async fn set_up(organization: String, name: String, email: String, password: String) -> Result<(), AppError> {
     use crate::model::SetupForm;
     let state = super::context::state()?;
@@ -30,7 +30,7 @@ pub async fn set_up(organization: String, name: String, email: String, password:
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let state = super::context::state()?;
     let session = crate::ssr::services::auth::sign_in(&state.db, &email, &password).await?;
@@ -39,7 +39,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     Ok(())
 }
 
-#[server]
+#[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     let state = super::context::state()?;
     if let Some(token) = super::context::session_token().await {

@@ -1,35 +1,127 @@
-use crate::model::{ApiKey, AppError, CreatedKey, Environment, Project};
+use crate::model::{
+    ApiKey, AppError, CreatedKey, Environment, KeyDetails, KeyPage, KeyQuery, KeyStats, Project, RotatedKey,
+};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 use uuid::Uuid;
 
-#[server]
-pub async fn list_keys() -> Result<Vec<ApiKey>, AppError> {
+/// One page of keys: searched, filtered, sorted and paged in the database.
+#[server(input = Json, endpoint = "list_keys")]
+pub async fn list_keys(query: KeyQuery) -> Result<KeyPage, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::list(&state.db, &member).await?)
+    Ok(crate::ssr::services::keys::list(&state.db, &member, &query).await?)
 }
 
-#[server]
+#[server(endpoint = "get_key_stats")]
+pub async fn get_key_stats() -> Result<KeyStats, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::keys::stats(&state.db, &member).await?)
+}
+
+#[server(endpoint = "get_key_details")]
+pub async fn get_key_details(id: Uuid) -> Result<KeyDetails, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::keys::details(&state.db, &member, id).await?)
+}
+
+#[server(endpoint = "list_projects")]
 pub async fn list_projects() -> Result<Vec<Project>, AppError> {
     let (state, member) = super::context::member().await?;
     Ok(crate::ssr::services::projects::list(&state.db, &member).await?)
 }
 
 /// Creates a key. The answer holds the full token: the only time it leaves the server.
-#[server]
+///
+/// The form's fields, as a browser posts them: `scopes` space-separated (the checklist), custom
+/// scopes space- or comma-separated, the expiry choice and date, and the rate limit.
+#[server(endpoint = "create_key")]
+#[allow(clippy::too_many_arguments)]
 pub async fn create_key(
     name: String,
     description: Option<String>,
     project_id: Uuid,
     environment: Environment,
+    scopes: Option<String>,
+    custom_scopes: Option<String>,
+    expiration: Option<String>,
+    expires_on: Option<String>,
+    rate_limit_requests: Option<String>,
+    rate_limit_window: Option<String>,
 ) -> Result<CreatedKey, AppError> {
-    use crate::model::NewKey;
+    use crate::model::{Expiration, NewKey, RateLimit};
     let (state, member) = super::context::member().await?;
-    let input = NewKey { name, description, project_id, environment };
+    let input = NewKey {
+        name,
+        description,
+        project_id,
+        environment,
+        scopes: split_scopes(scopes.as_deref(), custom_scopes.as_deref()),
+        expiration: Expiration::from_form(expiration.as_deref().unwrap_or_default(), expires_on.as_deref())?,
+        rate_limit: RateLimit::from_form(rate_limit_requests.as_deref(), rate_limit_window.as_deref().unwrap_or_default())?,
+    };
     Ok(crate::ssr::services::keys::create(&state.db, &member, input).await?)
 }
 
-#[server]
+#[server(endpoint = "revoke_key")]
 pub async fn revoke_key(id: Uuid) -> Result<ApiKey, AppError> {
     let (state, member) = super::context::member().await?;
     Ok(crate::ssr::services::keys::revoke(&state.db, &member, id).await?)
+}
+
+#[server(endpoint = "disable_key")]
+pub async fn disable_key(id: Uuid) -> Result<ApiKey, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::keys::disable(&state.db, &member, id).await?)
+}
+
+#[server(endpoint = "enable_key")]
+pub async fn enable_key(id: Uuid) -> Result<ApiKey, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::keys::enable(&state.db, &member, id).await?)
+}
+
+#[server(endpoint = "delete_key")]
+pub async fn delete_key(id: Uuid) -> Result<(), AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::keys::delete(&state.db, &member, id).await?)
+}
+
+/// A new secret for the key; the answer holds it, shown once.
+#[server(endpoint = "rotate_key")]
+pub async fn rotate_key(id: Uuid, grace: String) -> Result<RotatedKey, AppError> {
+    use crate::model::RotationGrace;
+    let (state, member) = super::context::member().await?;
+    let grace = RotationGrace::from_name(&grace)?;
+    Ok(crate::ssr::services::keys::rotate(&state.db, &member, id, grace).await?)
+}
+
+#[server(endpoint = "update_key_scopes")]
+pub async fn update_key_scopes(id: Uuid, scopes: Option<String>, custom_scopes: Option<String>) -> Result<ApiKey, AppError> {
+    let (state, member) = super::context::member().await?;
+    let scopes = split_scopes(scopes.as_deref(), custom_scopes.as_deref());
+    Ok(crate::ssr::services::keys::update_scopes(&state.db, &member, id, &scopes).await?)
+}
+
+#[server(endpoint = "update_key_rate_limit")]
+pub async fn update_key_rate_limit(
+    id: Uuid,
+    rate_limit_requests: Option<String>,
+    rate_limit_window: Option<String>,
+) -> Result<ApiKey, AppError> {
+    use crate::model::RateLimit;
+    let (state, member) = super::context::member().await?;
+    let limit = RateLimit::from_form(rate_limit_requests.as_deref(), rate_limit_window.as_deref().unwrap_or_default())?;
+    Ok(crate::ssr::services::keys::update_rate_limit(&state.db, &member, id, limit).await?)
+}
+
+/// The checklist's scopes and the typed custom ones, as one list.
+#[cfg(feature = "ssr")]
+fn split_scopes(checked: Option<&str>, custom: Option<&str>) -> Vec<String> {
+    checked
+        .into_iter()
+        .chain(custom)
+        .flat_map(|s| s.split(|c: char| c.is_whitespace() || c == ','))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod keys;
+pub mod organization;
 
 #[cfg(feature = "ssr")]
 mod context;

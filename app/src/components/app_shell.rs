@@ -1,5 +1,6 @@
 use super::use_auth;
 use leptos::prelude::*;
+use leptos_router::components::A;
 
 /// The signed-in frame: the organization, the navigation, who is signed in, and Sign out.
 #[component]
@@ -11,7 +12,8 @@ pub fn AppShell(children: Children) -> impl IntoView {
             <a class="brand" href="/keys">"Keyward"</a>
             <span class="org-name">{move || session().map(|s| s.organization)}</span>
             <nav aria-label="Main">
-                <a href="/keys" aria-current="page">"API Keys"</a>
+                <A href="/keys">"API Keys"</A>
+                <A href="/settings">"Settings"</A>
             </nav>
             <div class="account">
                 <span class="user-name">{move || session().map(|s| s.user_name)}</span>

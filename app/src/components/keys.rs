@@ -1,12 +1,14 @@
 //! The pieces of the API Keys page.
 
-use super::{ActionError, Modal, StatusBadge, after, format_time, invalid_field, iso_time, use_toasts};
+use super::{
+    ActionError, Modal, ScopePicker, StatusBadge, after, format_date, format_time, invalid_field, iso_time, use_toasts,
+};
 use crate::api::keys::{CreateKey, RevokeKey};
-use crate::model::{ApiKey, CreatedKey, Environment, KeyName, Project};
+use crate::model::{ApiKey, Environment, Expiration, KeyName, KeyStats, Project, RateLimit, RateWindow, ScopePreset};
 use leptos::html;
 use leptos::prelude::*;
 
-/// The organization's keys. Only prefixes and masked previews: the table never holds a secret.
+/// One page of the organization's keys. Only prefixes and masked previews: never a secret.
 #[component]
 pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoView {
     let rows = keys
@@ -14,20 +16,27 @@ pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoVie
         .map(|key| {
             let revocable = key.status.can_revoke();
             let label = format!("Revoke {}", key.name);
+            let grace = key.previous_valid_until.is_some();
             let target = key.clone();
             view! {
                 <tr>
                     <th scope="row">
-                        <span class="key-name">{key.name.clone()}</span>
+                        <a class="key-name" href=format!("/keys/{}", key.id)>{key.name.clone()}</a>
                         {key.description.clone().map(|d| view! { <span class="key-description">{d}</span> })}
                     </th>
-                    <td><code class="key-preview" title=key.prefix.clone()>{key.preview.clone()}</code></td>
+                    <td>
+                        <code class="key-preview" title=key.prefix.clone()>{key.preview.clone()}</code>
+                        {grace.then(|| view! { <span class="grace">"Old secret still valid"</span> })}
+                    </td>
                     <td>{key.project_name.clone()}</td>
                     <td><span class=format!("env env-{}", key.environment.as_str())>{key.environment.label()}</span></td>
                     <td><StatusBadge status=key.status /></td>
+                    <td>{key.scopes.summary()}</td>
+                    <td>{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</td>
+                    <td>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
+                    <td>{key.last_used_at.map_or_else(|| "Never".to_owned(), format_time)}</td>
                     <td>{key.created_by.clone()}</td>
                     <td><time datetime=iso_time(key.created_at)>{format_time(key.created_at)}</time></td>
-                    <td>{key.last_used_at.map_or_else(|| "Never".to_owned(), format_time)}</td>
                     <td class="actions">
                         {revocable.then(|| view! {
                             <button type="button" class="button button-danger-quiet" aria-label=label
@@ -52,9 +61,12 @@ pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoVie
                         <th scope="col">"Project"</th>
                         <th scope="col">"Environment"</th>
                         <th scope="col">"Status"</th>
+                        <th scope="col">"Scopes"</th>
+                        <th scope="col">"Rate limit"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col">"Last used"</th>
                         <th scope="col">"Created by"</th>
                         <th scope="col">"Created"</th>
-                        <th scope="col">"Last used"</th>
                         <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
@@ -140,6 +152,9 @@ pub fn CreateKeyDialog(
                         </select>
                     </div>
                 </div>
+                <ScopePicker initial=ScopePreset::Workspace.scopes() />
+                <ExpiryFields value />
+                <RateLimitFields value initial=None />
                 <ActionError value />
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| on_close.run(())>"Cancel"</button>
@@ -152,14 +167,20 @@ pub fn CreateKeyDialog(
     }
 }
 
-/// The new token, shown this once, with a Copy button.
+/// A new token (from a create or a rotation), shown this once, with a Copy button.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenReveal {
+    pub key_name: String,
+    pub token: String,
+}
+
 #[component]
-pub fn TokenDialog(created: Signal<Option<CreatedKey>>, on_close: Callback<()>) -> impl IntoView {
+pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: Callback<()>) -> impl IntoView {
     let copied = RwSignal::new(false);
     let toasts = use_toasts();
-    let open = Signal::derive(move || created.with(Option::is_some));
-    let token = move || created.with(|c| c.as_ref().map(|c| c.token.clone()).unwrap_or_default());
-    let name = move || created.with(|c| c.as_ref().map(|c| c.key.name.clone()).unwrap_or_default());
+    let open = Signal::derive(move || reveal.with(Option::is_some));
+    let token = move || reveal.with(|r| r.as_ref().map(|r| r.token.clone()).unwrap_or_default());
+    let name = move || reveal.with(|r| r.as_ref().map(|r| r.key_name.clone()).unwrap_or_default());
 
     let copy = move |_| {
         let text = token();
@@ -176,7 +197,7 @@ pub fn TokenDialog(created: Signal<Option<CreatedKey>>, on_close: Callback<()>) 
 
     view! {
         <Modal id="new-token" title="Save your API key" open on_close>
-            <p>"Your new key "<strong>{name}</strong>" is ready:"</p>
+            <p>"The key "<strong>{name}</strong>" is ready:"</p>
             <div class="token-box">
                 <code class="token" aria-label="API key">{token}</code>
                 <button type="button" class="button" on:click=copy>
@@ -233,5 +254,93 @@ pub fn RevokeDialog(target: RwSignal<Option<ApiKey>>, action: ServerAction<Revok
                 </button>
             </div>
         </Modal>
+    }
+}
+
+/// When the key stops working: a period, a date, or never.
+#[component]
+pub fn ExpiryFields<T>(value: MappedSignal<Option<Result<T, crate::model::AppError>>>) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let choice = RwSignal::new("never".to_owned());
+    view! {
+        <div class="field-row">
+            <div class="field">
+                <label for="key-expiration">"Expiration"</label>
+                <select id="key-expiration" name="expiration" aria-invalid=invalid_field(value, "expiration")
+                    on:change=move |ev| choice.set(event_target_value(&ev))>
+                    <option value="never">"Never"</option>
+                    {Expiration::PRESET_DAYS.into_iter().map(|d| view! {
+                        <option value=d.to_string()>{if d == 365 { "1 year".to_owned() } else { format!("{d} days") }}</option>
+                    }).collect_view()}
+                    <option value="date">"On a date"</option>
+                </select>
+            </div>
+            <Show when=move || choice.with(|c| c == "date")>
+                <div class="field">
+                    <label for="key-expires-on">"Expires on"</label>
+                    <input id="key-expires-on" name="expires_on" type="date" required
+                        aria-invalid=invalid_field(value, "expires_on") />
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// Requests per second, minute or hour, or none.
+#[component]
+pub fn RateLimitFields<T>(
+    value: MappedSignal<Option<Result<T, crate::model::AppError>>>,
+    initial: Option<RateLimit>,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + 'static,
+{
+    let window = RwSignal::new(initial.map_or("none", |l| l.window.as_str()).to_owned());
+    let requests = initial.map_or_else(|| "100".to_owned(), |l| l.requests.to_string());
+    view! {
+        <div class="field-row">
+            <div class="field">
+                <label for="key-rate-window">"Rate limit"</label>
+                <select id="key-rate-window" name="rate_limit_window" aria-invalid=invalid_field(value, "rate_limit_window")
+                    on:change=move |ev| window.set(event_target_value(&ev))>
+                    <option value="none" selected=move || window.with(|w| w == "none")>"No limit"</option>
+                    {RateWindow::ALL.into_iter().map(|w| view! {
+                        <option value=w.as_str() selected=move || window.with(|c| c == w.as_str())>
+                            {format!("Per {}", w.as_str())}
+                        </option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="field">
+                <label for="key-rate-requests">"Requests"</label>
+                <input id="key-rate-requests" name="rate_limit_requests" type="number" min="1"
+                    max=RateLimit::MAX_REQUESTS.to_string() value=requests
+                    disabled=move || window.with(|w| w == "none")
+                    aria-invalid=invalid_field(value, "rate_limit_requests") />
+            </div>
+        </div>
+    }
+}
+
+/// The figures above the table.
+#[component]
+pub fn StatsBar(stats: KeyStats) -> impl IntoView {
+    let active = match stats.max_keys {
+        Some(max) => format!("{} of {max} allowed", stats.live),
+        None => format!("{} in use", stats.live),
+    };
+    view! {
+        <dl class="stats">
+            <div class="stat"><dt>"Total keys"</dt><dd>{stats.total_created}</dd><small>"ever created"</small></div>
+            <div class="stat"><dt>"Active keys"</dt><dd>{stats.active}</dd><small>{active}</small></div>
+            <div class="stat"><dt>"API calls (24h)"</dt><dd>{stats.calls_24h}</dd><small>"verifications"</small></div>
+            <div class="stat">
+                <dt>"Last call"</dt>
+                <dd>{stats.last_call.map_or_else(|| "Never".to_owned(), format_time)}</dd>
+                <small>"any key"</small>
+            </div>
+        </dl>
     }
 }

@@ -6,6 +6,11 @@ pub fn format_time(at: DateTime<Utc>) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", at.year(), at.month(), at.day(), at.hour(), at.minute())
 }
 
+/// A day, for expiry dates.
+pub fn format_date(at: DateTime<Utc>) -> String {
+    format!("{:04}-{:02}-{:02}", at.year(), at.month(), at.day())
+}
+
 /// The machine-readable form for `<time datetime=...>`.
 pub fn iso_time(at: DateTime<Utc>) -> String {
     format!(

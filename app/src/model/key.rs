@@ -1,4 +1,4 @@
-use super::FieldError;
+use super::{Expiration, FieldError, RateLimit, ScopeSet};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
@@ -103,6 +103,31 @@ impl KeyStatus {
         self != KeyStatus::Revoked
     }
 
+    /// Disabling is for an active key; it is undone by enabling.
+    pub fn can_disable(self) -> bool {
+        self == KeyStatus::Active
+    }
+
+    /// Only a disabled key can be enabled; an expired one cannot (rotate it instead).
+    pub fn can_enable(self) -> bool {
+        self == KeyStatus::Disabled
+    }
+
+    /// Rotation gives a new secret to any key that is not revoked, an expired one included.
+    pub fn can_rotate(self) -> bool {
+        self != KeyStatus::Revoked
+    }
+
+    /// Only a key that no longer works (revoked, disabled or expired) can be deleted.
+    pub fn can_delete(self) -> bool {
+        self != KeyStatus::Active
+    }
+
+    /// Scopes and rate limits can be edited until the key is revoked.
+    pub fn can_edit(self) -> bool {
+        self != KeyStatus::Revoked
+    }
+
     pub const fn label(self) -> &'static str {
         match self {
             KeyStatus::Active => "Active",
@@ -110,6 +135,12 @@ impl KeyStatus {
             KeyStatus::Revoked => "Revoked",
             KeyStatus::Expired => "Expired",
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        [KeyStatus::Active, KeyStatus::Disabled, KeyStatus::Revoked, KeyStatus::Expired]
+            .into_iter()
+            .find(|s| s.as_str() == name)
     }
 
     pub const fn as_str(self) -> &'static str {
@@ -159,6 +190,10 @@ pub struct NewKey {
     pub description: Option<String>,
     pub project_id: Uuid,
     pub environment: Environment,
+    /// Raw scope strings, validated by the service (the project's custom scopes included).
+    pub scopes: Vec<String>,
+    pub expiration: Expiration,
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl NewKey {
@@ -191,6 +226,8 @@ pub struct ApiKey {
     pub project_name: String,
     pub environment: Environment,
     pub status: KeyStatus,
+    pub scopes: ScopeSet,
+    pub rate_limit: Option<RateLimit>,
     pub created_by: String,
     // Timestamps travel as epoch milliseconds: the browser then needs no date parser.
     #[serde(with = "chrono::serde::ts_milliseconds")]
@@ -199,6 +236,36 @@ pub struct ApiKey {
     pub expires_at: Option<DateTime<Utc>>,
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// While a rotation's grace period lasts: until when the previous secret works too. The server
+    /// sends it only while it is in the future (the browser has no clock worth trusting).
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub previous_valid_until: Option<DateTime<Utc>>,
+}
+
+/// One rotation of a key, for its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rotation {
+    pub old_prefix: String,
+    pub new_prefix: String,
+    pub rotated_by: String,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub rotated_at: DateTime<Utc>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub grace_until: Option<DateTime<Utc>>,
+}
+
+/// A key with everything the details view shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyDetails {
+    pub key: ApiKey,
+    pub rotations: Vec<Rotation>,
+}
+
+/// The answer to a rotation: the key, and its new token, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedKey {
+    pub key: ApiKey,
+    pub token: String,
 }
 
 /// The answer to a create: the key, and its full token, shown this once.
@@ -237,6 +304,17 @@ mod tests {
     }
 
     #[test]
+    fn each_transition_is_allowed_only_from_the_right_states() {
+        use KeyStatus::*;
+        let allowed = |f: fn(KeyStatus) -> bool| [Active, Disabled, Revoked, Expired].into_iter().filter(|s| f(*s)).collect::<Vec<_>>();
+        assert_eq!(allowed(KeyStatus::can_disable), [Active]);
+        assert_eq!(allowed(KeyStatus::can_enable), [Disabled]);
+        assert_eq!(allowed(KeyStatus::can_rotate), [Active, Disabled, Expired]);
+        assert_eq!(allowed(KeyStatus::can_delete), [Disabled, Revoked, Expired]);
+        assert_eq!(allowed(KeyStatus::can_edit), [Active, Disabled, Expired]);
+    }
+
+    #[test]
     fn only_an_unrevoked_key_can_be_revoked() {
         assert!(KeyStatus::Active.can_revoke());
         assert!(KeyStatus::Disabled.can_revoke());
@@ -260,6 +338,9 @@ mod tests {
             description: Some("  ".into()),
             project_id: Uuid::nil(),
             environment: Environment::Production,
+            scopes: Vec::new(),
+            expiration: Expiration::Never,
+            rate_limit: None,
         };
         assert_eq!(key.validated_description(), Ok(None));
         key.description = Some("x".repeat(501));

@@ -2,11 +2,17 @@
 
 mod error;
 mod key;
+mod lifecycle;
 pub mod org;
 mod plan;
+mod query;
+mod scope;
 pub mod token;
 
 pub use error::{AppError, FieldError};
-pub use key::{ApiKey, CreatedKey, Environment, KeyName, KeyStatus, NewKey};
+pub use key::{ApiKey, CreatedKey, Environment, KeyDetails, KeyName, KeyStatus, NewKey, RotatedKey, Rotation};
+pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
+pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, PAGE_SIZES};
+pub use scope::{ManagementScope, Scope, ScopePreset, ScopeSet};
 pub use org::{Project, Role, SessionInfo, SetupForm, normalize_email, validate_new_password};
 pub use plan::Plan;

@@ -8,6 +8,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
 #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
+#[serde(rename_all = "lowercase")]
 pub enum Plan {
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "free"))]
     Free,

@@ -1,9 +1,14 @@
-use crate::api::keys::{CreateKey, RevokeKey, list_keys, list_projects};
-use crate::components::keys::{CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, TokenDialog};
-use crate::components::{AppShell, RequireSession, error_message, use_toasts};
-use crate::model::ApiKey;
+use crate::api::keys::{get_key_stats, list_keys, list_projects};
+use crate::components::keys::{
+    CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog, TokenReveal,
+};
+use crate::components::{AppShell, RequireSession, after, error_message, use_key_actions};
+use crate::model::{ApiKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Project};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
@@ -17,35 +22,51 @@ pub fn KeysPage() -> impl IntoView {
     }
 }
 
+/// The view lives in the URL (`?q=…&status=…&page=…`): a reload or a shared link shows the same keys.
+fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| KeyQuery::from_params(|k| p.get(k))));
+    let navigate = use_navigate();
+    let set_query = Callback::new(move |query: KeyQuery| {
+        let mut map = ParamsMap::new();
+        for (key, value) in query.to_params() {
+            map.insert(key, value);
+        }
+        let options = NavigateOptions { replace: true, scroll: false, ..Default::default() };
+        navigate(&format!("/keys{}", map.to_query_string()), options);
+    });
+    (query, set_query)
+}
+
 #[component]
 fn KeysView() -> impl IntoView {
-    let toasts = use_toasts();
-    let create = ServerAction::<CreateKey>::new();
-    let revoke = ServerAction::<RevokeKey>::new();
-    // The list follows every change: it refetches when either action completes.
-    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_keys());
+    let actions = use_key_actions();
+    let (query, set_query) = use_key_query();
+    // Lists and figures follow every change: they refetch when any key action completes.
+    let keys = Resource::new(move || (query.get(), actions.version()), |(q, _)| list_keys(q));
+    let stats = Resource::new(move || actions.version(), |_| get_key_stats());
     let projects = Resource::new(|| (), |_| list_projects());
 
     let create_open = RwSignal::new(false);
     let revoke_target = RwSignal::new(None::<ApiKey>);
-
+    let create = actions.create;
     // The new token lives only in the action's value, and is dropped when its dialog closes.
-    let created = Signal::derive(move || create.value().get().and_then(Result::ok));
+    let reveal = Signal::derive(move || {
+        create.value().with(|v| match v {
+            Some(Ok(k)) => Some(TokenReveal { key_name: k.key.name.clone(), token: k.token.clone() }),
+            _ => None,
+        })
+    });
     Effect::new(move |_| {
-        if let Some(Ok(key)) = create.value().get() {
+        if matches!(create.value().get(), Some(Ok(_))) {
             create_open.set(false);
-            toasts.success(format!("API key \"{}\" created.", key.key.name));
         }
     });
-    Effect::new(move |_| match revoke.value().get() {
-        Some(Ok(key)) => {
+    Effect::new(move |_| {
+        if matches!(actions.revoke.value().get(), Some(Ok(_))) {
             revoke_target.set(None);
-            toasts.success(format!("API key \"{}\" revoked.", key.name));
         }
-        Some(Err(e)) => toasts.error(error_message(&e)),
-        None => {}
     });
-
     let open_create = Callback::new(move |()| create_open.set(true));
 
     view! {
@@ -54,24 +75,50 @@ fn KeysView() -> impl IntoView {
                 <h1>"API Keys"</h1>
                 <p class="lead">"Keys your services and customers use to call your API."</p>
             </div>
-            <button type="button" class="button button-primary" on:click=move |_| create_open.set(true)>
-                "Create API Key"
-            </button>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let stats = stats.await.unwrap_or_default();
+                    view! { <CreateButton stats on_create=open_create /> }
+                })}
+            </Transition>
         </div>
+
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                stats.await.map(|stats| view! { <StatsBar stats /> })
+            })}
+        </Transition>
+
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let projects = projects.await.unwrap_or_default();
+                view! { <Toolbar query set_query projects /> }
+            })}
+        </Transition>
 
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading keys…"</p> }>
             {move || Suspend::new(async move {
                 match keys.await {
-                    Ok(keys) if keys.is_empty() => view! { <EmptyKeys on_create=open_create /> }.into_any(),
-                    Ok(keys) => view! {
-                        <KeysTable keys on_revoke=Callback::new(move |key| revoke_target.set(Some(key))) />
+                    Ok(page) if page.total == 0 && query.with_untracked(|q| *q == KeyQuery::default()) => {
+                        view! { <EmptyKeys on_create=open_create /> }.into_any()
+                    }
+                    Ok(page) if page.keys.is_empty() => view! {
+                        <p class="empty-results" role="status">"No keys match this search and these filters."</p>
+                        <Pagination page set_query query />
                     }.into_any(),
+                    Ok(page) => {
+                        let rows = page.keys.clone();
+                        view! {
+                            <KeysTable keys=rows on_revoke=Callback::new(move |key| revoke_target.set(Some(key))) />
+                            <Pagination page set_query query />
+                        }.into_any()
+                    }
                     Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
                 }
             })}
         </Transition>
 
-        <Transition>
+        <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let projects = projects.await.unwrap_or_default();
                 view! {
@@ -80,7 +127,150 @@ fn KeysView() -> impl IntoView {
                 }
             })}
         </Transition>
-        <TokenDialog created on_close=Callback::new(move |()| create.value().set(None)) />
-        <RevokeDialog target=revoke_target action=revoke />
+        <TokenDialog reveal on_close=Callback::new(move |()| create.value().set(None)) />
+        <RevokeDialog target=revoke_target action=actions.revoke />
+    }
+}
+
+/// Create, or, at the plan's limit, why not and where to upgrade.
+#[component]
+fn CreateButton(stats: KeyStats, on_create: Callback<()>) -> impl IntoView {
+    let at_limit = stats.max_keys.filter(|max| stats.live >= u64::from(*max));
+    view! {
+        <div class="create-area">
+            <button type="button" class="button button-primary" disabled=at_limit.is_some()
+                aria-describedby=at_limit.map(|_| "plan-limit") on:click=move |_| on_create.run(())>
+                "Create API Key"
+            </button>
+            {at_limit.map(|max| view! {
+                <p id="plan-limit" class="upgrade-prompt" role="note">
+                    {format!("Your plan allows {max} active keys, and all are in use. ")}
+                    <a href="/settings">"Upgrade your plan"</a>
+                    " or revoke a key to create another."
+                </p>
+            })}
+        </div>
+    }
+}
+
+/// Search (debounced) and filters. Every change goes into the URL and back to page 1.
+#[component]
+fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<Project>) -> impl IntoView {
+    let search = RwSignal::new(query.get_untracked().search);
+    let typed = StoredValue::new(0u64);
+    let update = move |change: &dyn Fn(&mut KeyQuery)| {
+        let mut next = query.get_untracked();
+        change(&mut next);
+        next.page = 1;
+        set_query.run(next);
+    };
+    let on_search = move |ev| {
+        let text = event_target_value(&ev);
+        search.set(text.clone());
+        // Debounce: only the last keystroke within 300 ms searches.
+        let stamp = typed.get_value() + 1;
+        typed.set_value(stamp);
+        after(300, move || {
+            if typed.get_value() == stamp {
+                update(&|q| q.search = text.trim().to_owned());
+            }
+        });
+    };
+    let clear = move |_| {
+        search.set(String::new());
+        typed.update_value(|s| *s += 1);
+        update(&|q| q.search.clear());
+    };
+    let current = move || query.get();
+
+    view! {
+        <div class="toolbar" role="search">
+            <div class="search">
+                <label for="key-search" class="visually-hidden">"Search keys"</label>
+                <input id="key-search" type="search" placeholder="Search by name or prefix" autocomplete="off"
+                    prop:value=move || search.get() on:input=on_search />
+                <Show when=move || !search.with(String::is_empty)>
+                    <button type="button" class="clear" aria-label="Clear search" on:click=clear>"×"</button>
+                </Show>
+            </div>
+            <label class="filter">
+                "Project "
+                <select on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.project = v.parse().ok()) }>
+                    <option value="" selected=move || current().project.is_none()>"All"</option>
+                    {projects.into_iter().map(|p| view! {
+                        <option value=p.id.to_string() selected=move || current().project == Some(p.id)>{p.name}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="filter">
+                "Environment "
+                <select on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.environment = v.parse().ok()) }>
+                    <option value="" selected=move || current().environment.is_none()>"All"</option>
+                    {Environment::ALL.into_iter().map(|e| view! {
+                        <option value=e.as_str() selected=move || current().environment == Some(e)>{e.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="filter">
+                "Status "
+                <select on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.status = KeyStatus::from_name(&v)) }>
+                    <option value="" selected=move || current().status.is_none()>"All"</option>
+                    {[KeyStatus::Active, KeyStatus::Disabled, KeyStatus::Expired, KeyStatus::Revoked].into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || current().status == Some(s)>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="filter check">
+                <input type="checkbox" prop:checked=move || current().hide_revoked
+                    on:change=move |ev| { let on = event_target_checked(&ev); update(&|q| q.hide_revoked = on) } />
+                "Hide revoked"
+            </label>
+            <label class="filter">
+                "Sort "
+                <select on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    update(&|q| q.sort = KeySort::from_name(&v).unwrap_or_default())
+                }>
+                    {KeySort::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || current().sort == s>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+#[component]
+fn Pagination(page: KeyPage, set_query: Callback<KeyQuery>, query: Memo<KeyQuery>) -> impl IntoView {
+    let go = move |page: u32| {
+        let mut next = query.get_untracked();
+        next.page = page;
+        set_query.run(next);
+    };
+    let (current, pages) = (page.page, page.pages());
+    view! {
+        <nav class="pagination" aria-label="Pagination">
+            <span class="range" role="status">{page.range_label()}</span>
+            <label class="filter">
+                "Per page "
+                <select on:change=move |ev| {
+                    let mut next = query.get_untracked();
+                    next.per_page = event_target_value(&ev).parse().unwrap_or(next.per_page);
+                    next.page = 1;
+                    set_query.run(next);
+                }>
+                    {PAGE_SIZES.into_iter().map(|n| view! {
+                        <option value=n.to_string() selected=n == page.per_page>{n}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="button" class="button" disabled=!page.has_previous() on:click=move |_| go(current - 1)>
+                "Previous"
+            </button>
+            <span>{format!("Page {current} of {pages}")}</span>
+            <button type="button" class="button" disabled=!page.has_next() on:click=move |_| go(current + 1)>
+                "Next"
+            </button>
+        </nav>
     }
 }

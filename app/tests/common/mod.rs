@@ -51,11 +51,18 @@ pub async fn default_project(db: &DatabaseConnection, member: &Member) -> Projec
     projects::list(db, member).await.expect("projects").into_iter().next().expect("a Default project")
 }
 
+pub async fn page(db: &DatabaseConnection, member: &Member) -> Vec<app::model::ApiKey> {
+    app::ssr::services::keys::list(db, member, &app::model::KeyQuery::default()).await.expect("list").keys
+}
+
 pub fn new_key(name: &str, project: &Project) -> app::model::NewKey {
     app::model::NewKey {
         name: name.to_owned(),
         description: None,
         project_id: project.id,
         environment: Environment::Production,
+        scopes: vec!["api_keys.read".to_owned()],
+        expiration: app::model::Expiration::Never,
+        rate_limit: None,
     }
 }

@@ -1,4 +1,4 @@
-use crate::model::{Environment, KeyStatus};
+use crate::model::{Environment, KeyStatus, RateWindow};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -24,6 +24,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// Space-separated `resource.action` scopes (a scope never contains a space).
+    pub scopes: String,
+    pub rate_limit_requests: Option<i32>,
+    pub rate_limit_window: Option<RateWindow>,
+    /// During a rotation's grace period: the digest of the replaced secret, and until when it works.
+    #[sea_orm(unique)]
+    pub previous_digest: Option<String>,
+    pub previous_valid_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod keys;
+pub mod organizations;
 pub mod projects;
 
 pub use auth::{Member, NewSession};

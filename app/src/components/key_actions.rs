@@ -1,0 +1,83 @@
+//! Every change a person can make to keys, shared by the keys table and the details page, with
+//! the result of each reported once, as a toast.
+
+use super::{Toasts, error_message, use_toasts};
+use crate::api::keys::{
+    CreateKey, DeleteKey, DisableKey, EnableKey, RevokeKey, RotateKey, UpdateKeyRateLimit, UpdateKeyScopes,
+};
+use crate::api::organization::ChangePlan;
+use crate::model::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+#[derive(Clone, Copy)]
+pub struct KeyActions {
+    pub create: ServerAction<CreateKey>,
+    pub revoke: ServerAction<RevokeKey>,
+    pub disable: ServerAction<DisableKey>,
+    pub enable: ServerAction<EnableKey>,
+    pub delete: ServerAction<DeleteKey>,
+    pub rotate: ServerAction<RotateKey>,
+    pub scopes: ServerAction<UpdateKeyScopes>,
+    pub rate_limit: ServerAction<UpdateKeyRateLimit>,
+    pub plan: ServerAction<ChangePlan>,
+}
+
+impl KeyActions {
+    /// Changes whenever any of the actions completes: lists and figures refetch on it.
+    pub fn version(&self) -> usize {
+        self.create.version().get()
+            + self.revoke.version().get()
+            + self.disable.version().get()
+            + self.enable.version().get()
+            + self.delete.version().get()
+            + self.rotate.version().get()
+            + self.scopes.version().get()
+            + self.rate_limit.version().get()
+            + self.plan.version().get()
+    }
+}
+
+pub fn use_key_actions() -> KeyActions {
+    expect_context::<KeyActions>()
+}
+
+#[component]
+pub fn KeyActionsProvider(children: Children) -> impl IntoView {
+    let actions = KeyActions {
+        create: ServerAction::new(),
+        revoke: ServerAction::new(),
+        disable: ServerAction::new(),
+        enable: ServerAction::new(),
+        delete: ServerAction::new(),
+        rotate: ServerAction::new(),
+        scopes: ServerAction::new(),
+        rate_limit: ServerAction::new(),
+        plan: ServerAction::new(),
+    };
+    let toasts = use_toasts();
+    // Forms (create, scopes, rate limit, plan) show their errors inline; the others as toasts.
+    report(actions.create, toasts, false, |k| format!("API key \"{}\" created.", k.key.name));
+    report(actions.revoke, toasts, true, |k| format!("API key \"{}\" revoked.", k.name));
+    report(actions.disable, toasts, true, |k| format!("API key \"{}\" disabled.", k.name));
+    report(actions.enable, toasts, true, |k| format!("API key \"{}\" enabled.", k.name));
+    report(actions.delete, toasts, true, |()| "API key deleted.".to_owned());
+    report(actions.rotate, toasts, true, |k| format!("API key \"{}\" rotated.", k.key.name));
+    report(actions.scopes, toasts, false, |k| format!("Scopes of \"{}\" saved.", k.name));
+    report(actions.rate_limit, toasts, false, |k| format!("Rate limit of \"{}\" saved.", k.name));
+    report(actions.plan, toasts, false, |p| format!("Plan changed to {p}."));
+    provide_context(actions);
+    children()
+}
+
+fn report<S>(action: ServerAction<S>, toasts: Toasts, errors_too: bool, message: fn(&S::Output) -> String)
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(output)) => toasts.success(message(&output)),
+        Some(Err(e)) if errors_too => toasts.error(error_message(&e)),
+        _ => {}
+    });
+}

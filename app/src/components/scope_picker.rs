@@ -1,0 +1,67 @@
+//! Choosing a key's scopes: a preset, or a grouped checklist, plus custom scopes for the project's API.
+
+use crate::model::{ManagementScope, ScopePreset, ScopeSet};
+use leptos::prelude::*;
+use std::collections::BTreeSet;
+
+/// Posts `scopes` (the checked management scopes, space-separated) and `custom_scopes`.
+#[component]
+pub fn ScopePicker(initial: ScopeSet) -> impl IntoView {
+    let checked = RwSignal::new(
+        initial.iter().filter(|s| ManagementScope::from_name(s.as_str()).is_some()).map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+    );
+    let custom = initial
+        .iter()
+        .filter(|s| ManagementScope::from_name(s.as_str()).is_none())
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let preset_matches = move |preset: ScopePreset| {
+        checked.with(|c| c.iter().eq(preset.scopes().iter().map(|s| s.as_str().to_owned()).collect::<BTreeSet<_>>().iter()))
+    };
+    let apply = move |preset: ScopePreset| checked.set(preset.scopes().to_strings().into_iter().collect());
+    let joined = move || checked.with(|c| c.iter().cloned().collect::<Vec<_>>().join(" "));
+
+    view! {
+        <fieldset class="scope-picker">
+            <legend>"Scopes"</legend>
+            <input type="hidden" name="scopes" prop:value=joined />
+            <div class="presets" role="group" aria-label="Presets">
+                {ScopePreset::ALL.into_iter().map(|preset| view! {
+                    <button type="button" class="button button-small" aria-pressed=move || preset_matches(preset).to_string()
+                        on:click=move |_| apply(preset)>
+                        {preset.label()}
+                    </button>
+                }).collect_view()}
+            </div>
+            {ManagementScope::grouped().into_iter().map(|(group, scopes)| view! {
+                <fieldset class="scope-group">
+                    <legend>{group}</legend>
+                    {scopes.into_iter().map(|scope| {
+                        let name = scope.as_str();
+                        let id = format!("scope-{}", name.replace('.', "-"));
+                        let label_for = id.clone();
+                        view! {
+                            <label class="check" for=label_for>
+                                <input type="checkbox" id=id value=name
+                                    prop:checked=move || checked.with(|c| c.contains(name))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        checked.update(|c| { if on { c.insert(name.to_owned()); } else { c.remove(name); } });
+                                    } />
+                                <code>{name}</code>
+                                <span class="hint">{scope.description()}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+            }).collect_view()}
+            <div class="field">
+                <label for="custom-scopes">"Custom scopes for your API"</label>
+                <input id="custom-scopes" name="custom_scopes" type="text" value=custom autocomplete="off"
+                    placeholder="e.g. telemetry.write orders.read" aria-describedby="custom-scopes-hint" />
+                <small id="custom-scopes-hint" class="hint">"resource.action, separated by spaces or commas."</small>
+            </div>
+        </fieldset>
+    }
+}

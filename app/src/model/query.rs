@@ -1,0 +1,223 @@
+//! What the keys table asks for (search, filters, sort, page) and what it gets back.
+//! The query round-trips through the URL so that a reload or a shared link shows the same view.
+
+use super::{ApiKey, Environment, KeyStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
+const DEFAULT_PAGE_SIZE: u32 = 25;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeySort {
+    /// Newest first.
+    #[default]
+    Created,
+    /// Most recently used first; never-used keys last.
+    LastUsed,
+    /// A to Z.
+    Name,
+}
+
+impl KeySort {
+    pub const ALL: [KeySort; 3] = [Self::Created, Self::LastUsed, Self::Name];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::LastUsed => "last_used",
+            Self::Name => "name",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Created => "Newest",
+            Self::LastUsed => "Last used",
+            Self::Name => "Name",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyQuery {
+    /// Matches names (anywhere) and prefixes (from the start), case-insensitively.
+    pub search: String,
+    pub project: Option<Uuid>,
+    pub environment: Option<Environment>,
+    pub status: Option<KeyStatus>,
+    pub hide_revoked: bool,
+    pub sort: KeySort,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Default for KeyQuery {
+    fn default() -> Self {
+        Self {
+            search: String::new(),
+            project: None,
+            environment: None,
+            status: None,
+            hide_revoked: false,
+            sort: KeySort::Created,
+            page: 1,
+            per_page: DEFAULT_PAGE_SIZE,
+        }
+    }
+}
+
+impl KeyQuery {
+    pub const MAX_SEARCH_CHARS: usize = 64;
+
+    /// Reads the URL's query parameters; anything unknown or malformed falls back to the default.
+    pub fn from_params(get: impl Fn(&str) -> Option<String>) -> Self {
+        let default = Self::default();
+        Self {
+            search: get("q").map(|q| q.trim().chars().take(Self::MAX_SEARCH_CHARS).collect()).unwrap_or_default(),
+            project: get("project").and_then(|p| p.parse().ok()),
+            environment: get("env").and_then(|e| e.parse().ok()),
+            status: get("status").and_then(|s| KeyStatus::from_name(&s)),
+            hide_revoked: get("hide_revoked").is_some_and(|v| v == "1" || v == "true"),
+            sort: get("sort").and_then(|s| KeySort::from_name(&s)).unwrap_or_default(),
+            page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(default.page),
+            per_page: get("per_page")
+                .and_then(|p| p.parse().ok())
+                .filter(|p| PAGE_SIZES.contains(p))
+                .unwrap_or(default.per_page),
+        }
+    }
+
+    /// The parameters that differ from the default, for the URL.
+    pub fn to_params(&self) -> Vec<(&'static str, String)> {
+        let default = Self::default();
+        let mut params = Vec::new();
+        if !self.search.is_empty() {
+            params.push(("q", self.search.clone()));
+        }
+        if let Some(project) = self.project {
+            params.push(("project", project.to_string()));
+        }
+        if let Some(env) = self.environment {
+            params.push(("env", env.as_str().to_owned()));
+        }
+        if let Some(status) = self.status {
+            params.push(("status", status.as_str().to_owned()));
+        }
+        if self.hide_revoked {
+            params.push(("hide_revoked", "1".to_owned()));
+        }
+        if self.sort != default.sort {
+            params.push(("sort", self.sort.as_str().to_owned()));
+        }
+        if self.page != default.page {
+            params.push(("page", self.page.to_string()));
+        }
+        if self.per_page != default.per_page {
+            params.push(("per_page", self.per_page.to_string()));
+        }
+        params
+    }
+
+    /// Rows to skip in the database.
+    pub fn offset(&self) -> u64 {
+        u64::from(self.page.saturating_sub(1)) * u64::from(self.per_page)
+    }
+}
+
+/// One page of keys and the total that matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyPage {
+    pub keys: Vec<ApiKey>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl KeyPage {
+    pub fn pages(&self) -> u32 {
+        u32::try_from(self.total.div_ceil(u64::from(self.per_page.max(1)))).unwrap_or(u32::MAX).max(1)
+    }
+
+    pub fn has_previous(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages()
+    }
+
+    /// "26–50 of 130".
+    pub fn range_label(&self) -> String {
+        if self.keys.is_empty() {
+            return format!("0 of {}", self.total);
+        }
+        let first = u64::from(self.page - 1) * u64::from(self.per_page) + 1;
+        let last = first + self.keys.len() as u64 - 1;
+        format!("{first}–{last} of {}", self.total)
+    }
+}
+
+/// The figures above the table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyStats {
+    /// Every key ever created in the organization, deleted ones included.
+    pub total_created: u64,
+    pub active: u64,
+    pub live: u64,
+    pub max_keys: Option<u32>,
+    pub calls_24h: u64,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub last_call: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(pairs: &[(&str, &str)]) -> KeyQuery {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        KeyQuery::from_params(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_query_round_trips_through_url_parameters() {
+        let query = KeyQuery {
+            search: "ci deploy".into(),
+            project: Some(Uuid::nil()),
+            environment: Some(Environment::Staging),
+            status: Some(KeyStatus::Disabled),
+            hide_revoked: true,
+            sort: KeySort::Name,
+            page: 3,
+            per_page: 50,
+        };
+        let params = query.to_params();
+        let map: HashMap<String, String> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        assert_eq!(KeyQuery::from_params(|k| map.get(k).cloned()), query);
+        assert!(KeyQuery::default().to_params().is_empty());
+    }
+
+    #[test]
+    fn bad_parameters_fall_back_to_defaults() {
+        let query = parse(&[("page", "0"), ("per_page", "7"), ("sort", "random"), ("env", "prod"), ("status", "x")]);
+        assert_eq!(query, KeyQuery::default());
+        assert_eq!(parse(&[("q", &"x".repeat(100))]).search.len(), KeyQuery::MAX_SEARCH_CHARS);
+    }
+
+    #[test]
+    fn pages_are_counted_and_labelled() {
+        let page = KeyPage { keys: Vec::new(), total: 0, page: 1, per_page: 25 };
+        assert_eq!((page.pages(), page.has_next(), page.range_label()), (1, false, "0 of 0".to_owned()));
+        let query = KeyQuery { page: 3, per_page: 10, ..KeyQuery::default() };
+        assert_eq!(query.offset(), 20);
+    }
+}

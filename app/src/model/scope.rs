@@ -1,0 +1,351 @@
+//! Scopes: `resource.action` strings. Keyward's own management scopes are a typed catalog; a
+//! project may add custom scopes for its own API (e.g. `telemetry.write`).
+
+use super::FieldError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// A validated `resource.action` scope: lower-case letters, digits and `_`, each part 1 to 32
+/// characters, e.g. `api_keys.read` or `telemetry.write`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Scope(String);
+
+impl Scope {
+    pub const MAX_PART_CHARS: usize = 32;
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let raw = raw.trim();
+        let valid_part = |p: &str| {
+            !p.is_empty()
+                && p.len() <= Self::MAX_PART_CHARS
+                && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                && p.as_bytes()[0].is_ascii_lowercase()
+        };
+        match raw.split_once('.') {
+            Some((resource, action)) if valid_part(resource) && valid_part(action) => Ok(Self(raw.to_owned())),
+            _ => Err(FieldError::new(
+                "scopes",
+                format!("\"{raw}\" is not a valid scope: use resource.action, lower-case letters, digits and _"),
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = FieldError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Scope> for String {
+    fn from(scope: Scope) -> Self {
+        scope.0
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<ManagementScope> for Scope {
+    fn from(scope: ManagementScope) -> Self {
+        Self(scope.as_str().to_owned())
+    }
+}
+
+/// The scopes of Keyward's own management API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ManagementScope {
+    ApiKeysRead,
+    ApiKeysCreate,
+    ApiKeysUpdate,
+    ApiKeysRotate,
+    ApiKeysRevoke,
+    ApiKeysDelete,
+    ApiKeysVerify,
+    ApiKeysManageAll,
+    ProjectsRead,
+    StatsRead,
+    AuditRead,
+    AuditExport,
+    MembersRead,
+    OrganizationRead,
+    BillingRead,
+}
+
+impl ManagementScope {
+    pub const ALL: [ManagementScope; 15] = [
+        Self::ApiKeysRead,
+        Self::ApiKeysCreate,
+        Self::ApiKeysUpdate,
+        Self::ApiKeysRotate,
+        Self::ApiKeysRevoke,
+        Self::ApiKeysDelete,
+        Self::ApiKeysVerify,
+        Self::ApiKeysManageAll,
+        Self::ProjectsRead,
+        Self::StatsRead,
+        Self::AuditRead,
+        Self::AuditExport,
+        Self::MembersRead,
+        Self::OrganizationRead,
+        Self::BillingRead,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ApiKeysRead => "api_keys.read",
+            Self::ApiKeysCreate => "api_keys.create",
+            Self::ApiKeysUpdate => "api_keys.update",
+            Self::ApiKeysRotate => "api_keys.rotate",
+            Self::ApiKeysRevoke => "api_keys.revoke",
+            Self::ApiKeysDelete => "api_keys.delete",
+            Self::ApiKeysVerify => "api_keys.verify",
+            Self::ApiKeysManageAll => "api_keys.manage_all",
+            Self::ProjectsRead => "projects.read",
+            Self::StatsRead => "stats.read",
+            Self::AuditRead => "audit.read",
+            Self::AuditExport => "audit.export",
+            Self::MembersRead => "members.read",
+            Self::OrganizationRead => "organization.read",
+            Self::BillingRead => "billing.read",
+        }
+    }
+
+    /// The heading the scope is listed under in the checklist.
+    pub const fn group(self) -> &'static str {
+        match self {
+            Self::ApiKeysRead
+            | Self::ApiKeysCreate
+            | Self::ApiKeysUpdate
+            | Self::ApiKeysRotate
+            | Self::ApiKeysRevoke
+            | Self::ApiKeysDelete
+            | Self::ApiKeysVerify
+            | Self::ApiKeysManageAll => "API keys",
+            Self::ProjectsRead | Self::StatsRead => "Projects and usage",
+            Self::AuditRead | Self::AuditExport => "Audit log",
+            Self::MembersRead | Self::OrganizationRead | Self::BillingRead => "Organization",
+        }
+    }
+
+    pub const fn description(self) -> &'static str {
+        match self {
+            Self::ApiKeysRead => "List and view keys",
+            Self::ApiKeysCreate => "Create keys",
+            Self::ApiKeysUpdate => "Edit names, scopes and rate limits; disable and enable",
+            Self::ApiKeysRotate => "Rotate keys",
+            Self::ApiKeysRevoke => "Revoke keys",
+            Self::ApiKeysDelete => "Delete revoked or disabled keys",
+            Self::ApiKeysVerify => "Verify keys presented to your API",
+            Self::ApiKeysManageAll => "Manage every key, not only its own project's",
+            Self::ProjectsRead => "View projects",
+            Self::StatsRead => "View usage statistics",
+            Self::AuditRead => "Read the audit log",
+            Self::AuditExport => "Export the audit log",
+            Self::MembersRead => "View members",
+            Self::OrganizationRead => "View the organization",
+            Self::BillingRead => "View the plan",
+        }
+    }
+
+    pub fn is_read_only(self) -> bool {
+        self.as_str().ends_with(".read")
+    }
+
+    /// The groups, in catalog order, each with its scopes.
+    pub fn grouped() -> Vec<(&'static str, Vec<ManagementScope>)> {
+        let mut groups: Vec<(&'static str, Vec<ManagementScope>)> = Vec::new();
+        for scope in Self::ALL {
+            match groups.iter_mut().find(|(g, _)| *g == scope.group()) {
+                Some((_, scopes)) => scopes.push(scope),
+                None => groups.push((scope.group(), vec![scope])),
+            }
+        }
+        groups
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+}
+
+/// Ready-made scope sets for the create dialog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopePreset {
+    /// Every `*.read` scope.
+    ReadOnly,
+    /// Everything about keys and usage in the key's project.
+    Workspace,
+    /// Every management scope.
+    Organization,
+}
+
+impl ScopePreset {
+    pub const ALL: [ScopePreset; 3] = [Self::ReadOnly, Self::Workspace, Self::Organization];
+
+    pub fn scopes(self) -> ScopeSet {
+        let pick = |f: fn(ManagementScope) -> bool| {
+            ScopeSet(ManagementScope::ALL.into_iter().filter(|s| f(*s)).map(Scope::from).collect())
+        };
+        match self {
+            Self::ReadOnly => pick(ManagementScope::is_read_only),
+            Self::Workspace => pick(|s| {
+                (s.group() == "API keys" && s != ManagementScope::ApiKeysManageAll)
+                    || s == ManagementScope::ProjectsRead
+                    || s == ManagementScope::StatsRead
+            }),
+            Self::Organization => pick(|_| true),
+        }
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadOnly => "read_only",
+            Self::Workspace => "workspace",
+            Self::Organization => "organization",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::ReadOnly => "Read-only",
+            Self::Workspace => "Workspace",
+            Self::Organization => "Organization (full access)",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+/// A key's scopes: management scopes and custom ones, sorted, without repeats.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeSet(BTreeSet<Scope>);
+
+impl ScopeSet {
+    pub const MAX_SCOPES: usize = 100;
+
+    /// Parses every scope; the first bad one is refused by name.
+    pub fn parse<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Self, FieldError> {
+        let scopes = raw
+            .into_iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(Scope::parse)
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        if scopes.len() > Self::MAX_SCOPES {
+            return Err(FieldError::new("scopes", format!("at most {} scopes per key", Self::MAX_SCOPES)));
+        }
+        Ok(Self(scopes))
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s.as_str() == scope)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Scope> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Holds every management scope: behaves as full access.
+    pub fn is_full_access(&self) -> bool {
+        ManagementScope::ALL.iter().all(|s| self.contains(s.as_str()))
+    }
+
+    /// What the table shows: "Full access", "Read-only", "No scopes", "1 scope", "5 scopes".
+    pub fn summary(&self) -> String {
+        if self.is_full_access() {
+            "Full access".to_owned()
+        } else if !self.is_empty() && *self == ScopePreset::ReadOnly.scopes() {
+            "Read-only".to_owned()
+        } else {
+            match self.len() {
+                0 => "No scopes".to_owned(),
+                1 => "1 scope".to_owned(),
+                n => format!("{n} scopes"),
+            }
+        }
+    }
+
+    /// The scopes as strings, in order: how they are stored.
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(|s| s.as_str().to_owned()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_are_resource_dot_action() {
+        for ok in ["api_keys.read", "telemetry.write", "v2_orders.create"] {
+            assert_eq!(Scope::parse(ok).map(|s| s.to_string()), Ok(ok.to_owned()));
+        }
+        for bad in ["", "read", "api_keys.", ".read", "Api.read", "a.b.c", "tele metry.write", "1x.read", "a-b.read"] {
+            let err = Scope::parse(bad).expect_err(bad);
+            assert_eq!(err.field, "scopes");
+        }
+    }
+
+    #[test]
+    fn the_catalog_scopes_are_valid_and_unique() {
+        let set = ScopePreset::Organization.scopes();
+        assert_eq!(set.len(), ManagementScope::ALL.len());
+        for scope in ManagementScope::ALL {
+            assert_eq!(ManagementScope::from_name(scope.as_str()), Some(scope));
+            assert!(Scope::parse(scope.as_str()).is_ok());
+        }
+    }
+
+    #[test]
+    fn presets_hold_what_they_say() {
+        let read_only = ScopePreset::ReadOnly.scopes();
+        assert!(read_only.iter().all(|s| s.as_str().ends_with(".read")));
+        assert!(read_only.contains("api_keys.read"));
+        let workspace = ScopePreset::Workspace.scopes();
+        assert!(workspace.contains("api_keys.verify"));
+        assert!(!workspace.contains("api_keys.manage_all"));
+        assert!(!workspace.contains("audit.export"));
+    }
+
+    #[test]
+    fn the_summary_names_full_access_read_only_or_a_count() {
+        assert_eq!(ScopePreset::Organization.scopes().summary(), "Full access");
+        assert_eq!(ScopePreset::ReadOnly.scopes().summary(), "Read-only");
+        assert_eq!(ScopeSet::default().summary(), "No scopes");
+        assert_eq!(ScopeSet::parse(["telemetry.write"]).map(|s| s.summary()), Ok("1 scope".to_owned()));
+        let mut custom = ScopePreset::Organization.scopes().to_strings();
+        custom.push("telemetry.write".into());
+        let custom = ScopeSet::parse(custom.iter().map(String::as_str)).expect("valid");
+        assert_eq!(custom.summary(), "Full access");
+        let five = ScopeSet::parse(["a.read", "b.read", "c.write", "d.write", "e.write"]).expect("valid");
+        assert_eq!(five.summary(), "5 scopes");
+    }
+
+    #[test]
+    fn a_scope_set_drops_blanks_and_repeats_and_refuses_bad_entries() {
+        let set = ScopeSet::parse(["b.read", " ", "a.read", "b.read"]).expect("valid");
+        assert_eq!(set.to_strings(), ["a.read", "b.read"]);
+        assert_eq!(ScopeSet::parse(["a.read", "nope"]).unwrap_err().field, "scopes");
+    }
+}

@@ -1,0 +1,258 @@
+use crate::api::keys::{DeleteKey, DisableKey, EnableKey, RotateKey, get_key_details};
+use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
+use crate::components::{
+    ActionError, AppShell, Modal, RequireSession, ScopePicker, StatusBadge, error_message, format_date, format_time,
+    use_key_actions,
+};
+use crate::model::{ApiKey, KeyDetails, RateLimit, RotationGrace};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use uuid::Uuid;
+
+#[component]
+pub fn KeyDetailsPage() -> impl IntoView {
+    view! {
+        <Title text="API key" />
+        <RequireSession>
+            <AppShell>
+                <KeyDetailsView />
+            </AppShell>
+        </RequireSession>
+    }
+}
+
+#[component]
+fn KeyDetailsView() -> impl IntoView {
+    let actions = use_key_actions();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<Uuid>().ok())));
+    let details = Resource::new(move || (id.get(), actions.version()), |(id, _)| async move {
+        match id {
+            Some(id) => get_key_details(id).await.map(Some),
+            None => Ok(None),
+        }
+    });
+
+    // After a delete, back to the list.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if matches!(actions.delete.value().get(), Some(Ok(()))) {
+            navigate("/keys", Default::default());
+        }
+    });
+
+    view! {
+        <p><a href="/keys">"← API Keys"</a></p>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading key…"</p> }>
+            {move || Suspend::new(async move {
+                match details.await {
+                    Ok(Some(details)) => view! { <KeyDetailsBody details /> }.into_any(),
+                    Ok(None) => view! { <p class="form-error" role="alert">"API key not found."</p> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
+    let actions = use_key_actions();
+    let key = details.key.clone();
+    let status = key.status;
+    let id = key.id;
+    let scopes_open = RwSignal::new(false);
+    let limit_open = RwSignal::new(false);
+    let rotate_open = RwSignal::new(false);
+    let delete_open = RwSignal::new(false);
+    let revoke_target = RwSignal::new(None::<ApiKey>);
+    let rotate = actions.rotate;
+    let reveal = Signal::derive(move || {
+        rotate.value().with(|v| match v {
+            Some(Ok(k)) => Some(TokenReveal { key_name: k.key.name.clone(), token: k.token.clone() }),
+            _ => None,
+        })
+    });
+    for (action_done, open) in [
+        (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
+        (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),
+        (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
+    ] {
+        Effect::new(move |_| {
+            if action_done.get() {
+                open.set(false);
+            }
+        });
+    }
+    let scopes_list = key.scopes.to_strings();
+    let initial_scopes = StoredValue::new(key.scopes.clone());
+    let initial_limit = key.rate_limit;
+    let in_grace = key.previous_valid_until.is_some();
+    let key_for_revoke = key.clone();
+
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>{key.name.clone()}</h1>
+                <p class="lead">{key.description.clone().unwrap_or_default()}</p>
+            </div>
+            <StatusBadge status />
+        </div>
+        <div class="key-actions" role="group" aria-label="Key actions">
+            {status.can_edit().then(|| view! {
+                <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
+                <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
+            })}
+            {status.can_rotate().then(|| view! {
+                <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
+            })}
+            {status.can_disable().then(|| view! {
+                <button type="button" class="button" disabled=move || actions.disable.pending().get()
+                    on:click=move |_| { actions.disable.dispatch(DisableKey { id }); }>"Disable"</button>
+            })}
+            {status.can_enable().then(|| view! {
+                <button type="button" class="button" disabled=move || actions.enable.pending().get()
+                    on:click=move |_| { actions.enable.dispatch(EnableKey { id }); }>"Enable"</button>
+            })}
+            {status.can_revoke().then(|| view! {
+                <button type="button" class="button button-danger-quiet"
+                    on:click=move |_| revoke_target.set(Some(key_for_revoke.clone()))>"Revoke"</button>
+            })}
+            {status.can_delete().then(|| view! {
+                <button type="button" class="button button-danger" on:click=move |_| delete_open.set(true)>
+                    "Delete permanently"
+                </button>
+            })}
+        </div>
+
+        <dl class="properties">
+            <dt>"Key"</dt><dd><code>{key.preview.clone()}</code>
+                {in_grace.then(|| view! { <span class="grace">
+                    {format!("The previous secret works until {}", key.previous_valid_until.map(format_time).unwrap_or_default())}
+                </span> })}
+            </dd>
+            <dt>"Project"</dt><dd>{key.project_name.clone()}</dd>
+            <dt>"Environment"</dt><dd>{key.environment.label()}</dd>
+            <dt>"Rate limit"</dt><dd>{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</dd>
+            <dt>"Expires"</dt><dd>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</dd>
+            <dt>"Last used"</dt><dd>{key.last_used_at.map_or_else(|| "Never".to_owned(), format_time)}</dd>
+            <dt>"Created by"</dt><dd>{key.created_by.clone()}</dd>
+            <dt>"Created"</dt><dd>{format_time(key.created_at)}</dd>
+        </dl>
+
+        <section aria-labelledby="scopes-title">
+            <h2 id="scopes-title">{format!("Scopes ({})", key.scopes.summary())}</h2>
+            <ul class="scope-list">
+                {scopes_list.into_iter().map(|s| view! { <li><code>{s}</code></li> }).collect_view()}
+            </ul>
+        </section>
+
+        <section aria-labelledby="rotations-title">
+            <h2 id="rotations-title">"Rotation history"</h2>
+            {if details.rotations.is_empty() {
+                view! { <p class="hint">"Never rotated."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="keys-table">
+                        <thead><tr>
+                            <th scope="col">"Rotated"</th><th scope="col">"By"</th>
+                            <th scope="col">"Old prefix"</th><th scope="col">"New prefix"</th><th scope="col">"Old secret valid until"</th>
+                        </tr></thead>
+                        <tbody>
+                            {details.rotations.into_iter().map(|r| view! {
+                                <tr>
+                                    <td>{format_time(r.rotated_at)}</td><td>{r.rotated_by}</td>
+                                    <td><code>{r.old_prefix}</code></td><td><code>{r.new_prefix}</code></td>
+                                    <td>{r.grace_until.map_or_else(|| "Stopped at once".to_owned(), format_time)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+
+        <Modal id="edit-scopes" title="Edit scopes" open=scopes_open on_close=Callback::new(move |()| scopes_open.set(false))>
+            <ActionForm action=actions.scopes attr:class="form">
+                <input type="hidden" name="id" value=id.to_string() />
+                <ScopePicker initial=initial_scopes.get_value() />
+                <ActionError value=actions.scopes.value() />
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| scopes_open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-primary">"Save scopes"</button>
+                </div>
+            </ActionForm>
+        </Modal>
+
+        <Modal id="edit-rate-limit" title="Edit rate limit" open=limit_open on_close=Callback::new(move |()| limit_open.set(false))>
+            <ActionForm action=actions.rate_limit attr:class="form">
+                <input type="hidden" name="id" value=id.to_string() />
+                <RateLimitFields value=actions.rate_limit.value() initial=initial_limit />
+                <ActionError value=actions.rate_limit.value() />
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| limit_open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-primary">"Save rate limit"</button>
+                </div>
+            </ActionForm>
+        </Modal>
+
+        <RotateDialog id open=rotate_open name=key.name.clone() />
+        <DeleteDialog id open=delete_open name=key.name.clone() />
+        <RevokeDialog target=revoke_target action=actions.revoke />
+        <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
+    }
+}
+
+/// A new secret; the old one stops now or after a grace period.
+#[component]
+fn RotateDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
+    let actions = use_key_actions();
+    let grace = RwSignal::new(RotationGrace::None.as_str().to_owned());
+    let pending = actions.rotate.pending();
+    view! {
+        <Modal id="rotate-key" title="Rotate API key" open on_close=Callback::new(move |()| open.set(false))>
+            <p>{format!("\"{name}\" gets a new secret; its name, scopes, limits, project and environment stay.")}</p>
+            <div class="field">
+                <label for="rotate-grace">"Keep the old secret working for"</label>
+                <select id="rotate-grace" on:change=move |ev| grace.set(event_target_value(&ev))>
+                    {RotationGrace::ALL.into_iter().map(|g| view! { <option value=g.as_str()>{g.label()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div class="dialog-actions">
+                <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                <button type="button" class="button button-primary" disabled=move || pending.get()
+                    on:click=move |_| { actions.rotate.dispatch(RotateKey { id, grace: grace.get_untracked() }); }>
+                    {move || if pending.get() { "Rotating…" } else { "Rotate key" }}
+                </button>
+            </div>
+        </Modal>
+    }
+}
+
+/// Deleting is final: the person types the key's name to confirm.
+#[component]
+fn DeleteDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
+    let actions = use_key_actions();
+    let typed = RwSignal::new(String::new());
+    let expected = name.clone();
+    let confirmed = Memo::new(move |_| typed.with(|t| t.trim() == expected));
+    view! {
+        <Modal id="delete-key" title="Delete API key" open on_close=Callback::new(move |()| open.set(false))>
+            <p>{format!("\"{name}\" and its history will be deleted. This cannot be undone.")}</p>
+            <div class="field">
+                <label for="delete-confirm">{format!("Type \"{name}\" to confirm")}</label>
+                <input id="delete-confirm" type="text" autocomplete="off" prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev)) />
+            </div>
+            <div class="dialog-actions">
+                <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                <button type="button" class="button button-danger" disabled=move || !confirmed.get() || actions.delete.pending().get()
+                    on:click=move |_| { actions.delete.dispatch(DeleteKey { id }); }>
+                    "Delete key"
+                </button>
+            </div>
+        </Modal>
+    }
+}
+

@@ -1,0 +1,35 @@
+//! The organization's plan.
+
+use super::Member;
+use super::keys::count_live_keys;
+use crate::model::{FieldError, Plan, Role};
+use crate::ssr::ServiceError;
+use crate::ssr::entities::organization;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+
+/// Switches the plan (no billing). Only an owner may; a plan too small for the keys already live is
+/// refused rather than leaving the organization over its limit.
+pub async fn change_plan(db: &DatabaseConnection, member: &Member, plan: Plan) -> Result<Plan, ServiceError> {
+    if member.role != Role::Owner {
+        return Err(ServiceError::Forbidden);
+    }
+    let txn = db.begin().await?;
+    let org = organization::Entity::find_by_id(member.organization_id)
+        .one(&txn)
+        .await?
+        .ok_or(ServiceError::NotFound("organization"))?;
+    let live = count_live_keys(&txn, org.id).await?;
+    if let Some(max) = plan.max_keys().filter(|max| live > u64::from(*max)) {
+        return Err(FieldError::new(
+            "plan",
+            format!("{plan} allows {max} keys and {live} are in use: revoke or delete keys first"),
+        )
+        .into());
+    }
+    let mut active = org.into_active_model();
+    active.plan = Set(plan);
+    active.update(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(organization = %member.organization_id, plan = plan.as_str(), "plan changed");
+    Ok(plan)
+}

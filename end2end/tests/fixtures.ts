@@ -1,0 +1,35 @@
+import { expect, type Page } from "@playwright/test";
+
+// The organization the first spec sets up; later specs sign in as its owner.
+export const owner = {
+  organization: "Acme Robotics",
+  name: "Ada Lovelace",
+  email: "ada@acme.test",
+  password: "correct horse battery staple",
+};
+
+// A full token: kw_<env>_ + 32 random + 6 checksum characters, all base62.
+export const TOKEN = /^kw_live_[0-9A-Za-z]{38}$/;
+
+export async function signIn(page: Page, password = owner.password) {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Creates keys through the `create_key` server function, as a script or a no-JS form would. */
+export async function createKeysDirectly(page: Page, names: string[], environment = "development") {
+  await page.goto("/keys");
+  const projectId = await page.evaluate(async () => {
+    const response = await fetch("/api/list_projects", { method: "POST" });
+    const projects = await response.json();
+    return projects[0].id as string;
+  });
+  for (const name of names) {
+    const response = await page.request.post("/api/create_key", {
+      form: { name, project_id: projectId, environment, scopes: "api_keys.read", expiration: "never" },
+    });
+    expect(response.ok(), await response.text()).toBe(true);
+  }
+}
