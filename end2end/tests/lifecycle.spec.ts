@@ -61,9 +61,9 @@ test("keys are created with presets and custom scopes, edited, disabled, rotated
       await dialog.getByRole("button", { name: "Read-only" }).click();
       await dialog.getByRole("checkbox", { name: /api_keys\.verify/ }).check();
       await dialog.getByLabel("Custom scopes for your API").fill("telemetry.write, telemetry.read");
-      await dialog.getByLabel("Rate limit").selectOption("minute");
-      await dialog.getByLabel("Requests").fill("120");
-      await dialog.getByLabel("Expiration").selectOption("30");
+      await dialog.getByLabel("Rate limit", { exact: true }).selectOption("minute");
+      await dialog.getByLabel("Requests", { exact: true }).fill("120");
+      await dialog.getByLabel("Expiration", { exact: true }).selectOption("30");
     });
     const telemetry = row(page, "Telemetry ingest");
     await expect(telemetry).toContainText("120 / minute");
