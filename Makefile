@@ -65,9 +65,9 @@ bench: build wrk
 	DATABASE_URL="sqlite://$$dir/bench.db" KEYWARD_LISTEN=127.0.0.1:$$port KEYWARD_LOG=warn ./target/release/keyward & server=$$!; \
 	for _ in $$(seq 50); do curl -fs http://127.0.0.1:$$port/healthz >/dev/null && break; sleep 0.2; done; \
 	echo "SSR of /keys ($(BENCH_KEYS) keys) under wrk -t2 -c8 -d10s, against /healthz in the same run:"; \
-	wrk -t2 -c8 -d10s --latency http://127.0.0.1:$$port/healthz | grep -E 'Requests/sec|50%|99%' | sed 's/^/  healthz /'; \
+	wrk -t2 -c8 -d10s --latency http://127.0.0.1:$$port/healthz | grep -E 'Requests/sec|50%|99%' | sed 's|^|  healthz |'; \
 	wrk -t2 -c8 -d10s --latency -H "Cookie: kw_session=$$session" -H "Accept: text/html" http://127.0.0.1:$$port/keys \
-		| grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's/^/  /keys   /'
+		| grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's|^|  keys    |'
 
 wrk:
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }

@@ -11,6 +11,9 @@ enum ApiKeys {
     Table,
     Id,
     OrganizationId,
+    Environment,
+    Status,
+    ExpiresAt,
     Name,
     Prefix,
     LastUsedAt,
@@ -84,6 +87,31 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+
+        // Status and environment filters, and the active/live counts above the table, read these
+        // indexes instead of the rows.
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_api_keys_organization_status")
+                    .table(ApiKeys::Table)
+                    .col(ApiKeys::OrganizationId)
+                    .col(ApiKeys::Status)
+                    .col(ApiKeys::ExpiresAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_api_keys_organization_environment")
+                    .table(ApiKeys::Table)
+                    .col(ApiKeys::OrganizationId)
+                    .col(ApiKeys::Environment)
+                    .col(ApiKeys::Status)
+                    .to_owned(),
+            )
+            .await?;
 
         manager
             .create_table(
@@ -162,7 +190,13 @@ impl MigrationTrait for Migration {
         manager.drop_table(Table::drop().table(KeyUsage::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(KeyRotations::Table).to_owned()).await?;
         manager.drop_index(Index::drop().name("ux_api_keys_previous_digest").table(ApiKeys::Table).to_owned()).await?;
-        for name in ["ix_api_keys_organization_name", "ix_api_keys_organization_prefix", "ix_api_keys_organization_last_used"] {
+        for name in [
+            "ix_api_keys_organization_name",
+            "ix_api_keys_organization_prefix",
+            "ix_api_keys_organization_last_used",
+            "ix_api_keys_organization_status",
+            "ix_api_keys_organization_environment",
+        ] {
             manager.drop_index(Index::drop().name(name).table(ApiKeys::Table).to_owned()).await?;
         }
         for column in [
