@@ -49,6 +49,9 @@ test("keys are created with presets and custom scopes, edited, disabled, rotated
 
   await test.step("a read-only preset", async () => {
     await createInDialog(page, "Reporting", async (dialog) => {
+      // The dialog opens on the Workspace preset, and its checkboxes say so.
+      await expect(dialog.getByRole("button", { name: "Workspace" })).toHaveAttribute("aria-pressed", "true");
+      await expect(dialog.getByRole("checkbox", { name: /api_keys\.create/ })).toBeChecked();
       await dialog.getByRole("button", { name: "Read-only" }).click();
       await expect(dialog.getByRole("checkbox", { name: /api_keys\.read/ })).toBeChecked();
       await expect(dialog.getByRole("checkbox", { name: /api_keys\.create/ })).not.toBeChecked();

@@ -4,6 +4,7 @@ use crate::api::auth::{SetUp, SignIn, SignOut, current_session};
 use crate::model::{AppError, SessionInfo};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_navigate;
 
 #[derive(Clone, Copy)]
 pub struct AuthContext {
@@ -47,4 +48,14 @@ pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// After a successful setup or sign-in, on to the keys (the session resource refetches meanwhile).
+pub fn go_to_keys_once_signed_in(value: MappedSignal<Option<Result<(), AppError>>>) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if matches!(value.get(), Some(Ok(()))) {
+            navigate("/keys", Default::default());
+        }
+    });
 }

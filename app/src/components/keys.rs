@@ -4,8 +4,10 @@ use super::{
     ActionError, Modal, ScopePicker, StatusBadge, after, format_date, format_time, invalid_field, iso_time, use_toasts,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
-use crate::model::{ApiKey, Environment, Expiration, KeyName, KeyStats, Project, RateLimit, RateWindow, ScopePreset};
-use leptos::html;
+use crate::model::{
+    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyStats, Project, RateLimit, RateWindow, RotatedKey,
+    ScopePreset,
+};
 use leptos::prelude::*;
 
 /// One page of the organization's keys. Only prefixes and masked previews: never a secret.
@@ -101,27 +103,21 @@ pub fn CreateKeyDialog(
     action: ServerAction<CreateKey>,
     projects: Vec<Project>,
 ) -> impl IntoView {
-    let form = NodeRef::<html::Form>::new();
     let value = action.value();
     let pending = action.pending();
 
-    // A fresh form each time the dialog opens: no stale error, no stale input.
+    // The dialog's content is mounted afresh each time it opens (so no stale input); a stale error
+    // from the last attempt is cleared too.
     Effect::new(move |_| {
-        if open.get() {
-            if value.with_untracked(|v| matches!(v, Some(Err(_)))) {
-                value.set(None);
-            }
-            #[cfg(feature = "hydrate")]
-            if let Some(form) = form.get_untracked() {
-                form.reset();
-            }
+        if open.get() && value.with_untracked(|v| matches!(v, Some(Err(_)))) {
+            value.set(None);
         }
     });
     let projects = StoredValue::new(projects);
 
     view! {
         <Modal id="create-key" title="Create API Key" open on_close>
-            <ActionForm action node_ref=form attr:class="form">
+            <ActionForm action attr:class="form">
                 <div class="field">
                     <label for="key-name">"Name"</label>
                     <input id="key-name" name="name" type="text" required maxlength=KeyName::MAX_CHARS.to_string()
@@ -172,6 +168,29 @@ pub fn CreateKeyDialog(
 pub struct TokenReveal {
     pub key_name: String,
     pub token: String,
+}
+
+impl From<&CreatedKey> for TokenReveal {
+    fn from(created: &CreatedKey) -> Self {
+        Self { key_name: created.key.name.clone(), token: created.token.clone() }
+    }
+}
+
+impl From<&RotatedKey> for TokenReveal {
+    fn from(rotated: &RotatedKey) -> Self {
+        Self { key_name: rotated.key.name.clone(), token: rotated.token.clone() }
+    }
+}
+
+impl TokenReveal {
+    /// The token an action just returned, if it succeeded.
+    pub fn from_action<T>(value: MappedSignal<Option<Result<T, AppError>>>) -> Signal<Option<Self>>
+    where
+        T: Send + Sync + 'static,
+        for<'a> &'a T: Into<TokenReveal>,
+    {
+        Signal::derive(move || value.with(|v| v.as_ref().and_then(|r| r.as_ref().ok()).map(Into::into)))
+    }
 }
 
 #[component]
@@ -259,7 +278,7 @@ pub fn RevokeDialog(target: RwSignal<Option<ApiKey>>, action: ServerAction<Revok
 
 /// When the key stops working: a period, a date, or never.
 #[component]
-pub fn ExpiryFields<T>(value: MappedSignal<Option<Result<T, crate::model::AppError>>>) -> impl IntoView
+pub fn ExpiryFields<T>(value: MappedSignal<Option<Result<T, AppError>>>) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
 {
@@ -291,7 +310,7 @@ where
 /// Requests per second, minute or hour, or none.
 #[component]
 pub fn RateLimitFields<T>(
-    value: MappedSignal<Option<Result<T, crate::model::AppError>>>,
+    value: MappedSignal<Option<Result<T, AppError>>>,
     initial: Option<RateLimit>,
 ) -> impl IntoView
 where

@@ -44,6 +44,7 @@ pub fn ScopePicker(initial: ScopeSet) -> impl IntoView {
                         view! {
                             <label class="check" for=label_for>
                                 <input type="checkbox" id=id value=name
+                                    checked=checked.with_untracked(|c| c.contains(name))
                                     prop:checked=move || checked.with(|c| c.contains(name))
                                     on:change=move |ev| {
                                         let on = event_target_checked(&ev);

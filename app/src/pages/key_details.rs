@@ -68,12 +68,7 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
     let delete_open = RwSignal::new(false);
     let revoke_target = RwSignal::new(None::<ApiKey>);
     let rotate = actions.rotate;
-    let reveal = Signal::derive(move || {
-        rotate.value().with(|v| match v {
-            Some(Ok(k)) => Some(TokenReveal { key_name: k.key.name.clone(), token: k.token.clone() }),
-            _ => None,
-        })
-    });
+    let reveal = TokenReveal::from_action(rotate.value());
     for (action_done, open) in [
         (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
         (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),

@@ -51,12 +51,7 @@ fn KeysView() -> impl IntoView {
     let revoke_target = RwSignal::new(None::<ApiKey>);
     let create = actions.create;
     // The new token lives only in the action's value, and is dropped when its dialog closes.
-    let reveal = Signal::derive(move || {
-        create.value().with(|v| match v {
-            Some(Ok(k)) => Some(TokenReveal { key_name: k.key.name.clone(), token: k.token.clone() }),
-            _ => None,
-        })
-    });
+    let reveal = TokenReveal::from_action(create.value());
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(_))) {
             create_open.set(false);

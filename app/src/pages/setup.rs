@@ -1,10 +1,9 @@
 use crate::api::auth::needs_setup;
-use crate::components::{ActionError, invalid_field, use_auth};
+use crate::components::{ActionError, go_to_keys_once_signed_in, invalid_field, use_auth};
 use crate::model::org::MIN_PASSWORD_CHARS;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_navigate;
 
 /// First run: the organization and its owner.
 #[component]
@@ -15,12 +14,7 @@ pub fn SetupPage() -> impl IntoView {
     let pending = action.pending();
     let setup = Resource::new(|| (), |_| needs_setup());
 
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if matches!(value.get(), Some(Ok(()))) {
-            navigate("/keys", Default::default());
-        }
-    });
+    go_to_keys_once_signed_in(value);
 
     view! {
         <Title text="Set up Keyward" />

@@ -1,9 +1,8 @@
 use crate::api::auth::needs_setup;
-use crate::components::{ActionError, use_auth};
+use crate::components::{ActionError, go_to_keys_once_signed_in, use_auth};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_navigate;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -13,12 +12,7 @@ pub fn SignInPage() -> impl IntoView {
     let pending = action.pending();
     let setup = Resource::new(|| (), |_| needs_setup());
 
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if matches!(value.get(), Some(Ok(()))) {
-            navigate("/keys", Default::default());
-        }
-    });
+    go_to_keys_once_signed_in(value);
 
     view! {
         <Title text="Sign in" />
