@@ -18,18 +18,25 @@ export async function signIn(page: Page, password = owner.password) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-/** Creates keys through the `create_key` server function, as a script or a no-JS form would. */
-export async function createKeysDirectly(page: Page, names: string[], environment = "development") {
-  await page.goto("/keys");
-  const projectId = await page.evaluate(async () => {
-    const response = await fetch("/api/list_projects", { method: "POST" });
-    const projects = await response.json();
-    return projects[0].id as string;
+/** The Default project's id, from the `list_projects` server function. */
+export async function defaultProjectId(page: Page): Promise<string> {
+  const response = await page.request.post("/api/list_projects");
+  expect(response.ok()).toBe(true);
+  const projects = await response.json();
+  return projects[0].id as string;
+}
+
+/** Posts to the `create_key` server function, as a script or a no-JS form would. */
+export async function postCreateKey(page: Page, name: string, environment = "development") {
+  const projectId = await defaultProjectId(page);
+  return page.request.post("/api/create_key", {
+    form: { name, project_id: projectId, environment, scopes: "api_keys.read", expiration: "never" },
   });
+}
+
+export async function createKeysDirectly(page: Page, names: string[], environment = "development") {
   for (const name of names) {
-    const response = await page.request.post("/api/create_key", {
-      form: { name, project_id: projectId, environment, scopes: "api_keys.read", expiration: "never" },
-    });
+    const response = await postCreateKey(page, name, environment);
     expect(response.ok(), await response.text()).toBe(true);
   }
 }

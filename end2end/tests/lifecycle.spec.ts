@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { createKeysDirectly, signIn, TOKEN } from "./fixtures";
+import { createKeysDirectly, postCreateKey, signIn, TOKEN } from "./fixtures";
 
 // Runs after keys.spec.ts (same organization, one worker): it starts with one revoked key.
 
@@ -27,6 +27,13 @@ test("the plan limit stops creates and an upgrade lifts it", async ({ page }) =>
   const create = page.getByRole("button", { name: "Create API Key" }).first();
   await expect(create).toBeDisabled();
   await expect(page.getByRole("note")).toContainText("Your plan allows 3 active keys");
+  // The server refuses too, with 409 and the typed error; bad input is a 422 naming the field.
+  const overLimit = await postCreateKey(page, "one too many");
+  expect(overLimit.status()).toBe(409);
+  expect(await overLimit.json()).toEqual({ PlanLimitReached: { plan: "Free", limit: 3 } });
+  const blank = await postCreateKey(page, "   ");
+  expect(blank.status()).toBe(422);
+  expect(await blank.json()).toEqual({ Invalid: { field: "name", reason: "is required" } });
 
   await page.getByRole("link", { name: "Upgrade your plan" }).click();
   await expect(page).toHaveURL(/\/settings$/);

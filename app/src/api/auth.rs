@@ -11,10 +11,16 @@ pub async fn needs_setup() -> Result<bool, AppError> {
 /// Who is signed in, if anyone.
 #[server(endpoint = "current_session")]
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
-    match super::context::member().await {
-        Ok((_, member)) => Ok(Some(member.session_info())),
-        Err(AppError::Unauthenticated) => Ok(None),
-        Err(e) => Err(e),
+    use crate::ssr::ServiceError;
+    // Not signed in is an answer here, not a refusal: no 401 on the page that asks.
+    let state = super::context::state()?;
+    let Some(token) = super::context::session_token().await else {
+        return Ok(None);
+    };
+    match crate::ssr::services::auth::authenticate(&state.db, &token).await {
+        Ok(member) => Ok(Some(member.session_info())),
+        Err(ServiceError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

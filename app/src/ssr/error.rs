@@ -1,4 +1,5 @@
 use crate::model::{AppError, FieldError, Plan};
+use axum::http::StatusCode;
 use sea_orm::DbErr;
 
 /// What the business rules can refuse, or fail with. Converted once at each edge.
@@ -24,8 +25,26 @@ pub enum ServiceError {
     Internal(String),
 }
 
+impl ServiceError {
+    /// The HTTP status this refusal answers with (server functions here, the REST API later).
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Unauthenticated | ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            ServiceError::Forbidden => StatusCode::FORBIDDEN,
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) | ServiceError::PlanLimitReached { .. } => StatusCode::CONFLICT,
+            ServiceError::Database(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// At the server-function edge: a refusal is a 4xx (not a logged 500), with the typed error as body.
 impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(e.status());
+        }
         match e {
             ServiceError::Invalid(field) => AppError::Invalid(field),
             ServiceError::Unauthenticated => AppError::Unauthenticated,
