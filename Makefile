@@ -16,7 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run build test test-rust test-e2e bench wrk tools chromium clean
+.PHONY: help run build test test-rust test-e2e bench loadgen tools chromium clean
 
 help:
 	@echo "make run    build (release) and start Keyward at http://127.0.0.1:3000 on SQLite (./data/)"
@@ -38,7 +38,7 @@ target/site/.built: $(SOURCES) | tools
 test: test-rust test-e2e
 
 test-rust: tools
-	cargo test --release --locked -p app --features ssr
+	cargo test --release --locked -p app --features ssr -p keyward
 
 test-e2e: build chromium end2end/node_modules/.package-lock.json
 	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
@@ -50,9 +50,12 @@ test-e2e: build chromium end2end/node_modules/.package-lock.json
 # Figures, each beside a baseline measured in the same run (machines here are shared and noisy):
 # - the WASM bundle against its 300 KB gzip budget;
 # - the keys list service at 100,000 keys against the same queries at 1,000 keys;
+# - the verification API (valid, unknown, rate-limited keys) against /healthz of the same server;
 # - the server-rendered API Keys page (100,000 keys) against /healthz, under wrk on loopback.
 BENCH_KEYS ?= 100000
-bench: build wrk
+BENCH_SECONDS ?= 10
+bench: build loadgen
+	cargo run --release --locked -q -p keyward --example bench_verify -- $(BENCH_SECONDS)
 	@wasm=$$(ls target/site/pkg/*.wasm | head -n1); \
 	raw=$$(stat -c %s "$$wasm"); gz=$$(gzip -9 -c "$$wasm" | wc -c); \
 	js=$$(gzip -9 -c target/site/pkg/keyward.js | wc -c); \
@@ -69,8 +72,9 @@ bench: build wrk
 	wrk -t2 -c8 -d10s --latency -H "Cookie: kw_session=$$session" -H "Accept: text/html" http://127.0.0.1:$$port/keys \
 		| grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's|^|  keys    |'
 
-wrk:
-	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+# Load generators from Debian's packages: wrk (peak rate) and hey (a fixed rate).
+loadgen:
+	@command -v wrk >/dev/null && command -v hey >/dev/null || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk hey; }
 
 tools: $(TOOLS)/.wasm32 $(TOOLS)/bin/cargo-leptos $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION) $(TOOLS)/node_modules/.bin/wasm-opt
 

@@ -46,6 +46,8 @@ export default defineConfig({
       DATABASE_URL: `sqlite://${dataDir}/keyward.db`,
       KEYWARD_LISTEN: `127.0.0.1:${port}`,
       KEYWARD_LOG: "info",
+      // Usage reaches the dashboard within a second, so the usage spec need not wait long.
+      KEYWARD_USAGE_FLUSH_SECS: "1",
     },
   },
 });

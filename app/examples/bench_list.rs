@@ -7,7 +7,7 @@
 use app::model::{Environment, KeyQuery, KeySort, KeyStatus, Plan, SetupForm};
 use app::ssr::entities::{api_key, organization};
 use app::ssr::services::{Member, auth, keys, organizations};
-use app::ssr::{crypto, db};
+use app::ssr::{Core, crypto, db};
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set, TransactionTrait};
 use std::time::Instant;
@@ -25,6 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let (big_owner, session) = organization_with_keys(&db, "Big", "big@bench.test", big).await?;
     let (small_owner, _) = organization_with_keys(&db, "Small", "small@bench.test", 1_000).await?;
+    let core = Core::new(db.clone());
 
     let cases: Vec<(&str, KeyQuery)> = vec![
         ("first page (25, newest)", KeyQuery::default()),
@@ -45,8 +46,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("keys list server function (service), median / p95 over {ITERATIONS} runs");
     println!("{:<36} {:>22} {:>22} {:>8}", "query", format!("{big} keys"), "1000 keys (baseline)", "ratio");
     for (label, query) in cases {
-        let (big_median, big_p95) = time(&db, &big_owner, &query).await?;
-        let (small_median, small_p95) = time(&db, &small_owner, &query).await?;
+        let (big_median, big_p95) = time(&core, &big_owner, &query).await?;
+        let (small_median, small_p95) = time(&core, &small_owner, &query).await?;
         println!(
             "{label:<36} {:>9.2} / {:>7.2} ms {:>9.2} / {:>7.2} ms {:>7.1}x",
             big_median,
@@ -57,17 +58,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let stats_started = Instant::now();
-    keys::stats(&db, &big_owner).await?;
+    keys::stats(&core, &big_owner).await?;
     println!("stats (counts, 24h calls) at {big} keys: {:.2} ms", stats_started.elapsed().as_secs_f64() * 1000.0);
     println!("SESSION={session}");
     Ok(())
 }
 
-async fn time(db: &DatabaseConnection, member: &Member, query: &KeyQuery) -> Result<(f64, f64), Box<dyn std::error::Error>> {
+async fn time(core: &Core, member: &Member, query: &KeyQuery) -> Result<(f64, f64), Box<dyn std::error::Error>> {
     let mut samples = Vec::with_capacity(ITERATIONS);
     for _ in 0..ITERATIONS {
         let started = Instant::now();
-        let page = keys::list(db, member, query).await?;
+        let page = keys::list(core, member, query).await?;
         samples.push(started.elapsed().as_secs_f64() * 1000.0);
         assert!(page.keys.len() <= query.per_page as usize, "a page never holds more than its size");
     }

@@ -26,9 +26,9 @@ async fn a_created_key_is_listed_newest_first_with_its_prefix_only() {
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
 
-    let first = keys::create(&t.db, &owner, new_key("first", &project)).await.expect("created");
+    let first = keys::create(&t.core, &owner, new_key("first", &project)).await.expect("created");
     let second = keys::create(
-        &t.db,
+        &t.core,
         &owner,
         NewKey { description: Some("  for CI  ".into()), environment: Environment::Staging, ..new_key("  second  ", &project) },
     )
@@ -40,7 +40,7 @@ async fn a_created_key_is_listed_newest_first_with_its_prefix_only() {
     assert!(second.token.starts_with("kw_stage_"));
     assert_eq!(second.key.prefix, token.visible_prefix());
 
-    let listed = page(&t.db, &owner).await;
+    let listed = page(&t.core, &owner).await;
     assert_eq!(listed.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["second", "first"]);
     let shown = &listed[0];
     assert_eq!(shown.description.as_deref(), Some("for CI"));
@@ -58,7 +58,7 @@ async fn the_secret_is_stored_only_as_its_sha256_digest() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let created = keys::create(&t.db, &owner, new_key("ci", &project)).await.expect("created");
+    let created = keys::create(&t.core, &owner, new_key("ci", &project)).await.expect("created");
 
     let row = api_key::Entity::find_by_id(created.key.id).one(&t.db).await.expect("query").expect("row");
     assert_eq!(row.digest, hex::encode(Sha256::digest(created.token.as_bytes())));
@@ -74,15 +74,15 @@ async fn another_organization_never_sees_or_touches_the_first_ones_keys() {
     let acme = organization(&t.db, "Acme", "ada@acme.test").await;
     let globex = organization(&t.db, "Globex", "hank@globex.test").await;
     let acme_project = default_project(&t.db, &acme).await;
-    let acme_key = keys::create(&t.db, &acme, new_key("acme secret", &acme_project)).await.expect("created");
+    let acme_key = keys::create(&t.core, &acme, new_key("acme secret", &acme_project)).await.expect("created");
 
-    assert!(page(&t.db, &globex).await.is_empty());
-    assert!(matches!(keys::revoke(&t.db, &globex, acme_key.key.id).await, Err(ServiceError::NotFound(_))));
+    assert!(page(&t.core, &globex).await.is_empty());
+    assert!(matches!(keys::revoke(&t.core, &globex, acme_key.key.id).await, Err(ServiceError::NotFound(_))));
     // Nor can it create a key in Acme's project.
-    let refused = keys::create(&t.db, &globex, new_key("sneaky", &acme_project)).await;
+    let refused = keys::create(&t.core, &globex, new_key("sneaky", &acme_project)).await;
     assert!(matches!(refused, Err(ServiceError::Invalid(FieldError { ref field, .. })) if field == "project"));
 
-    let acme_keys = page(&t.db, &acme).await;
+    let acme_keys = page(&t.core, &acme).await;
     assert_eq!(acme_keys.len(), 1);
     assert_eq!(acme_keys[0].status, KeyStatus::Active);
 }
@@ -92,17 +92,17 @@ async fn revoking_a_key_keeps_it_listed_as_revoked_and_cannot_be_repeated() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let created = keys::create(&t.db, &owner, new_key("old", &project)).await.expect("created");
+    let created = keys::create(&t.core, &owner, new_key("old", &project)).await.expect("created");
 
-    let revoked = keys::revoke(&t.db, &owner, created.key.id).await.expect("revoked");
+    let revoked = keys::revoke(&t.core, &owner, created.key.id).await.expect("revoked");
     assert_eq!(revoked.status, KeyStatus::Revoked);
-    let listed = page(&t.db, &owner).await;
+    let listed = page(&t.core, &owner).await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, KeyStatus::Revoked);
     let row = api_key::Entity::find_by_id(created.key.id).one(&t.db).await.expect("query").expect("row");
     assert!(row.revoked_at.is_some());
 
-    assert!(matches!(keys::revoke(&t.db, &owner, created.key.id).await, Err(ServiceError::Conflict(_))));
+    assert!(matches!(keys::revoke(&t.core, &owner, created.key.id).await, Err(ServiceError::Conflict(_))));
 }
 
 #[tokio::test]
@@ -119,7 +119,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
         (NewKey { description: Some("d".repeat(501)), ..new_key("fine", &project) }, "description", "must be at most 500 characters"),
     ];
     for (input, field, reason) in cases {
-        match keys::create(&t.db, &owner, input).await {
+        match keys::create(&t.core, &owner, input).await {
             Err(ServiceError::Invalid(e)) => assert_eq!((e.field.as_str(), e.reason.as_str()), (field, reason)),
             other => panic!("expected a refusal of {field}, got {other:?}"),
         }
@@ -135,15 +135,15 @@ async fn the_free_plan_refuses_a_fourth_live_key_and_revoking_frees_a_slot() {
     let project = default_project(&t.db, &owner).await;
     let mut created = Vec::new();
     for i in 0..3 {
-        created.push(keys::create(&t.db, &owner, new_key(&format!("key {i}"), &project)).await.expect("within plan"));
+        created.push(keys::create(&t.core, &owner, new_key(&format!("key {i}"), &project)).await.expect("within plan"));
     }
-    let refused = keys::create(&t.db, &owner, new_key("one too many", &project)).await;
+    let refused = keys::create(&t.core, &owner, new_key("one too many", &project)).await;
     assert!(matches!(refused, Err(ServiceError::PlanLimitReached { plan: Plan::Free, limit: 3 })), "{refused:?}");
     assert_eq!(stored_keys(&t.db).await, 3);
     assert_eq!(keys_created_total(&t.db).await, vec![3]);
 
-    keys::revoke(&t.db, &owner, created[0].key.id).await.expect("revoked");
-    keys::create(&t.db, &owner, new_key("replacement", &project)).await.expect("a revoked key does not count");
+    keys::revoke(&t.core, &owner, created[0].key.id).await.expect("revoked");
+    keys::create(&t.core, &owner, new_key("replacement", &project)).await.expect("a revoked key does not count");
     assert_eq!(keys_created_total(&t.db).await, vec![4]);
 }
 
@@ -154,8 +154,8 @@ async fn concurrent_creates_never_exceed_the_plan_limit() {
     let project = default_project(&t.db, &owner).await;
 
     let attempts = (0..8).map(|i| {
-        let (db, owner, input) = (t.db.clone(), owner.clone(), new_key(&format!("racer {i}"), &project));
-        tokio::spawn(async move { keys::create(&db, &owner, input).await })
+        let (core, owner, input) = (t.core.clone(), owner.clone(), new_key(&format!("racer {i}"), &project));
+        tokio::spawn(async move { keys::create(&core, &owner, input).await })
     });
     let mut created = 0;
     for attempt in attempts.collect::<Vec<_>>() {

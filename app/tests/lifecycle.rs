@@ -40,18 +40,18 @@ async fn disable_and_enable_are_reversible_but_an_expired_key_stays_off() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let key = keys::create(&t.db, &owner, new_key("k", &project)).await.expect("created").key;
+    let key = keys::create(&t.core, &owner, new_key("k", &project)).await.expect("created").key;
 
-    assert_eq!(keys::disable(&t.db, &owner, key.id).await.expect("disabled").status, KeyStatus::Disabled);
-    conflict(keys::disable(&t.db, &owner, key.id).await);
-    assert_eq!(keys::enable(&t.db, &owner, key.id).await.expect("enabled").status, KeyStatus::Active);
-    conflict(keys::enable(&t.db, &owner, key.id).await);
+    assert_eq!(keys::disable(&t.core, &owner, key.id).await.expect("disabled").status, KeyStatus::Disabled);
+    conflict(keys::disable(&t.core, &owner, key.id).await);
+    assert_eq!(keys::enable(&t.core, &owner, key.id).await.expect("enabled").status, KeyStatus::Active);
+    conflict(keys::enable(&t.core, &owner, key.id).await);
 
-    keys::disable(&t.db, &owner, key.id).await.expect("disabled");
+    keys::disable(&t.core, &owner, key.id).await.expect("disabled");
     expire(&t.db, key.id).await;
-    conflict(keys::enable(&t.db, &owner, key.id).await);
+    conflict(keys::enable(&t.core, &owner, key.id).await);
     assert_eq!(row(&t.db, key.id).await.status, KeyStatus::Disabled);
-    assert_eq!(page(&t.db, &owner).await[0].status, KeyStatus::Expired);
+    assert_eq!(page(&t.core, &owner).await[0].status, KeyStatus::Expired);
 }
 
 #[tokio::test]
@@ -59,15 +59,15 @@ async fn a_revoked_key_refuses_every_other_change() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let key = keys::create(&t.db, &owner, new_key("k", &project)).await.expect("created").key;
-    keys::revoke(&t.db, &owner, key.id).await.expect("revoked");
+    let key = keys::create(&t.core, &owner, new_key("k", &project)).await.expect("created").key;
+    keys::revoke(&t.core, &owner, key.id).await.expect("revoked");
     let before = row(&t.db, key.id).await;
 
-    conflict(keys::disable(&t.db, &owner, key.id).await);
-    conflict(keys::enable(&t.db, &owner, key.id).await);
-    conflict(keys::rotate(&t.db, &owner, key.id, RotationGrace::None).await);
-    conflict(keys::update_scopes(&t.db, &owner, key.id, &["a.read".to_owned()]).await);
-    conflict(keys::update_rate_limit(&t.db, &owner, key.id, None).await);
+    conflict(keys::disable(&t.core, &owner, key.id).await);
+    conflict(keys::enable(&t.core, &owner, key.id).await);
+    conflict(keys::rotate(&t.core, &owner, key.id, RotationGrace::None).await);
+    conflict(keys::update_scopes(&t.core, &owner, key.id, &["a.read".to_owned()]).await);
+    conflict(keys::update_rate_limit(&t.core, &owner, key.id, None).await);
     assert_eq!(row(&t.db, key.id).await, before);
 }
 
@@ -76,10 +76,10 @@ async fn rotation_replaces_the_secret_and_records_it() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let created = keys::create(&t.db, &owner, new_key("k", &project)).await.expect("created");
+    let created = keys::create(&t.core, &owner, new_key("k", &project)).await.expect("created");
     let old_digest = hex::encode(Sha256::digest(created.token.as_bytes()));
 
-    let rotated = keys::rotate(&t.db, &owner, created.key.id, RotationGrace::None).await.expect("rotated");
+    let rotated = keys::rotate(&t.core, &owner, created.key.id, RotationGrace::None).await.expect("rotated");
     assert_ne!(rotated.token, created.token);
     assert!(rotated.token.starts_with("kw_live_"));
     assert_eq!((rotated.key.id, rotated.key.name.as_str()), (created.key.id, "k"));
@@ -88,7 +88,7 @@ async fn rotation_replaces_the_secret_and_records_it() {
     assert_eq!(stored.digest, hex::encode(Sha256::digest(rotated.token.as_bytes())));
     assert_eq!(stored.previous_digest, None, "without grace the old secret stops at once");
 
-    let with_grace = keys::rotate(&t.db, &owner, created.key.id, RotationGrace::OneDay).await.expect("rotated");
+    let with_grace = keys::rotate(&t.core, &owner, created.key.id, RotationGrace::OneDay).await.expect("rotated");
     let stored = row(&t.db, created.key.id).await;
     assert_eq!(stored.previous_digest, Some(hex::encode(Sha256::digest(rotated.token.as_bytes()))));
     assert_ne!(stored.previous_digest, Some(old_digest));
@@ -97,7 +97,7 @@ async fn rotation_replaces_the_secret_and_records_it() {
     let shown = with_grace.key.previous_valid_until.expect("the grace period is shown");
     assert!((shown - until).num_seconds().abs() < 1);
 
-    let details = keys::details(&t.db, &owner, created.key.id).await.expect("details");
+    let details = keys::details(&t.core, &owner, created.key.id).await.expect("details");
     assert_eq!(details.rotations.len(), 2);
     assert_eq!(details.rotations[0].new_prefix, with_grace.key.prefix);
     assert!(details.rotations[0].grace_until.is_some());
@@ -111,10 +111,10 @@ async fn an_expired_key_can_be_rotated_back_to_life() {
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
     let input = app::model::NewKey { expiration: Expiration::Days(30), ..new_key("k", &project) };
-    let key = keys::create(&t.db, &owner, input).await.expect("created").key;
+    let key = keys::create(&t.core, &owner, input).await.expect("created").key;
     expire(&t.db, key.id).await;
 
-    let rotated = keys::rotate(&t.db, &owner, key.id, RotationGrace::None).await.expect("rotated");
+    let rotated = keys::rotate(&t.core, &owner, key.id, RotationGrace::None).await.expect("rotated");
     assert_eq!(rotated.key.status, KeyStatus::Active);
     assert!(rotated.key.expires_at.expect("still expires") > Utc::now());
 }
@@ -124,19 +124,19 @@ async fn only_a_key_that_no_longer_works_can_be_deleted_and_it_still_counts() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let key = keys::create(&t.db, &owner, new_key("k", &project)).await.expect("created").key;
+    let key = keys::create(&t.core, &owner, new_key("k", &project)).await.expect("created").key;
 
-    conflict(keys::delete(&t.db, &owner, key.id).await);
-    assert_eq!(page(&t.db, &owner).await.len(), 1);
+    conflict(keys::delete(&t.core, &owner, key.id).await);
+    assert_eq!(page(&t.core, &owner).await.len(), 1);
 
-    keys::disable(&t.db, &owner, key.id).await.expect("disabled");
-    keys::rotate(&t.db, &owner, key.id, RotationGrace::OneHour).await.expect("rotated");
-    keys::delete(&t.db, &owner, key.id).await.expect("deleted");
-    assert!(page(&t.db, &owner).await.is_empty());
+    keys::disable(&t.core, &owner, key.id).await.expect("disabled");
+    keys::rotate(&t.core, &owner, key.id, RotationGrace::OneHour).await.expect("rotated");
+    keys::delete(&t.core, &owner, key.id).await.expect("deleted");
+    assert!(page(&t.core, &owner).await.is_empty());
     assert_eq!(key_rotation::Entity::find().count(&t.db).await.expect("count"), 0, "its history goes with it");
-    assert!(matches!(keys::delete(&t.db, &owner, key.id).await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(keys::delete(&t.core, &owner, key.id).await, Err(ServiceError::NotFound(_))));
 
-    let stats = keys::stats(&t.db, &owner).await.expect("stats");
+    let stats = keys::stats(&t.core, &owner).await.expect("stats");
     assert_eq!((stats.total_created, stats.active, stats.calls_24h, stats.last_call), (1, 0, 0, None));
 }
 
@@ -145,24 +145,24 @@ async fn scopes_and_rate_limits_are_edited_and_bad_ones_refused_without_a_trace(
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let key = keys::create(&t.db, &owner, new_key("k", &project)).await.expect("created").key;
+    let key = keys::create(&t.core, &owner, new_key("k", &project)).await.expect("created").key;
 
-    let edited = keys::update_scopes(&t.db, &owner, key.id, &["telemetry.write".into(), "api_keys.verify".into()])
+    let edited = keys::update_scopes(&t.core, &owner, key.id, &["telemetry.write".into(), "api_keys.verify".into()])
         .await
         .expect("edited");
     assert_eq!(edited.scopes.to_strings(), ["api_keys.verify", "telemetry.write"]);
 
     let before = row(&t.db, key.id).await;
-    match keys::update_scopes(&t.db, &owner, key.id, &["telemetry.write".into(), "Not A Scope".into()]).await {
+    match keys::update_scopes(&t.core, &owner, key.id, &["telemetry.write".into(), "Not A Scope".into()]).await {
         Err(ServiceError::Invalid(e)) => assert_eq!(e.field, "scopes"),
         other => panic!("expected a scope error, got {other:?}"),
     }
     assert_eq!(row(&t.db, key.id).await, before);
 
     let limit = RateLimit { requests: 100, window: RateWindow::Minute };
-    assert_eq!(keys::update_rate_limit(&t.db, &owner, key.id, Some(limit)).await.expect("set").rate_limit, Some(limit));
-    assert_eq!(page(&t.db, &owner).await[0].rate_limit, Some(limit));
-    assert_eq!(keys::update_rate_limit(&t.db, &owner, key.id, None).await.expect("removed").rate_limit, None);
+    assert_eq!(keys::update_rate_limit(&t.core, &owner, key.id, Some(limit)).await.expect("set").rate_limit, Some(limit));
+    assert_eq!(page(&t.core, &owner).await[0].rate_limit, Some(limit));
+    assert_eq!(keys::update_rate_limit(&t.core, &owner, key.id, None).await.expect("removed").rate_limit, None);
 }
 
 #[tokio::test]
@@ -183,13 +183,13 @@ async fn a_bad_expiry_or_scope_at_creation_writes_nothing() {
         (app::model::NewKey { scopes: vec!["bad scope".into()], ..new_key("k", &project) }, "scopes"),
     ];
     for (input, field) in cases {
-        match keys::create(&t.db, &owner, input).await {
+        match keys::create(&t.core, &owner, input).await {
             Err(ServiceError::Invalid(e)) => assert_eq!(e.field, field),
             other => panic!("expected {field} refused, got {other:?}"),
         }
     }
     assert_eq!(api_key::Entity::find().count(&t.db).await.expect("count"), 0);
-    assert_eq!(keys::stats(&t.db, &owner).await.expect("stats").total_created, 0);
+    assert_eq!(keys::stats(&t.core, &owner).await.expect("stats").total_created, 0);
 }
 
 #[tokio::test]
@@ -202,16 +202,16 @@ async fn the_table_searches_filters_sorts_and_pages_in_the_database() {
     for i in 0..30 {
         let environment = [Environment::Production, Environment::Staging, Environment::Development][i % 3];
         let input = app::model::NewKey { environment, ..new_key(&format!("service {i:02}"), &project) };
-        created.push(keys::create(&t.db, &owner, input).await.expect("created"));
+        created.push(keys::create(&t.core, &owner, input).await.expect("created"));
     }
     let other_project = default_project(&t.db, &other).await;
-    keys::create(&t.db, &other, new_key("service 99", &other_project)).await.expect("created");
-    keys::revoke(&t.db, &owner, created[0].key.id).await.expect("revoked");
-    keys::disable(&t.db, &owner, created[1].key.id).await.expect("disabled");
+    keys::create(&t.core, &other, new_key("service 99", &other_project)).await.expect("created");
+    keys::revoke(&t.core, &owner, created[0].key.id).await.expect("revoked");
+    keys::disable(&t.core, &owner, created[1].key.id).await.expect("disabled");
 
     let list = |query: KeyQuery| {
-        let (db, owner) = (t.db.clone(), owner.clone());
-        async move { keys::list(&db, &owner, &query).await.expect("list") }
+        let (core, owner) = (t.core.clone(), owner.clone());
+        async move { keys::list(&core, &owner, &query).await.expect("list") }
     };
 
     let first = list(KeyQuery { per_page: 10, ..KeyQuery::default() }).await;
@@ -245,7 +245,7 @@ async fn the_table_searches_filters_sorts_and_pages_in_the_database() {
     expected.sort();
     assert_eq!(names, expected);
 
-    let stats = keys::stats(&t.db, &owner).await.expect("stats");
+    let stats = keys::stats(&t.core, &owner).await.expect("stats");
     assert_eq!((stats.total_created, stats.active, stats.live, stats.max_keys), (30, 28, 29, None));
 }
 
@@ -255,7 +255,7 @@ async fn only_an_owner_changes_the_plan_and_never_below_the_keys_in_use() {
     let owner = enterprise(&t.db).await;
     let project = default_project(&t.db, &owner).await;
     for i in 0..5 {
-        keys::create(&t.db, &owner, new_key(&format!("k{i}"), &project)).await.expect("created");
+        keys::create(&t.core, &owner, new_key(&format!("k{i}"), &project)).await.expect("created");
     }
     let developer = Member { role: Role::Developer, ..owner.clone() };
     assert!(matches!(organizations::change_plan(&t.db, &developer, Plan::Pro).await, Err(ServiceError::Forbidden)));
@@ -264,7 +264,7 @@ async fn only_an_owner_changes_the_plan_and_never_below_the_keys_in_use() {
         other => panic!("expected the downgrade refused, got {other:?}"),
     }
     assert_eq!(organizations::change_plan(&t.db, &owner, Plan::Developer).await.expect("changed"), Plan::Developer);
-    let stats = keys::stats(&t.db, &owner).await.expect("stats");
+    let stats = keys::stats(&t.core, &owner).await.expect("stats");
     assert_eq!(stats.max_keys, Some(10));
 }
 
@@ -273,11 +273,11 @@ async fn a_viewer_changes_nothing() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let key = keys::create(&t.db, &owner, new_key("k", &project)).await.expect("created").key;
+    let key = keys::create(&t.core, &owner, new_key("k", &project)).await.expect("created").key;
     let viewer = Member { role: Role::Viewer, ..owner.clone() };
-    assert!(matches!(keys::create(&t.db, &viewer, new_key("v", &project)).await, Err(ServiceError::Forbidden)));
-    assert!(matches!(keys::revoke(&t.db, &viewer, key.id).await, Err(ServiceError::Forbidden)));
-    assert!(matches!(keys::rotate(&t.db, &viewer, key.id, RotationGrace::None).await, Err(ServiceError::Forbidden)));
-    assert!(matches!(keys::delete(&t.db, &viewer, key.id).await, Err(ServiceError::Forbidden)));
-    assert_eq!(page(&t.db, &viewer).await.len(), 1, "a viewer still sees");
+    assert!(matches!(keys::create(&t.core, &viewer, new_key("v", &project)).await, Err(ServiceError::Forbidden)));
+    assert!(matches!(keys::revoke(&t.core, &viewer, key.id).await, Err(ServiceError::Forbidden)));
+    assert!(matches!(keys::rotate(&t.core, &viewer, key.id, RotationGrace::None).await, Err(ServiceError::Forbidden)));
+    assert!(matches!(keys::delete(&t.core, &viewer, key.id).await, Err(ServiceError::Forbidden)));
+    assert_eq!(page(&t.core, &viewer).await.len(), 1, "a viewer still sees");
 }

@@ -22,7 +22,17 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
 
+    /// How often usage counted in memory (last used, calls per hour) is written to the database, in seconds.
+    #[arg(long, env = "KEYWARD_USAGE_FLUSH_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub usage_flush_secs: u64,
+
     /// The Leptos site settings file.
     #[arg(long, env = "KEYWARD_LEPTOS_TOML", default_value = "Leptos.toml")]
     pub leptos_toml: String,
+}
+
+impl Config {
+    pub fn usage_flush_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.usage_flush_secs)
+    }
 }

@@ -1,11 +1,9 @@
 //! The Keyward server: configuration, migrations, the router, graceful shutdown.
 
-mod config;
-mod router;
-
-use app::ssr::{AppState, db};
+use app::ssr::{AppState, Core, db};
 use clap::Parser;
-use config::Config;
+use keyward::config::Config;
+use keyward::{router, tasks};
 use leptos::config::get_configuration;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -35,12 +33,20 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let db = db::connect_and_migrate(&config.database_url).await?;
     tracing::info!(backend = ?db.get_database_backend(), "database ready, migrations applied");
 
-    let state = AppState { leptos_options, db, secure_cookies: config.secure_cookies };
-    let app = router::build(state.clone());
+    let core = Core::new(db);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped);
+    let state = AppState { leptos_options, core: core.clone(), secure_cookies: config.secure_cookies };
+    let app = router::build(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Keyward is ready at http://{addr}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
-    state.db.close().await?;
+    // In-flight requests are done: write what they counted, then close.
+    let _ = stop.send(true);
+    if let Err(e) = flusher.await {
+        tracing::error!(error = %e, "usage flush task failed");
+    }
+    core.db.close().await?;
     tracing::info!("Keyward stopped");
     Ok(())
 }

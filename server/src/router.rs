@@ -1,4 +1,4 @@
-//! The HTTP surface: the dashboard (SSR + server functions), static files, health.
+//! The HTTP surface: the dashboard (SSR + server functions), `/api/v1`, static files, health.
 
 use app::ssr::AppState;
 use app::{App, shell};
@@ -19,7 +19,9 @@ pub fn build(state: AppState) -> Router {
     let shell_options = state.leptos_options.clone();
 
     Router::new()
+        // Trivial on purpose: also the baseline the verification benchmark is measured against.
         .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", crate::rest::routes(state.clone()))
         .route("/api/{*fn_name}", post(server_fn).get(server_fn))
         .leptos_routes_with_context(
             &state,

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 #[server(endpoint = "needs_setup")]
 pub async fn needs_setup() -> Result<bool, AppError> {
     let state = super::context::state()?;
-    Ok(crate::ssr::services::auth::needs_setup(&state.db).await?)
+    Ok(crate::ssr::services::auth::needs_setup(&state.core.db).await?)
 }
 
 /// Who is signed in, if anyone.
@@ -17,7 +17,7 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     let Some(token) = super::context::session_token().await else {
         return Ok(None);
     };
-    match crate::ssr::services::auth::authenticate(&state.db, &token).await {
+    match crate::ssr::services::auth::authenticate(&state.core.db, &token).await {
         Ok(member) => Ok(Some(member.session_info())),
         Err(ServiceError::Unauthenticated) => Ok(None),
         Err(e) => Err(e.into()),
@@ -30,7 +30,7 @@ pub async fn set_up(organization: String, name: String, email: String, password:
     use crate::model::SetupForm;
     let state = super::context::state()?;
     let form = SetupForm { organization, name, email, password };
-    let session = crate::ssr::services::auth::set_up(&state.db, form).await?;
+    let session = crate::ssr::services::auth::set_up(&state.core.db, form).await?;
     super::context::set_session_cookie(&state, &session);
     leptos_axum::redirect("/keys");
     Ok(())
@@ -39,7 +39,7 @@ pub async fn set_up(organization: String, name: String, email: String, password:
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let state = super::context::state()?;
-    let session = crate::ssr::services::auth::sign_in(&state.db, &email, &password).await?;
+    let session = crate::ssr::services::auth::sign_in(&state.core.db, &email, &password).await?;
     super::context::set_session_cookie(&state, &session);
     leptos_axum::redirect("/keys");
     Ok(())
@@ -49,7 +49,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     let state = super::context::state()?;
     if let Some(token) = super::context::session_token().await {
-        crate::ssr::services::auth::sign_out(&state.db, &token).await?;
+        crate::ssr::services::auth::sign_out(&state.core.db, &token).await?;
     }
     super::context::clear_session_cookie(&state);
     leptos_axum::redirect("/sign-in");

@@ -27,7 +27,7 @@ pub async fn session_token() -> Option<String> {
 pub async fn member() -> Result<(AppState, Member), AppError> {
     let state = state()?;
     let token = session_token().await.ok_or(AppError::Unauthenticated)?;
-    let member = auth::authenticate(&state.db, &token).await?;
+    let member = auth::authenticate(&state.core.db, &token).await?;
     Ok((state, member))
 }
 

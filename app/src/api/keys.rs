@@ -1,5 +1,6 @@
 use crate::model::{
     ApiKey, AppError, CreatedKey, Environment, KeyDetails, KeyPage, KeyQuery, KeyStats, Project, RotatedKey,
+    UsageHistory,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -9,25 +10,32 @@ use uuid::Uuid;
 #[server(input = Json, endpoint = "list_keys")]
 pub async fn list_keys(query: KeyQuery) -> Result<KeyPage, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::list(&state.db, &member, &query).await?)
+    Ok(crate::ssr::services::keys::list(&state.core, &member, &query).await?)
 }
 
 #[server(endpoint = "get_key_stats")]
 pub async fn get_key_stats() -> Result<KeyStats, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::stats(&state.db, &member).await?)
+    Ok(crate::ssr::services::keys::stats(&state.core, &member).await?)
 }
 
 #[server(endpoint = "get_key_details")]
 pub async fn get_key_details(id: Uuid) -> Result<KeyDetails, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::details(&state.db, &member, id).await?)
+    Ok(crate::ssr::services::keys::details(&state.core, &member, id).await?)
+}
+
+/// Calls per hour over the last seven days, for the key's usage chart.
+#[server(endpoint = "get_key_usage")]
+pub async fn get_key_usage(id: Uuid) -> Result<UsageHistory, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::keys::usage(&state.core, &member, id).await?)
 }
 
 #[server(endpoint = "list_projects")]
 pub async fn list_projects() -> Result<Vec<Project>, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::projects::list(&state.db, &member).await?)
+    Ok(crate::ssr::services::projects::list(&state.core.db, &member).await?)
 }
 
 /// Creates a key. The answer holds the full token: the only time it leaves the server.
@@ -59,31 +67,31 @@ pub async fn create_key(
         expiration: Expiration::from_form(expiration.as_deref().unwrap_or_default(), expires_on.as_deref())?,
         rate_limit: RateLimit::from_form(rate_limit_requests.as_deref(), rate_limit_window.as_deref().unwrap_or_default())?,
     };
-    Ok(crate::ssr::services::keys::create(&state.db, &member, input).await?)
+    Ok(crate::ssr::services::keys::create(&state.core, &member, input).await?)
 }
 
 #[server(endpoint = "revoke_key")]
 pub async fn revoke_key(id: Uuid) -> Result<ApiKey, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::revoke(&state.db, &member, id).await?)
+    Ok(crate::ssr::services::keys::revoke(&state.core, &member, id).await?)
 }
 
 #[server(endpoint = "disable_key")]
 pub async fn disable_key(id: Uuid) -> Result<ApiKey, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::disable(&state.db, &member, id).await?)
+    Ok(crate::ssr::services::keys::disable(&state.core, &member, id).await?)
 }
 
 #[server(endpoint = "enable_key")]
 pub async fn enable_key(id: Uuid) -> Result<ApiKey, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::enable(&state.db, &member, id).await?)
+    Ok(crate::ssr::services::keys::enable(&state.core, &member, id).await?)
 }
 
 #[server(endpoint = "delete_key")]
 pub async fn delete_key(id: Uuid) -> Result<(), AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::keys::delete(&state.db, &member, id).await?)
+    Ok(crate::ssr::services::keys::delete(&state.core, &member, id).await?)
 }
 
 /// A new secret for the key; the answer holds it, shown once.
@@ -92,14 +100,14 @@ pub async fn rotate_key(id: Uuid, grace: String) -> Result<RotatedKey, AppError>
     use crate::model::RotationGrace;
     let (state, member) = super::context::member().await?;
     let grace = RotationGrace::from_name(&grace)?;
-    Ok(crate::ssr::services::keys::rotate(&state.db, &member, id, grace).await?)
+    Ok(crate::ssr::services::keys::rotate(&state.core, &member, id, grace).await?)
 }
 
 #[server(endpoint = "update_key_scopes")]
 pub async fn update_key_scopes(id: Uuid, scopes: Option<String>, custom_scopes: Option<String>) -> Result<ApiKey, AppError> {
     let (state, member) = super::context::member().await?;
     let scopes = split_scopes(scopes.as_deref(), custom_scopes.as_deref());
-    Ok(crate::ssr::services::keys::update_scopes(&state.db, &member, id, &scopes).await?)
+    Ok(crate::ssr::services::keys::update_scopes(&state.core, &member, id, &scopes).await?)
 }
 
 #[server(endpoint = "update_key_rate_limit")]
@@ -111,7 +119,7 @@ pub async fn update_key_rate_limit(
     use crate::model::RateLimit;
     let (state, member) = super::context::member().await?;
     let limit = RateLimit::from_form(rate_limit_requests.as_deref(), rate_limit_window.as_deref().unwrap_or_default())?;
-    Ok(crate::ssr::services::keys::update_rate_limit(&state.db, &member, id, limit).await?)
+    Ok(crate::ssr::services::keys::update_rate_limit(&state.core, &member, id, limit).await?)
 }
 
 /// The checklist's scopes and the typed custom ones, as one list.

@@ -354,7 +354,7 @@ pub fn StatsBar(stats: KeyStats) -> impl IntoView {
         <dl class="stats">
             <div class="stat"><dt>"Total keys"</dt><dd>{stats.total_created}</dd><small>"ever created"</small></div>
             <div class="stat"><dt>"Active keys"</dt><dd>{stats.active}</dd><small>{active}</small></div>
-            <div class="stat"><dt>"API calls (24h)"</dt><dd>{stats.calls_24h}</dd><small>"verifications"</small></div>
+            <div class="stat"><dt>"API calls (24h)"</dt><dd>{stats.calls_24h}</dd><small>"verifications and API calls"</small></div>
             <div class="stat">
                 <dt>"Last call"</dt>
                 <dd>{stats.last_call.map_or_else(|| "Never".to_owned(), format_time)}</dd>

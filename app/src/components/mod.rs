@@ -10,6 +10,7 @@ mod scope_picker;
 mod status_badge;
 mod time;
 mod toast;
+mod usage_chart;
 
 pub use app_shell::AppShell;
 pub use auth::{AuthContext, AuthProvider, RequireSession, go_to_keys_once_signed_in, use_auth};
@@ -20,3 +21,4 @@ pub use scope_picker::ScopePicker;
 pub use status_badge::StatusBadge;
 pub use time::{after, format_date, format_time, iso_time};
 pub use toast::{ToastKind, ToastProvider, Toasts, use_toasts};
+pub use usage_chart::UsageChart;

@@ -8,6 +8,7 @@ mod plan;
 mod query;
 mod scope;
 pub mod token;
+mod usage;
 
 pub use error::{AppError, FieldError};
 pub use key::{ApiKey, CreatedKey, Environment, KeyDetails, KeyName, KeyStatus, NewKey, RotatedKey, Rotation};
@@ -16,3 +17,4 @@ pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, PAGE_SIZES};
 pub use scope::{ManagementScope, Scope, ScopePreset, ScopeSet};
 pub use org::{Project, Role, SessionInfo, SetupForm, normalize_email, validate_new_password};
 pub use plan::Plan;
+pub use usage::{HourlyUsage, UsageHistory};

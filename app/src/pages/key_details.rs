@@ -1,8 +1,8 @@
-use crate::api::keys::{DeleteKey, DisableKey, EnableKey, RotateKey, get_key_details};
+use crate::api::keys::{DeleteKey, DisableKey, EnableKey, RotateKey, get_key_details, get_key_usage};
 use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, AppShell, Modal, RequireSession, ScopePicker, StatusBadge, error_message, format_date, format_time,
-    use_key_actions,
+    ActionError, AppShell, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, error_message, format_date,
+    format_time, use_key_actions,
 };
 use crate::model::{ApiKey, KeyDetails, RateLimit, RotationGrace};
 use leptos::prelude::*;
@@ -136,6 +136,11 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
             <dt>"Created"</dt><dd>{format_time(key.created_at)}</dd>
         </dl>
 
+        <section aria-labelledby="usage-title">
+            <h2 id="usage-title">"Usage"</h2>
+            <KeyUsage id />
+        </section>
+
         <section aria-labelledby="scopes-title">
             <h2 id="scopes-title">{format!("Scopes ({})", key.scopes.summary())}</h2>
             <ul class="scope-list">
@@ -196,6 +201,23 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
         <DeleteDialog id open=delete_open name=key.name.clone() />
         <RevokeDialog target=revoke_target action=actions.revoke />
         <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
+    }
+}
+
+/// Calls per hour over the last seven days. Written by the usage flush every few seconds.
+#[component]
+fn KeyUsage(id: Uuid) -> impl IntoView {
+    let actions = use_key_actions();
+    let usage = Resource::new(move || actions.version(), move |_| get_key_usage(id));
+    view! {
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading usage…"</p> }>
+            {move || Suspend::new(async move {
+                match usage.await {
+                    Ok(history) => view! { <UsageChart history /> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -1,5 +1,7 @@
-use crate::model::{AppError, FieldError, Plan};
+use crate::model::{AppError, Environment, FieldError, Plan};
 use axum::http::StatusCode;
+use crate::ssr::rate_limit::RateState;
+use crate::ssr::services::verification::KeyRejection;
 use sea_orm::DbErr;
 
 /// What the business rules can refuse, or fail with. Converted once at each edge.
@@ -13,6 +15,18 @@ pub enum ServiceError {
     InvalidCredentials,
     #[error("forbidden")]
     Forbidden,
+    /// An API key without the scope the request needs.
+    #[error("missing scope {0}")]
+    MissingScope(&'static str),
+    /// The API key calling was missing or is not usable.
+    #[error("API key rejected: {0:?}")]
+    KeyRejected(KeyRejection),
+    /// The API key calling is over its rate limit.
+    #[error("rate limited")]
+    RateLimited(RateState),
+    /// An API key asked to work in another environment than its own.
+    #[error("wrong environment: the key is for {key}, the request is for {requested}")]
+    WrongEnvironment { key: Environment, requested: Environment },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -30,8 +44,12 @@ impl ServiceError {
     pub fn status(&self) -> StatusCode {
         match self {
             ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ServiceError::Unauthenticated | ServiceError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ServiceError::Forbidden => StatusCode::FORBIDDEN,
+            ServiceError::Unauthenticated
+            | ServiceError::InvalidCredentials
+            | ServiceError::KeyRejected(_)
+            | ServiceError::WrongEnvironment { .. } => StatusCode::UNAUTHORIZED,
+            ServiceError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Forbidden | ServiceError::MissingScope(_) => StatusCode::FORBIDDEN,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) | ServiceError::PlanLimitReached { .. } => StatusCode::CONFLICT,
             ServiceError::Database(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -49,7 +67,12 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(field) => AppError::Invalid(field),
             ServiceError::Unauthenticated => AppError::Unauthenticated,
             ServiceError::InvalidCredentials => AppError::InvalidCredentials,
-            ServiceError::Forbidden => AppError::Forbidden,
+            // Only API keys meet these; the dashboard never does.
+            ServiceError::Forbidden
+            | ServiceError::MissingScope(_)
+            | ServiceError::WrongEnvironment { .. }
+            | ServiceError::KeyRejected(_)
+            | ServiceError::RateLimited(_) => AppError::Forbidden,
             ServiceError::NotFound(what) => AppError::NotFound(capitalize(what)),
             ServiceError::Conflict(detail) => AppError::Conflict(detail),
             ServiceError::PlanLimitReached { plan, limit } => {

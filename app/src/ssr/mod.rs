@@ -1,12 +1,15 @@
-//! Everything behind the `ssr` feature: storage, secrets and the business rules.
+//! Everything behind the `ssr` feature: storage, secrets, the in-memory key state and the business rules.
 
+pub mod cache;
 pub mod crypto;
 pub mod db;
 pub mod entities;
 mod error;
 pub mod migration;
+pub mod rate_limit;
 pub mod services;
 mod state;
+pub mod usage;
 
 pub use error::ServiceError;
-pub use state::AppState;
+pub use state::{AppState, Core};

@@ -4,12 +4,14 @@
 #![allow(dead_code)]
 
 use app::model::{Environment, Project, SetupForm};
-use app::ssr::db;
+use app::ssr::{Core, db};
 use app::ssr::services::{Member, auth, projects};
 use sea_orm::DatabaseConnection;
 
 pub struct TestDb {
     pub db: DatabaseConnection,
+    /// The same database, with the in-memory key state the key services work on.
+    pub core: Core,
     _dir: tempfile::TempDir,
 }
 
@@ -20,7 +22,7 @@ pub async fn fresh_db() -> TestDb {
         _ => format!("sqlite://{}/keyward.db", dir.path().display()),
     };
     let db = db::connect_and_migrate(&url).await.expect("database with migrations");
-    TestDb { db, _dir: dir }
+    TestDb { core: Core::new(db.clone()), db, _dir: dir }
 }
 
 async fn fresh_postgres(server: &str) -> String {
@@ -51,8 +53,8 @@ pub async fn default_project(db: &DatabaseConnection, member: &Member) -> Projec
     projects::list(db, member).await.expect("projects").into_iter().next().expect("a Default project")
 }
 
-pub async fn page(db: &DatabaseConnection, member: &Member) -> Vec<app::model::ApiKey> {
-    app::ssr::services::keys::list(db, member, &app::model::KeyQuery::default()).await.expect("list").keys
+pub async fn page(core: &Core, member: &Member) -> Vec<app::model::ApiKey> {
+    app::ssr::services::keys::list(core, member, &app::model::KeyQuery::default()).await.expect("list").keys
 }
 
 pub fn new_key(name: &str, project: &Project) -> app::model::NewKey {

@@ -1,19 +1,20 @@
-//! The key lifecycle: create, list, view, disable/enable, rotate, edit, revoke, delete.
-//! Every query is scoped by the member's organization; every change runs in one transaction.
+//! The key lifecycle: create, list, view, disable/enable, rotate, edit, revoke, delete, usage.
+//! Every query is scoped by the actor's organization (and, for an API key, its project and
+//! environment); every change runs in one transaction and is seen by the very next verification.
 
-use super::Member;
+use super::{Actor, Reach};
 use crate::model::token::KeyToken;
 use crate::model::{
-    ApiKey, CreatedKey, FieldError, KeyDetails, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, NewKey,
-    RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet,
+    ApiKey, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus,
+    ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory,
 };
 use crate::ssr::entities::{api_key, key_rotation, key_usage, organization, project, user};
-use crate::ssr::{ServiceError, crypto};
+use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -23,19 +24,21 @@ use uuid::Uuid;
 /// The organization's row is updated first, inside the transaction: that serialises concurrent
 /// creates in one organization (a row lock on PostgreSQL, the write lock on SQLite), so the plan
 /// limit holds however many arrive at once.
-pub async fn create(db: &DatabaseConnection, member: &Member, input: NewKey) -> Result<CreatedKey, ServiceError> {
-    require_key_manager(member)?;
+pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<CreatedKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysCreate)?;
+    within_reach(actor.reach(), Some(input.project_id), Some(input.environment))?;
     let name = KeyName::parse(&input.name)?;
     let description = input.validated_description()?;
     let scopes = ScopeSet::parse(input.scopes.iter().map(String::as_str))?;
+    actor.may_grant(&scopes)?;
     let now = Utc::now();
     let expires_at = input.expiration.expires_at(now)?;
     let token = KeyToken::generate(input.environment).map_err(|e| ServiceError::Internal(e.to_string()))?;
 
-    let txn = db.begin().await?;
-    let org = lock_organization(&txn, member.organization_id, true).await?;
+    let txn = core.db.begin().await?;
+    let org = lock_organization(&txn, actor.organization_id(), true).await?;
     let project = project::Entity::find_by_id(input.project_id)
-        .filter(project::Column::OrganizationId.eq(member.organization_id))
+        .filter(project::Column::OrganizationId.eq(org.id))
         .one(&txn)
         .await?
         .ok_or_else(|| FieldError::new("project", "does not exist in this organization"))?;
@@ -56,7 +59,7 @@ pub async fn create(db: &DatabaseConnection, member: &Member, input: NewKey) -> 
         digest: Set(crypto::digest(token.expose_secret())),
         status: Set(KeyStatus::Active),
         expires_at: Set(expires_at),
-        created_by: Set(member.user_id),
+        created_by: Set(actor.user_id()),
         created_at: Set(now),
         last_used_at: Set(None),
         revoked_at: Set(None),
@@ -71,14 +74,18 @@ pub async fn create(db: &DatabaseConnection, member: &Member, input: NewKey) -> 
     txn.commit().await?;
     tracing::info!(key = %key.id, prefix = %key.prefix, organization = %org.id, "API key created");
 
-    let view = to_view(key, project.name, member.user_name.clone(), now);
-    Ok(CreatedKey { key: view, token: token.expose_secret().to_owned() })
+    let names = Names::load(&core.db, org.id, std::slice::from_ref(&key)).await?;
+    Ok(CreatedKey { key: names.view(key, now), token: token.expose_secret().to_owned() })
 }
 
 /// One page of the organization's keys, searched, filtered and sorted in the database.
-pub async fn list(db: &DatabaseConnection, member: &Member, query: &KeyQuery) -> Result<KeyPage, ServiceError> {
+pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<KeyPage, ServiceError> {
+    actor.require(ManagementScope::ApiKeysRead)?;
+    let reach = actor.reach();
+    within_reach(Reach { project: None, ..reach }, None, query.environment)?;
+    let db = &core.db;
     let now = Utc::now();
-    let mut select = api_key::Entity::find().filter(filter(member.organization_id, query, now));
+    let mut select = api_key::Entity::find().filter(filter(actor.organization_id(), reach, query, now));
     select = match query.sort {
         KeySort::Created => select.order_by_desc(api_key::Column::CreatedAt),
         KeySort::LastUsed => {
@@ -90,7 +97,7 @@ pub async fn list(db: &DatabaseConnection, member: &Member, query: &KeyQuery) ->
     let select = select.order_by_desc(api_key::Column::Id);
     let total = select.clone().count(db).await?;
     let keys = select.offset(query.offset()).limit(u64::from(query.per_page)).all(db).await?;
-    let names = Names::load(db, member.organization_id, &keys).await?;
+    let names = Names::load(db, actor.organization_id(), &keys).await?;
     Ok(KeyPage {
         keys: keys.into_iter().map(|k| names.view(k, now)).collect(),
         total,
@@ -99,8 +106,8 @@ pub async fn list(db: &DatabaseConnection, member: &Member, query: &KeyQuery) ->
     })
 }
 
-fn filter(organization_id: Uuid, query: &KeyQuery, now: DateTime<Utc>) -> Condition {
-    let mut condition = Condition::all().add(api_key::Column::OrganizationId.eq(organization_id));
+fn filter(organization_id: Uuid, reach: Reach, query: &KeyQuery, now: DateTime<Utc>) -> Condition {
+    let mut condition = reach_condition(organization_id, reach);
     let search = query.search.trim().to_lowercase();
     if !search.is_empty() {
         let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -140,8 +147,10 @@ fn filter(organization_id: Uuid, query: &KeyQuery, now: DateTime<Utc>) -> Condit
 }
 
 /// A key with its rotation history.
-pub async fn details(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> Result<KeyDetails, ServiceError> {
-    let key = find_key(db, member, key_id).await?;
+pub async fn details(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<KeyDetails, ServiceError> {
+    actor.require(ManagementScope::ApiKeysRead)?;
+    let db = &core.db;
+    let key = find_key(db, actor, key_id).await?;
     let rotations =
         key_rotation::Entity::find().filter(key_rotation::Column::KeyId.eq(key.id)).order_by_desc(key_rotation::Column::CreatedAt).all(db).await?;
     let user_ids: Vec<Uuid> = rotations.iter().map(|r| r.rotated_by).collect();
@@ -157,13 +166,14 @@ pub async fn details(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> 
             grace_until: r.grace_until,
         })
         .collect();
-    let names = Names::load(db, member.organization_id, std::slice::from_ref(&key)).await?;
+    let names = Names::load(db, actor.organization_id(), std::slice::from_ref(&key)).await?;
     Ok(KeyDetails { key: names.view(key, Utc::now()), rotations })
 }
 
 /// Revokes a key: permanent, immediate, and the key stays listed with its history.
-pub async fn revoke(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> Result<ApiKey, ServiceError> {
-    transition(db, member, key_id, KeyStatus::can_revoke, "This key is already revoked.", |key, now| {
+pub async fn revoke(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysRevoke)?;
+    transition(core, actor, key_id, KeyStatus::can_revoke, "This key is already revoked.", |key, now| {
         key.status = Set(KeyStatus::Revoked);
         key.revoked_at = Set(Some(now));
         // A revoked key's replaced secret stops too.
@@ -174,18 +184,20 @@ pub async fn revoke(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> R
 }
 
 /// Disables an active key: reversible.
-pub async fn disable(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> Result<ApiKey, ServiceError> {
-    transition(db, member, key_id, KeyStatus::can_disable, "Only an active key can be disabled.", |key, _| {
+pub async fn disable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
+    transition(core, actor, key_id, KeyStatus::can_disable, "Only an active key can be disabled.", |key, _| {
         key.status = Set(KeyStatus::Disabled);
     })
     .await
 }
 
 /// Enables a disabled key. An expired key cannot be enabled: rotate it instead.
-pub async fn enable(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> Result<ApiKey, ServiceError> {
+pub async fn enable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
     transition(
-        db,
-        member,
+        core,
+        actor,
         key_id,
         KeyStatus::can_enable,
         "Only a disabled key that has not expired can be enabled.",
@@ -196,13 +208,15 @@ pub async fn enable(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> R
 
 /// Replaces a key's scopes.
 pub async fn update_scopes(
-    db: &DatabaseConnection,
-    member: &Member,
+    core: &Core,
+    actor: &dyn Actor,
     key_id: Uuid,
     scopes: &[String],
 ) -> Result<ApiKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
     let scopes = ScopeSet::parse(scopes.iter().map(String::as_str))?;
-    transition(db, member, key_id, KeyStatus::can_edit, "A revoked key cannot be changed.", move |key, _| {
+    actor.may_grant(&scopes)?;
+    transition(core, actor, key_id, KeyStatus::can_edit, "A revoked key cannot be changed.", move |key, _| {
         key.scopes = Set(store_scopes(&scopes));
     })
     .await
@@ -210,12 +224,13 @@ pub async fn update_scopes(
 
 /// Sets or removes a key's rate limit.
 pub async fn update_rate_limit(
-    db: &DatabaseConnection,
-    member: &Member,
+    core: &Core,
+    actor: &dyn Actor,
     key_id: Uuid,
     limit: Option<RateLimit>,
 ) -> Result<ApiKey, ServiceError> {
-    transition(db, member, key_id, KeyStatus::can_edit, "A revoked key cannot be changed.", move |key, _| {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
+    transition(core, actor, key_id, KeyStatus::can_edit, "A revoked key cannot be changed.", move |key, _| {
         key.rate_limit_requests = Set(limit.map(|l| i32::try_from(l.requests).unwrap_or(i32::MAX)));
         key.rate_limit_window = Set(limit.map(|l| l.window));
     })
@@ -225,15 +240,15 @@ pub async fn update_rate_limit(
 /// A new secret for the same key. The old one stops now, or at the end of `grace`. An expired key
 /// gets its original lifetime again, counted from now.
 pub async fn rotate(
-    db: &DatabaseConnection,
-    member: &Member,
+    core: &Core,
+    actor: &dyn Actor,
     key_id: Uuid,
     grace: RotationGrace,
 ) -> Result<RotatedKey, ServiceError> {
-    require_key_manager(member)?;
+    actor.require(ManagementScope::ApiKeysRotate)?;
     let now = Utc::now();
-    let txn = db.begin().await?;
-    let key = find_key(&txn, member, key_id).await?;
+    let txn = core.db.begin().await?;
+    let key = find_key(&txn, actor, key_id).await?;
     let status = KeyStatus::effective(key.status, key.expires_at, now);
     if !status.can_rotate() {
         return Err(ServiceError::Conflict("A revoked key cannot be rotated.".into()));
@@ -246,18 +261,19 @@ pub async fn rotate(
     };
     let old_prefix = key.prefix.clone();
     let old_digest = key.digest.clone();
+    let replaced_digest = key.previous_digest.clone();
     let mut active = key.into_active_model();
     active.digest = Set(crypto::digest(token.expose_secret()));
     active.prefix = Set(token.visible_prefix());
     active.preview = Set(token.masked());
-    active.previous_digest = Set(grace_until.map(|_| old_digest));
+    active.previous_digest = Set(grace_until.map(|_| old_digest.clone()));
     active.previous_valid_until = Set(grace_until);
     active.expires_at = Set(expires_at);
     let key = active.update(&txn).await?;
     key_rotation::ActiveModel {
         id: Set(Uuid::now_v7()),
         key_id: Set(key.id),
-        rotated_by: Set(member.user_id),
+        rotated_by: Set(actor.user_id()),
         old_prefix: Set(old_prefix),
         new_prefix: Set(key.prefix.clone()),
         grace_until: Set(grace_until),
@@ -266,51 +282,70 @@ pub async fn rotate(
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    // The old secret's cached state says "current": it must be read again (as replaced, or gone).
+    core.cache.forget([old_digest.as_str()].into_iter().chain(replaced_digest.as_deref()));
     tracing::info!(key = %key.id, prefix = %key.prefix, grace = grace.as_str(), "API key rotated");
 
-    let names = Names::load(db, member.organization_id, std::slice::from_ref(&key)).await?;
+    let names = Names::load(&core.db, actor.organization_id(), std::slice::from_ref(&key)).await?;
     Ok(RotatedKey { key: names.view(key, now), token: token.expose_secret().to_owned() })
 }
 
 /// Deletes a key that no longer works. The organization's "total keys ever created" still counts it.
-pub async fn delete(db: &DatabaseConnection, member: &Member, key_id: Uuid) -> Result<(), ServiceError> {
-    require_key_manager(member)?;
-    let txn = db.begin().await?;
-    let key = find_key(&txn, member, key_id).await?;
+pub async fn delete(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<(), ServiceError> {
+    actor.require(ManagementScope::ApiKeysDelete)?;
+    let txn = core.db.begin().await?;
+    let key = find_key(&txn, actor, key_id).await?;
     if !KeyStatus::effective(key.status, key.expires_at, Utc::now()).can_delete() {
         return Err(ServiceError::Conflict("Disable or revoke the key before deleting it.".into()));
     }
     api_key::Entity::delete_by_id(key.id).exec(&txn).await?;
     txn.commit().await?;
+    core.cache.forget(digests(&key));
     tracing::info!(key = %key.id, prefix = %key.prefix, "API key deleted");
     Ok(())
 }
 
 /// The figures above the table.
-pub async fn stats(db: &DatabaseConnection, member: &Member) -> Result<KeyStats, ServiceError> {
+/// For an API key: the keys of its project and environment; the plan's figures are the organization's.
+pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceError> {
+    actor.require(ManagementScope::StatsRead)?;
+    let db = &core.db;
+    let reach = actor.reach();
     let now = Utc::now();
-    let org = organization::Entity::find_by_id(member.organization_id)
+    let org = organization::Entity::find_by_id(actor.organization_id())
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("organization"))?;
     let active = api_key::Entity::find()
-        .filter(filter(org.id, &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() }, now))
+        .filter(filter(org.id, reach, &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() }, now))
         .count(db)
         .await?;
     let live = count_live_keys(db, org.id).await?;
     let calls: Option<(Option<i64>, Option<i64>)> = key_usage::Entity::find()
         .select_only()
-        .column_as(key_usage::Column::Valid.sum(), "valid")
-        .column_as(key_usage::Column::Denied.sum(), "denied")
+        // SUM of a BIGINT is a NUMERIC on PostgreSQL: cast back so both databases answer an i64.
+        .column_as(total(key_usage::Column::Valid), "valid")
+        .column_as(total(key_usage::Column::Denied), "denied")
         .filter(key_usage::Column::OrganizationId.eq(org.id))
         .filter(key_usage::Column::Hour.gte(now - Duration::hours(24)))
+        .apply_if((reach != Reach::default()).then_some(()), |select, ()| {
+            select.filter(
+                key_usage::Column::KeyId.in_subquery(
+                    api_key::Entity::find()
+                        .select_only()
+                        .column(api_key::Column::Id)
+                        .filter(reach_condition(org.id, reach))
+                        .into_query(),
+                ),
+            )
+        })
         .into_tuple()
         .one(db)
         .await?;
     let last_call: Option<Option<DateTime<Utc>>> = api_key::Entity::find()
         .select_only()
         .column_as(api_key::Column::LastUsedAt.max(), "last")
-        .filter(api_key::Column::OrganizationId.eq(org.id))
+        .filter(reach_condition(org.id, reach))
         .into_tuple()
         .one(db)
         .await?;
@@ -325,8 +360,67 @@ pub async fn stats(db: &DatabaseConnection, member: &Member) -> Result<KeyStats,
     })
 }
 
-fn require_key_manager(member: &Member) -> Result<(), ServiceError> {
-    if member.role.manages_keys() { Ok(()) } else { Err(ServiceError::Forbidden) }
+/// Calls per hour over the last seven days, valid and denied, oldest first, every hour present.
+pub async fn usage(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<UsageHistory, ServiceError> {
+    actor.require(ManagementScope::ApiKeysRead)?;
+    let key = find_key(&core.db, actor, key_id).await?;
+    let now = Utc::now();
+    let this_hour = now.timestamp_millis().div_euclid(HOUR_MS) * HOUR_MS;
+    let first_hour = this_hour - (UsageHistory::HOURS - 1) * HOUR_MS;
+    let rows = key_usage::Entity::find()
+        .filter(key_usage::Column::KeyId.eq(key.id))
+        .filter(key_usage::Column::Hour.gte(DateTime::<Utc>::from_timestamp_millis(first_hour).unwrap_or(now)))
+        .all(&core.db)
+        .await?;
+    let counts: HashMap<i64, (i64, i64)> =
+        rows.into_iter().map(|r| (r.hour.timestamp_millis(), (r.valid, r.denied))).collect();
+    let hours = (0..UsageHistory::HOURS)
+        .map(|i| {
+            let hour = first_hour + i * HOUR_MS;
+            let (valid, denied) = counts.get(&hour).copied().unwrap_or_default();
+            HourlyUsage {
+                hour: DateTime::<Utc>::from_timestamp_millis(hour).unwrap_or(now),
+                valid: u64::try_from(valid).unwrap_or_default(),
+                denied: u64::try_from(denied).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(UsageHistory { hours })
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn total(column: key_usage::Column) -> sea_orm::sea_query::SimpleExpr {
+    Func::cast_as(Func::sum(Expr::col(column)), sea_orm::sea_query::Alias::new("BIGINT")).into()
+}
+
+/// Refuses a request for another environment (401, as for a key of the wrong environment) or
+/// another project (which needs `api_keys.manage_all`) than the actor's.
+fn within_reach(reach: Reach, project: Option<Uuid>, environment: Option<Environment>) -> Result<(), ServiceError> {
+    if let (Some(key), Some(requested)) = (reach.environment, environment)
+        && key != requested
+    {
+        return Err(ServiceError::WrongEnvironment { key, requested });
+    }
+    if let (Some(own), Some(requested)) = (reach.project, project)
+        && own != requested
+    {
+        return Err(ServiceError::MissingScope(ManagementScope::ApiKeysManageAll.as_str()));
+    }
+    Ok(())
+}
+
+/// The organization's keys, narrowed to the actor's project and environment where it has them.
+fn reach_condition(organization_id: Uuid, reach: Reach) -> Condition {
+    Condition::all()
+        .add(api_key::Column::OrganizationId.eq(organization_id))
+        .add_option(reach.project.map(|p| api_key::Column::ProjectId.eq(p)))
+        .add_option(reach.environment.map(|e| api_key::Column::Environment.eq(e)))
+}
+
+/// A key's digests as stored: the current secret and a replaced one in its grace period.
+fn digests(key: &api_key::Model) -> impl Iterator<Item = &str> {
+    std::iter::once(key.digest.as_str()).chain(key.previous_digest.as_deref())
 }
 
 /// Locks the organization's row for the rest of the transaction (and, when `count_creation`,
@@ -357,36 +451,39 @@ pub(crate) async fn count_live_keys(db: &impl ConnectionTrait, organization_id: 
         .await?)
 }
 
-async fn find_key(db: &impl ConnectionTrait, member: &Member, key_id: Uuid) -> Result<api_key::Model, ServiceError> {
+/// A key the actor can reach; one it cannot is not found, whether or not it exists.
+async fn find_key(db: &impl ConnectionTrait, actor: &dyn Actor, key_id: Uuid) -> Result<api_key::Model, ServiceError> {
     api_key::Entity::find_by_id(key_id)
-        .filter(api_key::Column::OrganizationId.eq(member.organization_id))
+        .filter(reach_condition(actor.organization_id(), actor.reach()))
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("API key"))
 }
 
 /// Loads a key, checks that its current status allows the change, applies it, all in one transaction.
+/// The caller has checked the actor's permission for this change.
 async fn transition(
-    db: &DatabaseConnection,
-    member: &Member,
+    core: &Core,
+    actor: &dyn Actor,
     key_id: Uuid,
     allowed: fn(KeyStatus) -> bool,
     refusal: &str,
     change: impl FnOnce(&mut api_key::ActiveModel, DateTime<Utc>),
 ) -> Result<ApiKey, ServiceError> {
-    require_key_manager(member)?;
     let now = Utc::now();
-    let txn = db.begin().await?;
-    let key = find_key(&txn, member, key_id).await?;
+    let txn = core.db.begin().await?;
+    let key = find_key(&txn, actor, key_id).await?;
     if !allowed(KeyStatus::effective(key.status, key.expires_at, now)) {
         return Err(ServiceError::Conflict(refusal.to_owned()));
     }
+    let before: Vec<String> = digests(&key).map(str::to_owned).collect();
     let mut active = key.into_active_model();
     change(&mut active, now);
     let key = active.update(&txn).await?;
     txn.commit().await?;
+    core.cache.forget(before.iter().map(String::as_str));
     tracing::info!(key = %key.id, prefix = %key.prefix, status = key.status.as_str(), "API key changed");
-    let names = Names::load(db, member.organization_id, std::slice::from_ref(&key)).await?;
+    let names = Names::load(&core.db, actor.organization_id(), std::slice::from_ref(&key)).await?;
     Ok(names.view(key, now))
 }
 
@@ -394,7 +491,7 @@ fn store_scopes(scopes: &ScopeSet) -> String {
     scopes.to_strings().join(" ")
 }
 
-fn load_scopes(stored: &str) -> ScopeSet {
+pub(crate) fn load_scopes(stored: &str) -> ScopeSet {
     // Stored scopes were validated on the way in; anything unreadable is dropped, never widened.
     ScopeSet::parse(stored.split(' ')).unwrap_or_default()
 }
@@ -429,13 +526,15 @@ impl Names {
     }
 }
 
-fn to_view(key: api_key::Model, project_name: String, created_by: String, now: DateTime<Utc>) -> ApiKey {
-    let rate_limit = match (key.rate_limit_requests, key.rate_limit_window) {
-        (Some(requests), Some(window)) => {
-            u32::try_from(requests).ok().map(|requests| RateLimit { requests, window })
-        }
+pub(crate) fn stored_rate_limit(key: &api_key::Model) -> Option<RateLimit> {
+    match (key.rate_limit_requests, key.rate_limit_window) {
+        (Some(requests), Some(window)) => u32::try_from(requests).ok().map(|requests| RateLimit { requests, window }),
         _ => None,
-    };
+    }
+}
+
+fn to_view(key: api_key::Model, project_name: String, created_by: String, now: DateTime<Utc>) -> ApiKey {
+    let rate_limit = stored_rate_limit(&key);
     ApiKey {
         status: KeyStatus::effective(key.status, key.expires_at, now),
         scopes: load_scopes(&key.scopes),

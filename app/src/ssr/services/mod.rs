@@ -1,10 +1,13 @@
-//! The business rules. Server functions (and, later, the REST API) call these and nothing deeper.
+//! The business rules. Server functions and the REST API call these and nothing deeper.
 
+mod actor;
 pub mod auth;
 pub mod keys;
 pub mod organizations;
 pub mod projects;
+pub mod verification;
 
+pub use actor::{Actor, KeyCaller, Reach};
 pub use auth::{Member, NewSession};
 
 use super::ServiceError;

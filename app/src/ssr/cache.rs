@@ -1,0 +1,156 @@
+//! What the verification path knows about keys it has seen recently, by digest, so that a key in use
+//! costs no database work. Every change to a key forgets its digests before the change is answered.
+
+use crate::model::{Environment, KeyStatus, RateLimit, ScopeSet};
+use chrono::{DateTime, Utc};
+use moka::sync::Cache;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// SHA-256 of a presented token.
+pub type Digest = [u8; 32];
+
+/// A key as the verification path needs it: no secret, nothing a page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub project_id: Uuid,
+    pub project_name: String,
+    pub environment: Environment,
+    pub name: String,
+    pub status: KeyStatus,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub scopes: ScopeSet,
+    pub rate_limit: Option<RateLimit>,
+    /// The member who created the key: the person a key acts for when it creates or rotates keys.
+    pub created_by: Uuid,
+}
+
+/// What a digest stands for.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// No key has this digest (remembered too, so a flood of unknown keys stays off the database).
+    Unknown,
+    /// The key's current secret.
+    Current(Arc<KeyRecord>),
+    /// A secret replaced by a rotation, which works until `until`.
+    Replaced { key: Arc<KeyRecord>, until: DateTime<Utc> },
+}
+
+/// A bounded, concurrent cache (moka: TinyLFU admission, so a flood of one-off digests cannot push
+/// out the keys in real use). The time-to-live only bounds how long an entry lives if an invalidation
+/// were ever missed; correctness comes from [`KeyCache::forget`].
+#[derive(Clone)]
+pub struct KeyCache {
+    entries: Cache<Digest, Lookup>,
+    /// Bumped by every invalidation: a lookup that raced one does not cache what it read.
+    generation: Arc<AtomicU64>,
+}
+
+impl KeyCache {
+    pub const DEFAULT_CAPACITY: u64 = 100_000;
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+
+    pub fn new(capacity: u64, ttl: Duration) -> Self {
+        Self {
+            entries: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn get(&self, digest: &Digest) -> Option<Lookup> {
+        self.entries.get(digest)
+    }
+
+    /// Where a lookup starts: pass it back to [`KeyCache::remember`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Caches what a lookup read from the database, unless a key changed since it started: what it
+    /// read might then be stale, and the next request reads again.
+    pub fn remember(&self, digest: Digest, lookup: Lookup, started_at: u64) {
+        if self.generation() != started_at {
+            return;
+        }
+        self.entries.insert(digest, lookup);
+        // An invalidation between the check and the insert: drop what may be stale.
+        if self.generation() != started_at {
+            self.entries.invalidate(&digest);
+        }
+    }
+
+    /// Forgets the digests (hex, as stored) of a key that just changed. Called after the change is
+    /// committed and before it is answered, so the very next request sees it.
+    pub fn forget<'a>(&self, digests: impl IntoIterator<Item = &'a str>) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        for digest in digests {
+            if let Some(digest) = from_hex(digest) {
+                self.entries.invalidate(&digest);
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.entries.invalidate_all();
+    }
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_CAPACITY, Self::DEFAULT_TTL)
+    }
+}
+
+fn from_hex(digest: &str) -> Option<Digest> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(digest, &mut bytes).ok()?;
+    Some(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Arc<KeyRecord> {
+        Arc::new(KeyRecord {
+            id: Uuid::nil(),
+            organization_id: Uuid::nil(),
+            project_id: Uuid::nil(),
+            project_name: "Default".into(),
+            environment: Environment::Production,
+            name: "k".into(),
+            status: KeyStatus::Active,
+            expires_at: None,
+            scopes: ScopeSet::default(),
+            rate_limit: None,
+            created_by: Uuid::nil(),
+        })
+    }
+
+    #[test]
+    fn forgetting_a_digest_drops_its_entry() {
+        let cache = KeyCache::default();
+        let digest = [7u8; 32];
+        cache.remember(digest, Lookup::Current(record()), cache.generation());
+        assert!(matches!(cache.get(&digest), Some(Lookup::Current(_))));
+        cache.forget([hex::encode(digest).as_str()]);
+        assert!(cache.get(&digest).is_none());
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_change_is_not_cached() {
+        let cache = KeyCache::default();
+        let digest = [9u8; 32];
+        let started = cache.generation();
+        cache.forget([hex::encode([1u8; 32]).as_str()]);
+        cache.remember(digest, Lookup::Unknown, started);
+        assert!(cache.get(&digest).is_none());
+        cache.remember(digest, Lookup::Unknown, cache.generation());
+        assert!(matches!(cache.get(&digest), Some(Lookup::Unknown)));
+    }
+}

@@ -1,0 +1,187 @@
+//! The hot path: authenticating the API key that calls, and judging a key presented to the team's
+//! own API. A key seen recently costs no database work (see [`crate::ssr::cache`]); malformed and
+//! bad-checksum keys are refused before any lookup.
+
+use super::KeyCaller;
+use super::keys::{load_scopes, stored_rate_limit};
+use crate::model::token::KeyToken;
+use crate::model::{Environment, KeyStatus, ManagementScope, Scope};
+use crate::ssr::cache::{Digest, KeyRecord, Lookup};
+use crate::ssr::entities::{api_key, project};
+use crate::ssr::rate_limit::RateState;
+use crate::ssr::{Core, ServiceError};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+
+/// Why the calling key was refused (all answer 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRejection {
+    Missing,
+    /// Malformed, bad checksum, unknown, revoked, or a replaced secret past its grace: told apart
+    /// by neither the answer nor its timing.
+    Invalid,
+    Expired,
+    Disabled,
+}
+
+/// The verdict on a presented key. Always an HTTP 200: `valid` and this code say how it went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyCode {
+    Valid,
+    /// Unknown, malformed, bad checksum, or another project's key.
+    NotFound,
+    Expired,
+    Disabled,
+    Revoked,
+    WrongEnvironment,
+    InsufficientScope,
+    RateLimited,
+}
+
+/// What a service asks about a key its caller presented.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyRequest {
+    pub key: String,
+    /// The environment the key must belong to, if any.
+    pub environment: Option<Environment>,
+    /// Scopes the key must all hold.
+    pub scopes: Vec<Scope>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Verdict {
+    pub code: VerifyCode,
+    /// The key, when it was found in the caller's project.
+    pub key: Option<Arc<KeyRecord>>,
+    /// The key's rate-limit window after this verification, when it has a limit.
+    pub rate: Option<RateState>,
+}
+
+impl Verdict {
+    pub fn valid(&self) -> bool {
+        self.code == VerifyCode::Valid
+    }
+
+    fn not_found() -> Self {
+        Self { code: VerifyCode::NotFound, key: None, rate: None }
+    }
+}
+
+/// The API key making a management or verification call, with its rate limit counted.
+/// A call over the key's limit is refused here (and counted as denied).
+pub async fn authenticate(core: &Core, presented: Option<&str>) -> Result<(KeyCaller, Option<RateState>), ServiceError> {
+    let presented = presented.map(str::trim).filter(|p| !p.is_empty()).ok_or(ServiceError::KeyRejected(KeyRejection::Missing))?;
+    let invalid = || ServiceError::KeyRejected(KeyRejection::Invalid);
+    let token = KeyToken::parse(presented).map_err(|_| invalid())?;
+    let now = Utc::now();
+    let key = resolve(core, &token, now).await?.ok_or_else(invalid)?;
+    match KeyStatus::effective(key.status, key.expires_at, now) {
+        KeyStatus::Active => {}
+        KeyStatus::Revoked => return Err(ServiceError::KeyRejected(KeyRejection::Invalid)),
+        KeyStatus::Expired => return Err(ServiceError::KeyRejected(KeyRejection::Expired)),
+        KeyStatus::Disabled => return Err(ServiceError::KeyRejected(KeyRejection::Disabled)),
+    }
+    let now_ms = now.timestamp_millis();
+    let rate = key.rate_limit.map(|limit| core.limiter.check(key.id, limit, now_ms));
+    if let Some(state) = rate.filter(|r| !r.allowed) {
+        core.usage.record(key.id, key.organization_id, false, now_ms);
+        return Err(ServiceError::RateLimited(state));
+    }
+    Ok((KeyCaller { key }, rate))
+}
+
+/// Counts a management call: `allowed` unless it was refused for the key's scopes.
+pub fn record_call(core: &Core, caller: &KeyCaller, allowed: bool) {
+    core.usage.record(caller.key.id, caller.key.organization_id, allowed, Utc::now().timestamp_millis());
+}
+
+/// Judges a key presented to the caller's own API. Needs `api_keys.verify`; a key of another
+/// project than the caller's is NOT_FOUND, so its existence does not leak.
+pub async fn verify(core: &Core, caller: &KeyCaller, request: &VerifyRequest) -> Result<Verdict, ServiceError> {
+    if !caller.holds(ManagementScope::ApiKeysVerify) {
+        return Err(ServiceError::MissingScope(ManagementScope::ApiKeysVerify.as_str()));
+    }
+    let Ok(token) = KeyToken::parse(request.key.trim()) else { return Ok(Verdict::not_found()) };
+    let now = Utc::now();
+    let Some(key) = resolve(core, &token, now).await? else { return Ok(Verdict::not_found()) };
+    if key.organization_id != caller.key.organization_id || key.project_id != caller.key.project_id {
+        return Ok(Verdict::not_found());
+    }
+    let now_ms = now.timestamp_millis();
+    let mut rate = None;
+    let code = match KeyStatus::effective(key.status, key.expires_at, now) {
+        KeyStatus::Revoked => VerifyCode::Revoked,
+        KeyStatus::Expired => VerifyCode::Expired,
+        KeyStatus::Disabled => VerifyCode::Disabled,
+        KeyStatus::Active if request.environment.is_some_and(|e| e != key.environment) => VerifyCode::WrongEnvironment,
+        KeyStatus::Active if !request.scopes.iter().all(|s| key.scopes.contains(s.as_str())) => {
+            VerifyCode::InsufficientScope
+        }
+        KeyStatus::Active => {
+            // Only a verification that passed everything else spends the key's limit.
+            rate = key.rate_limit.map(|limit| core.limiter.check(key.id, limit, now_ms));
+            if rate.is_some_and(|r| !r.allowed) { VerifyCode::RateLimited } else { VerifyCode::Valid }
+        }
+    };
+    core.usage.record(key.id, key.organization_id, code == VerifyCode::Valid, now_ms);
+    Ok(Verdict { code, key: Some(key), rate })
+}
+
+/// The key a token stands for, from the cache or else the database (and then cached). A replaced
+/// secret stands for its key only until its grace period ends.
+async fn resolve(core: &Core, token: &KeyToken, now: DateTime<Utc>) -> Result<Option<Arc<KeyRecord>>, ServiceError> {
+    let digest: Digest = sha2::Sha256::digest(token.expose_secret().as_bytes()).into();
+    let lookup = match core.cache.get(&digest) {
+        Some(lookup) => lookup,
+        None => {
+            let started = core.cache.generation();
+            let lookup = load(core, &digest).await?;
+            core.cache.remember(digest, lookup.clone(), started);
+            lookup
+        }
+    };
+    Ok(match lookup {
+        Lookup::Unknown => None,
+        Lookup::Current(key) => Some(key),
+        Lookup::Replaced { key, until } => (now < until).then_some(key),
+    })
+}
+
+async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
+    let hex = hex::encode(digest);
+    let Some(row) = api_key::Entity::find()
+        .filter(Condition::any().add(api_key::Column::Digest.eq(&hex)).add(api_key::Column::PreviousDigest.eq(&hex)))
+        .one(&core.db)
+        .await?
+    else {
+        return Ok(Lookup::Unknown);
+    };
+    let project_name =
+        project::Entity::find_by_id(row.project_id).one(&core.db).await?.map(|p| p.name).unwrap_or_default();
+    let current = bool::from(row.digest.as_bytes().ct_eq(hex.as_bytes()));
+    let until = row.previous_valid_until;
+    let key = Arc::new(KeyRecord {
+        id: row.id,
+        organization_id: row.organization_id,
+        project_id: row.project_id,
+        project_name,
+        environment: row.environment,
+        name: row.name.clone(),
+        status: row.status,
+        expires_at: row.expires_at,
+        scopes: load_scopes(&row.scopes),
+        rate_limit: stored_rate_limit(&row),
+        created_by: row.created_by,
+    });
+    Ok(match (current, until) {
+        (true, _) => Lookup::Current(key),
+        (false, Some(until)) => Lookup::Replaced { key, until },
+        (false, None) => Lookup::Unknown,
+    })
+}

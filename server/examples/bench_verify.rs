@@ -1,0 +1,174 @@
+//! The verification hot path under load, against a trivial handler of the same router in the same
+//! run: `make bench` (or `cargo run --release -p keyward --example bench_verify -- [seconds]`).
+//!
+//! Serves the whole router on a loopback port (SQLite in a temporary folder), then drives it with
+//! wrk (peak rate, closed loop) and hey (a fixed rate: half the peak), both from Debian's packages.
+
+use app::model::token::KeyToken;
+use app::model::{Environment, Expiration, NewKey, Plan, RateLimit, RateWindow, ScopePreset, SetupForm};
+use app::ssr::services::{auth, keys, organizations, projects};
+use app::ssr::{AppState, Core, db};
+use std::process::Command;
+use std::time::Duration;
+
+struct Figures {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let dir = tempfile::tempdir()?;
+    let (addr, caller, tokens, _flush) = runtime.block_on(serve(dir.path()))?;
+    let base = format!("http://{addr}");
+
+    let scenarios = [
+        ("valid key (cached)", &tokens.valid),
+        ("unknown key", &tokens.unknown),
+        ("rate-limited key", &tokens.limited),
+    ];
+    println!("Verification API under load: wrk -t2 -c32 -d{seconds}s on loopback, same process, same run");
+    println!("{:<34} {:>10} {:>10} {:>10} {:>12}", "endpoint", "req/s", "p50 ms", "p99 ms", "vs baseline");
+    let baseline = wrk(&format!("{base}/healthz"), None, seconds)?;
+    print_row("GET /healthz (trivial handler)", &baseline, None);
+    let mut peaks = Vec::new();
+    for (label, token) in scenarios {
+        let body = format!(r#"{{"key":"{token}"}}"#);
+        let figures = wrk(&format!("{base}/api/v1/keys/verify"), Some((&caller, &body)), seconds)?;
+        print_row(&format!("POST verify: {label}"), &figures, Some(baseline.rps));
+        peaks.push((label, body, figures.rps));
+    }
+
+    println!();
+    println!("At half the peak rate: hey -c 8 -z {seconds}s, fixed rate per worker");
+    println!("{:<34} {:>10} {:>10} {:>10} {:>12}", "endpoint", "req/s", "p50 ms", "p99 ms", "p99 < 2 ms");
+    for (label, body, peak) in peaks {
+        let figures = hey(&format!("{base}/api/v1/keys/verify"), &caller, &body, peak / 2.0, seconds)?;
+        println!(
+            "{:<34} {:>10.0} {:>10.3} {:>10.3} {:>12}",
+            format!("POST verify: {label}"),
+            figures.rps,
+            figures.p50_ms,
+            figures.p99_ms,
+            if figures.p99_ms < 2.0 { "yes" } else { "NO" }
+        );
+    }
+    Ok(())
+}
+
+fn print_row(label: &str, f: &Figures, baseline: Option<f64>) {
+    let ratio = baseline.map_or_else(|| "-".to_owned(), |b| format!("{:.0}%", f.rps / b * 100.0));
+    println!("{label:<34} {:>10.0} {:>10.3} {:>10.3} {:>12}", f.rps, f.p50_ms, f.p99_ms, ratio);
+}
+
+struct Tokens {
+    valid: String,
+    unknown: String,
+    limited: String,
+}
+
+/// Seeds an organization with a verifying key and three presented keys, and serves the router.
+type Served = (std::net::SocketAddr, String, Tokens, tokio::sync::watch::Sender<bool>);
+
+async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Error>> {
+    let core = Core::new(db::connect_and_migrate(&format!("sqlite://{}/bench.db", dir.display())).await?);
+    let form = SetupForm {
+        organization: "Bench".into(),
+        name: "Bench".into(),
+        email: "bench@bench.test".into(),
+        password: "correct horse battery".into(),
+    };
+    let session = auth::create_organization(&core.db, form).await?;
+    let owner = auth::authenticate(&core.db, &session.token).await?;
+    organizations::change_plan(&core.db, &owner, Plan::Enterprise).await?;
+    let project = projects::list(&core.db, &owner).await?.remove(0);
+    let key = |name: &str, scopes: Vec<String>, rate_limit| NewKey {
+        name: name.into(),
+        description: None,
+        project_id: project.id,
+        environment: Environment::Production,
+        scopes,
+        expiration: Expiration::Never,
+        rate_limit,
+    };
+    let caller = keys::create(&core, &owner, key("verifier", ScopePreset::Workspace.scopes().to_strings(), None)).await?.token;
+    let valid = keys::create(&core, &owner, key("customer", vec!["telemetry.write".into()], None)).await?.token;
+    let limited = keys::create(&core, &owner, key("limited", vec![], Some(RateLimit { requests: 1, window: RateWindow::Hour })))
+        .await?
+        .token;
+    let unknown = KeyToken::generate(Environment::Production)?.expose_secret().to_owned();
+
+    // The usage flush runs as in the real server, writing every 5 s.
+    let (flush, stopped) = tokio::sync::watch::channel(false);
+    keyward::tasks::spawn_usage_flush(core.clone(), Duration::from_secs(5), stopped);
+    let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
+    let app = keyward::router::build(AppState { leptos_options, core, secure_cookies: false });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok((addr, caller, Tokens { valid, unknown, limited }, flush))
+}
+
+fn wrk(url: &str, post: Option<(&str, &str)>, seconds: u64) -> Result<Figures, Box<dyn std::error::Error>> {
+    let script = tempfile::NamedTempFile::new()?;
+    if let Some((key, body)) = post {
+        std::fs::write(
+            script.path(),
+            format!(
+                "wrk.method = \"POST\"\nwrk.body = '{body}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"X-API-Key\"] = \"{key}\"\n"
+            ),
+        )?;
+    }
+    let mut command = Command::new("wrk");
+    command.args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency"]);
+    if post.is_some() {
+        command.arg("-s").arg(script.path());
+    }
+    let output = command.arg(url).output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    if text.contains("Non-2xx") {
+        return Err(format!("wrk saw errors:\n{text}").into());
+    }
+    let field = |prefix: &str| text.lines().map(str::trim).find_map(|l| l.strip_prefix(prefix)).map(str::trim);
+    Ok(Figures {
+        rps: field("Requests/sec:").and_then(|v| v.parse().ok()).ok_or("wrk: no Requests/sec")?,
+        p50_ms: field("50%").and_then(wrk_duration_ms).ok_or("wrk: no p50")?,
+        p99_ms: field("99%").and_then(wrk_duration_ms).ok_or("wrk: no p99")?,
+    })
+}
+
+/// "123.45us", "1.20ms", "2.00s".
+fn wrk_duration_ms(value: &str) -> Option<f64> {
+    let split = value.find(|c: char| c.is_ascii_alphabetic())?;
+    let (number, unit) = value.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(number / 1000.0),
+        "ms" => Some(number),
+        "s" => Some(number * 1000.0),
+        _ => None,
+    }
+}
+
+fn hey(url: &str, key: &str, body: &str, rate: f64, seconds: u64) -> Result<Figures, Box<dyn std::error::Error>> {
+    const WORKERS: f64 = 8.0;
+    let per_worker = (rate / WORKERS).max(1.0).round();
+    let output = Command::new("hey")
+        .args(["-c", "8", "-q", &per_worker.to_string(), "-z", &format!("{seconds}s"), "-m", "POST"])
+        .args(["-T", "application/json", "-H", &format!("X-API-Key: {key}"), "-d", body, url])
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let non_200 = text.lines().map(str::trim).any(|l| l.starts_with('[') && !l.starts_with("[200]"));
+    if non_200 {
+        return Err(format!("hey saw errors:\n{text}").into());
+    }
+    let field = |prefix: &str| text.lines().map(str::trim).find_map(|l| l.strip_prefix(prefix)).map(str::trim);
+    let seconds_ms = |v: &str| v.strip_suffix(" secs").and_then(|s| s.parse::<f64>().ok()).map(|s| s * 1000.0);
+    Ok(Figures {
+        rps: field("Requests/sec:").and_then(|v| v.parse().ok()).ok_or("hey: no Requests/sec")?,
+        p50_ms: field("50% in").and_then(seconds_ms).ok_or("hey: no p50")?,
+        p99_ms: field("99% in").and_then(seconds_ms).ok_or("hey: no p99")?,
+    })
+}

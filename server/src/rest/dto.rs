@@ -1,0 +1,295 @@
+//! The REST API's public shapes. Kept apart from the dashboard's models so that the API can stay
+//! stable (RFC 3339 times, nested objects) while the dashboard's wire format is free to change.
+
+use app::model::{ApiKey, Environment, KeyPage, KeyStats, KeyStatus, RateLimit, RateWindow, UsageHistory};
+use app::ssr::services::verification::{Verdict, VerifyCode};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitBody {
+    /// 1 to 1,000,000.
+    pub requests: u32,
+    pub window: RateWindow,
+}
+
+impl From<RateLimit> for RateLimitBody {
+    fn from(limit: RateLimit) -> Self {
+        Self { requests: limit.requests, window: limit.window }
+    }
+}
+
+impl RateLimitBody {
+    pub fn validated(self, field: &str) -> Result<RateLimit, app::model::FieldError> {
+        if (1..=RateLimit::MAX_REQUESTS).contains(&self.requests) {
+            Ok(RateLimit { requests: self.requests, window: self.window })
+        } else {
+            Err(app::model::FieldError::new(
+                format!("{field}.requests"),
+                format!("must be a whole number from 1 to {}", RateLimit::MAX_REQUESTS),
+            ))
+        }
+    }
+}
+
+/// An API key as the API shows it: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Key {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// The visible start of the token, e.g. `kw_live_a1b2c3d4`.
+    pub prefix: String,
+    /// A masked preview of the token.
+    pub preview: String,
+    pub project: ProjectRef,
+    pub environment: Environment,
+    pub status: KeyStatus,
+    pub scopes: Vec<String>,
+    pub rate_limit: Option<RateLimitBody>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// After a rotation with a grace period: until when the replaced secret still works.
+    pub previous_secret_valid_until: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for Key {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            scopes: key.scopes.to_strings(),
+            rate_limit: key.rate_limit.map(RateLimitBody::from),
+            project: ProjectRef { id: key.project_id, name: key.project_name },
+            id: key.id,
+            name: key.name,
+            description: key.description,
+            prefix: key.prefix,
+            preview: key.preview,
+            environment: key.environment,
+            status: key.status,
+            created_by: key.created_by,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+            previous_secret_valid_until: key.previous_valid_until,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<Key>,
+    /// Keys matching the filters, on every page.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl From<KeyPage> for KeyList {
+    fn from(page: KeyPage) -> Self {
+        Self { keys: page.keys.into_iter().map(Key::from).collect(), total: page.total, page: page.page, per_page: page.per_page }
+    }
+}
+
+/// A key with its token: the only answer that carries one, once, at creation or rotation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyWithToken {
+    pub key: Key,
+    /// The full key. Store it now: Keyward keeps only its SHA-256 digest.
+    pub token: String,
+}
+
+/// The list's query: the same search, filters, sort and pages as the dashboard.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Name (anywhere) or prefix (start), case-insensitive.
+    pub q: Option<String>,
+    /// Must be the key's own environment when given.
+    pub environment: Option<String>,
+    /// active, disabled, expired or revoked.
+    pub status: Option<String>,
+    /// Leave revoked keys out.
+    pub hide_revoked: Option<bool>,
+    /// created (newest first, the default), last_used or name.
+    pub sort: Option<String>,
+    /// From 1.
+    pub page: Option<u32>,
+    /// 10, 25, 50 or 100.
+    pub per_page: Option<u32>,
+    /// Only with api_keys.manage_all: another project of the organization.
+    pub project_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// 1 to 64 characters.
+    pub name: String,
+    pub description: Option<String>,
+    /// Defaults to the calling key's project.
+    pub project_id: Option<Uuid>,
+    /// Defaults to (and must be) the calling key's environment.
+    pub environment: Option<Environment>,
+    /// `resource.action` scopes. A key can only grant management scopes it holds itself.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Expire this many days from now (1 to 1830)...
+    pub expires_in_days: Option<u16>,
+    /// ...or at the end of this day (UTC). Neither: never expires.
+    pub expires_on: Option<NaiveDate>,
+    pub rate_limit: Option<RateLimitBody>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// How long the old secret keeps working: none (default), 1h, 24h or 7d.
+    pub grace: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetScopes {
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetRateLimit {
+    /// `null` removes the limit.
+    pub rate_limit: Option<RateLimitBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatsSummary {
+    /// Keys ever created in the organization, deleted ones included.
+    pub total_created: u64,
+    /// Active keys (in the calling key's project and environment).
+    pub active: u64,
+    /// Keys counting against the plan (the organization's).
+    pub live_keys: u64,
+    /// The plan's limit; null when unlimited.
+    pub max_keys: Option<u32>,
+    /// Verifications and API calls in the last 24 hours.
+    pub calls_24h: u64,
+    pub last_call_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyStats> for StatsSummary {
+    fn from(stats: KeyStats) -> Self {
+        Self {
+            total_created: stats.total_created,
+            active: stats.active,
+            live_keys: stats.live,
+            max_keys: stats.max_keys,
+            calls_24h: stats.calls_24h,
+            last_call_at: stats.last_call,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Usage {
+    /// The last 168 hours, oldest first.
+    pub hours: Vec<UsageHour>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageHour {
+    pub hour: DateTime<Utc>,
+    pub valid: u64,
+    pub denied: u64,
+}
+
+impl From<UsageHistory> for Usage {
+    fn from(history: UsageHistory) -> Self {
+        Self { hours: history.hours.into_iter().map(|h| UsageHour { hour: h.hour, valid: h.valid, denied: h.denied }).collect() }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "kw_live_…", "environment": "production", "scopes": ["telemetry.write"]}))]
+pub struct VerifyKey {
+    /// The key your caller presented.
+    pub key: String,
+    /// The environment it must belong to.
+    pub environment: Option<Environment>,
+    /// Scopes it must all hold.
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// The verdict. `valid` is true only for VALID; the key's details are there whenever it was found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    pub valid: bool,
+    pub code: VerifyCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    /// Null when the key never expires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// When the key has a rate limit and this verification counted against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratelimit: Option<RateLimitState>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateLimitState {
+    pub limit: u32,
+    pub remaining: u32,
+    /// When the window resets, in milliseconds since the Unix epoch.
+    pub reset: i64,
+}
+
+impl From<Verdict> for Verification {
+    fn from(verdict: Verdict) -> Self {
+        let valid = verdict.valid();
+        let ratelimit =
+            verdict.rate.map(|r| RateLimitState { limit: r.limit, remaining: r.remaining, reset: r.reset_at_ms });
+        match verdict.key {
+            None => Self {
+                valid,
+                code: verdict.code,
+                key_id: None,
+                name: None,
+                project: None,
+                environment: None,
+                scopes: None,
+                expires_at: None,
+                ratelimit: None,
+            },
+            Some(key) => Self {
+                valid,
+                code: verdict.code,
+                key_id: Some(key.id),
+                name: Some(key.name.clone()),
+                project: Some(ProjectRef { id: key.project_id, name: key.project_name.clone() }),
+                environment: Some(key.environment),
+                scopes: Some(key.scopes.to_strings()),
+                expires_at: Some(key.expires_at),
+                ratelimit,
+            },
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Extractors for the REST API: every rejection is a problem answer naming what is wrong.
+
+use super::problem::ApiError;
+use app::model::FieldError;
+use app::ssr::ServiceError;
+use app::ssr::services::KeyCaller;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+/// The API key of the request: `X-API-Key: <key>` or `Authorization: Bearer <key>`.
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(key) = headers.get("x-api-key") {
+        return key.to_str().ok();
+    }
+    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = authorization.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(key)
+}
+
+/// The authenticated key, put there by the authentication layer.
+pub struct Caller(pub KeyCaller);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<KeyCaller>()
+            .cloned()
+            .map(Caller)
+            .ok_or_else(|| ServiceError::Internal("route without the authentication layer".into()).into())
+    }
+}
+
+/// A JSON body whose every fault names its field ("rate_limit.requests: is required").
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|_| FieldError::new("body", "could not be read"))?;
+        let bytes = if bytes.is_empty() { Bytes::from_static(b"{}") } else { bytes };
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut deserializer).map(ApiJson).map_err(|e| body_error(&e).into())
+    }
+}
+
+/// Turns a JSON error into a field and a reason, without echoing the input (it may hold a key).
+fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
+    let path = e.path().to_string();
+    let message = e.inner().to_string();
+    if e.inner().is_syntax() || e.inner().is_eof() {
+        return FieldError::new("body", "is not valid JSON");
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let field = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
+        return FieldError::new(field, "is required");
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        // The path already ends at the unknown field.
+        let field = if path == "." { rest.split('`').next().unwrap_or_default().to_owned() } else { path };
+        return FieldError::new(field, "is not a known field");
+    }
+    let field = if path == "." { "body".to_owned() } else { path };
+    let expected = message.split_once(", expected ").map(|(_, expected)| expected.split(" at line ").next().unwrap_or_default());
+    let reason = match expected {
+        Some(expected) if message.starts_with("unknown variant") => format!("must be one of {expected}"),
+        Some(expected) => format!("must be {expected}"),
+        None => "is not valid".to_owned(),
+    };
+    FieldError::new(field, reason)
+}
+
+/// A key id in the path. Anything that is not an id is simply not found.
+pub struct KeyId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<Uuid>::from_request_parts(parts, state).await {
+            Ok(Path(id)) => Ok(KeyId(id)),
+            Err(_) => Err(ServiceError::NotFound("API key").into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        limit: Option<Limit>,
+        environment: Option<app::model::Environment>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Limit {
+        requests: u32,
+    }
+
+    fn fault(json: &str) -> FieldError {
+        let mut de = serde_json::Deserializer::from_str(json);
+        body_error(&serde_path_to_error::deserialize::<_, Body>(&mut de).expect_err(json))
+    }
+
+    #[test]
+    fn body_faults_name_the_field_and_never_echo_the_input() {
+        assert_eq!(fault("{"), FieldError::new("body", "is not valid JSON"));
+        assert_eq!(fault("{}"), FieldError::new("name", "is required"));
+        assert_eq!(fault(r#"{"name": "a", "limit": {}}"#), FieldError::new("limit.requests", "is required"));
+        assert_eq!(fault(r#"{"name": 5}"#), FieldError::new("name", "must be a string"));
+        let env = fault(r#"{"name": "a", "environment": "kw_live_secret"}"#);
+        assert_eq!(env.field, "environment");
+        assert!(!env.reason.contains("kw_live_secret"), "{}", env.reason);
+        assert!(env.reason.contains("production"), "{}", env.reason);
+        assert_eq!(fault(r#"{"name": "a", "extra": 1}"#), FieldError::new("extra", "is not a known field"));
+    }
+
+    #[test]
+    fn both_headers_carry_a_key() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "Bearer kw_live_x".parse().expect("header"));
+        assert_eq!(presented_key(&headers), Some("kw_live_x"));
+        headers.insert("x-api-key", "kw_live_y".parse().expect("header"));
+        assert_eq!(presented_key(&headers), Some("kw_live_y"));
+        let mut basic = HeaderMap::new();
+        basic.insert(header::AUTHORIZATION, "Basic abc".parse().expect("header"));
+        assert_eq!(presented_key(&basic), None);
+    }
+}

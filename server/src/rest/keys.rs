@@ -1,0 +1,198 @@
+//! `/api/v1/keys` and `/api/v1/stats`: what the dashboard's keys page does, for scripts and CI.
+//! Thin: each handler reads its input, calls the same service as the dashboard, shapes the answer.
+
+use super::dto::{
+    CreateKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetRateLimit, SetScopes, StatsSummary, Usage,
+};
+use super::extract::{ApiJson, Caller, KeyId};
+use super::problem::{ApiError, Problem};
+use app::model::{Expiration, FieldError, KeyQuery, KeySort, KeyStatus, NewKey, PAGE_SIZES, RotationGrace};
+use app::ssr::AppState;
+use app::ssr::services::keys;
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", params(ListParams),
+    description = "Needs `api_keys.read`. Keys of the calling key's project and environment (every project with `api_keys.manage_all`).",
+    responses((status = 200, body = KeyList), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<KeyList>, ApiError> {
+    let Query(params) = params.map_err(|_| FieldError::new("query", "has a parameter of the wrong type"))?;
+    let query = key_query(params)?;
+    Ok(Json(keys::list(&state.core, &caller, &query).await?.into()))
+}
+
+fn key_query(params: ListParams) -> Result<KeyQuery, FieldError> {
+    let environment = params
+        .environment
+        .map(|e| e.parse().map_err(|_| FieldError::new("environment", "must be production, staging or development")))
+        .transpose()?;
+    let status = params
+        .status
+        .map(|s| {
+            KeyStatus::from_name(&s)
+                .ok_or_else(|| FieldError::new("status", "must be active, disabled, expired or revoked"))
+        })
+        .transpose()?;
+    let sort = params
+        .sort
+        .map(|s| KeySort::from_name(&s).ok_or_else(|| FieldError::new("sort", "must be created, last_used or name")))
+        .transpose()?
+        .unwrap_or_default();
+    let page = params.page.unwrap_or(1);
+    if page == 0 {
+        return Err(FieldError::new("page", "must be 1 or more"));
+    }
+    let per_page = params.per_page.unwrap_or(KeyQuery::default().per_page);
+    if !PAGE_SIZES.contains(&per_page) {
+        return Err(FieldError::new("per_page", "must be 10, 25, 50 or 100"));
+    }
+    Ok(KeyQuery {
+        search: params.q.unwrap_or_default(),
+        project: params.project_id,
+        environment,
+        status,
+        hide_revoked: params.hide_revoked.unwrap_or(false),
+        sort,
+        page,
+        per_page,
+    })
+}
+
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = CreateKey,
+    description = "Needs `api_keys.create`. The answer holds the new key's token, once.",
+    responses((status = 201, body = KeyWithToken), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "The plan's key limit is reached"),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<CreateKey>,
+) -> Result<(StatusCode, Json<KeyWithToken>), ApiError> {
+    let expiration = match (body.expires_in_days, body.expires_on) {
+        (Some(_), Some(_)) => return Err(FieldError::new("expires_on", "cannot be given with expires_in_days").into()),
+        (Some(0), None) => return Err(FieldError::new("expires_in_days", "must be 1 or more").into()),
+        (Some(days), None) => Expiration::Days(days),
+        (None, Some(date)) => Expiration::On(date),
+        (None, None) => Expiration::Never,
+    };
+    let input = NewKey {
+        name: body.name,
+        description: body.description,
+        project_id: body.project_id.unwrap_or(caller.key.project_id),
+        environment: body.environment.unwrap_or(caller.key.environment),
+        scopes: body.scopes,
+        expiration,
+        rate_limit: body.rate_limit.map(|l| l.validated("rate_limit")).transpose()?,
+    };
+    let created = keys::create(&state.core, &caller, input).await?;
+    Ok((StatusCode::CREATED, Json(KeyWithToken { key: created.key.into(), token: created.token })))
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),
+    description = "Needs `api_keys.read`.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 429, body = Problem)))]
+pub async fn get(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+    Ok(Json(keys::details(&state.core, &caller, id).await?.key.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/keys/{id}/revoke", tag = "keys", params(("id" = Uuid, Path)),
+    description = "Needs `api_keys.revoke`. Permanent; the key stops working on the next request.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn revoke(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+    Ok(Json(keys::revoke(&state.core, &caller, id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/keys/{id}/disable", tag = "keys", params(("id" = Uuid, Path)),
+    description = "Needs `api_keys.update`. Reversible.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn disable(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+    Ok(Json(keys::disable(&state.core, &caller, id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/keys/{id}/enable", tag = "keys", params(("id" = Uuid, Path)),
+    description = "Needs `api_keys.update`.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn enable(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+    Ok(Json(keys::enable(&state.core, &caller, id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys", params(("id" = Uuid, Path)), request_body = RotateKey,
+    description = "Needs `api_keys.rotate`. A new secret for the same key; the old one stops now or after the grace period.",
+    responses((status = 200, body = KeyWithToken), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+    ApiJson(body): ApiJson<RotateKey>,
+) -> Result<Json<KeyWithToken>, ApiError> {
+    let grace = RotationGrace::from_name(body.grace.as_deref().unwrap_or("none"))?;
+    let rotated = keys::rotate(&state.core, &caller, id, grace).await?;
+    Ok(Json(KeyWithToken { key: rotated.key.into(), token: rotated.token }))
+}
+
+#[utoipa::path(put, path = "/api/v1/keys/{id}/scopes", tag = "keys", params(("id" = Uuid, Path)), request_body = SetScopes,
+    description = "Needs `api_keys.update`. Replaces the key's scopes; a narrowed key is refused on its next request.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn set_scopes(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+    ApiJson(body): ApiJson<SetScopes>,
+) -> Result<Json<Key>, ApiError> {
+    Ok(Json(keys::update_scopes(&state.core, &caller, id, &body.scopes).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/keys/{id}/rate-limit", tag = "keys", params(("id" = Uuid, Path)), request_body = SetRateLimit,
+    description = "Needs `api_keys.update`.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn set_rate_limit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+    ApiJson(body): ApiJson<SetRateLimit>,
+) -> Result<Json<Key>, ApiError> {
+    let limit = body.rate_limit.map(|l| l.validated("rate_limit")).transpose()?;
+    Ok(Json(keys::update_rate_limit(&state.core, &caller, id, limit).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),
+    description = "Needs `api_keys.delete`. Only a disabled, expired or revoked key.",
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn delete(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<StatusCode, ApiError> {
+    keys::delete(&state.core, &caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/{id}/usage", tag = "keys", params(("id" = Uuid, Path)),
+    description = "Needs `api_keys.read`. Calls per hour over the last seven days.",
+    responses((status = 200, body = Usage), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 429, body = Problem)))]
+pub async fn usage(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Usage>, ApiError> {
+    Ok(Json(keys::usage(&state.core, &caller, id).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats",
+    description = "Needs `stats.read`.",
+    responses((status = 200, body = StatsSummary), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn stats(State(state): State<AppState>, Caller(caller): Caller) -> Result<Json<StatsSummary>, ApiError> {
+    Ok(Json(keys::stats(&state.core, &caller).await?.into()))
+}

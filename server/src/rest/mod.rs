@@ -1,0 +1,111 @@
+//! `/api/v1`: the management API and the verification API, authenticated by Keyward keys.
+
+pub mod dto;
+pub mod extract;
+mod keys;
+pub mod problem;
+
+use app::model::Scope;
+use app::ssr::AppState;
+use app::ssr::services::verification::{self, VerifyRequest};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post, put};
+use axum::{Json, Router};
+use dto::{VerifyKey, Verification};
+use extract::{ApiJson, Caller, presented_key};
+use problem::{ApiError, Problem, rate_limit_headers};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    let authenticated = Router::new()
+        .route("/keys", get(keys::list).post(keys::create))
+        .route("/keys/verify", post(verify))
+        .route("/keys/{id}", get(keys::get).delete(keys::delete))
+        .route("/keys/{id}/revoke", post(keys::revoke))
+        .route("/keys/{id}/disable", post(keys::disable))
+        .route("/keys/{id}/enable", post(keys::enable))
+        .route("/keys/{id}/rotate", post(keys::rotate))
+        .route("/keys/{id}/scopes", put(keys::set_scopes))
+        .route("/keys/{id}/rate-limit", put(keys::set_rate_limit))
+        .route("/keys/{id}/usage", get(keys::usage))
+        .route("/stats/summary", get(keys::stats))
+        .route_layer(middleware::from_fn_with_state(state, authenticate));
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .merge(authenticated)
+        // Explicit, so that an unknown /api/v1 path is not taken for a server function.
+        .route("/{*unknown}", any(|| async { ApiError::NoSuchEndpoint }))
+        .fallback(|| async { ApiError::NoSuchEndpoint })
+        // Answers may hold a new token; nothing here is for a cache.
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+}
+
+/// Every `/api/v1` call: authenticate the key and count its rate limit (401/429 stop here), run the
+/// handler, then count the call (denied when refused for scope) and add the `RateLimit-*` headers.
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let (caller, rate) = match verification::authenticate(&state.core, presented_key(request.headers())).await {
+        Ok(authenticated) => authenticated,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    request.extensions_mut().insert(caller.clone());
+    let mut response = next.run(request).await;
+    let refused = matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
+    verification::record_call(&state.core, &caller, !refused);
+    if let Some(rate) = rate {
+        rate_limit_headers(response.headers_mut(), &rate, chrono::Utc::now().timestamp_millis());
+    }
+    response
+}
+
+/// Judges a key presented to your API.
+#[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verification", request_body = VerifyKey,
+    description = "Needs `api_keys.verify`. The verdict is always a 200 with `valid` and a `code`: VALID, NOT_FOUND \
+        (also for a malformed key, or one from another project), EXPIRED, DISABLED, REVOKED, WRONG_ENVIRONMENT, \
+        INSUFFICIENT_SCOPE or RATE_LIMITED. The calling key's own problems answer 401, 403 or 429.",
+    responses((status = 200, body = Verification), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem), (status = 429, body = Problem)))]
+async fn verify(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<VerifyKey>,
+) -> Result<Json<Verification>, ApiError> {
+    let scopes = body.scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
+    let request = VerifyRequest { key: body.key, environment: body.environment, scopes };
+    Ok(Json(verification::verify(&state.core, &caller, &request).await?.into()))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Keyward API", description = "Manage and verify API keys. Authenticate with a Keyward key: \
+        `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
+    paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
+        keys::set_scopes, keys::set_rate_limit, keys::delete, keys::usage, keys::stats),
+    modifiers(&Security),
+    security(("api_key" = []), ("bearer" = [])),
+    tags((name = "verification", description = "The hot path: is this key good?"),
+        (name = "keys", description = "Everything the dashboard's keys page does"),
+        (name = "stats", description = "Usage figures")),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl utoipa::Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))));
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The OpenAPI document, generated from the handlers and types above.
+async fn openapi() -> Response {
+    static DOCUMENT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| ApiDoc::openapi().to_pretty_json().unwrap_or_default());
+    ([(header::CONTENT_TYPE, "application/json")], body.as_str()).into_response()
+}

@@ -1,0 +1,34 @@
+//! Background work: writing the usage counted in memory, and forgetting ended rate-limit windows.
+
+use app::ssr::Core;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Flushes usage every `every`, and once more when `stop` turns true (graceful shutdown), so that
+/// nothing counted is lost. A failed flush keeps its counts in memory for the next one.
+pub fn spawn_usage_flush(core: Core, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => flush(&core).await,
+                _ = stop.changed() => break,
+            }
+            core.limiter.forget_ended(chrono::Utc::now().timestamp_millis());
+        }
+        flush(&core).await;
+        tracing::info!("usage written");
+    })
+}
+
+async fn flush(core: &Core) {
+    match core.usage.flush(&core.db).await {
+        Ok(flushed) if flushed.hours > 0 || flushed.keys > 0 => {
+            tracing::debug!(hours = flushed.hours, keys = flushed.keys, "usage flushed");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "usage flush failed; will retry"),
+    }
+}

@@ -1,0 +1,537 @@
+//! The management and verification APIs over real HTTP: the whole router on a loopback port, a fresh
+//! database per test (SQLite, or PostgreSQL with KEYWARD_TEST_DATABASE_URL).
+
+use app::model::token::KeyToken;
+use app::model::{Environment, Expiration, NewKey, Plan, Project, RateLimit, RateWindow, ScopePreset, SetupForm};
+use app::ssr::entities::{api_key, key_usage, project};
+use app::ssr::services::{Member, auth, keys, organizations, projects};
+use app::ssr::{AppState, Core, db};
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Server {
+    base: String,
+    http: reqwest::Client,
+    core: Core,
+    owner: Member,
+    project: Project,
+    /// A full-access production key of the Default project.
+    admin: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    start_on(Plan::Enterprise).await
+}
+
+async fn start_on(plan: Plan) -> Server {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = match std::env::var("KEYWARD_TEST_DATABASE_URL") {
+        Ok(server) if server.starts_with("postgres") => fresh_postgres(&server).await,
+        _ => format!("sqlite://{}/keyward.db", dir.path().display()),
+    };
+    let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
+    let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
+    let app = keyward::router::build(AppState { leptos_options, core: core.clone(), secure_cookies: false });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let base = format!("http://{}/api/v1", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let owner = member(&core, "Acme", "ada@acme.test").await;
+    organizations::change_plan(&core.db, &owner, plan).await.expect("plan");
+    let owner = Member { plan, ..owner };
+    let project = projects::list(&core.db, &owner).await.expect("projects").remove(0);
+    let admin = keys::create(&core, &owner, new_key("admin", &project, ScopePreset::Organization.scopes().to_strings()))
+        .await
+        .expect("admin key")
+        .token;
+    Server { base, http: reqwest::Client::new(), core, owner, project, admin, _dir: dir }
+}
+
+async fn fresh_postgres(server: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("keyward_test_{}", Uuid::now_v7().simple());
+    let admin = Database::connect(server).await.expect("PostgreSQL reachable");
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
+    format!("{base}/{name}")
+}
+
+async fn member(core: &Core, org: &str, email: &str) -> Member {
+    let form = SetupForm {
+        organization: org.into(),
+        name: format!("Owner of {org}"),
+        email: email.into(),
+        password: "correct horse battery".into(),
+    };
+    let session = auth::create_organization(&core.db, form).await.expect("organization");
+    auth::authenticate(&core.db, &session.token).await.expect("signed in")
+}
+
+fn new_key(name: &str, project: &Project, scopes: Vec<String>) -> NewKey {
+    NewKey {
+        name: name.into(),
+        description: None,
+        project_id: project.id,
+        environment: Environment::Production,
+        scopes,
+        expiration: Expiration::Never,
+        rate_limit: None,
+    }
+}
+
+fn scopes(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+impl Server {
+    /// A key made in the dashboard, with these scopes: (id, token).
+    async fn key(&self, name: &str, scopes: &[&str]) -> (Uuid, String) {
+        self.key_with(new_key(name, &self.project, self::scopes(scopes))).await
+    }
+
+    async fn key_with(&self, input: NewKey) -> (Uuid, String) {
+        let created = keys::create(&self.core, &self.owner, input).await.expect("key created");
+        (created.key.id, created.token)
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(key) = key {
+            request = request.header("X-API-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("response");
+        let (status, headers) = (response.status(), response.headers().clone());
+        let text = response.text().await.expect("body");
+        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, headers, value)
+    }
+
+    async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+        let (status, _, body) = self.call(reqwest::Method::GET, path, Some(key), None).await;
+        (status, body)
+    }
+
+    async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+        let (status, _, body) = self.call(reqwest::Method::POST, path, Some(key), Some(body)).await;
+        (status, body)
+    }
+
+    /// Verifies `presented` with the admin key: the verdict's body.
+    async fn verify(&self, presented: &str) -> Value {
+        self.verify_with(json!({ "key": presented })).await
+    }
+
+    async fn verify_with(&self, body: Value) -> Value {
+        let (status, verdict) = self.post("/keys/verify", &self.admin, body).await;
+        assert_eq!(status, StatusCode::OK, "{verdict}");
+        verdict
+    }
+
+    /// A second project in the organization (projects get their own pages in a later issue).
+    async fn add_project(&self, name: &str) -> Project {
+        let row = project::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(self.owner.organization_id),
+            name: Set(name.into()),
+            created_at: Set(Utc::now()),
+        }
+        .insert(&self.core.db)
+        .await
+        .expect("project");
+        Project { id: row.id, name: row.name }
+    }
+
+    async fn set_expires(&self, id: Uuid, at: chrono::DateTime<Utc>) {
+        let mut key = api_key::Entity::find_by_id(id).one(&self.core.db).await.expect("query").expect("key").into_active_model();
+        key.expires_at = Set(Some(at));
+        key.update(&self.core.db).await.expect("updated");
+    }
+}
+
+fn code(verdict: &Value) -> &str {
+    verdict["code"].as_str().unwrap_or_default()
+}
+
+fn unknown_token() -> String {
+    KeyToken::generate(Environment::Production).expect("random").expose_secret().to_owned()
+}
+
+#[tokio::test]
+async fn verification_answers_every_code() {
+    let s = start().await;
+    let (id, good) = s.key("telemetry", &["telemetry.write", "telemetry.read"]).await;
+
+    let valid = s.verify_with(json!({ "key": good, "environment": "production", "scopes": ["telemetry.write"] })).await;
+    assert_eq!(valid["valid"], true);
+    assert_eq!(code(&valid), "VALID");
+    assert_eq!(valid["key_id"], id.to_string());
+    assert_eq!(valid["name"], "telemetry");
+    assert_eq!(valid["project"]["name"], "Default");
+    assert_eq!(valid["environment"], "production");
+    assert_eq!(valid["scopes"], json!(["telemetry.read", "telemetry.write"]));
+    assert_eq!(valid["expires_at"], Value::Null);
+    assert!(valid.get("ratelimit").is_none(), "no limit, no ratelimit object: {valid}");
+
+    assert_eq!(code(&s.verify_with(json!({ "key": good, "scopes": ["billing.write"] })).await), "INSUFFICIENT_SCOPE");
+    assert_eq!(code(&s.verify_with(json!({ "key": good, "environment": "staging" })).await), "WRONG_ENVIRONMENT");
+
+    // Unknown, malformed and bad-checksum keys are all simply not found, and say nothing more.
+    let mut typo = good.clone();
+    let last = typo.pop().expect("a character");
+    typo.push(if last == 'a' { 'b' } else { 'a' });
+    for presented in [unknown_token(), "hello".to_owned(), typo, String::new()] {
+        let verdict = s.verify(&presented).await;
+        assert_eq!(verdict, json!({ "valid": false, "code": "NOT_FOUND" }), "{presented}");
+    }
+
+    let (disabled_id, disabled) = s.key("disabled", &[]).await;
+    keys::disable(&s.core, &s.owner, disabled_id).await.expect("disabled");
+    assert_eq!(code(&s.verify(&disabled).await), "DISABLED");
+
+    let (revoked_id, revoked) = s.key("revoked", &[]).await;
+    keys::revoke(&s.core, &s.owner, revoked_id).await.expect("revoked");
+    let verdict = s.verify(&revoked).await;
+    assert_eq!((code(&verdict), &verdict["valid"]), ("REVOKED", &json!(false)));
+    assert_eq!(verdict["key_id"], revoked_id.to_string());
+
+    let (expired_id, expired) = s.key("expired", &[]).await;
+    s.set_expires(expired_id, Utc::now() - Duration::minutes(1)).await;
+    assert_eq!(code(&s.verify(&expired).await), "EXPIRED");
+
+    let limited = NewKey {
+        rate_limit: Some(RateLimit { requests: 2, window: RateWindow::Hour }),
+        ..new_key("limited", &s.project, vec![])
+    };
+    let (_, limited) = s.key_with(limited).await;
+    let first = s.verify(&limited).await;
+    assert_eq!((code(&first), first["ratelimit"]["limit"].as_u64(), first["ratelimit"]["remaining"].as_u64()), ("VALID", Some(2), Some(1)));
+    assert!(first["ratelimit"]["reset"].as_i64().unwrap_or_default() > Utc::now().timestamp_millis());
+    assert_eq!(code(&s.verify(&limited).await), "VALID");
+    let over = s.verify(&limited).await;
+    assert_eq!((code(&over), &over["valid"], over["ratelimit"]["remaining"].as_u64()), ("RATE_LIMITED", &json!(false), Some(0)));
+
+    // Another project's key, and another organization's, are not found: their existence does not leak.
+    let other_project = s.add_project("Billing").await;
+    let (_, elsewhere) = s.key_with(new_key("billing", &other_project, vec![])).await;
+    assert_eq!(s.verify(&elsewhere).await, json!({ "valid": false, "code": "NOT_FOUND" }));
+    let globex = member(&s.core, "Globex", "gus@globex.test").await;
+    let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
+    let foreign = keys::create(&s.core, &globex, new_key("foreign", &globex_project, vec![])).await.expect("key").token;
+    assert_eq!(s.verify(&foreign).await, json!({ "valid": false, "code": "NOT_FOUND" }));
+}
+
+#[tokio::test]
+async fn the_calling_key_is_checked_on_every_request() {
+    let s = start().await;
+    let (_, reader) = s.key("reader", &["api_keys.read"]).await;
+
+    // Both headers carry a key.
+    assert_eq!(s.get("/keys", &reader).await.0, StatusCode::OK);
+    let bearer = s.http.get(format!("{}/keys", s.base)).bearer_auth(&reader).send().await.expect("response");
+    assert_eq!(bearer.status(), StatusCode::OK);
+
+    let (status, headers, missing) = s.call(reqwest::Method::GET, "/keys", None, None).await;
+    assert_eq!((status, missing["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("MISSING_API_KEY")));
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(missing["status"], 401);
+    assert!(missing["detail"].as_str().is_some_and(|d| d.contains("X-API-Key")));
+
+    // Malformed, unknown and revoked keys get the same answer.
+    let (revoked_id, revoked) = s.key("revoked", &["api_keys.read"]).await;
+    keys::revoke(&s.core, &s.owner, revoked_id).await.expect("revoked");
+    let mut answers = Vec::new();
+    for key in ["kw_live_nope".to_owned(), unknown_token(), revoked.clone()] {
+        let (status, body) = s.get("/keys", &key).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{key}");
+        assert!(!body.to_string().contains(&key), "the answer must not echo the key");
+        answers.push(body);
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    assert_eq!(answers[0]["code"], "INVALID_API_KEY");
+
+    let (disabled_id, disabled) = s.key("disabled", &["api_keys.read"]).await;
+    keys::disable(&s.core, &s.owner, disabled_id).await.expect("disabled");
+    assert_eq!(s.get("/keys", &disabled).await.1["code"], "KEY_DISABLED");
+    let (expired_id, expired) = s.key("expired", &["api_keys.read"]).await;
+    s.set_expires(expired_id, Utc::now() - Duration::seconds(1)).await;
+    assert_eq!(s.get("/keys", &expired).await.1["code"], "KEY_EXPIRED");
+
+    // A key without the endpoint's scope: 403, naming the scope.
+    let (status, body) = s.post("/keys", &reader, json!({ "name": "nope" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_SCOPE")));
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("api_keys.create")));
+    let (status, body) = s.post("/keys/verify", &reader, json!({ "key": s.admin })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_SCOPE")));
+    assert_eq!(s.get("/stats/summary", &reader).await.0, StatusCode::FORBIDDEN);
+
+    let (status, body) = s.get("/nothing-here", &reader).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")));
+}
+
+#[tokio::test]
+async fn a_caller_over_its_rate_limit_gets_429_with_retry_after() {
+    let s = start().await;
+    let limited = NewKey {
+        rate_limit: Some(RateLimit { requests: 2, window: RateWindow::Hour }),
+        ..new_key("limited", &s.project, scopes(&["api_keys.read"]))
+    };
+    let (_, key) = s.key_with(limited).await;
+    let (status, headers, _) = s.call(reqwest::Method::GET, "/keys", Some(&key), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((&headers["ratelimit-limit"], &headers["ratelimit-remaining"]), (&"2".parse().expect("v"), &"1".parse().expect("v")));
+    assert_eq!(s.call(reqwest::Method::GET, "/keys", Some(&key), None).await.0, StatusCode::OK);
+    let (status, headers, body) = s.call(reqwest::Method::GET, "/keys", Some(&key), None).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")));
+    let retry: u64 = headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=3600).contains(&retry), "{retry}");
+    assert_eq!(headers["ratelimit-remaining"], "0");
+    assert_eq!(headers["ratelimit-reset"], headers["retry-after"]);
+    // The admin key has no limit: unaffected.
+    assert_eq!(s.get("/keys", &s.admin).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_input_gets_422_naming_the_field() {
+    let s = start().await;
+    let cases = [
+        (json!({}), "name"),
+        (json!({ "name": "" }), "name"),
+        (json!({ "name": "x", "scopes": ["Not A Scope"] }), "scopes"),
+        (json!({ "name": "x", "environment": "moon" }), "environment"),
+        (json!({ "name": "x", "rate_limit": { "requests": 0, "window": "minute" } }), "rate_limit.requests"),
+        (json!({ "name": "x", "rate_limit": { "requests": 5 } }), "rate_limit.window"),
+        (json!({ "name": "x", "expires_on": "2000-01-01" }), "expires_on"),
+        (json!({ "name": "x", "expires_in_days": 30, "expires_on": "2030-01-01" }), "expires_on"),
+        (json!({ "name": "x", "scope": ["a.b"] }), "scope"),
+        (json!({ "name": 5 }), "name"),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = s.post("/keys", &s.admin, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {problem}");
+        assert_eq!(problem["code"], "VALIDATION_FAILED");
+        assert_eq!(problem["errors"][0]["field"], field, "{body} → {problem}");
+        assert!(problem["errors"][0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
+    }
+    let raw = s.http.post(format!("{}/keys", s.base)).header("X-API-Key", &s.admin).body("{not json").send().await.expect("response");
+    assert_eq!(raw.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, problem) = s.post("/keys/verify", &s.admin, json!({ "key": "x", "scopes": ["nope"] })).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("scopes")));
+    let (status, problem) = s.get("/keys?per_page=7", &s.admin).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("per_page")));
+    let (status, problem) = s.post(&format!("/keys/{}/rotate", Uuid::now_v7()), &s.admin, json!({ "grace": "1y" })).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("grace")));
+    // Nothing was written.
+    assert_eq!(s.get("/keys", &s.admin).await.1["total"], 1);
+}
+
+#[tokio::test]
+async fn a_key_acts_in_its_own_project_and_environment_only() {
+    let s = start().await;
+    let (production_id, _) = s.key("production service", &[]).await;
+    let staging_admin = NewKey {
+        environment: Environment::Staging,
+        ..new_key("staging admin", &s.project, ScopePreset::Workspace.scopes().to_strings())
+    };
+    let (_, staging) = s.key_with(staging_admin).await;
+    let (staging_other, _) = s.key_with(NewKey { environment: Environment::Staging, ..new_key("staging service", &s.project, vec![]) }).await;
+
+    let (status, list) = s.get("/keys", &staging).await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = list["keys"].as_array().expect("keys").iter().filter_map(|k| k["name"].as_str()).collect();
+    assert_eq!(names, ["staging service", "staging admin"]);
+    assert_eq!(list["keys"][0]["id"], staging_other.to_string());
+
+    let (status, body) = s.get("/keys?environment=production", &staging).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("WRONG_ENVIRONMENT")));
+    let (status, body) = s.post("/keys", &staging, json!({ "name": "x", "environment": "production" })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("WRONG_ENVIRONMENT")));
+    // Another environment's key is simply not there.
+    for (method, path) in [("GET", format!("/keys/{production_id}")), ("POST", format!("/keys/{production_id}/revoke"))] {
+        let (status, _, body) = s.call(method.parse().expect("method"), &path, Some(&staging), Some(json!({}))).await;
+        assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")), "{path}");
+    }
+    let (status, created) = s.post("/keys", &staging, json!({ "name": "made in staging" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["key"]["environment"], "staging");
+    assert!(created["token"].as_str().is_some_and(|t| t.starts_with("kw_stage_")));
+
+    // Another project needs api_keys.manage_all.
+    let billing = s.add_project("Billing").await;
+    let (status, body) = s.post("/keys", &staging, json!({ "name": "x", "project_id": billing.id })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_SCOPE")));
+    let (status, created) = s.post("/keys", &s.admin, json!({ "name": "billing", "project_id": billing.id })).await;
+    assert_eq!((status, created["key"]["project"]["name"].as_str()), (StatusCode::CREATED, Some("Billing")));
+
+    // A key cannot hand out management scopes it does not hold.
+    let (status, body) = s.post("/keys", &staging, json!({ "name": "x", "scopes": ["audit.export"] })).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_SCOPE")));
+    let (status, _) = s.post("/keys", &staging, json!({ "name": "x", "scopes": ["api_keys.read", "telemetry.write"] })).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn every_change_takes_effect_on_the_next_request() {
+    let s = start().await;
+    let (id, token) = s.key("service", &["telemetry.write"]).await;
+    let path = |action: &str| format!("/keys/{id}/{action}");
+    assert_eq!(code(&s.verify(&token).await), "VALID"); // now cached
+
+    assert_eq!(s.post(&path("disable"), &s.admin, json!({})).await.0, StatusCode::OK);
+    assert_eq!(code(&s.verify(&token).await), "DISABLED");
+    assert_eq!(s.post(&path("enable"), &s.admin, json!({})).await.0, StatusCode::OK);
+    assert_eq!(code(&s.verify(&token).await), "VALID");
+
+    let narrowed = s.call(reqwest::Method::PUT, &path("scopes"), Some(&s.admin), Some(json!({ "scopes": ["telemetry.read"] }))).await;
+    assert_eq!(narrowed.0, StatusCode::OK);
+    assert_eq!(code(&s.verify_with(json!({ "key": token, "scopes": ["telemetry.write"] })).await), "INSUFFICIENT_SCOPE");
+
+    let limited = s.call(reqwest::Method::PUT, &path("rate-limit"), Some(&s.admin), Some(json!({ "rate_limit": { "requests": 1, "window": "hour" } }))).await;
+    assert_eq!(limited.0, StatusCode::OK, "{}", limited.2);
+    assert_eq!(code(&s.verify(&token).await), "VALID");
+    assert_eq!(code(&s.verify(&token).await), "RATE_LIMITED");
+    s.call(reqwest::Method::PUT, &path("rate-limit"), Some(&s.admin), Some(json!({ "rate_limit": null }))).await;
+    assert_eq!(code(&s.verify(&token).await), "VALID");
+
+    // Rotation without grace: the old secret stops at once.
+    let (status, rotated) = s.post(&path("rotate"), &s.admin, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    let second = rotated["token"].as_str().expect("new token").to_owned();
+    assert_eq!(code(&s.verify(&token).await), "NOT_FOUND");
+    assert_eq!(code(&s.verify(&second).await), "VALID");
+    // With grace: both work, and the key says until when.
+    let (_, rotated) = s.post(&path("rotate"), &s.admin, json!({ "grace": "1h" })).await;
+    let third = rotated["token"].as_str().expect("new token").to_owned();
+    assert!(rotated["key"]["previous_secret_valid_until"].is_string());
+    assert_eq!(code(&s.verify(&second).await), "VALID");
+    assert_eq!(code(&s.verify(&third).await), "VALID");
+    // Revoking ends the grace too.
+    assert_eq!(s.post(&path("revoke"), &s.admin, json!({})).await.0, StatusCode::OK);
+    assert_eq!(code(&s.verify(&third).await), "REVOKED");
+    assert_eq!(code(&s.verify(&second).await), "NOT_FOUND");
+
+    let (status, _, _) = s.call(reqwest::Method::DELETE, &format!("/keys/{id}"), Some(&s.admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(code(&s.verify(&third).await), "NOT_FOUND");
+
+    // A calling key revoked in the dashboard is refused on its next call.
+    let (reader_id, reader) = s.key("reader", &["api_keys.read"]).await;
+    assert_eq!(s.get("/keys", &reader).await.0, StatusCode::OK);
+    keys::revoke(&s.core, &s.owner, reader_id).await.expect("revoked");
+    assert_eq!(s.get("/keys", &reader).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_management_api_does_what_the_keys_page_does() {
+    let s = start_on(Plan::Free).await;
+    let (status, headers, created) = s
+        .call(reqwest::Method::POST, "/keys", Some(&s.admin), Some(json!({
+            "name": "CI deploy", "description": "GitHub Actions", "scopes": ["api_keys.read"],
+            "expires_in_days": 30, "rate_limit": { "requests": 100, "window": "minute" }
+        })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let token = created["token"].as_str().expect("token");
+    assert!(KeyToken::parse(token).is_ok());
+    let key = &created["key"];
+    assert_eq!((key["name"].as_str(), key["status"].as_str(), key["environment"].as_str()), (Some("CI deploy"), Some("active"), Some("production")));
+    assert_eq!(key["rate_limit"], json!({ "requests": 100, "window": "minute" }));
+    assert_eq!(key["created_by"], "Owner of Acme");
+    assert!(key["expires_at"].is_string());
+    assert!(token.starts_with(key["prefix"].as_str().expect("prefix")));
+    let id = key["id"].as_str().expect("id").to_owned();
+    // Only the digest is stored.
+    let row = api_key::Entity::find().filter(api_key::Column::Name.eq("CI deploy")).one(&s.core.db).await.expect("query").expect("row");
+    assert!(!format!("{row:?}").contains(token));
+
+    let (status, fetched) = s.get(&format!("/keys/{id}"), &s.admin).await;
+    assert_eq!((status, fetched["name"].as_str()), (StatusCode::OK, Some("CI deploy")));
+    assert!(!fetched.to_string().contains(token), "a key is never shown again");
+    let (_, found) = s.get("/keys?q=ci%20dep&per_page=10", &s.admin).await;
+    assert_eq!((found["total"].as_u64(), found["keys"][0]["id"].as_str()), (Some(1), Some(id.as_str())));
+    let (_, sorted) = s.get("/keys?sort=name&per_page=10&page=1", &s.admin).await;
+    assert_eq!(sorted["keys"].as_array().map(Vec::len), Some(2));
+    let (_, page_two) = s.get("/keys?per_page=10&page=2", &s.admin).await;
+    assert_eq!((page_two["total"].as_u64(), page_two["keys"].as_array().map(Vec::len)), (Some(2), Some(0)));
+
+    // Free plan: three keys. The third is fine, the fourth is refused.
+    assert_eq!(s.post("/keys", &s.admin, json!({ "name": "third" })).await.0, StatusCode::CREATED);
+    let (status, refused) = s.post("/keys", &s.admin, json!({ "name": "fourth" })).await;
+    assert_eq!((status, refused["code"].as_str()), (StatusCode::CONFLICT, Some("PLAN_LIMIT_REACHED")));
+
+    let (status, stats) = s.get("/stats/summary", &s.admin).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((stats["total_created"].as_u64(), stats["live_keys"].as_u64(), stats["max_keys"].as_u64()), (Some(3), Some(3), Some(3)));
+
+    // Delete: only once it no longer works.
+    let key_path = format!("/keys/{id}");
+    assert_eq!(s.call(reqwest::Method::DELETE, &key_path, Some(&s.admin), None).await.0, StatusCode::CONFLICT);
+    s.post(&format!("/keys/{id}/disable"), &s.admin, json!({})).await;
+    assert_eq!(s.call(reqwest::Method::DELETE, &key_path, Some(&s.admin), None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(s.get(&format!("/keys/{id}"), &s.admin).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.get("/keys/not-a-uuid", &s.admin).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn usage_is_counted_in_memory_and_written_in_batches() {
+    let s = start().await;
+    let (id, token) = s.key("service", &["telemetry.write"]).await;
+    for _ in 0..3 {
+        assert_eq!(code(&s.verify(&token).await), "VALID");
+    }
+    assert_eq!(code(&s.verify_with(json!({ "key": token, "scopes": ["x.y"] })).await), "INSUFFICIENT_SCOPE");
+    assert!(!s.core.usage.is_empty());
+    let before = api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").expect("row");
+    assert_eq!(before.last_used_at, None, "nothing is written on the hot path");
+
+    // The background task writes on stop (graceful shutdown) as well as on its timer.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = keyward::tasks::spawn_usage_flush(s.core.clone(), std::time::Duration::from_secs(3600), stopped);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await; // its first tick flushes at once
+    stop.send(true).expect("task running");
+    task.await.expect("task finished");
+    assert!(s.core.usage.is_empty());
+
+    let rows = key_usage::Entity::find().filter(key_usage::Column::KeyId.eq(id)).all(&s.core.db).await.expect("usage");
+    assert_eq!(rows.iter().map(|r| (r.valid, r.denied)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1)), (3, 1));
+    let after = api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").expect("row");
+    assert!(after.last_used_at.is_some_and(|at| at > Utc::now() - Duration::minutes(1)));
+
+    // A second flush adds up rather than overwriting.
+    s.verify(&token).await;
+    s.core.usage.flush(&s.core.db).await.expect("flushed");
+    let (_, usage) = s.get(&format!("/keys/{id}/usage"), &s.admin).await;
+    let hours = usage["hours"].as_array().expect("hours");
+    assert_eq!(hours.len(), 168);
+    let sum = |field: &str| hours.iter().filter_map(|h| h[field].as_u64()).sum::<u64>();
+    assert_eq!((sum("valid"), sum("denied")), (4, 1));
+
+    // What the dashboard shows: calls in 24 h count verifications and the admin key's own calls.
+    s.core.usage.flush(&s.core.db).await.expect("flushed");
+    let stats = keys::stats(&s.core, &s.owner).await.expect("stats");
+    assert!(stats.calls_24h >= 5 + 6, "{stats:?}");
+    assert!(stats.last_call.is_some());
+    let details = keys::details(&s.core, &s.owner, id).await.expect("details");
+    assert!(details.key.last_used_at.is_some());
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_generated_and_public() {
+    let s = start().await;
+    let (status, _, doc) = s.call(reqwest::Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    for path in ["/api/v1/keys/verify", "/api/v1/keys", "/api/v1/keys/{id}/rotate", "/api/v1/stats/summary"] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["api_key"]["name"], "X-API-Key");
+    let codes = doc["components"]["schemas"]["VerifyCode"]["enum"].as_array().expect("codes");
+    assert!(codes.contains(&json!("RATE_LIMITED")) && codes.contains(&json!("WRONG_ENVIRONMENT")));
+}
