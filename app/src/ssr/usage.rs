@@ -13,7 +13,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use uuid::Uuid;
 
-const HOUR_MS: i64 = 3_600_000;
+pub const HOUR_MS: i64 = 3_600_000;
+
+/// The start of the hour `ms` falls in: how usage is bucketed, when counted and when charted.
+pub fn hour_start(ms: i64) -> i64 {
+    ms.div_euclid(HOUR_MS) * HOUR_MS
+}
 /// Rows per INSERT: well under SQLite's and PostgreSQL's bind-parameter limits.
 const BATCH: usize = 500;
 
@@ -42,7 +47,7 @@ pub struct Flushed {
 impl UsageMeter {
     /// Counts one use of a key. Lock-free apart from the shard of the key's entry.
     pub fn record(&self, key: Uuid, organization_id: Uuid, valid: bool, now_ms: i64) {
-        let hour = now_ms.div_euclid(HOUR_MS) * HOUR_MS;
+        let hour = hour_start(now_ms);
         let mut tally = self.hours.entry((key, hour)).or_insert(Tally { organization_id, ..Tally::default() });
         if valid {
             tally.valid += 1;

@@ -9,6 +9,7 @@ use crate::model::{
     ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory,
 };
 use crate::ssr::entities::{api_key, key_rotation, key_usage, organization, project, user};
+use crate::ssr::usage::{HOUR_MS, hour_start};
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
@@ -365,7 +366,7 @@ pub async fn usage(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Usage
     actor.require(ManagementScope::ApiKeysRead)?;
     let key = find_key(&core.db, actor, key_id).await?;
     let now = Utc::now();
-    let this_hour = now.timestamp_millis().div_euclid(HOUR_MS) * HOUR_MS;
+    let this_hour = hour_start(now.timestamp_millis());
     let first_hour = this_hour - (UsageHistory::HOURS - 1) * HOUR_MS;
     let rows = key_usage::Entity::find()
         .filter(key_usage::Column::KeyId.eq(key.id))
@@ -387,8 +388,6 @@ pub async fn usage(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Usage
         .collect();
     Ok(UsageHistory { hours })
 }
-
-const HOUR_MS: i64 = 3_600_000;
 
 fn total(column: key_usage::Column) -> sea_orm::sea_query::SimpleExpr {
     Func::cast_as(Func::sum(Expr::col(column)), sea_orm::sea_query::Alias::new("BIGINT")).into()
