@@ -5,3 +5,7 @@ pub mod config;
 pub mod rest;
 pub mod router;
 pub mod tasks;
+
+/// For the server binary, its tests and benchmarks alike (see the workspace's Cargo.toml for why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -36,7 +36,7 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let core = Core::new(db);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped);
-    let state = AppState { leptos_options, core: core.clone(), secure_cookies: config.secure_cookies };
+    let state = AppState::new(leptos_options, core.clone(), config.secure_cookies);
     let app = router::build(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Keyward is ready at http://{addr}");

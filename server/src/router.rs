@@ -21,7 +21,7 @@ pub fn build(state: AppState) -> Router {
     Router::new()
         // Trivial on purpose: also the baseline the verification benchmark is measured against.
         .route("/healthz", get(|| async { "ok" }))
-        .nest("/api/v1", crate::rest::routes(state.clone()))
+        .merge(crate::rest::routes(state.clone()))
         .route("/api/{*fn_name}", post(server_fn).get(server_fn))
         .leptos_routes_with_context(
             &state,

@@ -35,7 +35,7 @@ async fn start_on(plan: Plan) -> Server {
     };
     let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
-    let app = keyward::router::build(AppState { leptos_options, core: core.clone(), secure_cookies: false });
+    let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let base = format!("http://{}/api/v1", listener.local_addr().expect("address"));
     tokio::spawn(async move { axum::serve(listener, app).await });

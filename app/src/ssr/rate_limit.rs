@@ -7,6 +7,7 @@
 use crate::model::RateLimit;
 use dashmap::DashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
 /// The state of a key's limit after one request was counted (or refused).
@@ -26,11 +27,18 @@ impl RateState {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// One key's window: its length (fixed while the key's limit stays) and, packed in one atomic so
+/// a request is counted without a lock, the window's number (high 32 bits) and its count.
+#[derive(Debug)]
 struct Window {
-    index: i64,
-    count: u32,
-    ends_at_ms: i64,
+    length_ms: i64,
+    state: AtomicU64,
+}
+
+impl Window {
+    fn ends_at_ms(&self) -> i64 {
+        (i64::from((self.state.load(Ordering::Acquire) >> 32) as u32) + 1) * self.length_ms
+    }
 }
 
 #[derive(Clone, Default)]
@@ -41,30 +49,45 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// Counts one request of `key` at `now_ms` against `limit`; a refused request is not counted.
     pub fn check(&self, key: Uuid, limit: RateLimit, now_ms: i64) -> RateState {
-        let window_ms = i64::from(limit.window.seconds()) * 1000;
-        let index = now_ms.div_euclid(window_ms);
-        let ends_at_ms = (index + 1) * window_ms;
-        let fresh = Window { index, count: 0, ends_at_ms };
-        let mut entry = self.windows.entry(key).or_insert(fresh);
-        // A new window, or the key's limit changed to another window length.
-        if entry.index != index || entry.ends_at_ms != ends_at_ms {
-            *entry = fresh;
-        }
-        let allowed = entry.count < limit.requests;
-        if allowed {
-            entry.count += 1;
-        }
+        let length_ms = i64::from(limit.window.seconds()) * 1000;
+        let index = now_ms.div_euclid(length_ms);
+        // Window numbers fit 32 bits for any date this century, even for one-second windows.
+        let number = u64::from(index as u32);
+        let count = |window: &Window| {
+            let mut current = window.state.load(Ordering::Acquire);
+            loop {
+                let used = if current >> 32 == number { (current & 0xFFFF_FFFF) as u32 } else { 0 };
+                if used >= limit.requests {
+                    return (false, used);
+                }
+                match window.state.compare_exchange_weak(current, number << 32 | u64::from(used + 1), Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => return (true, used + 1),
+                    Err(seen) => current = seen,
+                }
+            }
+        };
+        let (allowed, used) = match self.windows.get(&key).filter(|w| w.length_ms == length_ms) {
+            Some(window) => count(&window),
+            None => {
+                // First request, or the key's limit moved to another window length.
+                let mut entry = self.windows.entry(key).or_insert_with(|| Window { length_ms, state: AtomicU64::new(number << 32) });
+                if entry.length_ms != length_ms {
+                    *entry = Window { length_ms, state: AtomicU64::new(number << 32) };
+                }
+                count(&entry.downgrade())
+            }
+        };
         RateState {
             allowed,
             limit: limit.requests,
-            remaining: limit.requests.saturating_sub(entry.count),
-            reset_at_ms: ends_at_ms,
+            remaining: limit.requests.saturating_sub(used),
+            reset_at_ms: (index + 1) * length_ms,
         }
     }
 
     /// Drops windows that have ended (called by the background task, so idle keys cost nothing).
     pub fn forget_ended(&self, now_ms: i64) {
-        self.windows.retain(|_, w| w.ends_at_ms > now_ms);
+        self.windows.retain(|_, w| w.ends_at_ms() > now_ms);
     }
 }
 
@@ -98,5 +121,35 @@ mod tests {
         assert!(!limiter.check(Uuid::nil(), limit, 1_500).allowed);
         limiter.forget_ended(2_000);
         assert!(limiter.windows.is_empty());
+    }
+
+    #[test]
+    fn concurrent_requests_never_exceed_the_limit() {
+        let limiter = RateLimiter::default();
+        let limit = RateLimit { requests: 1_000, window: RateWindow::Hour };
+        let allowed = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..600 {
+                        if limiter.check(Uuid::nil(), limit, 7_200_000 + 10).allowed {
+                            allowed.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(allowed.load(Ordering::Relaxed), 1_000);
+    }
+
+    #[test]
+    fn a_changed_window_length_starts_a_fresh_window() {
+        let limiter = RateLimiter::default();
+        let minute = RateLimit { requests: 1, window: RateWindow::Minute };
+        assert!(limiter.check(Uuid::nil(), minute, 120_000).allowed);
+        assert!(!limiter.check(Uuid::nil(), minute, 120_001).allowed);
+        let hour = RateLimit { requests: 1, window: RateWindow::Hour };
+        let state = limiter.check(Uuid::nil(), hour, 120_002);
+        assert_eq!((state.allowed, state.reset_at_ms), (true, 3_600_000));
     }
 }

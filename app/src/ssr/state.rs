@@ -4,6 +4,8 @@ use super::usage::UsageMeter;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// The database and the in-memory key state that every request shares: what the services work on.
 #[derive(Clone)]
@@ -22,11 +24,33 @@ impl Core {
     }
 }
 
-/// What every request handler and server function can reach.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// What every request handler and server function can reach. A handle: axum clones the state for
+/// every request (twice on `/api/v1`), so a clone is one reference count, not one per field.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub core: Core,
     /// Mark the session cookie `Secure` (set when Keyward is served over HTTPS).
     pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, core: Core, secure_cookies: bool) -> Self {
+        Self(Arc::new(Shared { leptos_options, core, secure_cookies }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }

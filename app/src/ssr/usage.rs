@@ -9,8 +9,9 @@ use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
 };
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 pub const HOUR_MS: i64 = 3_600_000;
@@ -29,12 +30,53 @@ struct Tally {
     denied: u64,
 }
 
+/// One key's counts for the hour it was last used in, updated with atomics: a verification takes
+/// only a shared lock on the map's shard, so hot keys do not queue behind each other.
+#[derive(Debug)]
+struct KeyMeter {
+    organization_id: Uuid,
+    hour: AtomicI64,
+    valid: AtomicU64,
+    denied: AtomicU64,
+    /// Milliseconds; 0 once written.
+    last_used: AtomicI64,
+}
+
+impl KeyMeter {
+    fn new(organization_id: Uuid, hour: i64) -> Self {
+        Self {
+            organization_id,
+            hour: AtomicI64::new(hour),
+            valid: AtomicU64::new(0),
+            denied: AtomicU64::new(0),
+            last_used: AtomicI64::new(0),
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.valid.load(Ordering::Acquire) == 0
+            && self.denied.load(Ordering::Acquire) == 0
+            && self.last_used.load(Ordering::Acquire) == 0
+    }
+
+    /// Takes the counts so far: (hour, counts) and the last use, leaving zeros.
+    fn take(&self) -> (i64, Tally, i64) {
+        let hour = self.hour.load(Ordering::Acquire);
+        let tally = Tally {
+            organization_id: self.organization_id,
+            valid: self.valid.swap(0, Ordering::AcqRel),
+            denied: self.denied.swap(0, Ordering::AcqRel),
+        };
+        (hour, tally, self.last_used.swap(0, Ordering::AcqRel))
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct UsageMeter {
-    /// (key, start of the hour in ms) → counts.
-    hours: Arc<DashMap<(Uuid, i64), Tally>>,
-    /// key → last use, ms.
-    last_used: Arc<DashMap<Uuid, i64>>,
+    /// key → the counts of its current hour.
+    keys: Arc<DashMap<Uuid, KeyMeter>>,
+    /// Counts of hours a key has moved on from, waiting for the next flush.
+    closed: Arc<Mutex<HashMap<(Uuid, i64), Tally>>>,
 }
 
 /// What one flush wrote.
@@ -45,35 +87,78 @@ pub struct Flushed {
 }
 
 impl UsageMeter {
-    /// Counts one use of a key. Lock-free apart from the shard of the key's entry.
+    /// Counts one use of a key: a shared lock on one shard of the map and three atomic updates
+    /// (the first use of a key, or of a key in a new hour, takes a short exclusive path).
     pub fn record(&self, key: Uuid, organization_id: Uuid, valid: bool, now_ms: i64) {
         let hour = hour_start(now_ms);
-        let mut tally = self.hours.entry((key, hour)).or_insert(Tally { organization_id, ..Tally::default() });
-        if valid {
-            tally.valid += 1;
-        } else {
-            tally.denied += 1;
+        // Counting happens while the shard guard is held, so a flush cannot drop the entry midway.
+        let count = |meter: &KeyMeter| {
+            let current = meter.hour.load(Ordering::Acquire);
+            if hour > current && meter.hour.compare_exchange(current, hour, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                // This call moved the key into a new hour: what the old hour counted is set aside.
+                // (A use racing this move may land in the new hour; none is lost.)
+                let old = Tally {
+                    organization_id: meter.organization_id,
+                    valid: meter.valid.swap(0, Ordering::AcqRel),
+                    denied: meter.denied.swap(0, Ordering::AcqRel),
+                };
+                self.set_aside(key, current, old);
+            }
+            if valid {
+                meter.valid.fetch_add(1, Ordering::AcqRel);
+            } else {
+                meter.denied.fetch_add(1, Ordering::AcqRel);
+            }
+            meter.last_used.fetch_max(now_ms, Ordering::AcqRel);
+        };
+        match self.keys.get(&key) {
+            Some(meter) => count(&meter),
+            None => count(&self.keys.entry(key).or_insert_with(|| KeyMeter::new(organization_id, hour)).downgrade()),
         }
-        drop(tally);
-        let mut last = self.last_used.entry(key).or_insert(now_ms);
-        if *last < now_ms {
-            *last = now_ms;
+    }
+
+    fn set_aside(&self, key: Uuid, hour: i64, tally: Tally) {
+        if tally.valid == 0 && tally.denied == 0 {
+            return;
         }
+        let mut closed = self.closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = closed.entry((key, hour)).or_insert(Tally { organization_id: tally.organization_id, ..Tally::default() });
+        entry.valid += tally.valid;
+        entry.denied += tally.denied;
     }
 
     /// Nothing waiting to be written.
     pub fn is_empty(&self) -> bool {
-        self.hours.is_empty() && self.last_used.is_empty()
+        self.keys.iter().all(|meter| meter.is_idle())
+            && self.closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
     }
 
     /// Writes everything counted so far in one transaction: adds to the hourly rows and moves each
     /// key's last-used time forward. If the write fails, the counts go back into memory for the next try.
     pub async fn flush(&self, db: &DatabaseConnection) -> Result<Flushed, ServiceError> {
-        // Take entries out one by one: a use recorded meanwhile lands in a fresh entry, never lost.
-        let hour_keys: Vec<(Uuid, i64)> = self.hours.iter().map(|e| *e.key()).collect();
-        let hours: Vec<((Uuid, i64), Tally)> = hour_keys.into_iter().filter_map(|k| self.hours.remove(&k)).collect();
-        let key_ids: Vec<Uuid> = self.last_used.iter().map(|e| *e.key()).collect();
-        let last_used: Vec<(Uuid, i64)> = key_ids.into_iter().filter_map(|k| self.last_used.remove(&k)).collect();
+        let mut hours: HashMap<(Uuid, i64), Tally> =
+            std::mem::take(&mut *self.closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let mut last_used = Vec::new();
+        let mut idle = Vec::new();
+        for meter in self.keys.iter() {
+            let (hour, tally, at) = meter.take();
+            if tally.valid == 0 && tally.denied == 0 && at == 0 {
+                idle.push(*meter.key());
+                continue;
+            }
+            let entry = hours.entry((*meter.key(), hour)).or_insert(Tally { organization_id: tally.organization_id, ..Tally::default() });
+            entry.valid += tally.valid;
+            entry.denied += tally.denied;
+            if at > 0 {
+                last_used.push((*meter.key(), at));
+            }
+        }
+        // Keys unused for a whole flush interval leave memory (under the shard's exclusive lock, so
+        // no use is being counted into them); keys in use stay, and keep their fast path.
+        for key in idle {
+            self.keys.remove_if(&key, |_, meter| meter.is_idle());
+        }
+        let hours: Vec<((Uuid, i64), Tally)> = hours.into_iter().filter(|(_, t)| t.valid > 0 || t.denied > 0).collect();
         if hours.is_empty() && last_used.is_empty() {
             return Ok(Flushed::default());
         }
@@ -87,15 +172,12 @@ impl UsageMeter {
     }
 
     fn put_back(&self, hours: Vec<((Uuid, i64), Tally)>, last_used: Vec<(Uuid, i64)>) {
-        for (key, tally) in hours {
-            let mut entry = self.hours.entry(key).or_insert(Tally { organization_id: tally.organization_id, ..Tally::default() });
-            entry.valid += tally.valid;
-            entry.denied += tally.denied;
+        for ((key, hour), tally) in hours {
+            self.set_aside(key, hour, tally);
         }
         for (key, at) in last_used {
-            let mut entry = self.last_used.entry(key).or_insert(at);
-            if *entry < at {
-                *entry = at;
+            if let Some(meter) = self.keys.get(&key) {
+                meter.last_used.fetch_max(at, Ordering::AcqRel);
             }
         }
     }
@@ -175,17 +257,52 @@ fn add_excluded(column: key_usage::Column) -> sea_orm::sea_query::SimpleExpr {
 mod tests {
     use super::*;
 
+    /// What the next flush would write, without a database.
+    fn pending(meter: &UsageMeter) -> (HashMap<(Uuid, i64), (u64, u64)>, HashMap<Uuid, i64>) {
+        let closed = std::mem::take(&mut *meter.closed.lock().unwrap());
+        let mut hours: HashMap<(Uuid, i64), (u64, u64)> = closed.iter().map(|(k, t)| (*k, (t.valid, t.denied))).collect();
+        let mut last = HashMap::new();
+        for m in meter.keys.iter() {
+            let (hour, tally, at) = m.take();
+            let e = hours.entry((*m.key(), hour)).or_default();
+            e.0 += tally.valid;
+            e.1 += tally.denied;
+            last.insert(*m.key(), at);
+        }
+        (hours, last)
+    }
+
     #[test]
     fn uses_are_counted_per_key_and_hour_and_the_latest_use_wins() {
         let meter = UsageMeter::default();
-        let (key, org) = (Uuid::now_v7(), Uuid::now_v7());
+        let (key, other, org) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
         meter.record(key, org, true, 10 * HOUR_MS + 5);
         meter.record(key, org, false, 10 * HOUR_MS + 9);
         meter.record(key, org, true, 11 * HOUR_MS + 1);
+        // A late call from the hour before counts in the current hour rather than being lost.
         meter.record(key, org, true, 10 * HOUR_MS + 7);
-        let first = *meter.hours.get(&(key, 10 * HOUR_MS)).expect("hour 10");
-        assert_eq!((first.valid, first.denied), (2, 1));
-        assert_eq!(meter.hours.get(&(key, 11 * HOUR_MS)).map(|t| t.valid), Some(1));
-        assert_eq!(meter.last_used.get(&key).map(|t| *t), Some(11 * HOUR_MS + 1));
+        meter.record(other, org, false, 11 * HOUR_MS + 2);
+        let (hours, last) = pending(&meter);
+        assert_eq!(hours[&(key, 10 * HOUR_MS)], (1, 1));
+        assert_eq!(hours[&(key, 11 * HOUR_MS)], (2, 0));
+        assert_eq!(hours[&(other, 11 * HOUR_MS)], (0, 1));
+        assert_eq!(last[&key], 11 * HOUR_MS + 1);
+        assert!(meter.is_empty(), "taking the counts leaves nothing behind");
+    }
+
+    #[test]
+    fn concurrent_uses_are_all_counted() {
+        let meter = UsageMeter::default();
+        let (key, org) = (Uuid::now_v7(), Uuid::now_v7());
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let meter = &meter;
+                // Threads cross an hour boundary while counting.
+                s.spawn(move || (0..10_000).for_each(|i| meter.record(key, org, i % 3 != 0, 10 * HOUR_MS - 5_000 + i + t)));
+            }
+        });
+        let (hours, _) = pending(&meter);
+        let (valid, denied) = hours.values().fold((0, 0), |(v, d), (hv, hd)| (v + hv, d + hd));
+        assert_eq!((valid, denied), (4 * 6_666, 4 * 3_334));
     }
 }

@@ -232,26 +232,34 @@ pub struct VerifyKey {
 }
 
 /// The verdict. `valid` is true only for VALID; the key's details are there whenever it was found.
+/// Borrows from the cached key: the hot path copies nothing to answer.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Verification {
+pub struct Verification<'a> {
     pub valid: bool,
     pub code: VerifyCode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub project: Option<ProjectRef>,
+    pub project: Option<VerifiedProject<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub environment: Option<Environment>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scopes: Option<Vec<String>>,
+    pub scopes: Option<Vec<&'a str>>,
     /// Null when the key never expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Option<DateTime<Utc>>>,
     /// When the key has a rate limit and this verification counted against it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratelimit: Option<RateLimitState>,
+}
+
+/// The project of a verified key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifiedProject<'a> {
+    pub id: Uuid,
+    pub name: &'a str,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -262,34 +270,19 @@ pub struct RateLimitState {
     pub reset: i64,
 }
 
-impl From<Verdict> for Verification {
-    fn from(verdict: Verdict) -> Self {
-        let valid = verdict.valid();
-        let ratelimit =
-            verdict.rate.map(|r| RateLimitState { limit: r.limit, remaining: r.remaining, reset: r.reset_at_ms });
-        match verdict.key {
-            None => Self {
-                valid,
-                code: verdict.code,
-                key_id: None,
-                name: None,
-                project: None,
-                environment: None,
-                scopes: None,
-                expires_at: None,
-                ratelimit: None,
-            },
-            Some(key) => Self {
-                valid,
-                code: verdict.code,
-                key_id: Some(key.id),
-                name: Some(key.name.clone()),
-                project: Some(ProjectRef { id: key.project_id, name: key.project_name.clone() }),
-                environment: Some(key.environment),
-                scopes: Some(key.scopes.to_strings()),
-                expires_at: Some(key.expires_at),
-                ratelimit,
-            },
+impl<'a> From<&'a Verdict> for Verification<'a> {
+    fn from(verdict: &'a Verdict) -> Self {
+        let key = verdict.key.as_deref();
+        Self {
+            valid: verdict.valid(),
+            code: verdict.code,
+            key_id: key.map(|k| k.id),
+            name: key.map(|k| k.name.as_str()),
+            project: key.map(|k| VerifiedProject { id: k.project_id, name: &k.project_name }),
+            environment: key.map(|k| k.environment),
+            scopes: key.map(|k| k.scopes.iter().map(|s| s.as_str()).collect()),
+            expires_at: key.map(|k| k.expires_at),
+            ratelimit: verdict.rate.map(|r| RateLimitState { limit: r.limit, remaining: r.remaining, reset: r.reset_at_ms }),
         }
     }
 }

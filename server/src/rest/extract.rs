@@ -21,6 +21,17 @@ pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(key)
 }
 
+/// The API key of the request, for a route that authenticates in its handler.
+pub struct PresentedKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PresentedKey {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(presented_key(&parts.headers).map(str::to_owned)))
+    }
+}
+
 /// The authenticated key, put there by the authentication layer.
 pub struct Caller(pub KeyCaller);
 

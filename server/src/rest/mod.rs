@@ -15,47 +15,56 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use dto::{VerifyKey, Verification};
-use extract::{ApiJson, Caller, presented_key};
+use app::ssr::rate_limit::RateState;
+use app::ssr::services::KeyCaller;
+use extract::{ApiJson, PresentedKey, presented_key};
 use problem::{ApiError, Problem, rate_limit_headers};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 
+/// The `/api/v1` routes, with their full paths: merged into the app's router rather than nested, so
+/// that no request pays for a rewritten URI.
 pub fn routes(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
-        .route("/keys", get(keys::list).post(keys::create))
-        .route("/keys/verify", post(verify))
-        .route("/keys/{id}", get(keys::get).delete(keys::delete))
-        .route("/keys/{id}/revoke", post(keys::revoke))
-        .route("/keys/{id}/disable", post(keys::disable))
-        .route("/keys/{id}/enable", post(keys::enable))
-        .route("/keys/{id}/rotate", post(keys::rotate))
-        .route("/keys/{id}/scopes", put(keys::set_scopes))
-        .route("/keys/{id}/rate-limit", put(keys::set_rate_limit))
-        .route("/keys/{id}/usage", get(keys::usage))
-        .route("/stats/summary", get(keys::stats))
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}", get(keys::get).delete(keys::delete))
+        .route("/api/v1/keys/{id}/revoke", post(keys::revoke))
+        .route("/api/v1/keys/{id}/disable", post(keys::disable))
+        .route("/api/v1/keys/{id}/enable", post(keys::enable))
+        .route("/api/v1/keys/{id}/rotate", post(keys::rotate))
+        .route("/api/v1/keys/{id}/scopes", put(keys::set_scopes))
+        .route("/api/v1/keys/{id}/rate-limit", put(keys::set_rate_limit))
+        .route("/api/v1/keys/{id}/usage", get(keys::usage))
+        .route("/api/v1/stats/summary", get(keys::stats))
         .route_layer(middleware::from_fn_with_state(state, authenticate));
     Router::new()
-        .route("/openapi.json", get(openapi))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/keys/verify", post(verify))
         .merge(authenticated)
         // Explicit, so that an unknown /api/v1 path is not taken for a server function.
-        .route("/{*unknown}", any(|| async { ApiError::NoSuchEndpoint }))
-        .fallback(|| async { ApiError::NoSuchEndpoint })
+        .route("/api/v1", any(|| async { ApiError::NoSuchEndpoint }))
+        .route("/api/v1/{*unknown}", any(|| async { ApiError::NoSuchEndpoint }))
         // Answers may hold a new token; nothing here is for a cache.
         .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
 }
 
 /// Every `/api/v1` call: authenticate the key and count its rate limit (401/429 stop here), run the
-/// handler, then count the call (denied when refused for scope) and add the `RateLimit-*` headers.
+/// handler, then [`settle`] the call.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let (caller, rate) = match verification::authenticate(&state.core, presented_key(request.headers())).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };
     request.extensions_mut().insert(caller.clone());
-    let mut response = next.run(request).await;
+    let response = next.run(request).await;
+    settle(&state, &caller, rate, response)
+}
+
+/// After a call: count it (denied when refused for the key's scopes) and add the `RateLimit-*` headers.
+fn settle(state: &AppState, caller: &KeyCaller, rate: Option<RateState>, mut response: Response) -> Response {
     let refused = matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-    verification::record_call(&state.core, &caller, !refused);
+    verification::record_call(&state.core, caller, !refused);
     if let Some(rate) = rate {
         rate_limit_headers(response.headers_mut(), &rate, chrono::Utc::now().timestamp_millis());
     }
@@ -63,6 +72,9 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
 }
 
 /// Judges a key presented to your API.
+///
+/// The hot path authenticates here rather than in the layer the other routes share (same service,
+/// same [`settle`]): a layer costs a boxed service clone and a boxed future on every request.
 #[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verification", request_body = VerifyKey,
     description = "Needs `api_keys.verify`. The verdict is always a 200 with `valid` and a `code`: VALID, NOT_FOUND \
         (also for a malformed key, or one from another project), EXPIRED, DISABLED, REVOKED, WRONG_ENVIRONMENT, \
@@ -71,12 +83,24 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn verify(
     State(state): State<AppState>,
-    Caller(caller): Caller,
-    ApiJson(body): ApiJson<VerifyKey>,
-) -> Result<Json<Verification>, ApiError> {
-    let scopes = body.scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
-    let request = VerifyRequest { key: body.key, environment: body.environment, scopes };
-    Ok(Json(verification::verify(&state.core, &caller, &request).await?.into()))
+    PresentedKey(presented): PresentedKey,
+    body: Result<ApiJson<VerifyKey>, ApiError>,
+) -> Response {
+    let (caller, rate) = match verification::authenticate(&state.core, presented.as_deref()).await {
+        Ok(authenticated) => authenticated,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let verdict = async {
+        let ApiJson(body) = body?;
+        let scopes = body.scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
+        let request = VerifyRequest { key: body.key, environment: body.environment, scopes };
+        Ok::<_, ApiError>(verification::verify(&state.core, &caller, &request).await?)
+    };
+    let response = match verdict.await {
+        Ok(verdict) => Json(Verification::from(&verdict)).into_response(),
+        Err(e) => e.into_response(),
+    };
+    settle(&state, &caller, rate, response)
 }
 
 #[derive(OpenApi)]
