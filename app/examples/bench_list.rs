@@ -84,7 +84,12 @@ async fn organization_with_keys(
     email: &str,
     count: usize,
 ) -> Result<(Member, String), Box<dyn std::error::Error>> {
-    let form = SetupForm { organization: name.into(), name: format!("{name} owner"), email: email.into(), password: "benchmark password".into() };
+    let form = SetupForm {
+        organization: name.into(),
+        name: format!("{name} owner"),
+        email: email.into(),
+        password: "benchmark password".into(),
+    };
     let session = auth::create_organization(db, form).await?;
     let owner = auth::authenticate(db, &session.token).await?;
     organizations::change_plan(db, &owner, Plan::Enterprise).await?;
@@ -122,7 +127,11 @@ async fn organization_with_keys(
         });
         api_key::Entity::insert_many(rows).exec(&txn).await?;
     }
-    let mut org = organization::Entity::find_by_id(owner.organization_id).one(&txn).await?.ok_or("organization")?.into_active_model();
+    let mut org = organization::Entity::find_by_id(owner.organization_id)
+        .one(&txn)
+        .await?
+        .ok_or("organization")?
+        .into_active_model();
     org.keys_created_total = Set(i64::try_from(count)?);
     org.update(&txn).await?;
     txn.commit().await?;

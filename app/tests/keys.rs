@@ -30,7 +30,11 @@ async fn a_created_key_is_listed_newest_first_with_its_prefix_only() {
     let second = keys::create(
         &t.core,
         &owner,
-        NewKey { description: Some("  for CI  ".into()), environment: Environment::Staging, ..new_key("  second  ", &project) },
+        NewKey {
+            description: Some("  for CI  ".into()),
+            environment: Environment::Staging,
+            ..new_key("  second  ", &project)
+        },
     )
     .await
     .expect("created");
@@ -116,7 +120,11 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
         (new_key("   ", &project), "name", "is required"),
         (new_key(&"x".repeat(65), &project), "name", "must be at most 64 characters"),
         (new_key("fine", &unknown_project), "project", "does not exist in this organization"),
-        (NewKey { description: Some("d".repeat(501)), ..new_key("fine", &project) }, "description", "must be at most 500 characters"),
+        (
+            NewKey { description: Some("d".repeat(501)), ..new_key("fine", &project) },
+            "description",
+            "must be at most 500 characters",
+        ),
     ];
     for (input, field, reason) in cases {
         match keys::create(&t.core, &owner, input).await {

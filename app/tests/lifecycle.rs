@@ -160,7 +160,10 @@ async fn scopes_and_rate_limits_are_edited_and_bad_ones_refused_without_a_trace(
     assert_eq!(row(&t.db, key.id).await, before);
 
     let limit = RateLimit { requests: 100, window: RateWindow::Minute };
-    assert_eq!(keys::update_rate_limit(&t.core, &owner, key.id, Some(limit)).await.expect("set").rate_limit, Some(limit));
+    assert_eq!(
+        keys::update_rate_limit(&t.core, &owner, key.id, Some(limit)).await.expect("set").rate_limit,
+        Some(limit)
+    );
     assert_eq!(page(&t.core, &owner).await[0].rate_limit, Some(limit));
     assert_eq!(keys::update_rate_limit(&t.core, &owner, key.id, None).await.expect("removed").rate_limit, None);
 }

@@ -71,7 +71,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn print_row(label: &str, f: &Figures, healthz: Option<f64>, post: Option<f64>) {
     let ratio = |b: Option<f64>| b.map_or_else(|| "-".to_owned(), |b| format!("{:.0}%", f.rps / b * 100.0));
-    println!("{label:<34} {:>10.0} {:>10.3} {:>10.3} {:>12} {:>12}", f.rps, f.p50_ms, f.p99_ms, ratio(healthz), ratio(post));
+    println!(
+        "{label:<34} {:>10.0} {:>10.3} {:>10.3} {:>12} {:>12}",
+        f.rps,
+        f.p50_ms,
+        f.p99_ms,
+        ratio(healthz),
+        ratio(post)
+    );
 }
 
 /// The POST baseline's path (only in this benchmark's router).
@@ -107,11 +114,13 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
         expiration: Expiration::Never,
         rate_limit,
     };
-    let caller = keys::create(&core, &owner, key("verifier", ScopePreset::Workspace.scopes().to_strings(), None)).await?.token;
+    let caller =
+        keys::create(&core, &owner, key("verifier", ScopePreset::Workspace.scopes().to_strings(), None)).await?.token;
     let valid = keys::create(&core, &owner, key("customer", vec!["telemetry.write".into()], None)).await?.token;
-    let limited = keys::create(&core, &owner, key("limited", vec![], Some(RateLimit { requests: 1, window: RateWindow::Hour })))
-        .await?
-        .token;
+    let limited =
+        keys::create(&core, &owner, key("limited", vec![], Some(RateLimit { requests: 1, window: RateWindow::Hour })))
+            .await?
+            .token;
     let unknown = KeyToken::generate(Environment::Production)?.expose_secret().to_owned();
 
     // The usage flush runs as in the real server, writing every 5 s.
@@ -120,7 +129,9 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
     let app = keyward::router::build(AppState::new(leptos_options, core, false)).route(
         TRIVIAL_POST,
-        axum::routing::post(|body: axum::body::Bytes| async move { axum::Json(serde_json::json!({ "bytes": body.len() })) }),
+        axum::routing::post(
+            |body: axum::body::Bytes| async move { axum::Json(serde_json::json!({ "bytes": body.len() })) },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;

@@ -44,10 +44,11 @@ async fn start_on(plan: Plan) -> Server {
     organizations::change_plan(&core.db, &owner, plan).await.expect("plan");
     let owner = Member { plan, ..owner };
     let project = projects::list(&core.db, &owner).await.expect("projects").remove(0);
-    let admin = keys::create(&core, &owner, new_key("admin", &project, ScopePreset::Organization.scopes().to_strings()))
-        .await
-        .expect("admin key")
-        .token;
+    let admin =
+        keys::create(&core, &owner, new_key("admin", &project, ScopePreset::Organization.scopes().to_strings()))
+            .await
+            .expect("admin key")
+            .token;
     Server { base, http: reqwest::Client::new(), core, owner, project, admin, _dir: dir }
 }
 
@@ -98,7 +99,13 @@ impl Server {
         (created.key.id, created.token)
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(key) = key {
             request = request.header("X-API-Key", key);
@@ -109,7 +116,8 @@ impl Server {
         let response = request.send().await.expect("response");
         let (status, headers) = (response.status(), response.headers().clone());
         let text = response.text().await.expect("body");
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, headers, value)
     }
 
@@ -149,7 +157,8 @@ impl Server {
     }
 
     async fn set_expires(&self, id: Uuid, at: chrono::DateTime<Utc>) {
-        let mut key = api_key::Entity::find_by_id(id).one(&self.core.db).await.expect("query").expect("key").into_active_model();
+        let mut key =
+            api_key::Entity::find_by_id(id).one(&self.core.db).await.expect("query").expect("key").into_active_model();
         key.expires_at = Set(Some(at));
         key.update(&self.core.db).await.expect("updated");
     }
@@ -211,11 +220,17 @@ async fn verification_answers_every_code() {
     };
     let (_, limited) = s.key_with(limited).await;
     let first = s.verify(&limited).await;
-    assert_eq!((code(&first), first["ratelimit"]["limit"].as_u64(), first["ratelimit"]["remaining"].as_u64()), ("VALID", Some(2), Some(1)));
+    assert_eq!(
+        (code(&first), first["ratelimit"]["limit"].as_u64(), first["ratelimit"]["remaining"].as_u64()),
+        ("VALID", Some(2), Some(1))
+    );
     assert!(first["ratelimit"]["reset"].as_i64().unwrap_or_default() > Utc::now().timestamp_millis());
     assert_eq!(code(&s.verify(&limited).await), "VALID");
     let over = s.verify(&limited).await;
-    assert_eq!((code(&over), &over["valid"], over["ratelimit"]["remaining"].as_u64()), ("RATE_LIMITED", &json!(false), Some(0)));
+    assert_eq!(
+        (code(&over), &over["valid"], over["ratelimit"]["remaining"].as_u64()),
+        ("RATE_LIMITED", &json!(false), Some(0))
+    );
 
     // Another project's key, and another organization's, are not found: their existence does not leak.
     let other_project = s.add_project("Billing").await;
@@ -285,7 +300,10 @@ async fn a_caller_over_its_rate_limit_gets_429_with_retry_after() {
     let (_, key) = s.key_with(limited).await;
     let (status, headers, _) = s.call(reqwest::Method::GET, "/keys", Some(&key), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((&headers["ratelimit-limit"], &headers["ratelimit-remaining"]), (&"2".parse().expect("v"), &"1".parse().expect("v")));
+    assert_eq!(
+        (&headers["ratelimit-limit"], &headers["ratelimit-remaining"]),
+        (&"2".parse().expect("v"), &"1".parse().expect("v"))
+    );
     assert_eq!(s.call(reqwest::Method::GET, "/keys", Some(&key), None).await.0, StatusCode::OK);
     let (status, headers, body) = s.call(reqwest::Method::GET, "/keys", Some(&key), None).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("RATE_LIMITED")));
@@ -319,13 +337,21 @@ async fn bad_input_gets_422_naming_the_field() {
         assert_eq!(problem["errors"][0]["field"], field, "{body} → {problem}");
         assert!(problem["errors"][0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
     }
-    let raw = s.http.post(format!("{}/keys", s.base)).header("X-API-Key", &s.admin).body("{not json").send().await.expect("response");
+    let raw = s
+        .http
+        .post(format!("{}/keys", s.base))
+        .header("X-API-Key", &s.admin)
+        .body("{not json")
+        .send()
+        .await
+        .expect("response");
     assert_eq!(raw.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let (status, problem) = s.post("/keys/verify", &s.admin, json!({ "key": "x", "scopes": ["nope"] })).await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("scopes")));
     let (status, problem) = s.get("/keys?per_page=7", &s.admin).await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("per_page")));
-    let (status, problem) = s.post(&format!("/keys/{}/rotate", Uuid::now_v7()), &s.admin, json!({ "grace": "1y" })).await;
+    let (status, problem) =
+        s.post(&format!("/keys/{}/rotate", Uuid::now_v7()), &s.admin, json!({ "grace": "1y" })).await;
     assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("grace")));
     // Nothing was written.
     assert_eq!(s.get("/keys", &s.admin).await.1["total"], 1);
@@ -340,7 +366,9 @@ async fn a_key_acts_in_its_own_project_and_environment_only() {
         ..new_key("staging admin", &s.project, ScopePreset::Workspace.scopes().to_strings())
     };
     let (_, staging) = s.key_with(staging_admin).await;
-    let (staging_other, _) = s.key_with(NewKey { environment: Environment::Staging, ..new_key("staging service", &s.project, vec![]) }).await;
+    let (staging_other, _) = s
+        .key_with(NewKey { environment: Environment::Staging, ..new_key("staging service", &s.project, vec![]) })
+        .await;
 
     let (status, list) = s.get("/keys", &staging).await;
     assert_eq!(status, StatusCode::OK);
@@ -353,7 +381,8 @@ async fn a_key_acts_in_its_own_project_and_environment_only() {
     let (status, body) = s.post("/keys", &staging, json!({ "name": "x", "environment": "production" })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("WRONG_ENVIRONMENT")));
     // Another environment's key is simply not there.
-    for (method, path) in [("GET", format!("/keys/{production_id}")), ("POST", format!("/keys/{production_id}/revoke"))] {
+    for (method, path) in [("GET", format!("/keys/{production_id}")), ("POST", format!("/keys/{production_id}/revoke"))]
+    {
         let (status, _, body) = s.call(method.parse().expect("method"), &path, Some(&staging), Some(json!({}))).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")), "{path}");
     }
@@ -372,7 +401,8 @@ async fn a_key_acts_in_its_own_project_and_environment_only() {
     // A key cannot hand out management scopes it does not hold.
     let (status, body) = s.post("/keys", &staging, json!({ "name": "x", "scopes": ["audit.export"] })).await;
     assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_SCOPE")));
-    let (status, _) = s.post("/keys", &staging, json!({ "name": "x", "scopes": ["api_keys.read", "telemetry.write"] })).await;
+    let (status, _) =
+        s.post("/keys", &staging, json!({ "name": "x", "scopes": ["api_keys.read", "telemetry.write"] })).await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -388,11 +418,23 @@ async fn every_change_takes_effect_on_the_next_request() {
     assert_eq!(s.post(&path("enable"), &s.admin, json!({})).await.0, StatusCode::OK);
     assert_eq!(code(&s.verify(&token).await), "VALID");
 
-    let narrowed = s.call(reqwest::Method::PUT, &path("scopes"), Some(&s.admin), Some(json!({ "scopes": ["telemetry.read"] }))).await;
+    let narrowed = s
+        .call(reqwest::Method::PUT, &path("scopes"), Some(&s.admin), Some(json!({ "scopes": ["telemetry.read"] })))
+        .await;
     assert_eq!(narrowed.0, StatusCode::OK);
-    assert_eq!(code(&s.verify_with(json!({ "key": token, "scopes": ["telemetry.write"] })).await), "INSUFFICIENT_SCOPE");
+    assert_eq!(
+        code(&s.verify_with(json!({ "key": token, "scopes": ["telemetry.write"] })).await),
+        "INSUFFICIENT_SCOPE"
+    );
 
-    let limited = s.call(reqwest::Method::PUT, &path("rate-limit"), Some(&s.admin), Some(json!({ "rate_limit": { "requests": 1, "window": "hour" } }))).await;
+    let limited = s
+        .call(
+            reqwest::Method::PUT,
+            &path("rate-limit"),
+            Some(&s.admin),
+            Some(json!({ "rate_limit": { "requests": 1, "window": "hour" } })),
+        )
+        .await;
     assert_eq!(limited.0, StatusCode::OK, "{}", limited.2);
     assert_eq!(code(&s.verify(&token).await), "VALID");
     assert_eq!(code(&s.verify(&token).await), "RATE_LIMITED");
@@ -431,24 +473,37 @@ async fn every_change_takes_effect_on_the_next_request() {
 async fn the_management_api_does_what_the_keys_page_does() {
     let s = start_on(Plan::Free).await;
     let (status, headers, created) = s
-        .call(reqwest::Method::POST, "/keys", Some(&s.admin), Some(json!({
-            "name": "CI deploy", "description": "GitHub Actions", "scopes": ["api_keys.read"],
-            "expires_in_days": 30, "rate_limit": { "requests": 100, "window": "minute" }
-        })))
+        .call(
+            reqwest::Method::POST,
+            "/keys",
+            Some(&s.admin),
+            Some(json!({
+                "name": "CI deploy", "description": "GitHub Actions", "scopes": ["api_keys.read"],
+                "expires_in_days": 30, "rate_limit": { "requests": 100, "window": "minute" }
+            })),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     assert_eq!(headers["cache-control"], "no-store");
     let token = created["token"].as_str().expect("token");
     assert!(KeyToken::parse(token).is_ok());
     let key = &created["key"];
-    assert_eq!((key["name"].as_str(), key["status"].as_str(), key["environment"].as_str()), (Some("CI deploy"), Some("active"), Some("production")));
+    assert_eq!(
+        (key["name"].as_str(), key["status"].as_str(), key["environment"].as_str()),
+        (Some("CI deploy"), Some("active"), Some("production"))
+    );
     assert_eq!(key["rate_limit"], json!({ "requests": 100, "window": "minute" }));
     assert_eq!(key["created_by"], "Owner of Acme");
     assert!(key["expires_at"].is_string());
     assert!(token.starts_with(key["prefix"].as_str().expect("prefix")));
     let id = key["id"].as_str().expect("id").to_owned();
     // Only the digest is stored.
-    let row = api_key::Entity::find().filter(api_key::Column::Name.eq("CI deploy")).one(&s.core.db).await.expect("query").expect("row");
+    let row = api_key::Entity::find()
+        .filter(api_key::Column::Name.eq("CI deploy"))
+        .one(&s.core.db)
+        .await
+        .expect("query")
+        .expect("row");
     assert!(!format!("{row:?}").contains(token));
 
     let (status, fetched) = s.get(&format!("/keys/{id}"), &s.admin).await;
@@ -468,7 +523,10 @@ async fn the_management_api_does_what_the_keys_page_does() {
 
     let (status, stats) = s.get("/stats/summary", &s.admin).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((stats["total_created"].as_u64(), stats["live_keys"].as_u64(), stats["max_keys"].as_u64()), (Some(3), Some(3), Some(3)));
+    assert_eq!(
+        (stats["total_created"].as_u64(), stats["live_keys"].as_u64(), stats["max_keys"].as_u64()),
+        (Some(3), Some(3), Some(3))
+    );
 
     // Delete: only once it no longer works.
     let key_path = format!("/keys/{id}");

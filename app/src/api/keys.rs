@@ -65,7 +65,10 @@ pub async fn create_key(
         environment,
         scopes: split_scopes(scopes.as_deref(), custom_scopes.as_deref()),
         expiration: Expiration::from_form(expiration.as_deref().unwrap_or_default(), expires_on.as_deref())?,
-        rate_limit: RateLimit::from_form(rate_limit_requests.as_deref(), rate_limit_window.as_deref().unwrap_or_default())?,
+        rate_limit: RateLimit::from_form(
+            rate_limit_requests.as_deref(),
+            rate_limit_window.as_deref().unwrap_or_default(),
+        )?,
     };
     Ok(crate::ssr::services::keys::create(&state.core, &member, input).await?)
 }
@@ -104,7 +107,11 @@ pub async fn rotate_key(id: Uuid, grace: String) -> Result<RotatedKey, AppError>
 }
 
 #[server(endpoint = "update_key_scopes")]
-pub async fn update_key_scopes(id: Uuid, scopes: Option<String>, custom_scopes: Option<String>) -> Result<ApiKey, AppError> {
+pub async fn update_key_scopes(
+    id: Uuid,
+    scopes: Option<String>,
+    custom_scopes: Option<String>,
+) -> Result<ApiKey, AppError> {
     let (state, member) = super::context::member().await?;
     let scopes = split_scopes(scopes.as_deref(), custom_scopes.as_deref());
     Ok(crate::ssr::services::keys::update_scopes(&state.core, &member, id, &scopes).await?)

@@ -16,7 +16,10 @@ where
 }
 
 /// Whether the action's error is about `field`, for `aria-invalid`.
-pub fn invalid_field<T>(value: MappedSignal<Option<Result<T, AppError>>>, field: &'static str) -> impl Fn() -> &'static str + Copy
+pub fn invalid_field<T>(
+    value: MappedSignal<Option<Result<T, AppError>>>,
+    field: &'static str,
+) -> impl Fn() -> &'static str + Copy
 where
     T: Send + Sync + 'static,
 {

@@ -5,8 +5,8 @@ use super::{
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyStats, Project, RateLimit, RateWindow, RotatedKey,
-    ScopePreset,
+    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyStats, Project, RateLimit, RateWindow,
+    RotatedKey, ScopePreset,
 };
 use leptos::prelude::*;
 
@@ -309,10 +309,7 @@ where
 
 /// Requests per second, minute or hour, or none.
 #[component]
-pub fn RateLimitFields<T>(
-    value: MappedSignal<Option<Result<T, AppError>>>,
-    initial: Option<RateLimit>,
-) -> impl IntoView
+pub fn RateLimitFields<T>(value: MappedSignal<Option<Result<T, AppError>>>, initial: Option<RateLimit>) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
 {

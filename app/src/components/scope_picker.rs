@@ -8,7 +8,11 @@ use std::collections::BTreeSet;
 #[component]
 pub fn ScopePicker(initial: ScopeSet) -> impl IntoView {
     let checked = RwSignal::new(
-        initial.iter().filter(|s| ManagementScope::from_name(s.as_str()).is_some()).map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+        initial
+            .iter()
+            .filter(|s| ManagementScope::from_name(s.as_str()).is_some())
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
     );
     let custom = initial
         .iter()
@@ -17,7 +21,9 @@ pub fn ScopePicker(initial: ScopeSet) -> impl IntoView {
         .collect::<Vec<_>>()
         .join(" ");
     let preset_matches = move |preset: ScopePreset| {
-        checked.with(|c| c.iter().eq(preset.scopes().iter().map(|s| s.as_str().to_owned()).collect::<BTreeSet<_>>().iter()))
+        checked.with(|c| {
+            c.iter().eq(preset.scopes().iter().map(|s| s.as_str().to_owned()).collect::<BTreeSet<_>>().iter())
+        })
     };
     let apply = move |preset: ScopePreset| checked.set(preset.scopes().to_strings().into_iter().collect());
     let joined = move || checked.with(|c| c.iter().cloned().collect::<Vec<_>>().join(" "));

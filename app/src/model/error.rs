@@ -67,9 +67,7 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // Bad arguments are bad input, and say so.
-            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => {
-                Self::invalid("request", reason)
-            }
+            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => Self::invalid("request", reason),
             ServerFnErrorErr::Request(e) => Self::Transport(e),
             _ => Self::Internal,
         }

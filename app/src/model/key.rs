@@ -1,8 +1,8 @@
 use super::{Expiration, FieldError, RateLimit, ScopeSet};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use sea_orm::entity::prelude::StringLen;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -23,8 +23,7 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub const ALL: [Environment; 3] =
-        [Environment::Production, Environment::Staging, Environment::Development];
+    pub const ALL: [Environment; 3] = [Environment::Production, Environment::Staging, Environment::Development];
 
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -308,7 +307,9 @@ mod tests {
     #[test]
     fn each_transition_is_allowed_only_from_the_right_states() {
         use KeyStatus::*;
-        let allowed = |f: fn(KeyStatus) -> bool| [Active, Disabled, Revoked, Expired].into_iter().filter(|s| f(*s)).collect::<Vec<_>>();
+        let allowed = |f: fn(KeyStatus) -> bool| {
+            [Active, Disabled, Revoked, Expired].into_iter().filter(|s| f(*s)).collect::<Vec<_>>()
+        };
         assert_eq!(allowed(KeyStatus::can_disable), [Active]);
         assert_eq!(allowed(KeyStatus::can_enable), [Disabled]);
         assert_eq!(allowed(KeyStatus::can_rotate), [Active, Disabled, Expired]);

@@ -26,19 +26,19 @@ impl Expiration {
         match choice.trim() {
             "" | "never" => Ok(Self::Never),
             "date" => {
-                let raw = date.map(str::trim).filter(|d| !d.is_empty()).ok_or_else(|| {
-                    FieldError::new("expires_on", "is required when the key expires on a date")
-                })?;
+                let raw = date
+                    .map(str::trim)
+                    .filter(|d| !d.is_empty())
+                    .ok_or_else(|| FieldError::new("expires_on", "is required when the key expires on a date"))?;
                 NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                     .map(Self::On)
                     .map_err(|_| FieldError::new("expires_on", "must be a date like 2027-01-31"))
             }
-            days => days
-                .parse::<u16>()
-                .ok()
-                .filter(|d| Self::PRESET_DAYS.contains(d))
-                .map(Self::Days)
-                .ok_or_else(|| FieldError::new("expiration", "must be never, 30, 60, 90, 180 or 365 days, or a date")),
+            days => {
+                days.parse::<u16>().ok().filter(|d| Self::PRESET_DAYS.contains(d)).map(Self::Days).ok_or_else(|| {
+                    FieldError::new("expiration", "must be never, 30, 60, 90, 180 or 365 days, or a date")
+                })
+            }
         }
     }
 
@@ -122,7 +122,10 @@ impl RateLimit {
             .and_then(|r| r.parse::<u32>().ok())
             .filter(|r| (1..=Self::MAX_REQUESTS).contains(r))
             .ok_or_else(|| {
-                FieldError::new("rate_limit_requests", format!("must be a whole number from 1 to {}", Self::MAX_REQUESTS))
+                FieldError::new(
+                    "rate_limit_requests",
+                    format!("must be a whole number from 1 to {}", Self::MAX_REQUESTS),
+                )
             })?;
         Ok(Some(Self { requests, window }))
     }

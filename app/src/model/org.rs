@@ -1,7 +1,7 @@
 use super::{FieldError, Plan};
-use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use sea_orm::entity::prelude::StringLen;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A member's role in an organization.

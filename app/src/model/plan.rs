@@ -1,6 +1,6 @@
-use serde::{Deserialize, Serialize};
 #[cfg(feature = "ssr")]
 use sea_orm::entity::prelude::StringLen;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -66,10 +66,7 @@ impl fmt::Display for Plan {
 impl FromStr for Plan {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Plan::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| format!("unknown plan \"{s}\""))
+        Plan::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| format!("unknown plan \"{s}\""))
     }
 }
 

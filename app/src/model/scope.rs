@@ -239,11 +239,8 @@ impl ScopeSet {
 
     /// Parses every scope; the first bad one is refused by name.
     pub fn parse<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Self, FieldError> {
-        let scopes = raw
-            .into_iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(Scope::parse)
-            .collect::<Result<BTreeSet<_>, _>>()?;
+        let scopes =
+            raw.into_iter().filter(|s| !s.trim().is_empty()).map(Scope::parse).collect::<Result<BTreeSet<_>, _>>()?;
         if scopes.len() > Self::MAX_SCOPES {
             return Err(FieldError::new("scopes", format!("at most {} scopes per key", Self::MAX_SCOPES)));
         }

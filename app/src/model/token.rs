@@ -53,13 +53,10 @@ impl KeyToken {
 
     /// Checks the shape and checksum of a presented key. Pure and cheap: no lookup.
     pub fn parse(presented: &str) -> Result<Self, TokenError> {
-        let rest = presented
-            .strip_prefix(PRODUCT_PREFIX)
-            .and_then(|r| r.strip_prefix('_'))
-            .ok_or(TokenError::Malformed)?;
+        let rest =
+            presented.strip_prefix(PRODUCT_PREFIX).and_then(|r| r.strip_prefix('_')).ok_or(TokenError::Malformed)?;
         let (segment, tail) = rest.split_once('_').ok_or(TokenError::Malformed)?;
-        let environment =
-            Environment::from_token_segment(segment).ok_or(TokenError::UnknownEnvironment)?;
+        let environment = Environment::from_token_segment(segment).ok_or(TokenError::UnknownEnvironment)?;
         if tail.len() != RANDOM_LEN + CHECKSUM_LEN || !tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(TokenError::Malformed);
         }
@@ -177,7 +174,9 @@ mod tests {
 
     #[test]
     fn garbage_is_malformed() {
-        for s in ["", "kw", "kw_live_", "sk_live_abc", "kw_live_short", "kw_live_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"] {
+        for s in
+            ["", "kw", "kw_live_", "sk_live_abc", "kw_live_short", "kw_live_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"]
+        {
             assert!(KeyToken::parse(s).is_err(), "{s:?} accepted");
         }
     }

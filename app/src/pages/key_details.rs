@@ -27,12 +27,15 @@ fn KeyDetailsView() -> impl IntoView {
     let actions = use_key_actions();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<Uuid>().ok())));
-    let details = Resource::new(move || (id.get(), actions.version()), |(id, _)| async move {
-        match id {
-            Some(id) => get_key_details(id).await.map(Some),
-            None => Ok(None),
-        }
-    });
+    let details = Resource::new(
+        move || (id.get(), actions.version()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_key_details(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
 
     // After a delete, back to the list.
     let navigate = use_navigate();
@@ -272,4 +275,3 @@ fn DeleteDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
         </Modal>
     }
 }
-

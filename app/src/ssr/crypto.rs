@@ -9,7 +9,6 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-
 /// A random session token: 32 bytes from the OS CSPRNG, hex.
 pub fn session_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];

@@ -1,7 +1,7 @@
 use crate::model::{AppError, Environment, FieldError, Plan};
-use axum::http::StatusCode;
 use crate::ssr::rate_limit::RateState;
 use crate::ssr::services::verification::KeyRejection;
+use axum::http::StatusCode;
 use sea_orm::DbErr;
 
 /// What the business rules can refuse, or fail with. Converted once at each edge.

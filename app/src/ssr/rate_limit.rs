@@ -60,7 +60,12 @@ impl RateLimiter {
                 if used >= limit.requests {
                     return (false, used);
                 }
-                match window.state.compare_exchange_weak(current, number << 32 | u64::from(used + 1), Ordering::AcqRel, Ordering::Acquire) {
+                match window.state.compare_exchange_weak(
+                    current,
+                    number << 32 | u64::from(used + 1),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
                     Ok(_) => return (true, used + 1),
                     Err(seen) => current = seen,
                 }
@@ -70,7 +75,10 @@ impl RateLimiter {
             Some(window) => count(&window),
             None => {
                 // First request, or the key's limit moved to another window length.
-                let mut entry = self.windows.entry(key).or_insert_with(|| Window { length_ms, state: AtomicU64::new(number << 32) });
+                let mut entry = self
+                    .windows
+                    .entry(key)
+                    .or_insert_with(|| Window { length_ms, state: AtomicU64::new(number << 32) });
                 if entry.length_ms != length_ms {
                     *entry = Window { length_ms, state: AtomicU64::new(number << 32) };
                 }

@@ -6,9 +6,7 @@ use crate::ssr::entities::{api_key, key_usage};
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -94,7 +92,8 @@ impl UsageMeter {
         // Counting happens while the shard guard is held, so a flush cannot drop the entry midway.
         let count = |meter: &KeyMeter| {
             let current = meter.hour.load(Ordering::Acquire);
-            if hour > current && meter.hour.compare_exchange(current, hour, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+            if hour > current && meter.hour.compare_exchange(current, hour, Ordering::AcqRel, Ordering::Acquire).is_ok()
+            {
                 // This call moved the key into a new hour: what the old hour counted is set aside.
                 // (A use racing this move may land in the new hour; none is lost.)
                 let old = Tally {
@@ -122,7 +121,8 @@ impl UsageMeter {
             return;
         }
         let mut closed = self.closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = closed.entry((key, hour)).or_insert(Tally { organization_id: tally.organization_id, ..Tally::default() });
+        let entry =
+            closed.entry((key, hour)).or_insert(Tally { organization_id: tally.organization_id, ..Tally::default() });
         entry.valid += tally.valid;
         entry.denied += tally.denied;
     }
@@ -146,7 +146,9 @@ impl UsageMeter {
                 idle.push(*meter.key());
                 continue;
             }
-            let entry = hours.entry((*meter.key(), hour)).or_insert(Tally { organization_id: tally.organization_id, ..Tally::default() });
+            let entry = hours
+                .entry((*meter.key(), hour))
+                .or_insert(Tally { organization_id: tally.organization_id, ..Tally::default() });
             entry.valid += tally.valid;
             entry.denied += tally.denied;
             if at > 0 {
@@ -190,7 +192,8 @@ async fn write(
 ) -> Result<Flushed, ServiceError> {
     let txn = db.begin().await?;
     // Keys deleted since they were used have nothing left to count against.
-    let mut wanted: Vec<Uuid> = hours.iter().map(|((key, _), _)| *key).chain(last_used.iter().map(|(key, _)| *key)).collect();
+    let mut wanted: Vec<Uuid> =
+        hours.iter().map(|((key, _), _)| *key).chain(last_used.iter().map(|(key, _)| *key)).collect();
     wanted.sort_unstable();
     wanted.dedup();
     let mut existing = HashSet::new();
@@ -260,7 +263,8 @@ mod tests {
     /// What the next flush would write, without a database.
     fn pending(meter: &UsageMeter) -> (HashMap<(Uuid, i64), (u64, u64)>, HashMap<Uuid, i64>) {
         let closed = std::mem::take(&mut *meter.closed.lock().unwrap());
-        let mut hours: HashMap<(Uuid, i64), (u64, u64)> = closed.iter().map(|(k, t)| (*k, (t.valid, t.denied))).collect();
+        let mut hours: HashMap<(Uuid, i64), (u64, u64)> =
+            closed.iter().map(|(k, t)| (*k, (t.valid, t.denied))).collect();
         let mut last = HashMap::new();
         for m in meter.keys.iter() {
             let (hour, tally, at) = m.take();
@@ -298,7 +302,9 @@ mod tests {
             for t in 0..4 {
                 let meter = &meter;
                 // Threads cross an hour boundary while counting.
-                s.spawn(move || (0..10_000).for_each(|i| meter.record(key, org, i % 3 != 0, 10 * HOUR_MS - 5_000 + i + t)));
+                s.spawn(move || {
+                    (0..10_000).for_each(|i| meter.record(key, org, i % 3 != 0, 10 * HOUR_MS - 5_000 + i + t))
+                });
             }
         });
         let (hours, _) = pending(&meter);

@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use app::model::{Environment, Project, SetupForm};
-use app::ssr::{Core, db};
 use app::ssr::services::{Member, auth, projects};
+use app::ssr::{Core, db};
 use sea_orm::DatabaseConnection;
 
 pub struct TestDb {

@@ -97,7 +97,12 @@ pub struct KeyList {
 
 impl From<KeyPage> for KeyList {
     fn from(page: KeyPage) -> Self {
-        Self { keys: page.keys.into_iter().map(Key::from).collect(), total: page.total, page: page.page, per_page: page.per_page }
+        Self {
+            keys: page.keys.into_iter().map(Key::from).collect(),
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+        }
     }
 }
 
@@ -214,7 +219,13 @@ pub struct UsageHour {
 
 impl From<UsageHistory> for Usage {
     fn from(history: UsageHistory) -> Self {
-        Self { hours: history.hours.into_iter().map(|h| UsageHour { hour: h.hour, valid: h.valid, denied: h.denied }).collect() }
+        Self {
+            hours: history
+                .hours
+                .into_iter()
+                .map(|h| UsageHour { hour: h.hour, valid: h.valid, denied: h.denied })
+                .collect(),
+        }
     }
 }
 
@@ -282,7 +293,11 @@ impl<'a> From<&'a Verdict> for Verification<'a> {
             environment: key.map(|k| k.environment),
             scopes: key.map(|k| k.scopes.iter().map(|s| s.as_str()).collect()),
             expires_at: key.map(|k| k.expires_at),
-            ratelimit: verdict.rate.map(|r| RateLimitState { limit: r.limit, remaining: r.remaining, reset: r.reset_at_ms }),
+            ratelimit: verdict.rate.map(|r| RateLimitState {
+                limit: r.limit,
+                remaining: r.remaining,
+                reset: r.reset_at_ms,
+            }),
         }
     }
 }

@@ -55,9 +55,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|_| FieldError::new("body", "could not be read"))?;
+        let bytes =
+            Bytes::from_request(request, state).await.map_err(|_| FieldError::new("body", "could not be read"))?;
         let bytes = if bytes.is_empty() { Bytes::from_static(b"{}") } else { bytes };
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer).map(ApiJson).map_err(|e| body_error(&e).into())
@@ -82,7 +81,8 @@ fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
         return FieldError::new(field, "is not a known field");
     }
     let field = if path == "." { "body".to_owned() } else { path };
-    let expected = message.split_once(", expected ").map(|(_, expected)| expected.split(" at line ").next().unwrap_or_default());
+    let expected =
+        message.split_once(", expected ").map(|(_, expected)| expected.split(" at line ").next().unwrap_or_default());
     let reason = match expected {
         Some(expected) if message.starts_with("unknown variant") => format!("must be one of {expected}"),
         Some(expected) => format!("must be {expected}"),

@@ -99,7 +99,11 @@ pub async fn create(
     description = "Needs `api_keys.read`.",
     responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn get(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+) -> Result<Json<Key>, ApiError> {
     Ok(Json(keys::details(&state.core, &caller, id).await?.key.into()))
 }
 
@@ -107,7 +111,11 @@ pub async fn get(State(state): State<AppState>, Caller(caller): Caller, KeyId(id
     description = "Needs `api_keys.revoke`. Permanent; the key stops working on the next request.",
     responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
-pub async fn revoke(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+) -> Result<Json<Key>, ApiError> {
     Ok(Json(keys::revoke(&state.core, &caller, id).await?.into()))
 }
 
@@ -115,7 +123,11 @@ pub async fn revoke(State(state): State<AppState>, Caller(caller): Caller, KeyId
     description = "Needs `api_keys.update`. Reversible.",
     responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
-pub async fn disable(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+pub async fn disable(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+) -> Result<Json<Key>, ApiError> {
     Ok(Json(keys::disable(&state.core, &caller, id).await?.into()))
 }
 
@@ -123,7 +135,11 @@ pub async fn disable(State(state): State<AppState>, Caller(caller): Caller, KeyI
     description = "Needs `api_keys.update`.",
     responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
-pub async fn enable(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Key>, ApiError> {
+pub async fn enable(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+) -> Result<Json<Key>, ApiError> {
     Ok(Json(keys::enable(&state.core, &caller, id).await?.into()))
 }
 
@@ -176,7 +192,11 @@ pub async fn set_rate_limit(
     description = "Needs `api_keys.delete`. Only a disabled, expired or revoked key.",
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
-pub async fn delete(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+) -> Result<StatusCode, ApiError> {
     keys::delete(&state.core, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -185,7 +205,11 @@ pub async fn delete(State(state): State<AppState>, Caller(caller): Caller, KeyId
     description = "Needs `api_keys.read`. Calls per hour over the last seven days.",
     responses((status = 200, body = Usage), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 429, body = Problem)))]
-pub async fn usage(State(state): State<AppState>, Caller(caller): Caller, KeyId(id): KeyId) -> Result<Json<Usage>, ApiError> {
+pub async fn usage(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+) -> Result<Json<Usage>, ApiError> {
     Ok(Json(keys::usage(&state.core, &caller, id).await?.into()))
 }
 

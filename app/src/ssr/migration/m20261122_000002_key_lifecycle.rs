@@ -83,7 +83,12 @@ impl MigrationTrait for Migration {
         ] {
             manager
                 .create_index(
-                    Index::create().name(name).table(ApiKeys::Table).col(ApiKeys::OrganizationId).col(column).to_owned(),
+                    Index::create()
+                        .name(name)
+                        .table(ApiKeys::Table)
+                        .col(ApiKeys::OrganizationId)
+                        .col(column)
+                        .to_owned(),
                 )
                 .await?;
         }

@@ -6,8 +6,8 @@ use crate::ssr::entities::{membership, organization, project, session, user};
 use crate::ssr::{ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
 };
 use std::fmt;
 use uuid::Uuid;
@@ -161,7 +161,11 @@ pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str) -> Re
     Ok(session)
 }
 
-async fn open_session(db: &impl ConnectionTrait, user_id: Uuid, organization_id: Uuid) -> Result<NewSession, ServiceError> {
+async fn open_session(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> Result<NewSession, ServiceError> {
     let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = Utc::now();
     let expires_at = now + SESSION_TTL;
@@ -180,10 +184,7 @@ async fn open_session(db: &impl ConnectionTrait, user_id: Uuid, organization_id:
 
 /// Ends the session whose token this is (if any).
 pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<(), ServiceError> {
-    session::Entity::delete_many()
-        .filter(session::Column::TokenDigest.eq(crypto::digest(token)))
-        .exec(db)
-        .await?;
+    session::Entity::delete_many().filter(session::Column::TokenDigest.eq(crypto::digest(token))).exec(db).await?;
     Ok(())
 }
 

@@ -5,8 +5,9 @@
 use super::{Actor, Reach};
 use crate::model::token::KeyToken;
 use crate::model::{
-    ApiKey, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus,
-    ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery, KeySort,
+    KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet,
+    UsageHistory,
 };
 use crate::ssr::entities::{api_key, key_rotation, key_usage, organization, project, user};
 use crate::ssr::usage::{HOUR_MS, hour_start};
@@ -14,8 +15,8 @@ use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -89,9 +90,7 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
     let mut select = api_key::Entity::find().filter(filter(actor.organization_id(), reach, query, now));
     select = match query.sort {
         KeySort::Created => select.order_by_desc(api_key::Column::CreatedAt),
-        KeySort::LastUsed => {
-            select.order_by_with_nulls(api_key::Column::LastUsedAt, Order::Desc, NullOrdering::Last)
-        }
+        KeySort::LastUsed => select.order_by_with_nulls(api_key::Column::LastUsedAt, Order::Desc, NullOrdering::Last),
         // Case-insensitive, so that SQLite and PostgreSQL agree.
         KeySort::Name => select.order_by(Func::lower(Expr::col(api_key::Column::Name)), Order::Asc),
     };
@@ -152,11 +151,19 @@ pub async fn details(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Key
     actor.require(ManagementScope::ApiKeysRead)?;
     let db = &core.db;
     let key = find_key(db, actor, key_id).await?;
-    let rotations =
-        key_rotation::Entity::find().filter(key_rotation::Column::KeyId.eq(key.id)).order_by_desc(key_rotation::Column::CreatedAt).all(db).await?;
+    let rotations = key_rotation::Entity::find()
+        .filter(key_rotation::Column::KeyId.eq(key.id))
+        .order_by_desc(key_rotation::Column::CreatedAt)
+        .all(db)
+        .await?;
     let user_ids: Vec<Uuid> = rotations.iter().map(|r| r.rotated_by).collect();
-    let users: HashMap<Uuid, String> =
-        user::Entity::find().filter(user::Column::Id.is_in(user_ids)).all(db).await?.into_iter().map(|u| (u.id, u.name)).collect();
+    let users: HashMap<Uuid, String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(user_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
     let rotations = rotations
         .into_iter()
         .map(|r| Rotation {
@@ -502,7 +509,11 @@ struct Names {
 }
 
 impl Names {
-    async fn load(db: &impl ConnectionTrait, organization_id: Uuid, keys: &[api_key::Model]) -> Result<Self, ServiceError> {
+    async fn load(
+        db: &impl ConnectionTrait,
+        organization_id: Uuid,
+        keys: &[api_key::Model],
+    ) -> Result<Self, ServiceError> {
         let project_ids: Vec<Uuid> = keys.iter().map(|k| k.project_id).collect();
         let user_ids: Vec<Uuid> = keys.iter().map(|k| k.created_by).collect();
         let projects = project::Entity::find()
@@ -513,8 +524,13 @@ impl Names {
             .into_iter()
             .map(|p| (p.id, p.name))
             .collect();
-        let users =
-            user::Entity::find().filter(user::Column::Id.is_in(user_ids)).all(db).await?.into_iter().map(|u| (u.id, u.name)).collect();
+        let users = user::Entity::find()
+            .filter(user::Column::Id.is_in(user_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.name))
+            .collect();
         Ok(Self { projects, users })
     }
 

@@ -16,4 +16,3 @@ use super::ServiceError;
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ServiceError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| ServiceError::Internal(format!("blocking task: {e}")))
 }
-

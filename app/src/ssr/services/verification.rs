@@ -29,8 +29,7 @@ pub enum KeyRejection {
 }
 
 /// The verdict on a presented key. Always an HTTP 200: `valid` and this code say how it went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[derive(utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,
@@ -75,8 +74,12 @@ impl Verdict {
 
 /// The API key making a management or verification call, with its rate limit counted.
 /// A call over the key's limit is refused here (and counted as denied).
-pub async fn authenticate(core: &Core, presented: Option<&str>) -> Result<(KeyCaller, Option<RateState>), ServiceError> {
-    let presented = presented.map(str::trim).filter(|p| !p.is_empty()).ok_or(ServiceError::KeyRejected(KeyRejection::Missing))?;
+pub async fn authenticate(
+    core: &Core,
+    presented: Option<&str>,
+) -> Result<(KeyCaller, Option<RateState>), ServiceError> {
+    let presented =
+        presented.map(str::trim).filter(|p| !p.is_empty()).ok_or(ServiceError::KeyRejected(KeyRejection::Missing))?;
     let invalid = || ServiceError::KeyRejected(KeyRejection::Invalid);
     let token = KeyToken::parse(presented).map_err(|_| invalid())?;
     let now = Utc::now();
