@@ -13,7 +13,10 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
-use pages::{HomePage, KeyDetailsPage, KeysPage, NotFound, SettingsPage, SetupPage, SignInPage};
+use pages::{
+    AuditPage, HomePage, InvitePage, KeyDetailsPage, KeysPage, MembersPage, NotFound, SettingsPage, SetupPage,
+    SignInPage,
+};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -54,6 +57,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
                         <Route path=path!("/keys/:id") view=KeyDetailsPage ssr=SsrMode::Async />
                         <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                        <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
+                        <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
                     </Routes>
                 </KeyActionsProvider>
                 </AuthProvider>

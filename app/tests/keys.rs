@@ -128,7 +128,9 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     ];
     for (input, field, reason) in cases {
         match keys::create(&t.core, &owner, input).await {
-            Err(ServiceError::Invalid(e)) => assert_eq!((e.field.as_str(), e.reason.as_str()), (field, reason)),
+            Err(ServiceError::Invalid(e)) => {
+                assert_eq!((e.field.as_str(), e.reason.as_str()), (field, reason))
+            }
             other => panic!("expected a refusal of {field}, got {other:?}"),
         }
     }

@@ -2,6 +2,7 @@
 //! background tasks. `main.rs` wires them together; the HTTP tests use them directly.
 
 pub mod config;
+pub mod dashboard;
 pub mod rest;
 pub mod router;
 pub mod tasks;

@@ -40,6 +40,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = router::build(state);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Keyward is ready at http://{addr}");
+    // The peer address goes into the audit log.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     // In-flight requests are done: write what they counted, then close.
     let _ = stop.send(true);

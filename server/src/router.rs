@@ -23,6 +23,7 @@ pub fn build(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::rest::routes(state.clone()))
         .route("/api/{*fn_name}", post(server_fn).get(server_fn))
+        .route("/audit/export.csv", get(crate::dashboard::audit_csv))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -2,9 +2,12 @@
 //! database per test (SQLite, or PostgreSQL with KEYWARD_TEST_DATABASE_URL).
 
 use app::model::token::KeyToken;
-use app::model::{Environment, Expiration, NewKey, Plan, Project, RateLimit, RateWindow, ScopePreset, SetupForm};
-use app::ssr::entities::{api_key, key_usage, project};
-use app::ssr::services::{Member, auth, keys, organizations, projects};
+use app::model::{
+    AuditAction, AuditQuery, Environment, Expiration, NewKey, Plan, Project, RateLimit, RateWindow, Role, ScopePreset,
+    SetupForm,
+};
+use app::ssr::entities::{api_key, key_usage, membership, project};
+use app::ssr::services::{Member, audit, auth, keys, organizations, projects};
 use app::ssr::{AppState, Core, db};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -38,6 +41,8 @@ async fn start_on(plan: Plan) -> Server {
     let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let base = format!("http://{}/api/v1", listener.local_addr().expect("address"));
+    // As the binary serves it: with the peer's address, which the audit log records.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let owner = member(&core, "Acme", "ada@acme.test").await;
@@ -592,4 +597,82 @@ async fn the_openapi_document_is_generated_and_public() {
     assert_eq!(doc["components"]["securitySchemes"]["api_key"]["name"], "X-API-Key");
     let codes = doc["components"]["schemas"]["VerifyCode"]["enum"].as_array().expect("codes");
     assert!(codes.contains(&json!("RATE_LIMITED")) && codes.contains(&json!("WRONG_ENVIRONMENT")));
+}
+
+#[tokio::test]
+async fn a_change_made_with_a_key_is_audited_as_that_key_from_its_address() {
+    let s = start().await;
+    let (id, _) = s.key("customer", &["telemetry.write"]).await;
+    let (status, _, _) = s.call(reqwest::Method::POST, &format!("/keys/{id}/disable"), Some(&s.admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let query = AuditQuery { action: Some(AuditAction::KeyDisabled), ..AuditQuery::default() };
+    let page = audit::list(&s.core.db, &s.owner, query).await.expect("audit");
+    let entry = page.entries.first().expect("the disable is recorded");
+    assert_eq!(entry.target_id, Some(id));
+    assert!(entry.actor.key_id.is_some(), "the key that acted: {:?}", entry.actor);
+    assert_eq!(entry.actor.user_id, Some(s.owner.user_id), "acting for the member who created it");
+    assert_eq!(entry.actor.name, "key admin");
+    assert_eq!(entry.ip.as_deref(), Some("127.0.0.1"));
+}
+
+#[tokio::test]
+async fn the_dashboard_exports_the_audit_log_as_csv_to_those_allowed() {
+    let s = start().await;
+    let (id, _) = s.key("customer", &[]).await;
+    keys::revoke(&s.core, &s.owner, id).await.expect("revoked");
+    let site = s.base.trim_end_matches("/api/v1").to_owned();
+    let export = |cookie: Option<String>| {
+        let mut request = s.http.get(format!("{site}/audit/export.csv?action=key.revoked"));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", format!("kw_session={cookie}"));
+        }
+        request.send()
+    };
+
+    let owner = auth::sign_in(&s.core.db, "ada@acme.test", "correct horse battery").await.expect("signed in");
+    let answer = export(Some(owner.token)).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert!(answer.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/csv")));
+    assert!(answer.headers()["content-disposition"].to_str().is_ok_and(|d| d.contains("attachment")));
+    let csv = answer.text().await.expect("body");
+    assert_eq!(csv.lines().count(), 2, "the header and the one revoke: {csv}");
+    assert!(csv.contains(&id.to_string()));
+
+    assert_eq!(export(None).await.expect("answer").status(), StatusCode::UNAUTHORIZED);
+    // A developer reads the log but may not export it.
+    let developer = add_member(&s, Role::Developer, "grace@acme.test").await;
+    let answer = export(Some(developer)).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert!(answer.text().await.expect("body").contains("cannot export the audit log"));
+}
+
+/// A member with `role` in the server's organization; their session token.
+async fn add_member(s: &Server, role: Role, email: &str) -> String {
+    let form = SetupForm {
+        organization: "Elsewhere".into(),
+        name: "Grace".into(),
+        email: email.into(),
+        password: "correct horse battery".into(),
+    };
+    // The account comes with an organization of its own; the membership in Acme is the one used.
+    let own = auth::create_organization(&s.core.db, form).await.expect("account");
+    let account = auth::authenticate(&s.core.db, &own.token).await.expect("signed in");
+    membership::Entity::delete_many()
+        .filter(membership::Column::UserId.eq(account.user_id))
+        .exec(&s.core.db)
+        .await
+        .expect("left the other organization");
+    membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(s.owner.organization_id),
+        user_id: Set(account.user_id),
+        role: Set(role),
+        created_at: Set(Utc::now()),
+        suspended_at: Set(None),
+        last_active_at: Set(None),
+    }
+    .insert(&s.core.db)
+    .await
+    .expect("membership");
+    auth::sign_in(&s.core.db, email, "correct horse battery").await.expect("signed in").token
 }

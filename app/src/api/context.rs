@@ -27,8 +27,16 @@ pub async fn session_token() -> Option<String> {
 pub async fn member() -> Result<(AppState, Member), AppError> {
     let state = state()?;
     let token = session_token().await.ok_or(AppError::Unauthenticated)?;
-    let member = auth::authenticate(&state.core.db, &token).await?;
+    let mut member = auth::authenticate(&state.core.db, &token).await?;
+    member.ip = client_ip().await;
     Ok((state, member))
+}
+
+/// The address the request came from (the TCP peer).
+async fn client_ip() -> Option<String> {
+    use axum::extract::ConnectInfo;
+    let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await.ok()?;
+    Some(peer.ip().to_string())
 }
 
 /// Hands the session token to the browser: HttpOnly (no script reads it), SameSite=Lax.

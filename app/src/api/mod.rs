@@ -1,8 +1,12 @@
 //! Server functions: thin. Each one finds the signed-in member, calls one service, converts the error.
 
+pub mod audit;
 pub mod auth;
 pub mod keys;
+pub mod members;
 pub mod organization;
 
 #[cfg(feature = "ssr")]
 mod context;
+#[cfg(feature = "ssr")]
+pub use context::SESSION_COOKIE;

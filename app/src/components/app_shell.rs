@@ -13,6 +13,8 @@ pub fn AppShell(children: Children) -> impl IntoView {
             <span class="org-name">{move || session().map(|s| s.organization)}</span>
             <nav aria-label="Main">
                 <A href="/keys">"API Keys"</A>
+                <A href="/members">"Members"</A>
+                <A href="/audit">"Audit log"</A>
                 <A href="/settings">"Settings"</A>
             </nav>
             <div class="account">

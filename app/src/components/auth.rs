@@ -1,6 +1,7 @@
 //! The session, known to every page: who is signed in, and the actions that change it.
 
 use crate::api::auth::{SetUp, SignIn, SignOut, current_session};
+use crate::api::members::AcceptInvitation;
 use crate::model::{AppError, SessionInfo};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -13,10 +14,17 @@ pub struct AuthContext {
     pub set_up: ServerAction<SetUp>,
     pub sign_in: ServerAction<SignIn>,
     pub sign_out: ServerAction<SignOut>,
+    /// Accepting an invitation signs the person in, too.
+    pub accept: ServerAction<AcceptInvitation>,
 }
 
 pub fn use_auth() -> AuthContext {
     expect_context::<AuthContext>()
+}
+
+/// The signed-in member's session, once known (inside [`RequireSession`] it is).
+pub fn current_member() -> Option<SessionInfo> {
+    use_auth().session.get_untracked().and_then(Result::ok).flatten()
 }
 
 #[component]
@@ -24,11 +32,12 @@ pub fn AuthProvider(children: Children) -> impl IntoView {
     let set_up = ServerAction::<SetUp>::new();
     let sign_in = ServerAction::<SignIn>::new();
     let sign_out = ServerAction::<SignOut>::new();
+    let accept = ServerAction::<AcceptInvitation>::new();
     let session = Resource::new(
-        move || (set_up.version().get(), sign_in.version().get(), sign_out.version().get()),
+        move || (set_up.version().get(), sign_in.version().get(), sign_out.version().get(), accept.version().get()),
         |_| current_session(),
     );
-    provide_context(AuthContext { session, set_up, sign_in, sign_out });
+    provide_context(AuthContext { session, set_up, sign_in, sign_out, accept });
     children()
 }
 

@@ -1,7 +1,8 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    ActionError, Modal, ScopePicker, StatusBadge, after, format_date, format_time, invalid_field, iso_time, use_toasts,
+    ActionError, Modal, ScopePicker, StatusBadge, after, current_member, format_date, format_time, invalid_field,
+    iso_time, use_toasts,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
@@ -13,10 +14,12 @@ use leptos::prelude::*;
 /// One page of the organization's keys. Only prefixes and masked previews: never a secret.
 #[component]
 pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoView {
+    let member = current_member();
     let rows = keys
         .into_iter()
         .map(|key| {
-            let revocable = key.status.can_revoke();
+            // Only what the member may do is offered; the server refuses the rest anyway.
+            let revocable = key.status.can_revoke() && member.as_ref().is_some_and(|m| m.may_change(&key));
             let label = format!("Revoke {}", key.name);
             let grace = key.previous_valid_until.is_some();
             let target = key.clone();

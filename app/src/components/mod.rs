@@ -13,7 +13,7 @@ mod toast;
 mod usage_chart;
 
 pub use app_shell::AppShell;
-pub use auth::{AuthContext, AuthProvider, RequireSession, go_to_keys_once_signed_in, use_auth};
+pub use auth::{AuthContext, AuthProvider, RequireSession, current_member, go_to_keys_once_signed_in, use_auth};
 pub use form_error::{ActionError, error_message, invalid_field};
 pub use key_actions::{KeyActions, KeyActionsProvider, use_key_actions};
 pub use modal::Modal;

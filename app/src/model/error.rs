@@ -33,8 +33,9 @@ pub enum AppError {
     Unauthenticated,
     #[error("Invalid email or password.")]
     InvalidCredentials,
-    #[error("You do not have permission to do that.")]
-    Forbidden,
+    /// What the member's role does not allow, in words.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} not found.")]
     NotFound(String),
     #[error("{0}")]

@@ -230,6 +230,8 @@ pub struct ApiKey {
     pub scopes: ScopeSet,
     pub rate_limit: Option<RateLimit>,
     pub created_by: String,
+    /// The member who created it: a developer may change only their own keys.
+    pub created_by_id: Uuid,
     // Timestamps travel as epoch milliseconds: the browser then needs no date parser.
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub created_at: DateTime<Utc>,

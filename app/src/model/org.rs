@@ -29,11 +29,6 @@ impl Role {
             Role::Viewer => "Viewer",
         }
     }
-
-    /// Whether this role may create keys and revoke them.
-    pub const fn manages_keys(self) -> bool {
-        !matches!(self, Role::Viewer)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,11 +40,26 @@ pub struct Project {
 /// Who is signed in, and into which organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
+    pub user_id: Uuid,
     pub user_name: String,
     pub email: String,
     pub organization: String,
     pub plan: Plan,
     pub role: Role,
+}
+
+impl SessionInfo {
+    pub fn can(&self, permission: super::Permission) -> bool {
+        self.role.can(permission)
+    }
+
+    /// Whether the signed-in member may change `key` (the server decides the same way, and
+    /// refuses anyway): their own keys with `api_keys.revoke`, anyone's with `api_keys.manage_all`.
+    pub fn may_change(&self, key: &super::ApiKey) -> bool {
+        use super::Permission;
+        self.can(Permission::ApiKeysManageAll)
+            || (self.can(Permission::ApiKeysRevoke) && key.created_by_id == self.user_id)
+    }
 }
 
 /// The first-run form: the organization and its owner.
@@ -139,12 +149,5 @@ mod tests {
         for (input, field) in cases {
             assert_eq!(input.validated().unwrap_err().field, field);
         }
-    }
-
-    #[test]
-    fn a_viewer_does_not_manage_keys() {
-        assert!(Role::Owner.manages_keys());
-        assert!(Role::Developer.manages_keys());
-        assert!(!Role::Viewer.manages_keys());
     }
 }

@@ -1,8 +1,8 @@
 use crate::api::keys::{DeleteKey, DisableKey, EnableKey, RotateKey, get_key_details, get_key_usage};
 use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, AppShell, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, error_message, format_date,
-    format_time, use_key_actions,
+    ActionError, AppShell, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member, error_message,
+    format_date, format_time, use_key_actions,
 };
 use crate::model::{ApiKey, KeyDetails, RateLimit, RotationGrace};
 use leptos::prelude::*;
@@ -88,6 +88,7 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
     let initial_limit = key.rate_limit;
     let in_grace = key.previous_valid_until.is_some();
     let key_for_revoke = key.clone();
+    let may_change = current_member().is_some_and(|m| m.may_change(&key));
 
     view! {
         <div class="page-header">
@@ -97,32 +98,37 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
             </div>
             <StatusBadge status />
         </div>
-        <div class="key-actions" role="group" aria-label="Key actions">
-            {status.can_edit().then(|| view! {
-                <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
-                <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
-            })}
-            {status.can_rotate().then(|| view! {
-                <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
-            })}
-            {status.can_disable().then(|| view! {
-                <button type="button" class="button" disabled=move || actions.disable.pending().get()
-                    on:click=move |_| { actions.disable.dispatch(DisableKey { id }); }>"Disable"</button>
-            })}
-            {status.can_enable().then(|| view! {
-                <button type="button" class="button" disabled=move || actions.enable.pending().get()
-                    on:click=move |_| { actions.enable.dispatch(EnableKey { id }); }>"Enable"</button>
-            })}
-            {status.can_revoke().then(|| view! {
-                <button type="button" class="button button-danger-quiet"
-                    on:click=move |_| revoke_target.set(Some(key_for_revoke.clone()))>"Revoke"</button>
-            })}
-            {status.can_delete().then(|| view! {
-                <button type="button" class="button button-danger" on:click=move |_| delete_open.set(true)>
-                    "Delete permanently"
-                </button>
-            })}
-        </div>
+        {(!may_change).then(|| view! {
+            <p class="hint" role="note">"You can see this key. Only the member who created it, an admin or an owner can change it."</p>
+        })}
+        {may_change.then(|| view! {
+            <div class="key-actions" role="group" aria-label="Key actions">
+                {status.can_edit().then(|| view! {
+                    <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
+                    <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
+                })}
+                {status.can_rotate().then(|| view! {
+                    <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
+                })}
+                {status.can_disable().then(|| view! {
+                    <button type="button" class="button" disabled=move || actions.disable.pending().get()
+                        on:click=move |_| { actions.disable.dispatch(DisableKey { id }); }>"Disable"</button>
+                })}
+                {status.can_enable().then(|| view! {
+                    <button type="button" class="button" disabled=move || actions.enable.pending().get()
+                        on:click=move |_| { actions.enable.dispatch(EnableKey { id }); }>"Enable"</button>
+                })}
+                {status.can_revoke().then(|| view! {
+                    <button type="button" class="button button-danger-quiet"
+                        on:click=move |_| revoke_target.set(Some(key_for_revoke.clone()))>"Revoke"</button>
+                })}
+                {status.can_delete().then(|| view! {
+                    <button type="button" class="button button-danger" on:click=move |_| delete_open.set(true)>
+                        "Delete permanently"
+                    </button>
+                })}
+            </div>
+        })}
 
         <dl class="properties">
             <dt>"Key"</dt><dd><code>{key.preview.clone()}</code>

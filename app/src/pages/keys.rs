@@ -2,8 +2,10 @@ use crate::api::keys::{get_key_stats, list_keys, list_projects};
 use crate::components::keys::{
     CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog, TokenReveal,
 };
-use crate::components::{AppShell, RequireSession, after, error_message, use_key_actions};
-use crate::model::{ApiKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Project};
+use crate::components::{AppShell, RequireSession, after, current_member, error_message, use_key_actions};
+use crate::model::{
+    ApiKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Permission, Project,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
@@ -131,12 +133,21 @@ fn KeysView() -> impl IntoView {
 #[component]
 fn CreateButton(stats: KeyStats, on_create: Callback<()>) -> impl IntoView {
     let at_limit = stats.max_keys.filter(|max| stats.live >= u64::from(*max));
+    let role_refusal = current_member()
+        .filter(|m| !m.can(Permission::ApiKeysCreate))
+        .map(|m| m.role.refusal(Permission::ApiKeysCreate));
+    let described_by = match (&role_refusal, at_limit) {
+        (Some(_), _) => Some("create-refused"),
+        (None, Some(_)) => Some("plan-limit"),
+        (None, None) => None,
+    };
     view! {
         <div class="create-area">
-            <button type="button" class="button button-primary" disabled=at_limit.is_some()
-                aria-describedby=at_limit.map(|_| "plan-limit") on:click=move |_| on_create.run(())>
+            <button type="button" class="button button-primary" disabled=at_limit.is_some() || role_refusal.is_some()
+                aria-describedby=described_by on:click=move |_| on_create.run(())>
                 "Create API Key"
             </button>
+            {role_refusal.map(|reason| view! { <p id="create-refused" class="upgrade-prompt" role="note">{reason}</p> })}
             {at_limit.map(|max| view! {
                 <p id="plan-limit" class="upgrade-prompt" role="note">
                     {format!("Your plan allows {max} active keys, and all are in use. ")}

@@ -13,8 +13,9 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("invalid credentials")]
     InvalidCredentials,
-    #[error("forbidden")]
-    Forbidden,
+    /// A member's role does not allow this; the reason is for the person.
+    #[error("{0}")]
+    Forbidden(String),
     /// An API key without the scope the request needs.
     #[error("missing scope {0}")]
     MissingScope(&'static str),
@@ -49,7 +50,7 @@ impl ServiceError {
             | ServiceError::KeyRejected(_)
             | ServiceError::WrongEnvironment { .. } => StatusCode::UNAUTHORIZED,
             ServiceError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Forbidden | ServiceError::MissingScope(_) => StatusCode::FORBIDDEN,
+            ServiceError::Forbidden(_) | ServiceError::MissingScope(_) => StatusCode::FORBIDDEN,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) | ServiceError::PlanLimitReached { .. } => StatusCode::CONFLICT,
             ServiceError::Database(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,12 +68,12 @@ impl From<ServiceError> for AppError {
             ServiceError::Invalid(field) => AppError::Invalid(field),
             ServiceError::Unauthenticated => AppError::Unauthenticated,
             ServiceError::InvalidCredentials => AppError::InvalidCredentials,
+            ServiceError::Forbidden(reason) => AppError::Forbidden(reason),
             // Only API keys meet these; the dashboard never does.
-            ServiceError::Forbidden
-            | ServiceError::MissingScope(_)
+            ServiceError::MissingScope(_)
             | ServiceError::WrongEnvironment { .. }
             | ServiceError::KeyRejected(_)
-            | ServiceError::RateLimited(_) => AppError::Forbidden,
+            | ServiceError::RateLimited(_) => AppError::Forbidden("You do not have permission to do that.".into()),
             ServiceError::NotFound(what) => AppError::NotFound(capitalize(what)),
             ServiceError::Conflict(detail) => AppError::Conflict(detail),
             ServiceError::PlanLimitReached { plan, limit } => {

@@ -238,7 +238,9 @@ async fn write(
 
     let mut written_keys = 0;
     for (key, at) in last_used.iter().filter(|(key, _)| existing.contains(key)) {
-        let Some(at) = DateTime::<Utc>::from_timestamp_millis(*at) else { continue };
+        let Some(at) = DateTime::<Utc>::from_timestamp_millis(*at) else {
+            continue;
+        };
         api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(at))
             .filter(api_key::Column::Id.eq(*key))

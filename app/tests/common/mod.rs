@@ -68,3 +68,36 @@ pub fn new_key(name: &str, project: &Project) -> app::model::NewKey {
         rate_limit: None,
     }
 }
+
+/// A second person in `owner`'s organization with `role`, signed in as they would be. (Until
+/// invitations exist, the rows are written directly.)
+pub async fn member(db: &DatabaseConnection, owner: &Member, role: app::model::Role, name: &str) -> Member {
+    use app::ssr::entities::{membership, user};
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = chrono::Utc::now();
+    let email = format!("{}@{}.test", name.to_lowercase(), owner.organization_name.to_lowercase());
+    let person = user::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        email: Set(email.clone()),
+        name: Set(name.to_owned()),
+        password_hash: Set(app::ssr::crypto::hash_password("correct horse battery").expect("hash")),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .expect("user");
+    membership::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        organization_id: Set(owner.organization_id),
+        user_id: Set(person.id),
+        role: Set(role),
+        created_at: Set(now),
+        suspended_at: Set(None),
+        last_active_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .expect("membership");
+    let session = auth::sign_in(db, &email, "correct horse battery").await.expect("signed in");
+    auth::authenticate(db, &session.token).await.expect("member")
+}

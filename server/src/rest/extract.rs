@@ -5,10 +5,11 @@ use app::model::FieldError;
 use app::ssr::ServiceError;
 use app::ssr::services::KeyCaller;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
+use std::net::SocketAddr;
 use uuid::Uuid;
 
 /// The API key of the request: `X-API-Key: <key>` or `Authorization: Bearer <key>`.
@@ -29,6 +30,22 @@ impl<S: Send + Sync> FromRequestParts<S> for PresentedKey {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(Self(presented_key(&parts.headers).map(str::to_owned)))
+    }
+}
+
+/// The address a request came from: the TCP peer, when the server records it.
+pub fn peer_ip(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip().to_string())
+}
+
+/// [`peer_ip`] as an extractor.
+pub struct PeerIp(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(peer_ip(&parts.extensions)))
     }
 }
 
@@ -84,7 +101,9 @@ fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
     let expected =
         message.split_once(", expected ").map(|(_, expected)| expected.split(" at line ").next().unwrap_or_default());
     let reason = match expected {
-        Some(expected) if message.starts_with("unknown variant") => format!("must be one of {expected}"),
+        Some(expected) if message.starts_with("unknown variant") => {
+            format!("must be one of {expected}")
+        }
         Some(expected) => format!("must be {expected}"),
         None => "is not valid".to_owned(),
     };

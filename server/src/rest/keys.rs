@@ -76,8 +76,12 @@ pub async fn create(
     ApiJson(body): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, Json<KeyWithToken>), ApiError> {
     let expiration = match (body.expires_in_days, body.expires_on) {
-        (Some(_), Some(_)) => return Err(FieldError::new("expires_on", "cannot be given with expires_in_days").into()),
-        (Some(0), None) => return Err(FieldError::new("expires_in_days", "must be 1 or more").into()),
+        (Some(_), Some(_)) => {
+            return Err(FieldError::new("expires_on", "cannot be given with expires_in_days").into());
+        }
+        (Some(0), None) => {
+            return Err(FieldError::new("expires_in_days", "must be 1 or more").into());
+        }
         (Some(days), None) => Expiration::Days(days),
         (None, Some(date)) => Expiration::On(date),
         (None, None) => Expiration::Never,

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
 use dto::{Verification, VerifyKey};
-use extract::{ApiJson, PresentedKey, presented_key};
+use extract::{ApiJson, PresentedKey, peer_ip, presented_key};
 use problem::{ApiError, Problem, rate_limit_headers};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
@@ -52,10 +52,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
 /// Every `/api/v1` call: authenticate the key and count its rate limit (401/429 stop here), run the
 /// handler, then [`settle`] the call.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let (caller, rate) = match verification::authenticate(&state.core, presented_key(request.headers())).await {
+    let (mut caller, rate) = match verification::authenticate(&state.core, presented_key(request.headers())).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };
+    caller.ip = peer_ip(request.extensions());
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
     settle(&state, &caller, rate, response)
@@ -86,6 +87,7 @@ async fn verify(
     PresentedKey(presented): PresentedKey,
     body: Result<ApiJson<VerifyKey>, ApiError>,
 ) -> Response {
+    // A verification changes nothing, so nothing is audited: the caller's address is not needed.
     let (caller, rate) = match verification::authenticate(&state.core, presented.as_deref()).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),

@@ -92,9 +92,7 @@ impl IntoResponse for ApiError {
                     ServiceError::MissingScope(scope) => {
                         (status, "INSUFFICIENT_SCOPE", format!("This key lacks the scope {scope}."), Vec::new())
                     }
-                    ServiceError::Forbidden => {
-                        (status, "FORBIDDEN", "This action is not allowed.".to_owned(), Vec::new())
-                    }
+                    ServiceError::Forbidden(reason) => (status, "FORBIDDEN", reason, Vec::new()),
                     ServiceError::RateLimited(rate) => {
                         let now_ms = chrono::Utc::now().timestamp_millis();
                         rate_limit_headers(&mut headers, &rate, now_ms);

@@ -10,6 +10,10 @@ pub struct Model {
     pub user_id: Uuid,
     pub role: Role,
     pub created_at: DateTimeUtc,
+    /// Set while the member is suspended: they cannot sign in to this organization.
+    pub suspended_at: Option<DateTimeUtc>,
+    /// When the member last used the dashboard (at most a few minutes stale).
+    pub last_active_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,6 +1,8 @@
 //! SeaORM entities: how the product's records are stored. Table names are plural nouns.
 
 pub mod api_key;
+pub mod audit_event;
+pub mod invitation;
 pub mod key_rotation;
 pub mod key_usage;
 pub mod membership;

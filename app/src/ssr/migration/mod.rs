@@ -4,12 +4,19 @@ use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
 mod m20261122_000002_key_lifecycle;
+mod m20261123_000003_audit_log;
+mod m20261123_000004_members;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_initial::Migration), Box::new(m20261122_000002_key_lifecycle::Migration)]
+        vec![
+            Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261122_000002_key_lifecycle::Migration),
+            Box::new(m20261123_000003_audit_log::Migration),
+            Box::new(m20261123_000004_members::Migration),
+        ]
     }
 }

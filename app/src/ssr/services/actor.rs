@@ -2,9 +2,10 @@
 //! services take either, so every rule is written once.
 
 use super::Member;
-use crate::model::{Environment, ManagementScope, ScopeSet};
+use crate::model::{AuditActor, Environment, ManagementScope, Permission, ScopeSet};
 use crate::ssr::ServiceError;
 use crate::ssr::cache::KeyRecord;
+use crate::ssr::entities::api_key;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -23,8 +24,21 @@ pub trait Actor: Send + Sync {
     fn require(&self, scope: ManagementScope) -> Result<(), ServiceError>;
     /// The project and environment the actor works in.
     fn reach(&self) -> Reach;
-    /// Refuses to hand out management scopes the actor does not hold itself.
+    /// Refuses to hand out management scopes the actor may not use itself.
     fn may_grant(&self, scopes: &ScopeSet) -> Result<(), ServiceError>;
+    /// Refuses a change to this particular key (a developer's to a key another member created).
+    fn may_change(&self, key: &api_key::Model) -> Result<(), ServiceError>;
+    /// Who the audit log says acted.
+    fn audit_actor(&self) -> AuditActor;
+    /// Where the request came from, when known.
+    fn client_ip(&self) -> Option<&str>;
+}
+
+impl Member {
+    /// Refuses, in words, what the member's role does not allow.
+    pub fn permits(&self, permission: Permission) -> Result<(), ServiceError> {
+        if self.role.can(permission) { Ok(()) } else { Err(ServiceError::Forbidden(self.role.refusal(permission))) }
+    }
 }
 
 impl Actor for Member {
@@ -37,15 +51,37 @@ impl Actor for Member {
     }
 
     fn require(&self, scope: ManagementScope) -> Result<(), ServiceError> {
-        if scope.is_read_only() || self.role.manages_keys() { Ok(()) } else { Err(ServiceError::Forbidden) }
+        self.permits(Permission::needed_for(scope))
     }
 
     fn reach(&self) -> Reach {
         Reach::default()
     }
 
-    fn may_grant(&self, _: &ScopeSet) -> Result<(), ServiceError> {
-        Ok(())
+    fn may_grant(&self, scopes: &ScopeSet) -> Result<(), ServiceError> {
+        match scopes.iter().filter_map(|s| ManagementScope::from_name(s.as_str())).find(|s| !self.role.may_grant(*s)) {
+            Some(scope) => Err(ServiceError::Forbidden(format!(
+                "{} members cannot give a key the scope {}.",
+                self.role.label(),
+                scope.as_str()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    fn may_change(&self, key: &api_key::Model) -> Result<(), ServiceError> {
+        if key.created_by == self.user_id {
+            return Ok(());
+        }
+        self.permits(Permission::ApiKeysManageAll)
+    }
+
+    fn audit_actor(&self) -> AuditActor {
+        AuditActor { user_id: Some(self.user_id), key_id: None, name: self.user_name.clone() }
+    }
+
+    fn client_ip(&self) -> Option<&str> {
+        self.ip.as_deref()
     }
 }
 
@@ -53,6 +89,8 @@ impl Actor for Member {
 #[derive(Debug, Clone)]
 pub struct KeyCaller {
     pub key: Arc<KeyRecord>,
+    /// Where the call came from, when the server knows.
+    pub ip: Option<String>,
 }
 
 impl KeyCaller {
@@ -87,5 +125,22 @@ impl Actor for KeyCaller {
             Some(missing) => Err(ServiceError::MissingScope(missing.as_str())),
             None => Ok(()),
         }
+    }
+
+    /// A key's reach (its project and environment) already bounds what it can change.
+    fn may_change(&self, _: &api_key::Model) -> Result<(), ServiceError> {
+        Ok(())
+    }
+
+    fn audit_actor(&self) -> AuditActor {
+        AuditActor {
+            user_id: Some(self.key.created_by),
+            key_id: Some(self.key.id),
+            name: format!("key {}", self.key.name),
+        }
+    }
+
+    fn client_ip(&self) -> Option<&str> {
+        self.ip.as_deref()
     }
 }

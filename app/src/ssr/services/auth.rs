@@ -28,11 +28,14 @@ pub struct Member {
     pub organization_name: String,
     pub plan: Plan,
     pub role: Role,
+    /// Where this request came from (set by the edge that serves it), for the audit log.
+    pub ip: Option<String>,
 }
 
 impl Member {
     pub fn session_info(&self) -> SessionInfo {
         SessionInfo {
+            user_id: self.user_id,
             user_name: self.user_name.clone(),
             email: self.email.clone(),
             organization: self.organization_name.clone(),
@@ -122,6 +125,8 @@ async fn insert_organization(
         user_id: Set(owner.id),
         role: Set(Role::Owner),
         created_at: Set(now),
+        suspended_at: Set(None),
+        last_active_at: Set(Some(now)),
     }
     .insert(txn)
     .await?;
@@ -152,6 +157,7 @@ pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str) -> Re
 
     let membership = membership::Entity::find()
         .filter(membership::Column::UserId.eq(account.id))
+        .filter(membership::Column::SuspendedAt.is_null())
         .order_by_asc(membership::Column::CreatedAt)
         .one(db)
         .await?
@@ -161,7 +167,7 @@ pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str) -> Re
     Ok(session)
 }
 
-async fn open_session(
+pub(crate) async fn open_session(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     organization_id: Uuid,
@@ -188,6 +194,22 @@ pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<(), Servic
     Ok(())
 }
 
+/// How stale "last active" may be: one write per member per interval, not one per request.
+const ACTIVITY_RESOLUTION: Duration = Duration::minutes(5);
+
+async fn note_activity(db: &DatabaseConnection, membership: &membership::Model) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    if membership.last_active_at.is_some_and(|at| now - at < ACTIVITY_RESOLUTION) {
+        return Ok(());
+    }
+    membership::Entity::update_many()
+        .col_expr(membership::Column::LastActiveAt, sea_orm::sea_query::Expr::value(now))
+        .filter(membership::Column::Id.eq(membership.id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The member a session token stands for. Looked up by digest: the token is never stored.
 pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member, ServiceError> {
     let session = session::Entity::find()
@@ -209,7 +231,9 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member
         .filter(membership::Column::OrganizationId.eq(org.id))
         .one(db)
         .await?
+        .filter(|m| m.suspended_at.is_none())
         .ok_or(ServiceError::Unauthenticated)?;
+    note_activity(db, &membership).await?;
     Ok(Member {
         user_id: account.id,
         user_name: account.name,
@@ -218,5 +242,6 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member
         organization_name: org.name,
         plan: org.plan,
         role: membership.role,
+        ip: None,
     })
 }

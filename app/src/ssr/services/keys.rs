@@ -2,11 +2,12 @@
 //! Every query is scoped by the actor's organization (and, for an API key, its project and
 //! environment); every change runs in one transaction and is seen by the very next verification.
 
+use super::audit::{self, Change};
 use super::{Actor, Reach};
 use crate::model::token::KeyToken;
 use crate::model::{
-    ApiKey, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery, KeySort,
-    KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet,
+    ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery,
+    KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet,
     UsageHistory,
 };
 use crate::ssr::entities::{api_key, key_rotation, key_usage, organization, project, user};
@@ -18,6 +19,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
     Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
 };
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -73,6 +75,14 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     }
     .insert(&txn)
     .await?;
+    let change = Change::new(AuditAction::KeyCreated, "key", key.id, target_name(&key)).with_after(json!({
+        "project": project.name,
+        "environment": key.environment.as_str(),
+        "scopes": key.scopes,
+        "rate_limit": stored_rate_limit(&key).map(RateLimit::summary),
+        "expires_at": key.expires_at,
+    }));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     tracing::info!(key = %key.id, prefix = %key.prefix, organization = %org.id, "API key created");
 
@@ -181,7 +191,8 @@ pub async fn details(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Key
 /// Revokes a key: permanent, immediate, and the key stays listed with its history.
 pub async fn revoke(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysRevoke)?;
-    transition(core, actor, key_id, KeyStatus::can_revoke, "This key is already revoked.", |key, now| {
+    let rule = Transition::status(AuditAction::KeyRevoked, KeyStatus::can_revoke, "This key is already revoked.");
+    transition(core, actor, key_id, rule, |key, now| {
         key.status = Set(KeyStatus::Revoked);
         key.revoked_at = Set(Some(now));
         // A revoked key's replaced secret stops too.
@@ -194,7 +205,9 @@ pub async fn revoke(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiK
 /// Disables an active key: reversible.
 pub async fn disable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysUpdate)?;
-    transition(core, actor, key_id, KeyStatus::can_disable, "Only an active key can be disabled.", |key, _| {
+    let rule =
+        Transition::status(AuditAction::KeyDisabled, KeyStatus::can_disable, "Only an active key can be disabled.");
+    transition(core, actor, key_id, rule, |key, _| {
         key.status = Set(KeyStatus::Disabled);
     })
     .await
@@ -203,15 +216,12 @@ pub async fn disable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Api
 /// Enables a disabled key. An expired key cannot be enabled: rotate it instead.
 pub async fn enable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysUpdate)?;
-    transition(
-        core,
-        actor,
-        key_id,
+    let rule = Transition::status(
+        AuditAction::KeyEnabled,
         KeyStatus::can_enable,
         "Only a disabled key that has not expired can be enabled.",
-        |key, _| key.status = Set(KeyStatus::Active),
-    )
-    .await
+    );
+    transition(core, actor, key_id, rule, |key, _| key.status = Set(KeyStatus::Active)).await
 }
 
 /// Replaces a key's scopes.
@@ -224,10 +234,13 @@ pub async fn update_scopes(
     actor.require(ManagementScope::ApiKeysUpdate)?;
     let scopes = ScopeSet::parse(scopes.iter().map(String::as_str))?;
     actor.may_grant(&scopes)?;
-    transition(core, actor, key_id, KeyStatus::can_edit, "A revoked key cannot be changed.", move |key, _| {
-        key.scopes = Set(store_scopes(&scopes));
-    })
-    .await
+    let rule = Transition {
+        action: AuditAction::KeyScopesChanged,
+        allowed: KeyStatus::can_edit,
+        refusal: "A revoked key cannot be changed.",
+        aspect: |key| json!({ "scopes": key.scopes }),
+    };
+    transition(core, actor, key_id, rule, move |key, _| key.scopes = Set(store_scopes(&scopes))).await
 }
 
 /// Sets or removes a key's rate limit.
@@ -238,7 +251,13 @@ pub async fn update_rate_limit(
     limit: Option<RateLimit>,
 ) -> Result<ApiKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysUpdate)?;
-    transition(core, actor, key_id, KeyStatus::can_edit, "A revoked key cannot be changed.", move |key, _| {
+    let rule = Transition {
+        action: AuditAction::KeyRateLimitChanged,
+        allowed: KeyStatus::can_edit,
+        refusal: "A revoked key cannot be changed.",
+        aspect: |key| json!({ "rate_limit": stored_rate_limit(key).map(RateLimit::summary) }),
+    };
+    transition(core, actor, key_id, rule, move |key, _| {
         key.rate_limit_requests = Set(limit.map(|l| i32::try_from(l.requests).unwrap_or(i32::MAX)));
         key.rate_limit_window = Set(limit.map(|l| l.window));
     })
@@ -256,7 +275,7 @@ pub async fn rotate(
     actor.require(ManagementScope::ApiKeysRotate)?;
     let now = Utc::now();
     let txn = core.db.begin().await?;
-    let key = find_key(&txn, actor, key_id).await?;
+    let key = find_key_to_change(&txn, actor, key_id).await?;
     let status = KeyStatus::effective(key.status, key.expires_at, now);
     if !status.can_rotate() {
         return Err(ServiceError::Conflict("A revoked key cannot be rotated.".into()));
@@ -282,13 +301,16 @@ pub async fn rotate(
         id: Set(Uuid::now_v7()),
         key_id: Set(key.id),
         rotated_by: Set(actor.user_id()),
-        old_prefix: Set(old_prefix),
+        old_prefix: Set(old_prefix.clone()),
         new_prefix: Set(key.prefix.clone()),
         grace_until: Set(grace_until),
         created_at: Set(now),
     }
     .insert(&txn)
     .await?;
+    let change = Change::new(AuditAction::KeyRotated, "key", key.id, target_name(&key))
+        .from_to(json!({ "prefix": old_prefix }), json!({ "prefix": key.prefix, "grace_until": grace_until }));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     // The old secret's cached state says "current": it must be read again (as replaced, or gone).
     core.cache.forget([old_digest.as_str()].into_iter().chain(replaced_digest.as_deref()));
@@ -302,11 +324,14 @@ pub async fn rotate(
 pub async fn delete(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<(), ServiceError> {
     actor.require(ManagementScope::ApiKeysDelete)?;
     let txn = core.db.begin().await?;
-    let key = find_key(&txn, actor, key_id).await?;
+    let key = find_key_to_change(&txn, actor, key_id).await?;
     if !KeyStatus::effective(key.status, key.expires_at, Utc::now()).can_delete() {
         return Err(ServiceError::Conflict("Disable or revoke the key before deleting it.".into()));
     }
     api_key::Entity::delete_by_id(key.id).exec(&txn).await?;
+    let change = Change::new(AuditAction::KeyDeleted, "key", key.id, target_name(&key))
+        .from_to(json!({ "status": key.status.as_str() }), json!({ "status": "deleted" }));
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     core.cache.forget(digests(&key));
     tracing::info!(key = %key.id, prefix = %key.prefix, "API key deleted");
@@ -431,7 +456,7 @@ fn digests(key: &api_key::Model) -> impl Iterator<Item = &str> {
 
 /// Locks the organization's row for the rest of the transaction (and, when `count_creation`,
 /// counts one more key ever created).
-async fn lock_organization(
+pub(crate) async fn lock_organization(
     txn: &DatabaseTransaction,
     organization_id: Uuid,
     count_creation: bool,
@@ -466,26 +491,59 @@ async fn find_key(db: &impl ConnectionTrait, actor: &dyn Actor, key_id: Uuid) ->
         .ok_or(ServiceError::NotFound("API key"))
 }
 
-/// Loads a key, checks that its current status allows the change, applies it, all in one transaction.
-/// The caller has checked the actor's permission for this change.
+/// A key the actor can reach and may change (a developer: only the keys they created).
+async fn find_key_to_change(
+    db: &impl ConnectionTrait,
+    actor: &dyn Actor,
+    key_id: Uuid,
+) -> Result<api_key::Model, ServiceError> {
+    let key = find_key(db, actor, key_id).await?;
+    actor.may_change(&key)?;
+    Ok(key)
+}
+
+/// How the audit log names a key: as it reads on the keys page.
+fn target_name(key: &api_key::Model) -> String {
+    format!("{} ({})", key.name, key.prefix)
+}
+
+/// A change of one aspect of a key: what it is recorded as, the statuses that allow it, the
+/// refusal otherwise, and the aspect the audit log shows before and after.
+struct Transition {
+    action: AuditAction,
+    allowed: fn(KeyStatus) -> bool,
+    refusal: &'static str,
+    aspect: fn(&api_key::Model) -> Value,
+}
+
+impl Transition {
+    fn status(action: AuditAction, allowed: fn(KeyStatus) -> bool, refusal: &'static str) -> Self {
+        Self { action, allowed, refusal, aspect: |key| json!({ "status": key.status.as_str() }) }
+    }
+}
+
+/// Loads a key, checks that its current status allows the change, applies it and records it in
+/// the audit log, all in one transaction. The caller has checked the actor's permission.
 async fn transition(
     core: &Core,
     actor: &dyn Actor,
     key_id: Uuid,
-    allowed: fn(KeyStatus) -> bool,
-    refusal: &str,
+    rule: Transition,
     change: impl FnOnce(&mut api_key::ActiveModel, DateTime<Utc>),
 ) -> Result<ApiKey, ServiceError> {
     let now = Utc::now();
     let txn = core.db.begin().await?;
-    let key = find_key(&txn, actor, key_id).await?;
-    if !allowed(KeyStatus::effective(key.status, key.expires_at, now)) {
-        return Err(ServiceError::Conflict(refusal.to_owned()));
+    let key = find_key_to_change(&txn, actor, key_id).await?;
+    if !(rule.allowed)(KeyStatus::effective(key.status, key.expires_at, now)) {
+        return Err(ServiceError::Conflict(rule.refusal.to_owned()));
     }
     let before: Vec<String> = digests(&key).map(str::to_owned).collect();
+    let was = (rule.aspect)(&key);
     let mut active = key.into_active_model();
     change(&mut active, now);
     let key = active.update(&txn).await?;
+    let record = Change::new(rule.action, "key", key.id, target_name(&key)).from_to(was, (rule.aspect)(&key));
+    audit::record(&txn, actor, record).await?;
     txn.commit().await?;
     core.cache.forget(before.iter().map(String::as_str));
     tracing::info!(key = %key.id, prefix = %key.prefix, status = key.status.as_str(), "API key changed");
@@ -563,6 +621,7 @@ fn to_view(key: api_key::Model, project_name: String, created_by: String, now: D
         project_name,
         environment: key.environment,
         created_by,
+        created_by_id: key.created_by,
         created_at: key.created_at,
         expires_at: key.expires_at,
         last_used_at: key.last_used_at,

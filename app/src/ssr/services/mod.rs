@@ -1,8 +1,10 @@
 //! The business rules. Server functions and the REST API call these and nothing deeper.
 
 mod actor;
+pub mod audit;
 pub mod auth;
 pub mod keys;
+pub mod members;
 pub mod organizations;
 pub mod projects;
 pub mod verification;

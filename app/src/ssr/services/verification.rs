@@ -96,7 +96,7 @@ pub async fn authenticate(
         core.usage.record(key.id, key.organization_id, false, now_ms);
         return Err(ServiceError::RateLimited(state));
     }
-    Ok((KeyCaller { key }, rate))
+    Ok((KeyCaller { key, ip: None }, rate))
 }
 
 /// Counts a management call: `allowed` unless it was refused for the key's scopes.
@@ -110,9 +110,13 @@ pub async fn verify(core: &Core, caller: &KeyCaller, request: &VerifyRequest) ->
     if !caller.holds(ManagementScope::ApiKeysVerify) {
         return Err(ServiceError::MissingScope(ManagementScope::ApiKeysVerify.as_str()));
     }
-    let Ok(token) = KeyToken::parse(request.key.trim()) else { return Ok(Verdict::not_found()) };
+    let Ok(token) = KeyToken::parse(request.key.trim()) else {
+        return Ok(Verdict::not_found());
+    };
     let now = Utc::now();
-    let Some(key) = resolve(core, &token, now).await? else { return Ok(Verdict::not_found()) };
+    let Some(key) = resolve(core, &token, now).await? else {
+        return Ok(Verdict::not_found());
+    };
     if key.organization_id != caller.key.organization_id || key.project_id != caller.key.project_id {
         return Ok(Verdict::not_found());
     }

@@ -1,0 +1,168 @@
+//! The audit log: every change, who made it, from where. Filters live in the URL (a plain GET
+//! form), so a filtered view can be shared, reloaded, and exported as it is.
+
+use crate::api::audit::list_audit;
+use crate::components::{AppShell, RequireSession, error_message, format_time, iso_time, use_auth};
+use crate::model::{AuditAction, AuditEntry, AuditPage, AuditQuery, Permission};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <Title text="Audit log" />
+        <RequireSession>
+            <AppShell>
+                <AuditView />
+            </AppShell>
+        </RequireSession>
+    }
+}
+
+fn query_string(query: &AuditQuery) -> String {
+    let mut map = ParamsMap::new();
+    for (key, value) in query.to_params() {
+        map.insert(key, value);
+    }
+    map.to_query_string()
+}
+
+#[component]
+fn AuditView() -> impl IntoView {
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| AuditQuery::from_params(|k| p.get(k))));
+    let page = Resource::new(move || query.get(), list_audit);
+    let auth = use_auth();
+    let may_export =
+        move || auth.session.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.can(Permission::AuditExport));
+
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>"Audit log"</h1>
+                <p class="lead">"Every change to keys, members, projects and the plan: who, what, when and from where."</p>
+            </div>
+            <Show when=may_export>
+                <a class="button" href=move || format!("/audit/export.csv{}", query_string(&AuditQuery { page: 1, ..query.get() })) download="keyward-audit.csv" rel="external">
+                    "Export CSV"
+                </a>
+            </Show>
+        </div>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading the audit log…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(page) => view! {
+                        <Filters query=query.get_untracked() page=page.clone() />
+                        <Entries page query=query.get_untracked() />
+                    }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Filters(query: AuditQuery, page: AuditPage) -> impl IntoView {
+    let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    view! {
+        <Form method="GET" action="/audit" attr:class="toolbar" attr:aria-label="Filter the audit log">
+            <label class="filter">
+                "Actor "
+                <select name="actor">
+                    <option value="">"Anyone"</option>
+                    {page.members.into_iter().map(|m| {
+                        let selected = query.actor == Some(m.user_id);
+                        view! { <option value=m.user_id.to_string() selected=selected>{m.name}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="filter">
+                "Action "
+                <select name="action">
+                    <option value="">"Any action"</option>
+                    {AuditAction::ALL.into_iter().map(|a| view! {
+                        <option value=a.as_str() selected=query.action == Some(a)>{a.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            {query.key.map(|key| view! {
+                <label class="filter">"Key " <input type="text" name="key" value=key.to_string() readonly /></label>
+            })}
+            <label class="filter">"From " <input type="date" name="from" value=date(query.from) /></label>
+            <label class="filter">"To " <input type="date" name="to" value=date(query.to) /></label>
+            <button type="submit" class="button">"Apply filters"</button>
+            <a class="button button-quiet" href="/audit">"Clear"</a>
+        </Form>
+    }
+}
+
+#[component]
+fn Entries(page: AuditPage, query: AuditQuery) -> impl IntoView {
+    if page.entries.is_empty() {
+        return view! { <p class="empty-results" role="status">"Nothing recorded matches these filters."</p> }
+            .into_any();
+    }
+    let (current, pages, total) = (page.page, page.pages(), page.total);
+    let link = move |to: u32| format!("/audit{}", query_string(&AuditQuery { page: to, ..query.clone() }));
+    let (previous, next) = (link(current.saturating_sub(1).max(1)), link(current + 1));
+    view! {
+        <table class="keys-table audit-table">
+            <caption class="visually-hidden">"Recorded changes, newest first"</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Actor"</th>
+                    <th scope="col">"Action"</th>
+                    <th scope="col">"Target"</th>
+                    <th scope="col">"Change"</th>
+                    <th scope="col">"IP"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {page.entries.into_iter().map(|entry| view! { <EntryRow entry /> }).collect_view()}
+            </tbody>
+        </table>
+        <nav class="pagination" aria-label="Pagination">
+            <span class="range" role="status">{format!("{total} recorded")}</span>
+            {(current > 1).then(|| view! { <a class="button" href=previous>"Previous"</a> })}
+            <span>{format!("Page {current} of {pages}")}</span>
+            {(current < pages).then(|| view! { <a class="button" href=next>"Next"</a> })}
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn EntryRow(entry: AuditEntry) -> impl IntoView {
+    let change = match (entry.before, entry.after) {
+        (Some(before), Some(after)) => format!("{before} → {after}"),
+        (None, Some(after)) => after,
+        (Some(before), None) => before,
+        (None, None) => String::new(),
+    };
+    let target = match (entry.target_kind.as_str(), entry.target_id) {
+        ("key", Some(id)) => {
+            view! { <a href=format!("/audit?key={id}")>{format!("Key {}", entry.target_name)}</a> }.into_any()
+        }
+        _ => view! { <span>{format!("{} {}", capitalize(&entry.target_kind), entry.target_name)}</span> }.into_any(),
+    };
+    view! {
+        <tr>
+            <td><time datetime=iso_time(entry.at)>{format_time(entry.at)}</time></td>
+            <td>{entry.actor.name}</td>
+            <td>{entry.action.label()}</td>
+            <td>{target}</td>
+            <td class="audit-change"><code>{change}</code></td>
+            <td>{entry.ip.unwrap_or_else(|| "—".to_owned())}</td>
+        </tr>
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}

@@ -1,0 +1,337 @@
+//! Members: who belongs to the organization, with which role; invitations by one-time link.
+
+use crate::api::members::{
+    ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
+};
+use crate::components::{
+    ActionError, AppShell, Modal, RequireSession, current_member, error_message, format_date, format_time, use_toasts,
+};
+use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    view! {
+        <Title text="Members" />
+        <RequireSession>
+            <AppShell>
+                <MembersView />
+            </AppShell>
+        </RequireSession>
+    }
+}
+
+/// The member actions of this page; the list refetches after any of them.
+#[derive(Clone, Copy)]
+struct MemberActions {
+    invite: ServerAction<InviteMember>,
+    revoke: ServerAction<RevokeInvitation>,
+    role: ServerAction<ChangeMemberRole>,
+    suspend: ServerAction<SetMemberSuspended>,
+    remove: ServerAction<RemoveMember>,
+}
+
+impl MemberActions {
+    fn version(&self) -> usize {
+        self.invite.version().get()
+            + self.revoke.version().get()
+            + self.role.version().get()
+            + self.suspend.version().get()
+            + self.remove.version().get()
+    }
+}
+
+#[component]
+fn MembersView() -> impl IntoView {
+    let actions = MemberActions {
+        invite: ServerAction::new(),
+        revoke: ServerAction::new(),
+        role: ServerAction::new(),
+        suspend: ServerAction::new(),
+        remove: ServerAction::new(),
+    };
+    let list = Resource::new(move || actions.version(), |_| list_members());
+    let me = current_member();
+    let may_invite = me.as_ref().is_some_and(|m| m.can(Permission::MembersInvite));
+    let invite_open = RwSignal::new(false);
+    report(actions);
+
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>"Members"</h1>
+                <p class="lead">"Who can see and manage this organization's keys, and with which role."</p>
+            </div>
+            {may_invite.then(|| view! {
+                <button type="button" class="button button-primary" on:click=move |_| invite_open.set(true)>
+                    "Invite member"
+                </button>
+            })}
+        </div>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading members…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(list) => view! { <MemberTables list actions /> }.into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <InviteDialog open=invite_open action=actions.invite />
+    }
+}
+
+/// Every result shows: a toast for success, a toast with the reason for a refusal.
+fn report(actions: MemberActions) {
+    let toasts = use_toasts();
+    Effect::new(move |_| match actions.role.value().get() {
+        Some(Ok(m)) => toasts.success(format!("{} is now {}.", m.name, m.role.label())),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    });
+    Effect::new(move |_| match actions.suspend.value().get() {
+        Some(Ok(m)) if m.status == MemberStatus::Suspended => toasts.success(format!("{} is suspended.", m.name)),
+        Some(Ok(m)) => toasts.success(format!("{} is active again.", m.name)),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    });
+    Effect::new(move |_| match actions.remove.value().get() {
+        Some(Ok(())) => toasts.success("Member removed."),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    });
+    Effect::new(move |_| match actions.revoke.value().get() {
+        Some(Ok(())) => toasts.success("Invitation revoked: its link no longer works."),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    });
+}
+
+#[component]
+fn MemberTables(list: MemberList, actions: MemberActions) -> impl IntoView {
+    let me = current_member();
+    let may_manage = me.as_ref().is_some_and(|m| m.can(Permission::MembersRoleChange));
+    let may_invite = me.as_ref().is_some_and(|m| m.can(Permission::MembersInvite));
+    let my_role = me.as_ref().map_or(Role::Viewer, |m| m.role);
+    let my_id = me.map(|m| m.user_id);
+    let remove_target = RwSignal::new(None::<MemberView>);
+    let rows = list
+        .members
+        .into_iter()
+        .map(|member| {
+            // Another member, whom this role may change (only an owner changes an owner).
+            let changeable =
+                may_manage && Some(member.user_id) != my_id && (member.role != Role::Owner || my_role == Role::Owner);
+            view! { <MemberRow member changeable my_role actions remove_target /> }
+        })
+        .collect_view();
+    let invitations = list.invitations;
+    view! {
+        <div class="table-wrap">
+            <table class="keys-table">
+                <caption class="visually-hidden">"Members"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Name"</th>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Joined"</th>
+                        <th scope="col">"Last active"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {(!invitations.is_empty()).then(|| view! {
+            <h2>"Open invitations"</h2>
+            <table class="keys-table">
+                <caption class="visually-hidden">"Open invitations"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Email"</th>
+                        <th scope="col">"Role"</th>
+                        <th scope="col">"Invited by"</th>
+                        <th scope="col">"Expires"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {invitations.into_iter().map(|i| {
+                        let label = format!("Revoke the invitation for {}", i.email);
+                        let id = i.id;
+                        view! {
+                            <tr>
+                                <th scope="row">{i.email}</th>
+                                <td>{i.role.label()}</td>
+                                <td>{i.invited_by}</td>
+                                <td>{format_date(i.expires_at)}</td>
+                                <td class="actions">
+                                    {may_invite.then(|| view! {
+                                        <button type="button" class="button button-danger-quiet" aria-label=label
+                                            on:click=move |_| { actions.revoke.dispatch(RevokeInvitation { id }); }>
+                                            "Revoke"
+                                        </button>
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
+        <RemoveDialog target=remove_target action=actions.remove />
+    }
+}
+
+#[component]
+fn MemberRow(
+    member: MemberView,
+    changeable: bool,
+    my_role: Role,
+    actions: MemberActions,
+    remove_target: RwSignal<Option<MemberView>>,
+) -> impl IntoView {
+    let user_id = member.user_id;
+    let suspended = member.status == MemberStatus::Suspended;
+    let role_label = format!("Role of {}", member.name);
+    let target = member.clone();
+    let role_cell = if changeable {
+        view! {
+            <select aria-label=role_label disabled=move || actions.role.pending().get()
+                on:change=move |ev| {
+                    if let Some(role) = Role::parse(&event_target_value(&ev)) {
+                        actions.role.dispatch(ChangeMemberRole { user_id, role });
+                    }
+                }>
+                {Role::ALL.into_iter().filter(|r| my_role.may_assign(*r)).map(|r| view! {
+                    <option value=r.as_str() selected=r == member.role>{r.label()}</option>
+                }).collect_view()}
+            </select>
+        }
+        .into_any()
+    } else {
+        view! { <span>{member.role.label()}</span> }.into_any()
+    };
+    view! {
+        <tr>
+            <th scope="row">{member.name.clone()}</th>
+            <td>{member.email.clone()}</td>
+            <td>{role_cell}</td>
+            <td><span class=format!("badge status-{}", if suspended { "disabled" } else { "active" })>{member.status.label()}</span></td>
+            <td>{format_date(member.joined_at)}</td>
+            <td>{member.last_active_at.map_or_else(|| "Never".to_owned(), format_time)}</td>
+            <td class="actions">
+                {changeable.then(|| view! {
+                    <button type="button" class="button button-quiet"
+                        aria-label=format!("{} {}", if suspended { "Reactivate" } else { "Suspend" }, member.name)
+                        on:click=move |_| { actions.suspend.dispatch(SetMemberSuspended { user_id, suspended: !suspended }); }>
+                        {if suspended { "Reactivate" } else { "Suspend" }}
+                    </button>
+                    <button type="button" class="button button-danger-quiet" aria-label=format!("Remove {}", member.name)
+                        on:click=move |_| remove_target.set(Some(target.clone()))>
+                        "Remove"
+                    </button>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> impl IntoView {
+    let value = action.value();
+    let pending = action.pending();
+    let invited = Signal::derive(move || value.get().and_then(Result::ok));
+    let my_role = current_member().map_or(Role::Viewer, |m| m.role);
+    let close = Callback::new(move |()| {
+        open.set(false);
+        // The link is shown once: forgetting it here means it is gone from the page.
+        value.set(None);
+    });
+    view! {
+        <Modal id="invite-member" title="Invite member" open on_close=close>
+            {move || match invited.get() {
+                Some(invitation) => view! { <InvitationLink invitation on_done=close /> }.into_any(),
+                None => view! {
+                    <ActionForm action attr:class="form">
+                        <div class="field">
+                            <label for="invite-email">"Email"</label>
+                            <input id="invite-email" name="email" type="email" required autocomplete="off" />
+                        </div>
+                        <div class="field">
+                            <label for="invite-role">"Role"</label>
+                            <select id="invite-role" name="role">
+                                {Role::ALL.into_iter().filter(|r| my_role.may_assign(*r)).map(|r| view! {
+                                    <option value=r.as_str() selected=r == Role::Developer>{r.label()}</option>
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        <ActionError value />
+                        <div class="dialog-actions">
+                            <button type="button" class="button button-quiet" on:click=move |_| close.run(())>"Cancel"</button>
+                            <button type="submit" class="button button-primary" disabled=move || pending.get()>
+                                {move || if pending.get() { "Creating…" } else { "Create invitation" }}
+                            </button>
+                        </div>
+                    </ActionForm>
+                }.into_any(),
+            }}
+        </Modal>
+    }
+}
+
+/// The one-time link, with what the inviter needs to know to pass it on.
+#[component]
+fn InvitationLink(invitation: NewInvitation, on_done: Callback<()>) -> impl IntoView {
+    let link = format!("{}{}", origin(), invitation.path());
+    view! {
+        <p>{format!("Send this link to {}. It makes them a {} of this organization.", invitation.invitation.email, invitation.invitation.role.label().to_lowercase())}</p>
+        <div class="token-box">
+            <code class="token" aria-label="Invitation link">{link}</code>
+        </div>
+        <p class="warning" role="note">
+            <strong>"This link will not be shown again."</strong>
+            {format!(" It works once and expires in {INVITATION_DAYS} days.")}
+        </p>
+        <div class="dialog-actions">
+            <button type="button" class="button button-primary" on:click=move |_| on_done.run(())>"Done"</button>
+        </div>
+    }
+}
+
+fn origin() -> String {
+    #[cfg(feature = "hydrate")]
+    if let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) {
+        return origin;
+    }
+    String::new()
+}
+
+#[component]
+fn RemoveDialog(target: RwSignal<Option<MemberView>>, action: ServerAction<RemoveMember>) -> impl IntoView {
+    let open = Signal::derive(move || target.with(Option::is_some));
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            target.set(None);
+        }
+    });
+    let name = move || target.with(|t| t.as_ref().map(|m| m.name.clone()).unwrap_or_default());
+    view! {
+        <Modal id="remove-member" title="Remove member" open on_close=Callback::new(move |()| target.set(None))>
+            <p>{move || format!("{} will lose access to this organization at once. Their account and the keys they created stay.", name())}</p>
+            <div class="dialog-actions">
+                <button type="button" class="button button-quiet" on:click=move |_| target.set(None)>"Cancel"</button>
+                <button type="button" class="button button-danger" disabled=move || action.pending().get()
+                    on:click=move |_| {
+                        if let Some(m) = target.get_untracked() {
+                            action.dispatch(RemoveMember { user_id: m.user_id });
+                        }
+                    }>
+                    "Remove member"
+                </button>
+            </div>
+        </Modal>
+    }
+}

@@ -1,0 +1,125 @@
+//! The permission matrix: every role against every action of the dashboard's services (the server
+//! functions are one-line wrappers around them), on a real database.
+#![cfg(feature = "ssr")]
+
+mod common;
+
+use app::model::{AuditQuery, Plan, Role, RotationGrace};
+use app::ssr::ServiceError;
+use app::ssr::entities::api_key;
+use app::ssr::services::{Member, audit, keys, organizations};
+use common::{TestDb, default_project, fresh_db, member, new_key, organization};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    CreateKey,
+    DisableOwnKey,
+    RotateOwnKey,
+    RevokeAnothersKey,
+    GrantManageAll,
+    ReadKeys,
+    ChangePlan,
+    ReadAudit,
+    ExportAudit,
+}
+
+use Action::*;
+
+const ACTIONS: [Action; 9] = [
+    CreateKey,
+    DisableOwnKey,
+    RotateOwnKey,
+    RevokeAnothersKey,
+    GrantManageAll,
+    ReadKeys,
+    ChangePlan,
+    ReadAudit,
+    ExportAudit,
+];
+
+/// The table as the product promises it, written out rather than derived from the code under test.
+const MATRIX: [(Role, [bool; 9]); 4] = [
+    //                 create  disable rotate  revoke* grant*  read    plan    audit   export
+    (Role::Owner, [true, true, true, true, true, true, true, true, true]),
+    (Role::Admin, [true, true, true, true, true, true, false, true, true]),
+    (Role::Developer, [true, true, true, false, false, true, false, true, false]),
+    (Role::Viewer, [false, false, false, false, false, true, false, true, false]),
+];
+
+/// Runs `action` as `actor`: Ok when allowed, the refusal otherwise.
+async fn attempt(t: &TestDb, actor: &Member, action: Action, own: Uuid, anothers: Uuid) -> Result<(), ServiceError> {
+    let project = default_project(&t.db, actor).await;
+    match action {
+        CreateKey => keys::create(&t.core, actor, new_key("new", &project)).await.map(drop),
+        DisableOwnKey => keys::disable(&t.core, actor, own).await.map(drop),
+        RotateOwnKey => keys::rotate(&t.core, actor, own, RotationGrace::None).await.map(drop),
+        RevokeAnothersKey => keys::revoke(&t.core, actor, anothers).await.map(drop),
+        GrantManageAll => keys::update_scopes(&t.core, actor, own, &["api_keys.manage_all".to_owned()]).await.map(drop),
+        ReadKeys => keys::list(&t.core, actor, &Default::default()).await.map(drop),
+        ChangePlan => organizations::change_plan(&t.db, actor, Plan::Pro).await.map(drop),
+        ReadAudit => audit::list(&t.db, actor, AuditQuery::default()).await.map(drop),
+        ExportAudit => audit::export_csv(&t.db, actor, AuditQuery::default()).await.map(drop),
+    }
+}
+
+#[tokio::test]
+async fn every_role_may_do_what_the_table_says_and_nothing_else() {
+    for (role, allowed) in MATRIX {
+        let t = fresh_db().await;
+        let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+        organizations::change_plan(&t.db, &owner, Plan::Enterprise).await.expect("upgraded");
+        let actor = match role {
+            Role::Owner => owner.clone(),
+            _ => member(&t.db, &owner, role, "Grace").await,
+        };
+        let project = default_project(&t.db, &owner).await;
+        // One key the actor created (written as theirs: a viewer cannot create one), one they did not.
+        let own = keys::create(&t.core, &owner, new_key("own", &project)).await.expect("created").key.id;
+        let mut row =
+            api_key::Entity::find_by_id(own).one(&t.db).await.expect("query").expect("row").into_active_model();
+        row.created_by = Set(actor.user_id);
+        row.update(&t.db).await.expect("owned by the actor");
+        let anothers = keys::create(&t.core, &owner, new_key("another's", &project)).await.expect("created").key.id;
+
+        for (action, expected) in ACTIONS.into_iter().zip(allowed) {
+            let result = attempt(&t, &actor, action, own, anothers).await;
+            match (expected, &result) {
+                (true, Ok(())) => {}
+                (false, Err(ServiceError::Forbidden(reason))) => {
+                    assert!(reason.contains(role.label()), "the refusal names the role: {reason}");
+                }
+                _ => panic!(
+                    "{role:?} {action:?}: expected {}, got {result:?}",
+                    if expected { "allowed" } else { "refused" }
+                ),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refused_change_leaves_the_key_as_it_was() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let developer = member(&t.db, &owner, Role::Developer, "Grace").await;
+    let project = default_project(&t.db, &owner).await;
+    let key = keys::create(&t.core, &owner, new_key("owner's", &project)).await.expect("created").key;
+    let before = api_key::Entity::find_by_id(key.id).one(&t.db).await.expect("query");
+    for result in [
+        keys::revoke(&t.core, &developer, key.id).await.map(drop),
+        keys::disable(&t.core, &developer, key.id).await.map(drop),
+        keys::rotate(&t.core, &developer, key.id, RotationGrace::None).await.map(drop),
+        keys::update_scopes(&t.core, &developer, key.id, &[]).await.map(drop),
+    ] {
+        assert!(matches!(result, Err(ServiceError::Forbidden(_))), "{result:?}");
+    }
+    assert_eq!(api_key::Entity::find_by_id(key.id).one(&t.db).await.expect("query"), before);
+    // And a developer's own key may not be given what their role lacks.
+    let mine = keys::create(&t.core, &developer, new_key("mine", &project)).await.expect("created").key;
+    let mut escalating = new_key("escalating", &project);
+    escalating.scopes = vec!["audit.export".to_owned()];
+    assert!(matches!(keys::create(&t.core, &developer, escalating).await, Err(ServiceError::Forbidden(_))));
+    assert!(keys::revoke(&t.core, &developer, mine.id).await.is_ok(), "their own key, they may revoke");
+}

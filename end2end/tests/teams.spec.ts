@@ -1,0 +1,153 @@
+import { expect, test } from "@playwright/test";
+import * as fs from "node:fs";
+import { createKeysDirectly, owner, signIn } from "./fixtures";
+
+// Runs after lifecycle.spec.ts (same organization, one worker): the plan was changed there.
+
+test("every change is in the audit log, filtered in the URL and exported as CSV", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  await createKeysDirectly(page, ["Audited"]);
+  await page.reload();
+  await page.getByRole("link", { name: "Audited", exact: true }).click();
+  await page.getByRole("button", { name: "Disable" }).click();
+  await expect(page.getByRole("button", { name: "Enable" })).toBeVisible();
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+  await expect(page).toHaveURL(/\/audit$/);
+  await expect(page.getByRole("heading", { name: "Audit log" })).toBeVisible();
+  const newest = page.getByRole("row").nth(1);
+  await expect(newest).toContainText("Key disabled");
+  await expect(newest).toContainText(owner.name);
+  await expect(newest).toContainText(/Key Audited \(kw_dev_/);
+  await expect(newest).toContainText('{"status":"active"} → {"status":"disabled"}');
+  await expect(newest).toContainText("127.0.0.1");
+
+  await test.step("filters live in the URL", async () => {
+    await page.getByLabel("Action").selectOption({ label: "Key disabled" });
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await expect(page).toHaveURL(/action=key\.disabled/);
+    const rows = page.getByRole("row");
+    // The header and the disabled keys only (lifecycle.spec.ts disabled one too).
+    await expect(rows.filter({ hasText: "Key disabled" })).not.toHaveCount(0);
+    await expect(rows.filter({ hasText: "Key created" })).toHaveCount(0);
+    await page.reload();
+    await expect(page.getByRole("row").nth(1)).toContainText("Key disabled");
+    await expect(page.getByLabel("Action")).toHaveValue("key.disabled");
+
+    // Following a key's link shows everything done to it.
+    await page.getByRole("link", { name: /Key Audited/ }).first().click();
+    await expect(page).toHaveURL(/\/audit\?key=/);
+    await expect(page.getByRole("row").filter({ hasText: "Key created" })).toHaveCount(1);
+    await expect(page.getByRole("row").filter({ hasText: "Key disabled" })).toHaveCount(1);
+  });
+
+  await test.step("the CSV holds what the filters show", async () => {
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Export CSV" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("keyward-audit.csv");
+    const csv = fs.readFileSync((await download.path()) as string, "utf8").trim().split("\n");
+    expect(csv[0]).toBe("time,actor,actor_user_id,actor_key_id,action,target,target_id,before,after,ip");
+    expect(csv).toHaveLength(3);
+    expect(csv[1]).toContain("key.disabled");
+    expect(csv[2]).toContain("key.created");
+  });
+
+  await test.step("the plan change made by lifecycle.spec.ts is there too", async () => {
+    await page.goto("/audit?action=organization.plan_changed");
+    await expect(page.getByRole("row").filter({ hasText: "Plan changed" }).first()).toContainText('{"plan":"enterprise"}');
+  });
+
+  await test.step("a backwards date range is refused, naming the field", async () => {
+    await page.goto("/audit?from=2026-11-20&to=2026-11-10");
+    await expect(page.getByRole("alert")).toContainText("To must not be before the start date");
+  });
+});
+
+test("an invited developer joins, creates a key, cannot revoke another's, and the log shows it all", async ({ page, browser }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  await createKeysDirectly(page, ["Owner's key"]);
+
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Members" }).click();
+  await expect(page.getByRole("heading", { name: "Members" })).toBeVisible();
+  await page.getByRole("button", { name: "Invite member" }).click();
+  const dialog = page.getByRole("dialog", { name: "Invite member" });
+  await dialog.getByLabel("Email").fill("grace@acme.test");
+  await dialog.getByLabel("Role").selectOption({ label: "Developer" });
+  await dialog.getByRole("button", { name: "Create invitation" }).click();
+  const link = (await dialog.getByLabel("Invitation link").textContent()) ?? "";
+  expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/invite\/[0-9a-f]{64}$/);
+  await dialog.getByRole("button", { name: "Done" }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole("row").filter({ hasText: "grace@acme.test" })).toContainText("Developer");
+
+  // Grace accepts in a browser context of her own.
+  const graceContext = await browser.newContext();
+  const grace = await graceContext.newPage();
+  await grace.goto(link);
+  await expect(grace.getByRole("heading", { name: `Join ${owner.organization}` })).toBeVisible();
+  await grace.getByLabel("Your name").fill("Grace Hopper");
+  await grace.getByLabel("Choose a password").fill("a long enough password");
+  await grace.getByRole("button", { name: "Join organization" }).click();
+  await expect(grace).toHaveURL(/\/keys$/);
+  await expect(grace.getByText("Grace Hopper")).toBeVisible();
+
+  await test.step("a developer creates keys and changes only their own", async () => {
+    const response = await grace.request.post("/api/create_key", {
+      form: {
+        name: "Grace's key",
+        project_id: (await (await grace.request.post("/api/list_projects")).json())[0].id,
+        environment: "development",
+        scopes: "api_keys.read",
+        expiration: "never",
+      },
+    });
+    expect(response.ok(), await response.text()).toBe(true);
+    await grace.reload();
+    const others = grace.getByRole("row").filter({ has: grace.getByRole("link", { name: "Owner's key", exact: true }) });
+    await expect(others).toBeVisible();
+    await expect(others.getByRole("button", { name: /Revoke/ })).toHaveCount(0);
+    const mine = grace.getByRole("row").filter({ has: grace.getByRole("link", { name: "Grace's key", exact: true }) });
+    await expect(mine.getByRole("button", { name: "Revoke Grace's key" })).toBeVisible();
+    // The server refuses anyway, in words.
+    const ownersId = (await others.getByRole("link").getAttribute("href"))?.split("/").pop();
+    const refused = await grace.request.post("/api/revoke_key", { form: { id: ownersId ?? "" } });
+    expect(refused.status()).toBe(403);
+    expect(await refused.json()).toEqual({ Forbidden: "Developer members cannot change keys other members created." });
+    await mine.getByRole("button", { name: "Revoke Grace's key" }).click();
+    await grace.getByRole("dialog", { name: "Revoke API key" }).getByRole("button", { name: "Revoke key" }).click();
+    await expect(mine).toContainText("Revoked");
+  });
+
+  await test.step("the owner sees each action in the audit log and exports it", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Audit log" }).click();
+    await expect(page.getByRole("row").filter({ hasText: "Member invited" }).first()).toContainText("grace@acme.test");
+    await expect(page.getByRole("row").filter({ hasText: "Member joined" }).first()).toContainText("Grace Hopper");
+    const revoked = page.getByRole("row").filter({ hasText: "Key revoked" }).filter({ hasText: "Grace's key" });
+    await expect(revoked).toContainText("Grace Hopper");
+    await page.getByLabel("Actor").selectOption({ label: "Grace Hopper" });
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await expect(page).toHaveURL(/actor=/);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Export CSV" }).click(),
+    ]);
+    const csv = fs.readFileSync((await download.path()) as string, "utf8");
+    expect(csv).toContain("member.joined");
+    expect(csv).toContain("key.created");
+    expect(csv).toContain("key.revoked");
+    expect(csv).not.toContain("member.invited");
+  });
+
+  await test.step("the invitation link works once", async () => {
+    const again = await browser.newContext();
+    const eve = await again.newPage();
+    await eve.goto(link);
+    await expect(eve.getByRole("heading", { name: "This invitation cannot be used" })).toBeVisible();
+    await again.close();
+  });
+  await graceContext.close();
+});
