@@ -6,7 +6,7 @@
 
 use app::model::{Environment, KeyQuery, KeySort, KeyStatus, Plan, SetupForm};
 use app::ssr::entities::{api_key, organization};
-use app::ssr::services::{Member, auth, keys, organizations};
+use app::ssr::services::{Client, Member, auth, keys, organizations};
 use app::ssr::{Core, crypto, db};
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set, TransactionTrait};
@@ -90,7 +90,7 @@ async fn organization_with_keys(
         email: email.into(),
         password: "benchmark password".into(),
     };
-    let session = auth::create_organization(db, form).await?;
+    let session = auth::create_organization(db, form, &Client::default()).await?;
     let owner = auth::authenticate(db, &session.token).await?;
     organizations::change_plan(db, &owner, Plan::Enterprise).await?;
     let owner = Member { plan: Plan::Enterprise, ..owner };

@@ -14,8 +14,8 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
-    AuditPage, HomePage, InvitePage, KeyDetailsPage, KeysPage, MembersPage, NotFound, SettingsPage, SetupPage,
-    SignInPage,
+    AccountPage, AuditPage, HomePage, InvitePage, KeyDetailsPage, KeysPage, MembersPage, NotFound, ProjectsPage,
+    SettingsPage, SetupPage, SignInPage,
 };
 
 /// The HTML document the server renders around the app.
@@ -59,6 +59,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                         <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
                         <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
+                        <Route path=path!("/projects") view=ProjectsPage ssr=SsrMode::Async />
+                        <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
                         <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
                     </Routes>
                 </KeyActionsProvider>

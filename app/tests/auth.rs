@@ -6,7 +6,7 @@ mod common;
 use app::model::{Plan, Role};
 use app::ssr::ServiceError;
 use app::ssr::entities::{organization, project, session, user};
-use app::ssr::services::auth;
+use app::ssr::services::{Client, auth};
 use common::{fresh_db, owner_form};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use sha2::{Digest, Sha256};
@@ -16,7 +16,7 @@ async fn setup_creates_the_organization_its_owner_and_a_default_project_once() {
     let t = fresh_db().await;
     assert!(auth::needs_setup(&t.db).await.expect("query"));
 
-    let session = auth::set_up(&t.db, owner_form("Acme", " Ada@Acme.test ")).await.expect("set up");
+    let session = auth::set_up(&t.db, owner_form("Acme", " Ada@Acme.test "), &Client::default()).await.expect("set up");
     assert!(!auth::needs_setup(&t.db).await.expect("query"));
     let member = auth::authenticate(&t.db, &session.token).await.expect("signed in");
     assert_eq!(member.organization_name, "Acme");
@@ -26,7 +26,7 @@ async fn setup_creates_the_organization_its_owner_and_a_default_project_once() {
     let projects = project::Entity::find().all(&t.db).await.expect("projects");
     assert_eq!(projects.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["Default"]);
 
-    let again = auth::set_up(&t.db, owner_form("Evil", "eve@evil.test")).await;
+    let again = auth::set_up(&t.db, owner_form("Evil", "eve@evil.test"), &Client::default()).await;
     assert!(matches!(again, Err(ServiceError::Conflict(_))), "{again:?}");
     assert_eq!(organization::Entity::find().count(&t.db).await.expect("count"), 1);
 }
@@ -36,7 +36,7 @@ async fn bad_setup_input_names_the_field_and_writes_nothing() {
     let t = fresh_db().await;
     let mut form = owner_form("Acme", "ada@acme.test");
     form.password = "short".into();
-    match auth::set_up(&t.db, form).await {
+    match auth::set_up(&t.db, form, &Client::default()).await {
         Err(ServiceError::Invalid(e)) => assert_eq!(e.field, "password"),
         other => panic!("expected a password error, got {other:?}"),
     }
@@ -47,7 +47,7 @@ async fn bad_setup_input_names_the_field_and_writes_nothing() {
 #[tokio::test]
 async fn passwords_are_stored_as_argon2id_and_sessions_as_digests() {
     let t = fresh_db().await;
-    let session = auth::set_up(&t.db, owner_form("Acme", "ada@acme.test")).await.expect("set up");
+    let session = auth::set_up(&t.db, owner_form("Acme", "ada@acme.test"), &Client::default()).await.expect("set up");
     let owner = user::Entity::find().one(&t.db).await.expect("query").expect("owner");
     assert!(owner.password_hash.starts_with("$argon2id$"));
     assert!(!owner.password_hash.contains("correct horse battery"));
@@ -58,15 +58,16 @@ async fn passwords_are_stored_as_argon2id_and_sessions_as_digests() {
 #[tokio::test]
 async fn sign_in_accepts_the_right_password_and_refuses_everything_else_alike() {
     let t = fresh_db().await;
-    auth::set_up(&t.db, owner_form("Acme", "ada@acme.test")).await.expect("set up");
+    auth::set_up(&t.db, owner_form("Acme", "ada@acme.test"), &Client::default()).await.expect("set up");
 
-    let session = auth::sign_in(&t.db, "ADA@acme.test", "correct horse battery").await.expect("signed in");
+    let session =
+        auth::sign_in(&t.core, "ADA@acme.test", "correct horse battery", &Client::default()).await.expect("signed in");
     assert_eq!(auth::authenticate(&t.db, &session.token).await.expect("member").email, "ada@acme.test");
 
     for (email, password) in
         [("ada@acme.test", "wrong password!"), ("nobody@acme.test", "correct horse battery"), ("not an email", "x")]
     {
-        let refused = auth::sign_in(&t.db, email, password).await;
+        let refused = auth::sign_in(&t.core, email, password, &Client::default()).await;
         assert!(matches!(refused, Err(ServiceError::InvalidCredentials)), "{email}: {refused:?}");
     }
 }
@@ -74,7 +75,7 @@ async fn sign_in_accepts_the_right_password_and_refuses_everything_else_alike() 
 #[tokio::test]
 async fn signing_out_ends_the_session() {
     let t = fresh_db().await;
-    let session = auth::set_up(&t.db, owner_form("Acme", "ada@acme.test")).await.expect("set up");
+    let session = auth::set_up(&t.db, owner_form("Acme", "ada@acme.test"), &Client::default()).await.expect("set up");
     auth::sign_out(&t.db, &session.token).await.expect("signed out");
     assert!(matches!(auth::authenticate(&t.db, &session.token).await, Err(ServiceError::Unauthenticated)));
     assert!(matches!(auth::authenticate(&t.db, "made-up-token").await, Err(ServiceError::Unauthenticated)));

@@ -114,7 +114,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let project = default_project(&t.db, &owner).await;
-    let unknown_project = app::model::Project { id: uuid::Uuid::now_v7(), name: "nowhere".into() };
+    let unknown_project = app::model::Project { id: uuid::Uuid::now_v7(), name: "nowhere".into(), scopes: Vec::new() };
 
     let cases = [
         (new_key("   ", &project), "name", "is required"),

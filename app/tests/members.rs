@@ -5,9 +5,10 @@
 mod common;
 
 use app::model::{AuditAction, AuditQuery, MemberStatus, Role};
+use app::ssr::Core;
 use app::ssr::ServiceError;
 use app::ssr::entities::invitation;
-use app::ssr::services::{Member, audit, auth, members};
+use app::ssr::services::{Client, Member, audit, auth, members};
 use chrono::{Duration, Utc};
 use common::{fresh_db, organization};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
@@ -17,7 +18,9 @@ const PASSWORD: &str = "a long enough password";
 /// Invites `email` as `role` and accepts as a new person; the member as they are then signed in.
 async fn join(db: &DatabaseConnection, by: &Member, email: &str, role: Role, name: &str) -> Member {
     let invitation = members::invite(db, by, email, role).await.expect("invited");
-    let session = members::accept(db, &invitation.token, name, PASSWORD).await.expect("accepted");
+    let session = members::accept(&Core::new(db.clone()), &invitation.token, name, PASSWORD, &Client::default())
+        .await
+        .expect("accepted");
     auth::authenticate(db, &session.token).await.expect("signed in")
 }
 
@@ -44,16 +47,21 @@ async fn an_invitation_link_makes_a_member_once() {
         (preview.organization.as_str(), preview.role, preview.existing_account),
         ("Acme", Role::Developer, false)
     );
-    field(members::accept(&t.db, &invitation.token, "Grace", "short").await, "password");
-    field(members::accept(&t.db, &invitation.token, "  ", PASSWORD).await, "name");
+    field(members::accept(&t.core, &invitation.token, "Grace", "short", &Client::default()).await, "password");
+    field(members::accept(&t.core, &invitation.token, "  ", PASSWORD, &Client::default()).await, "name");
 
-    let session = members::accept(&t.db, &invitation.token, "Grace Hopper", PASSWORD).await.expect("accepted");
+    let session = members::accept(&t.core, &invitation.token, "Grace Hopper", PASSWORD, &Client::default())
+        .await
+        .expect("accepted");
     let grace = auth::authenticate(&t.db, &session.token).await.expect("signed in");
     assert_eq!((grace.organization_id, grace.role), (owner.organization_id, Role::Developer));
-    assert!(matches!(members::accept(&t.db, &invitation.token, "Eve", PASSWORD).await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(
+        members::accept(&t.core, &invitation.token, "Eve", PASSWORD, &Client::default()).await,
+        Err(ServiceError::NotFound(_))
+    ));
     assert!(matches!(members::preview(&t.db, &invitation.token).await, Err(ServiceError::NotFound(_))));
     // Signing in later works with the chosen password.
-    auth::sign_in(&t.db, "grace@acme.test", PASSWORD).await.expect("signs in");
+    auth::sign_in(&t.core, "grace@acme.test", PASSWORD, &Client::default()).await.expect("signs in");
 
     let list = members::list(&t.db, &owner).await.expect("list");
     assert_eq!(list.members.len(), 2);
@@ -75,8 +83,10 @@ async fn a_person_with_an_account_joins_with_their_password() {
     let globex = organization(&t.db, "Globex", "hank@globex.test").await;
     let invitation = members::invite(&t.db, &acme, "hank@globex.test", Role::Viewer).await.expect("invited");
     assert!(members::preview(&t.db, &invitation.token).await.expect("preview").existing_account);
-    field(members::accept(&t.db, &invitation.token, "", "not the password").await, "password");
-    let session = members::accept(&t.db, &invitation.token, "", "correct horse battery").await.expect("joined");
+    field(members::accept(&t.core, &invitation.token, "", "not the password", &Client::default()).await, "password");
+    let session = members::accept(&t.core, &invitation.token, "", "correct horse battery", &Client::default())
+        .await
+        .expect("joined");
     let hank = auth::authenticate(&t.db, &session.token).await.expect("signed in");
     assert_eq!((hank.user_id, hank.organization_id, hank.role), (globex.user_id, acme.organization_id, Role::Viewer));
     field(members::invite(&t.db, &acme, "hank@globex.test", Role::Admin).await, "email");
@@ -147,16 +157,20 @@ async fn suspending_or_removing_a_member_ends_their_sessions() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
     let invitation = members::invite(&t.db, &owner, "grace@acme.test", Role::Developer).await.expect("invited");
-    let session = members::accept(&t.db, &invitation.token, "Grace", PASSWORD).await.expect("accepted");
+    let session =
+        members::accept(&t.core, &invitation.token, "Grace", PASSWORD, &Client::default()).await.expect("accepted");
     let grace = auth::authenticate(&t.db, &session.token).await.expect("signed in");
 
     let suspended = members::set_suspended(&t.db, &owner, grace.user_id, true).await.expect("suspended");
     assert_eq!(suspended.status, MemberStatus::Suspended);
     assert!(matches!(auth::authenticate(&t.db, &session.token).await, Err(ServiceError::Unauthenticated)));
-    assert!(matches!(auth::sign_in(&t.db, "grace@acme.test", PASSWORD).await, Err(ServiceError::InvalidCredentials)));
+    assert!(matches!(
+        auth::sign_in(&t.core, "grace@acme.test", PASSWORD, &Client::default()).await,
+        Err(ServiceError::InvalidCredentials)
+    ));
 
     members::set_suspended(&t.db, &owner, grace.user_id, false).await.expect("reactivated");
-    let again = auth::sign_in(&t.db, "grace@acme.test", PASSWORD).await.expect("signs in again");
+    let again = auth::sign_in(&t.core, "grace@acme.test", PASSWORD, &Client::default()).await.expect("signs in again");
     members::remove(&t.db, &owner, grace.user_id).await.expect("removed");
     assert!(matches!(auth::authenticate(&t.db, &again.token).await, Err(ServiceError::Unauthenticated)));
     assert_eq!(members::list(&t.db, &owner).await.expect("list").members.len(), 1);
@@ -178,12 +192,18 @@ async fn invitations_expire_and_can_be_withdrawn() {
         .into_active_model();
     row.expires_at = Set(Utc::now() - Duration::minutes(1));
     row.update(&t.db).await.expect("expired");
-    assert!(matches!(members::accept(&t.db, &late.token, "Late", PASSWORD).await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(
+        members::accept(&t.core, &late.token, "Late", PASSWORD, &Client::default()).await,
+        Err(ServiceError::NotFound(_))
+    ));
 
     let withdrawn = members::invite(&t.db, &owner, "gone@acme.test", Role::Viewer).await.expect("invited");
     assert_eq!(members::list(&t.db, &owner).await.expect("list").invitations.len(), 1, "the expired one is not listed");
     members::revoke_invitation(&t.db, &owner, withdrawn.invitation.id).await.expect("revoked");
-    assert!(matches!(members::accept(&t.db, &withdrawn.token, "Gone", PASSWORD).await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(
+        members::accept(&t.core, &withdrawn.token, "Gone", PASSWORD, &Client::default()).await,
+        Err(ServiceError::NotFound(_))
+    ));
     assert!(members::list(&t.db, &owner).await.expect("list").invitations.is_empty());
 }
 

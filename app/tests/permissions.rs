@@ -7,7 +7,7 @@ mod common;
 use app::model::{AuditQuery, Plan, Role, RotationGrace};
 use app::ssr::ServiceError;
 use app::ssr::entities::api_key;
-use app::ssr::services::{Member, audit, keys, organizations};
+use app::ssr::services::{Member, audit, keys, members, organizations, projects};
 use common::{TestDb, default_project, fresh_db, member, new_key, organization};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
@@ -23,11 +23,13 @@ enum Action {
     ChangePlan,
     ReadAudit,
     ExportAudit,
+    ManageProjects,
+    InviteMember,
 }
 
 use Action::*;
 
-const ACTIONS: [Action; 9] = [
+const ACTIONS: [Action; 11] = [
     CreateKey,
     DisableOwnKey,
     RotateOwnKey,
@@ -37,15 +39,17 @@ const ACTIONS: [Action; 9] = [
     ChangePlan,
     ReadAudit,
     ExportAudit,
+    ManageProjects,
+    InviteMember,
 ];
 
 /// The table as the product promises it, written out rather than derived from the code under test.
-const MATRIX: [(Role, [bool; 9]); 4] = [
-    //                 create  disable rotate  revoke* grant*  read    plan    audit   export
-    (Role::Owner, [true, true, true, true, true, true, true, true, true]),
-    (Role::Admin, [true, true, true, true, true, true, false, true, true]),
-    (Role::Developer, [true, true, true, false, false, true, false, true, false]),
-    (Role::Viewer, [false, false, false, false, false, true, false, true, false]),
+const MATRIX: [(Role, [bool; 11]); 4] = [
+    //                 create  disable rotate  revoke* grant*  read    plan    audit   export  project invite
+    (Role::Owner, [true, true, true, true, true, true, true, true, true, true, true]),
+    (Role::Admin, [true, true, true, true, true, true, false, true, true, true, true]),
+    (Role::Developer, [true, true, true, false, false, true, false, true, false, false, false]),
+    (Role::Viewer, [false, false, false, false, false, true, false, true, false, false, false]),
 ];
 
 /// Runs `action` as `actor`: Ok when allowed, the refusal otherwise.
@@ -61,6 +65,8 @@ async fn attempt(t: &TestDb, actor: &Member, action: Action, own: Uuid, anothers
         ChangePlan => organizations::change_plan(&t.db, actor, Plan::Pro).await.map(drop),
         ReadAudit => audit::list(&t.db, actor, AuditQuery::default()).await.map(drop),
         ExportAudit => audit::export_csv(&t.db, actor, AuditQuery::default()).await.map(drop),
+        ManageProjects => projects::create(&t.db, actor, &format!("Project {}", Uuid::now_v7())).await.map(drop),
+        InviteMember => members::invite(&t.db, actor, "newcomer@acme.test", Role::Viewer).await.map(drop),
     }
 }
 

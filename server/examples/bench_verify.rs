@@ -4,14 +4,14 @@
 //! Serves the whole router on a loopback port (SQLite in a temporary folder), then drives it with
 //! wrk (peak rate, closed loop) and hey (a fixed rate: half the peak), both from Debian's packages.
 //!
-//! Two baselines, both trivial handlers in the same router: `GET /healthz` (the cheapest request
+//! Two baselines, both trivial handlers in the same router, under the same layers: `GET /healthz` (the cheapest request
 //! there is), and a POST that reads the very request verify gets (same headers, same JSON body) and
 //! answers a small JSON: hyper hands a request body over through a channel and a task wake-up,
 //! which every POST pays, so this one shows what the verification itself costs.
 
 use app::model::token::KeyToken;
 use app::model::{Environment, Expiration, NewKey, Plan, RateLimit, RateWindow, ScopePreset, SetupForm};
-use app::ssr::services::{auth, keys, organizations, projects};
+use app::ssr::services::{Client, auth, keys, organizations, projects};
 use app::ssr::{AppState, Core, db};
 use std::process::Command;
 use std::time::Duration;
@@ -101,7 +101,7 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
         email: "bench@bench.test".into(),
         password: "correct horse battery".into(),
     };
-    let session = auth::create_organization(&core.db, form).await?;
+    let session = auth::create_organization(&core.db, form, &Client::default()).await?;
     let owner = auth::authenticate(&core.db, &session.token).await?;
     organizations::change_plan(&core.db, &owner, Plan::Enterprise).await?;
     let project = projects::list(&core.db, &owner).await?.remove(0);
@@ -127,12 +127,14 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
     let (flush, stopped) = tokio::sync::watch::channel(false);
     keyward::tasks::spawn_usage_flush(core.clone(), Duration::from_secs(5), stopped);
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
-    let app = keyward::router::build(AppState::new(leptos_options, core, false)).route(
-        TRIVIAL_POST,
+    // The baseline gets the layer every route of the app's router has (a route added after `build`
+    // would otherwise skip it), so that the two differ by the handler alone.
+    let trivial =
         axum::routing::post(
             |body: axum::body::Bytes| async move { axum::Json(serde_json::json!({ "bytes": body.len() })) },
-        ),
-    );
+        )
+        .layer(keyward::router::trace_layer());
+    let app = keyward::router::build(AppState::new(leptos_options, core, false)).route(TRIVIAL_POST, trivial);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -1,4 +1,5 @@
-//! Background work: writing the usage counted in memory, and forgetting ended rate-limit windows.
+//! Background work: writing the usage counted in memory, and forgetting ended rate-limit windows
+//! and recovered sign-in limits.
 
 use app::ssr::Core;
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub fn spawn_usage_flush(core: Core, every: Duration, mut stop: watch::Receiver<
                 _ = stop.changed() => break,
             }
             core.limiter.forget_ended(chrono::Utc::now().timestamp_millis());
+            core.sign_in.forget_recovered();
         }
         flush(&core).await;
         tracing::info!("usage written");

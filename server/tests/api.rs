@@ -7,7 +7,7 @@ use app::model::{
     SetupForm,
 };
 use app::ssr::entities::{api_key, key_usage, membership, project};
-use app::ssr::services::{Member, audit, auth, keys, organizations, projects};
+use app::ssr::services::{Client, Member, audit, auth, keys, organizations, projects};
 use app::ssr::{AppState, Core, db};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -73,7 +73,7 @@ async fn member(core: &Core, org: &str, email: &str) -> Member {
         email: email.into(),
         password: "correct horse battery".into(),
     };
-    let session = auth::create_organization(&core.db, form).await.expect("organization");
+    let session = auth::create_organization(&core.db, form, &Client::default()).await.expect("organization");
     auth::authenticate(&core.db, &session.token).await.expect("signed in")
 }
 
@@ -154,11 +154,12 @@ impl Server {
             organization_id: Set(self.owner.organization_id),
             name: Set(name.into()),
             created_at: Set(Utc::now()),
+            archived_at: Set(None),
         }
         .insert(&self.core.db)
         .await
         .expect("project");
-        Project { id: row.id, name: row.name }
+        Project { id: row.id, name: row.name, scopes: Vec::new() }
     }
 
     async fn set_expires(&self, id: Uuid, at: chrono::DateTime<Utc>) {
@@ -629,7 +630,8 @@ async fn the_dashboard_exports_the_audit_log_as_csv_to_those_allowed() {
         request.send()
     };
 
-    let owner = auth::sign_in(&s.core.db, "ada@acme.test", "correct horse battery").await.expect("signed in");
+    let owner =
+        auth::sign_in(&s.core, "ada@acme.test", "correct horse battery", &Client::default()).await.expect("signed in");
     let answer = export(Some(owner.token)).await.expect("answer");
     assert_eq!(answer.status(), StatusCode::OK);
     assert!(answer.headers()["content-type"].to_str().is_ok_and(|t| t.starts_with("text/csv")));
@@ -655,7 +657,7 @@ async fn add_member(s: &Server, role: Role, email: &str) -> String {
         password: "correct horse battery".into(),
     };
     // The account comes with an organization of its own; the membership in Acme is the one used.
-    let own = auth::create_organization(&s.core.db, form).await.expect("account");
+    let own = auth::create_organization(&s.core.db, form, &Client::default()).await.expect("account");
     let account = auth::authenticate(&s.core.db, &own.token).await.expect("signed in");
     membership::Entity::delete_many()
         .filter(membership::Column::UserId.eq(account.user_id))
@@ -674,5 +676,79 @@ async fn add_member(s: &Server, role: Role, email: &str) -> String {
     .insert(&s.core.db)
     .await
     .expect("membership");
-    auth::sign_in(&s.core.db, email, "correct horse battery").await.expect("signed in").token
+    auth::sign_in(&s.core, email, "correct horse battery", &Client::default()).await.expect("signed in").token
+}
+
+#[tokio::test]
+async fn a_key_with_audit_read_reads_its_organizations_audit_log_and_nothing_else() {
+    let s = start().await;
+    let (revoked, _) = s.key("customer", &[]).await;
+    keys::revoke(&s.core, &s.owner, revoked).await.expect("revoked");
+    let (_, auditor) = s.key("siem", &["audit.read"]).await;
+    // Another organization's changes never show.
+    let other = member(&s.core, "Globex", "gus@globex.test").await;
+    let other_project = projects::list(&s.core.db, &other).await.expect("projects").remove(0);
+    let (foreign, _) = {
+        let created = keys::create(&s.core, &other, new_key("theirs", &other_project, vec![])).await.expect("key");
+        (created.key.id, created.token)
+    };
+    keys::revoke(&s.core, &other, foreign).await.expect("revoked");
+
+    let (status, body) = s.get("/audit?action=key.revoked", &auditor).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let events = body["events"].as_array().expect("events");
+    assert_eq!(body["total"], 1, "{body}");
+    assert_eq!(events[0]["target_id"], json!(revoked));
+    assert_eq!(events[0]["action"], "key.revoked");
+    assert_eq!(events[0]["actor"]["user_id"], json!(s.owner.user_id));
+    assert_eq!(events[0]["before"]["status"], "active", "before/after are JSON objects: {body}");
+
+    let (_, everything) = s.get("/audit?per_page=100", &auditor).await;
+    let targets: Vec<&Value> =
+        everything["events"].as_array().expect("events").iter().map(|e| &e["target_id"]).collect();
+    assert!(targets.contains(&&json!(revoked)) && !targets.contains(&&json!(foreign)), "{everything}");
+    let (_, by_key) = s.get(&format!("/audit?key={revoked}"), &auditor).await;
+    assert_eq!(by_key["total"], 2, "created and revoked: {by_key}");
+
+    let (status, body) = s.get("/audit?action=key.exploded", &auditor).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("action")));
+    let (status, body) = s.get("/audit?key=not-an-id", &auditor).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("key")));
+    let (status, body) = s.get("/audit?per_page=1000", &auditor).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (StatusCode::UNPROCESSABLE_ENTITY, json!("per_page")));
+    let (_, reader) = s.key("reader", &["api_keys.read"]).await;
+    let (status, body) = s.get("/audit", &reader).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::FORBIDDEN, json!("INSUFFICIENT_SCOPE")));
+}
+
+#[tokio::test]
+async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
+    let s = start().await;
+    let globex = member(&s.core, "Globex", "gus@globex.test").await;
+    let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
+    let theirs = keys::create(&s.core, &globex, new_key("theirs", &globex_project, vec![])).await.expect("key").key.id;
+    let before = api_key::Entity::find_by_id(theirs).one(&s.core.db).await.expect("query");
+
+    // Acme's full-access key, guessing Globex's key id: every route answers 404, as for no key at all.
+    use reqwest::Method;
+    let attempts = [
+        (Method::GET, format!("/keys/{theirs}"), None),
+        (Method::GET, format!("/keys/{theirs}/usage"), None),
+        (Method::POST, format!("/keys/{theirs}/revoke"), None),
+        (Method::POST, format!("/keys/{theirs}/disable"), None),
+        (Method::POST, format!("/keys/{theirs}/rotate"), Some(json!({ "grace": "none" }))),
+        (Method::PUT, format!("/keys/{theirs}/scopes"), Some(json!({ "scopes": ["api_keys.read"] }))),
+        (Method::PUT, format!("/keys/{theirs}/rate-limit"), Some(json!({ "rate_limit": null }))),
+        (Method::DELETE, format!("/keys/{theirs}"), None),
+    ];
+    for (method, path, body) in attempts {
+        let (status, _, answer) = s.call(method.clone(), &path, Some(&s.admin), body).await;
+        assert_eq!((status, answer["code"].clone()), (StatusCode::NOT_FOUND, json!("NOT_FOUND")), "{method} {path}");
+    }
+    let (_, listed) = s.get("/keys?per_page=100", &s.admin).await;
+    assert!(listed["keys"].as_array().expect("keys").iter().all(|k| k["id"] != json!(theirs)), "{listed}");
+    // Nor through the project filter, with Globex's project id.
+    let (status, listed) = s.get(&format!("/keys?project_id={}", globex_project.id), &s.admin).await;
+    assert_eq!((status, listed["total"].clone()), (StatusCode::OK, json!(0)), "{listed}");
+    assert_eq!(api_key::Entity::find_by_id(theirs).one(&s.core.db).await.expect("query"), before, "untouched");
 }

@@ -18,7 +18,10 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
         return Ok(None);
     };
     match crate::ssr::services::auth::authenticate(&state.core.db, &token).await {
-        Ok(member) => Ok(Some(member.session_info())),
+        Ok(member) => {
+            let organizations = crate::ssr::services::account::organizations(&state.core.db, &member).await?;
+            Ok(Some(member.session_info(organizations)))
+        }
         Err(ServiceError::Unauthenticated) => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -30,7 +33,8 @@ pub async fn set_up(organization: String, name: String, email: String, password:
     use crate::model::SetupForm;
     let state = super::context::state()?;
     let form = SetupForm { organization, name, email, password };
-    let session = crate::ssr::services::auth::set_up(&state.core.db, form).await?;
+    let client = super::context::client().await;
+    let session = crate::ssr::services::auth::set_up(&state.core.db, form, &client).await?;
     super::context::set_session_cookie(&state, &session);
     leptos_axum::redirect("/keys");
     Ok(())
@@ -39,7 +43,8 @@ pub async fn set_up(organization: String, name: String, email: String, password:
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
     let state = super::context::state()?;
-    let session = crate::ssr::services::auth::sign_in(&state.core.db, &email, &password).await?;
+    let client = super::context::client().await;
+    let session = crate::ssr::services::auth::sign_in(&state.core, &email, &password, &client).await?;
     super::context::set_session_cookie(&state, &session);
     leptos_axum::redirect("/keys");
     Ok(())

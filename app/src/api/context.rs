@@ -2,7 +2,7 @@
 
 use crate::model::AppError;
 use crate::ssr::AppState;
-use crate::ssr::services::{Member, NewSession, auth};
+use crate::ssr::services::{Client, Member, NewSession, auth};
 use axum::http::{HeaderValue, header::SET_COOKIE};
 use axum_extra::extract::CookieJar;
 use leptos::prelude::*;
@@ -28,15 +28,24 @@ pub async fn member() -> Result<(AppState, Member), AppError> {
     let state = state()?;
     let token = session_token().await.ok_or(AppError::Unauthenticated)?;
     let mut member = auth::authenticate(&state.core.db, &token).await?;
-    member.ip = client_ip().await;
+    member.ip = client_ip().await.map(|ip| ip.to_string());
     Ok((state, member))
 }
 
 /// The address the request came from (the TCP peer).
-async fn client_ip() -> Option<String> {
+async fn client_ip() -> Option<std::net::IpAddr> {
     use axum::extract::ConnectInfo;
     let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await.ok()?;
-    Some(peer.ip().to_string())
+    Some(peer.ip())
+}
+
+/// Where a sign-in comes from: the address, and the browser as it names itself.
+pub async fn client() -> Client {
+    let user_agent = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .ok()
+        .and_then(|headers| headers.get(axum::http::header::USER_AGENT)?.to_str().ok().map(str::to_owned));
+    Client { ip: client_ip().await, user_agent }
 }
 
 /// Hands the session token to the browser: HttpOnly (no script reads it), SameSite=Lax.

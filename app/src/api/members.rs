@@ -50,7 +50,8 @@ pub async fn get_invitation(token: String) -> Result<InvitationPreview, AppError
 #[server(endpoint = "accept_invitation")]
 pub async fn accept_invitation(token: String, name: String, password: String) -> Result<(), AppError> {
     let state = super::context::state()?;
-    let session = crate::ssr::services::members::accept(&state.core.db, &token, &name, &password).await?;
+    let client = super::context::client().await;
+    let session = crate::ssr::services::members::accept(&state.core, &token, &name, &password, &client).await?;
     super::context::set_session_cookie(&state, &session);
     Ok(())
 }

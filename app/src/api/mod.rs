@@ -1,10 +1,12 @@
 //! Server functions: thin. Each one finds the signed-in member, calls one service, converts the error.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod keys;
 pub mod members;
 pub mod organization;
+pub mod projects;
 
 #[cfg(feature = "ssr")]
 mod context;

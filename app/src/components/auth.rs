@@ -1,5 +1,7 @@
 //! The session, known to every page: who is signed in, and the actions that change it.
 
+use super::{error_message, use_toasts};
+use crate::api::account::{ChangePassword, CreateOrganization, SwitchOrganization};
 use crate::api::auth::{SetUp, SignIn, SignOut, current_session};
 use crate::api::members::AcceptInvitation;
 use crate::model::{AppError, SessionInfo};
@@ -16,6 +18,12 @@ pub struct AuthContext {
     pub sign_out: ServerAction<SignOut>,
     /// Accepting an invitation signs the person in, too.
     pub accept: ServerAction<AcceptInvitation>,
+    /// Another organization: every page's data changes with it.
+    pub switch: ServerAction<SwitchOrganization>,
+    /// A new organization, which the session then works in.
+    pub create_organization: ServerAction<CreateOrganization>,
+    /// A new password ends the other sessions; this one stays.
+    pub change_password: ServerAction<ChangePassword>,
 }
 
 pub fn use_auth() -> AuthContext {
@@ -33,11 +41,45 @@ pub fn AuthProvider(children: Children) -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let sign_out = ServerAction::<SignOut>::new();
     let accept = ServerAction::<AcceptInvitation>::new();
+    let switch = ServerAction::<SwitchOrganization>::new();
+    let create_organization = ServerAction::<CreateOrganization>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
     let session = Resource::new(
-        move || (set_up.version().get(), sign_in.version().get(), sign_out.version().get(), accept.version().get()),
+        move || {
+            (
+                set_up.version().get(),
+                sign_in.version().get(),
+                sign_out.version().get(),
+                accept.version().get(),
+                switch.version().get(),
+            )
+        },
         |_| current_session(),
     );
-    provide_context(AuthContext { session, set_up, sign_in, sign_out, accept });
+    provide_context(AuthContext {
+        session,
+        set_up,
+        sign_in,
+        sign_out,
+        accept,
+        switch,
+        create_organization,
+        change_password,
+    });
+    // Switching organization reloads the app on the keys page, so that nothing of the previous
+    // organization stays on screen or in a cached resource. Once per app, not per page.
+    let toasts = use_toasts();
+    Effect::new(move |_| match switch.value().get() {
+        Some(Ok(_)) => reload_on_keys(),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    });
+    // Its errors show under its form.
+    Effect::new(move |_| {
+        if matches!(create_organization.value().get(), Some(Ok(_))) {
+            reload_on_keys();
+        }
+    });
     children()
 }
 
@@ -67,4 +109,10 @@ pub fn go_to_keys_once_signed_in(value: MappedSignal<Option<Result<(), AppError>
             navigate("/keys", Default::default());
         }
     });
+}
+
+/// A full page load of the keys page: the way into another organization.
+fn reload_on_keys() {
+    #[cfg(feature = "hydrate")]
+    let _ = window().location().assign("/keys");
 }

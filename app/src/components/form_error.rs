@@ -1,4 +1,4 @@
-use crate::model::AppError;
+use crate::model::{AppError, capitalize};
 use leptos::prelude::*;
 
 /// The error an action ended with, as an alert under its form.
@@ -28,7 +28,5 @@ where
 
 /// A sentence for a person: field errors start with the field's name, capitalized.
 pub fn error_message(e: &AppError) -> String {
-    let text = e.to_string();
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    capitalize(&e.to_string())
 }

@@ -116,7 +116,14 @@ pub fn CreateKeyDialog(
             value.set(None);
         }
     });
+    // The scopes offered follow the project picked.
+    let picked = RwSignal::new(projects.first().map(|p| p.id));
     let projects = StoredValue::new(projects);
+    let defined = Signal::derive(move || {
+        let picked = picked.get();
+        projects
+            .with_value(|all| all.iter().find(|p| Some(p.id) == picked).map(|p| p.scopes.clone()).unwrap_or_default())
+    });
 
     view! {
         <Modal id="create-key" title="Create API Key" open on_close>
@@ -136,7 +143,8 @@ pub fn CreateKeyDialog(
                 <div class="field-row">
                     <div class="field">
                         <label for="key-project">"Project"</label>
-                        <select id="key-project" name="project_id" aria-invalid=invalid_field(value, "project")>
+                        <select id="key-project" name="project_id" aria-invalid=invalid_field(value, "project")
+                            on:change=move |ev| picked.set(event_target_value(&ev).parse().ok())>
                             {projects.get_value().into_iter().map(|p| view! {
                                 <option value=p.id.to_string()>{p.name}</option>
                             }).collect_view()}
@@ -151,7 +159,7 @@ pub fn CreateKeyDialog(
                         </select>
                     </div>
                 </div>
-                <ScopePicker initial=ScopePreset::Workspace.scopes() />
+                <ScopePicker initial=ScopePreset::Workspace.scopes() defined />
                 <ExpiryFields value />
                 <RateLimitFields value initial=None />
                 <ActionError value />

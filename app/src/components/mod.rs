@@ -2,6 +2,7 @@
 
 mod app_shell;
 mod auth;
+mod data_table;
 mod form_error;
 mod key_actions;
 pub mod keys;
@@ -14,6 +15,7 @@ mod usage_chart;
 
 pub use app_shell::AppShell;
 pub use auth::{AuthContext, AuthProvider, RequireSession, current_member, go_to_keys_once_signed_in, use_auth};
+pub use data_table::DataTable;
 pub use form_error::{ActionError, error_message, invalid_field};
 pub use key_actions::{KeyActions, KeyActionsProvider, use_key_actions};
 pub use modal::Modal;

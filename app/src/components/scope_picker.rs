@@ -1,12 +1,18 @@
-//! Choosing a key's scopes: a preset, or a grouped checklist, plus custom scopes for the project's API.
+//! Choosing a key's scopes: a preset, or a grouped checklist, plus custom scopes for the project's API
+//! (those the project defines as checkboxes, any other typed in).
 
-use crate::model::{ManagementScope, ScopePreset, ScopeSet};
+use crate::model::{CustomScope, ManagementScope, ScopePreset, ScopeSet};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
 /// Posts `scopes` (the checked management scopes, space-separated) and `custom_scopes`.
 #[component]
-pub fn ScopePicker(initial: ScopeSet) -> impl IntoView {
+pub fn ScopePicker(
+    initial: ScopeSet,
+    /// The custom scopes the key's project defines.
+    #[prop(into, optional)]
+    defined: Signal<Vec<CustomScope>>,
+) -> impl IntoView {
     let checked = RwSignal::new(
         initial
             .iter()
@@ -14,12 +20,26 @@ pub fn ScopePicker(initial: ScopeSet) -> impl IntoView {
             .map(|s| s.to_string())
             .collect::<BTreeSet<_>>(),
     );
-    let custom = initial
-        .iter()
-        .filter(|s| ManagementScope::from_name(s.as_str()).is_none())
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(" ");
+    // The text field holds the custom scopes; the checkboxes of defined ones edit it.
+    let custom = RwSignal::new(
+        initial
+            .iter()
+            .filter(|s| ManagementScope::from_name(s.as_str()).is_none())
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let has_custom = move |name: &str| custom.with(|c| c.split([' ', ',']).any(|s| s == name));
+    let toggle_custom = move |name: &str, on: bool| {
+        custom.update(|c| {
+            let mut names: Vec<String> =
+                c.split([' ', ',']).filter(|s| !s.is_empty() && *s != name).map(str::to_owned).collect();
+            if on {
+                names.push(name.to_owned());
+            }
+            *c = names.join(" ");
+        });
+    };
     let preset_matches = move |preset: ScopePreset| {
         checked.with(|c| {
             c.iter().eq(preset.scopes().iter().map(|s| s.as_str().to_owned()).collect::<BTreeSet<_>>().iter())
@@ -63,9 +83,33 @@ pub fn ScopePicker(initial: ScopeSet) -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
             }).collect_view()}
+            {move || {
+                let defined = defined.get();
+                (!defined.is_empty()).then(|| view! {
+                    <fieldset class="scope-group">
+                        <legend>"Defined in this project"</legend>
+                        {defined.into_iter().map(|scope| {
+                            let id = format!("custom-scope-{}", scope.name.replace('.', "-"));
+                            let label_for = id.clone();
+                            let (checked_name, toggled_name) = (scope.name.clone(), scope.name.clone());
+                            view! {
+                                <label class="check" for=label_for>
+                                    <input type="checkbox" id=id
+                                        prop:checked=move || has_custom(&checked_name)
+                                        on:change=move |ev| toggle_custom(&toggled_name, event_target_checked(&ev)) />
+                                    <code>{scope.name}</code>
+                                    <span class="hint">{scope.description}</span>
+                                </label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                })
+            }}
             <div class="field">
                 <label for="custom-scopes">"Custom scopes for your API"</label>
-                <input id="custom-scopes" name="custom_scopes" type="text" value=custom autocomplete="off"
+                <input id="custom-scopes" name="custom_scopes" type="text" autocomplete="off"
+                    value=custom.get_untracked() prop:value=move || custom.get()
+                    on:input=move |ev| custom.set(event_target_value(&ev))
                     placeholder="e.g. telemetry.write orders.read" aria-describedby="custom-scopes-hint" />
                 <small id="custom-scopes-hint" class="hint">"resource.action, separated by spaces or commas."</small>
             </div>

@@ -25,10 +25,16 @@ pub enum AuditAction {
     MemberSuspended,
     MemberReactivated,
     MemberRemoved,
+    ProjectCreated,
+    ProjectRenamed,
+    ProjectArchived,
+    ProjectRestored,
+    ProjectScopeDefined,
+    ProjectScopeRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 22] = [
         Self::KeyCreated,
         Self::KeyRevoked,
         Self::KeyDisabled,
@@ -45,6 +51,12 @@ impl AuditAction {
         Self::MemberSuspended,
         Self::MemberReactivated,
         Self::MemberRemoved,
+        Self::ProjectCreated,
+        Self::ProjectRenamed,
+        Self::ProjectArchived,
+        Self::ProjectRestored,
+        Self::ProjectScopeDefined,
+        Self::ProjectScopeRemoved,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -65,6 +77,12 @@ impl AuditAction {
             Self::MemberSuspended => "member.suspended",
             Self::MemberReactivated => "member.reactivated",
             Self::MemberRemoved => "member.removed",
+            Self::ProjectCreated => "project.created",
+            Self::ProjectRenamed => "project.renamed",
+            Self::ProjectArchived => "project.archived",
+            Self::ProjectRestored => "project.restored",
+            Self::ProjectScopeDefined => "project.scope_defined",
+            Self::ProjectScopeRemoved => "project.scope_removed",
         }
     }
 
@@ -87,6 +105,12 @@ impl AuditAction {
             Self::MemberSuspended => "Member suspended",
             Self::MemberReactivated => "Member reactivated",
             Self::MemberRemoved => "Member removed",
+            Self::ProjectCreated => "Project created",
+            Self::ProjectRenamed => "Project renamed",
+            Self::ProjectArchived => "Project archived",
+            Self::ProjectRestored => "Project restored",
+            Self::ProjectScopeDefined => "Project scope defined",
+            Self::ProjectScopeRemoved => "Project scope removed",
         }
     }
 

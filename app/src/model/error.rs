@@ -2,6 +2,12 @@ use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
 use leptos::server_fn::codec::JsonEncoding;
 use serde::{Deserialize, Serialize};
 
+/// `text` with its first letter upper-cased: a message or a label that starts a sentence.
+pub fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 /// Bad input: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[error("{field} {reason}")]
@@ -33,6 +39,8 @@ pub enum AppError {
     Unauthenticated,
     #[error("Invalid email or password.")]
     InvalidCredentials,
+    #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
+    TooManyAttempts { retry_after_secs: u64 },
     /// What the member's role does not allow, in words.
     #[error("{0}")]
     Forbidden(String),

@@ -262,6 +262,8 @@ pub struct Rotation {
 pub struct KeyDetails {
     pub key: ApiKey,
     pub rotations: Vec<Rotation>,
+    /// The custom scopes the key's project defines, offered when its scopes are edited.
+    pub project_scopes: Vec<super::CustomScope>,
 }
 
 /// The answer to a rotation: the key, and its new token, shown this once.

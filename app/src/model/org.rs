@@ -31,10 +31,14 @@ impl Role {
     }
 }
 
+/// A project keys can be created in, as the pickers need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {
     pub id: Uuid,
     pub name: String,
+    /// The custom scopes it defines, offered when picking a key's scopes.
+    #[serde(default)]
+    pub scopes: Vec<super::CustomScope>,
 }
 
 /// Who is signed in, and into which organization.
@@ -43,9 +47,12 @@ pub struct SessionInfo {
     pub user_id: Uuid,
     pub user_name: String,
     pub email: String,
+    pub organization_id: Uuid,
     pub organization: String,
     pub plan: Plan,
     pub role: Role,
+    /// Every organization the person may switch to, the current one included.
+    pub organizations: Vec<super::OrganizationChoice>,
 }
 
 impl SessionInfo {
@@ -83,6 +90,11 @@ impl SetupForm {
         validate_new_password(&self.password)?;
         Ok(Self { organization, name, email, password: self.password })
     }
+}
+
+/// An organization's name: trimmed, 1 to 80 characters.
+pub fn organization_name(raw: &str) -> Result<String, FieldError> {
+    bounded("name", raw, 80)
 }
 
 fn bounded(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {

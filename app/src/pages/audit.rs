@@ -2,8 +2,8 @@
 //! form), so a filtered view can be shared, reloaded, and exported as it is.
 
 use crate::api::audit::list_audit;
-use crate::components::{AppShell, RequireSession, error_message, format_time, iso_time, use_auth};
-use crate::model::{AuditAction, AuditEntry, AuditPage, AuditQuery, Permission};
+use crate::components::{AppShell, DataTable, RequireSession, error_message, format_time, iso_time, use_auth};
+use crate::model::{AuditAction, AuditEntry, AuditPage, AuditQuery, Permission, capitalize};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Form;
@@ -109,23 +109,11 @@ fn Entries(page: AuditPage, query: AuditQuery) -> impl IntoView {
     let (current, pages, total) = (page.page, page.pages(), page.total);
     let link = move |to: u32| format!("/audit{}", query_string(&AuditQuery { page: to, ..query.clone() }));
     let (previous, next) = (link(current.saturating_sub(1).max(1)), link(current + 1));
+    const COLUMNS: &[&str] = &["When", "Actor", "Action", "Target", "Change", "IP"];
     view! {
-        <table class="keys-table audit-table">
-            <caption class="visually-hidden">"Recorded changes, newest first"</caption>
-            <thead>
-                <tr>
-                    <th scope="col">"When"</th>
-                    <th scope="col">"Actor"</th>
-                    <th scope="col">"Action"</th>
-                    <th scope="col">"Target"</th>
-                    <th scope="col">"Change"</th>
-                    <th scope="col">"IP"</th>
-                </tr>
-            </thead>
-            <tbody>
-                {page.entries.into_iter().map(|entry| view! { <EntryRow entry /> }).collect_view()}
-            </tbody>
-        </table>
+        <DataTable caption="Recorded changes, newest first" columns=COLUMNS class="audit-table">
+            {page.entries.into_iter().map(|entry| view! { <EntryRow entry /> }).collect_view()}
+        </DataTable>
         <nav class="pagination" aria-label="Pagination">
             <span class="range" role="status">{format!("{total} recorded")}</span>
             {(current > 1).then(|| view! { <a class="button" href=previous>"Previous"</a> })}
@@ -160,9 +148,4 @@ fn EntryRow(entry: AuditEntry) -> impl IntoView {
             <td>{entry.ip.unwrap_or_else(|| "—".to_owned())}</td>
         </tr>
     }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

@@ -85,6 +85,7 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
     }
     let scopes_list = key.scopes.to_strings();
     let initial_scopes = StoredValue::new(key.scopes.clone());
+    let project_scopes = StoredValue::new(details.project_scopes.clone());
     let initial_limit = key.rate_limit;
     let in_grace = key.previous_valid_until.is_some();
     let key_for_revoke = key.clone();
@@ -185,7 +186,7 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
         <Modal id="edit-scopes" title="Edit scopes" open=scopes_open on_close=Callback::new(move |()| scopes_open.set(false))>
             <ActionForm action=actions.scopes attr:class="form">
                 <input type="hidden" name="id" value=id.to_string() />
-                <ScopePicker initial=initial_scopes.get_value() />
+                <ScopePicker initial=initial_scopes.get_value() defined=project_scopes.get_value() />
                 <ActionError value=actions.scopes.value() />
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| scopes_open.set(false)>"Cancel"</button>

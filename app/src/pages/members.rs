@@ -4,7 +4,8 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    ActionError, AppShell, Modal, RequireSession, current_member, error_message, format_date, format_time, use_toasts,
+    ActionError, AppShell, DataTable, Modal, RequireSession, current_member, error_message, format_date, format_time,
+    use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
 use leptos::prelude::*;
@@ -126,38 +127,13 @@ fn MemberTables(list: MemberList, actions: MemberActions) -> impl IntoView {
         })
         .collect_view();
     let invitations = list.invitations;
+    const MEMBER_COLUMNS: &[&str] = &["Name", "Email", "Role", "Status", "Joined", "Last active"];
+    const INVITATION_COLUMNS: &[&str] = &["Email", "Role", "Invited by", "Expires"];
     view! {
-        <div class="table-wrap">
-            <table class="keys-table">
-                <caption class="visually-hidden">"Members"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Joined"</th>
-                        <th scope="col">"Last active"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable caption="Members" columns=MEMBER_COLUMNS actions=true>{rows}</DataTable>
         {(!invitations.is_empty()).then(|| view! {
             <h2>"Open invitations"</h2>
-            <table class="keys-table">
-                <caption class="visually-hidden">"Open invitations"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Invited by"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
+            <DataTable caption="Open invitations" columns=INVITATION_COLUMNS actions=true>
                     {invitations.into_iter().map(|i| {
                         let label = format!("Revoke the invitation for {}", i.email);
                         let id = i.id;
@@ -178,8 +154,7 @@ fn MemberTables(list: MemberList, actions: MemberActions) -> impl IntoView {
                             </tr>
                         }
                     }).collect_view()}
-                </tbody>
-            </table>
+            </DataTable>
         })}
         <RemoveDialog target=remove_target action=actions.remove />
     }

@@ -1,4 +1,4 @@
-use crate::model::{AppError, Environment, FieldError, Plan};
+use crate::model::{AppError, Environment, FieldError, Plan, capitalize};
 use crate::ssr::rate_limit::RateState;
 use crate::ssr::services::verification::KeyRejection;
 use axum::http::StatusCode;
@@ -28,6 +28,9 @@ pub enum ServiceError {
     /// An API key asked to work in another environment than its own.
     #[error("wrong environment: the key is for {key}, the request is for {requested}")]
     WrongEnvironment { key: Environment, requested: Environment },
+    /// Too many sign-in attempts for an account or from an address.
+    #[error("too many sign-in attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -49,7 +52,7 @@ impl ServiceError {
             | ServiceError::InvalidCredentials
             | ServiceError::KeyRejected(_)
             | ServiceError::WrongEnvironment { .. } => StatusCode::UNAUTHORIZED,
-            ServiceError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::RateLimited(_) | ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Forbidden(_) | ServiceError::MissingScope(_) => StatusCode::FORBIDDEN,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) | ServiceError::PlanLimitReached { .. } => StatusCode::CONFLICT,
@@ -74,6 +77,7 @@ impl From<ServiceError> for AppError {
             | ServiceError::WrongEnvironment { .. }
             | ServiceError::KeyRejected(_)
             | ServiceError::RateLimited(_) => AppError::Forbidden("You do not have permission to do that.".into()),
+            ServiceError::TooManyAttempts { retry_after_secs } => AppError::TooManyAttempts { retry_after_secs },
             ServiceError::NotFound(what) => AppError::NotFound(capitalize(what)),
             ServiceError::Conflict(detail) => AppError::Conflict(detail),
             ServiceError::PlanLimitReached { plan, limit } => {
@@ -86,9 +90,4 @@ impl From<ServiceError> for AppError {
             }
         }
     }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

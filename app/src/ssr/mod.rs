@@ -9,6 +9,7 @@ pub mod migration;
 pub mod rate_limit;
 pub mod services;
 mod state;
+pub mod throttle;
 pub mod usage;
 
 pub use error::ServiceError;

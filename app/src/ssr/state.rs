@@ -1,5 +1,6 @@
 use super::cache::KeyCache;
 use super::rate_limit::RateLimiter;
+use super::throttle::SignInThrottle;
 use super::usage::UsageMeter;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -16,11 +17,19 @@ pub struct Core {
     /// Calls counted in memory until the background task writes them.
     pub usage: UsageMeter,
     pub limiter: RateLimiter,
+    /// Sign-in attempts per account and per address.
+    pub sign_in: SignInThrottle,
 }
 
 impl Core {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db, cache: KeyCache::default(), usage: UsageMeter::default(), limiter: RateLimiter::default() }
+        Self {
+            db,
+            cache: KeyCache::default(),
+            usage: UsageMeter::default(),
+            limiter: RateLimiter::default(),
+            sign_in: SignInThrottle::default(),
+        }
     }
 }
 

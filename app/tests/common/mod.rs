@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use app::model::{Environment, Project, SetupForm};
-use app::ssr::services::{Member, auth, projects};
+use app::ssr::services::{Client, Member, auth, projects};
 use app::ssr::{Core, db};
 use sea_orm::DatabaseConnection;
 
@@ -45,7 +45,8 @@ pub fn owner_form(org: &str, email: &str) -> SetupForm {
 
 /// An organization and its signed-in owner.
 pub async fn organization(db: &DatabaseConnection, org: &str, email: &str) -> Member {
-    let session = auth::create_organization(db, owner_form(org, email)).await.expect("organization created");
+    let session =
+        auth::create_organization(db, owner_form(org, email), &Client::default()).await.expect("organization created");
     auth::authenticate(db, &session.token).await.expect("owner signed in")
 }
 
@@ -98,6 +99,8 @@ pub async fn member(db: &DatabaseConnection, owner: &Member, role: app::model::R
     .insert(db)
     .await
     .expect("membership");
-    let session = auth::sign_in(db, &email, "correct horse battery").await.expect("signed in");
+    let session = auth::sign_in(&Core::new(db.clone()), &email, "correct horse battery", &Client::default())
+        .await
+        .expect("signed in");
     auth::authenticate(db, &session.token).await.expect("member")
 }

@@ -1,7 +1,7 @@
 //! The REST API's public shapes. Kept apart from the dashboard's models so that the API can stay
 //! stable (RFC 3339 times, nested objects) while the dashboard's wire format is free to change.
 
-use app::model::{ApiKey, Environment, KeyPage, KeyStats, KeyStatus, RateLimit, RateWindow, UsageHistory};
+use app::model::{ApiKey, AuditPage, Environment, KeyPage, KeyStats, KeyStatus, RateLimit, RateWindow, UsageHistory};
 use app::ssr::services::verification::{Verdict, VerifyCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -298,6 +298,93 @@ impl<'a> From<&'a Verdict> for Verification<'a> {
                 remaining: r.remaining,
                 reset: r.reset_at_ms,
             }),
+        }
+    }
+}
+
+/// The audit log's filters, as query parameters. Unlike the dashboard's URL, a value that does not
+/// parse is refused (422, naming the parameter), not ignored.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// A member's user id: what they did (and what keys they created did).
+    pub actor: Option<Uuid>,
+    /// One action, e.g. `key.revoked` or `member.role_changed`.
+    pub action: Option<String>,
+    /// A key's id: everything done to it.
+    pub key: Option<Uuid>,
+    /// First day, inclusive (UTC, YYYY-MM-DD).
+    pub from: Option<NaiveDate>,
+    /// Last day, inclusive (UTC, YYYY-MM-DD).
+    pub to: Option<NaiveDate>,
+    /// From 1.
+    pub page: Option<u32>,
+    /// 1 to 100 (default 25).
+    pub per_page: Option<u32>,
+}
+
+/// Who made a change: a member, or a key acting for the member who created it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditActorRef {
+    pub user_id: Option<Uuid>,
+    pub key_id: Option<Uuid>,
+    /// As it read at the time of the change.
+    pub name: String,
+}
+
+/// One recorded change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor: AuditActorRef,
+    /// e.g. `key.revoked`.
+    pub action: String,
+    /// `key`, `member`, `invitation` or `organization`.
+    pub target_kind: String,
+    pub target_id: Option<Uuid>,
+    pub target_name: String,
+    /// What changed, where it matters.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventList {
+    /// Newest first.
+    pub events: Vec<AuditEvent>,
+    /// Events matching the filters, on every page.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl From<AuditPage> for AuditEventList {
+    fn from(page: AuditPage) -> Self {
+        let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+        Self {
+            events: page
+                .entries
+                .into_iter()
+                .map(|e| AuditEvent {
+                    id: e.id,
+                    at: e.at,
+                    actor: AuditActorRef { user_id: e.actor.user_id, key_id: e.actor.key_id, name: e.actor.name },
+                    action: e.action.as_str().to_owned(),
+                    target_kind: e.target_kind,
+                    target_id: e.target_id,
+                    target_name: e.target_name,
+                    before: json(e.before),
+                    after: json(e.after),
+                    ip: e.ip,
+                })
+                .collect(),
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
         }
     }
 }

@@ -5,7 +5,7 @@ use app::model::FieldError;
 use app::ssr::ServiceError;
 use app::ssr::services::KeyCaller;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
@@ -77,6 +77,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         let bytes = if bytes.is_empty() { Bytes::from_static(b"{}") } else { bytes };
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer).map(ApiJson).map_err(|e| body_error(&e).into())
+    }
+}
+
+/// Query parameters: one that does not parse is a 422 naming it.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Query::try_from_uri(&parts.uri)
+            .map(|Query(params)| ApiQuery(params))
+            .map_err(|e| query_error(&e.body_text()).into())
+    }
+}
+
+/// axum says "Failed to deserialize query string: per_page: invalid digit found in string": the
+/// parameter and the reason, as a field error.
+fn query_error(text: &str) -> FieldError {
+    let detail = text.split_once(": ").map_or(text, |(_, detail)| detail);
+    match detail.split_once(": ") {
+        Some((field, reason)) if !field.is_empty() && !field.contains(' ') => FieldError::new(field, reason),
+        _ => FieldError::new("query", detail),
     }
 }
 
@@ -159,6 +182,25 @@ mod tests {
         assert!(!env.reason.contains("kw_live_secret"), "{}", env.reason);
         assert!(env.reason.contains("production"), "{}", env.reason);
         assert_eq!(fault(r#"{"name": "a", "extra": 1}"#), FieldError::new("extra", "is not a known field"));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Params {
+        page: Option<u32>,
+        key: Option<Uuid>,
+    }
+
+    fn query_fault(query: &str) -> FieldError {
+        let uri: axum::http::Uri = format!("/x?{query}").parse().expect("uri");
+        let rejection = Query::<Params>::try_from_uri(&uri).expect_err(query);
+        query_error(&rejection.body_text())
+    }
+
+    #[test]
+    fn query_faults_name_the_parameter() {
+        assert_eq!(query_fault("page=two").field, "page");
+        assert_eq!(query_fault("page=1&key=not-a-uuid").field, "key");
     }
 
     #[test]

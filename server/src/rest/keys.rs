@@ -4,14 +4,13 @@
 use super::dto::{
     CreateKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetRateLimit, SetScopes, StatsSummary, Usage,
 };
-use super::extract::{ApiJson, Caller, KeyId};
+use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
 use app::model::{Expiration, FieldError, KeyQuery, KeySort, KeyStatus, NewKey, PAGE_SIZES, RotationGrace};
 use app::ssr::AppState;
 use app::ssr::services::keys;
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys", params(ListParams),
@@ -21,9 +20,8 @@ use axum::http::StatusCode;
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<KeyList>, ApiError> {
-    let Query(params) = params.map_err(|_| FieldError::new("query", "has a parameter of the wrong type"))?;
     let query = key_query(params)?;
     Ok(Json(keys::list(&state.core, &caller, &query).await?.into()))
 }

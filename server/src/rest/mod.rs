@@ -1,5 +1,6 @@
 //! `/api/v1`: the management API and the verification API, authenticated by Keyward keys.
 
+mod audit;
 pub mod dto;
 pub mod extract;
 mod keys;
@@ -16,6 +17,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use dto::{Verification, VerifyKey};
 use extract::{ApiJson, PresentedKey, peer_ip, presented_key};
 use problem::{ApiError, Problem, rate_limit_headers};
@@ -37,6 +39,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/keys/{id}/rate-limit", put(keys::set_rate_limit))
         .route("/api/v1/keys/{id}/usage", get(keys::usage))
         .route("/api/v1/stats/summary", get(keys::stats))
+        .route("/api/v1/audit", get(audit::list))
         .route_layer(middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
@@ -52,22 +55,30 @@ pub fn routes(state: AppState) -> Router<AppState> {
 /// Every `/api/v1` call: authenticate the key and count its rate limit (401/429 stop here), run the
 /// handler, then [`settle`] the call.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let (mut caller, rate) = match verification::authenticate(&state.core, presented_key(request.headers())).await {
+    let now = Utc::now();
+    let (mut caller, rate) = match verification::authenticate(&state.core, presented_key(request.headers()), now).await
+    {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };
     caller.ip = peer_ip(request.extensions());
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
-    settle(&state, &caller, rate, response)
+    settle(&state, &caller, rate, now, response)
 }
 
 /// After a call: count it (denied when refused for the key's scopes) and add the `RateLimit-*` headers.
-fn settle(state: &AppState, caller: &KeyCaller, rate: Option<RateState>, mut response: Response) -> Response {
+fn settle(
+    state: &AppState,
+    caller: &KeyCaller,
+    rate: Option<RateState>,
+    now: DateTime<Utc>,
+    mut response: Response,
+) -> Response {
     let refused = matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN);
-    verification::record_call(&state.core, caller, !refused);
+    verification::record_call(&state.core, caller, !refused, now);
     if let Some(rate) = rate {
-        rate_limit_headers(response.headers_mut(), &rate, chrono::Utc::now().timestamp_millis());
+        rate_limit_headers(response.headers_mut(), &rate, now.timestamp_millis());
     }
     response
 }
@@ -88,7 +99,8 @@ async fn verify(
     body: Result<ApiJson<VerifyKey>, ApiError>,
 ) -> Response {
     // A verification changes nothing, so nothing is audited: the caller's address is not needed.
-    let (caller, rate) = match verification::authenticate(&state.core, presented.as_deref()).await {
+    let now = Utc::now();
+    let (caller, rate) = match verification::authenticate(&state.core, presented.as_deref(), now).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };
@@ -96,13 +108,13 @@ async fn verify(
         let ApiJson(body) = body?;
         let scopes = body.scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>()?;
         let request = VerifyRequest { key: body.key, environment: body.environment, scopes };
-        Ok::<_, ApiError>(verification::verify(&state.core, &caller, &request).await?)
+        Ok::<_, ApiError>(verification::verify(&state.core, &caller, &request, now).await?)
     };
     let response = match verdict.await {
         Ok(verdict) => Json(Verification::from(&verdict)).into_response(),
         Err(e) => e.into_response(),
     };
-    settle(&state, &caller, rate, response)
+    settle(&state, &caller, rate, now, response)
 }
 
 #[derive(OpenApi)]
@@ -110,12 +122,13 @@ async fn verify(
     info(title = "Keyward API", description = "Manage and verify API keys. Authenticate with a Keyward key: \
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
-        keys::set_scopes, keys::set_rate_limit, keys::delete, keys::usage, keys::stats),
+        keys::set_scopes, keys::set_rate_limit, keys::delete, keys::usage, keys::stats, audit::list),
     modifiers(&Security),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),
         (name = "keys", description = "Everything the dashboard's keys page does"),
-        (name = "stats", description = "Usage figures")),
+        (name = "stats", description = "Usage figures"),
+        (name = "audit", description = "Who changed what, when, from where")),
 )]
 pub struct ApiDoc;
 

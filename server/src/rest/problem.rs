@@ -105,6 +105,11 @@ impl IntoResponse for ApiError {
                             Vec::new(),
                         )
                     }
+                    // The API signs no one in; the dashboard's limit on sign-in attempts, if it ever got here.
+                    ServiceError::TooManyAttempts { retry_after_secs } => {
+                        headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                        (status, "TOO_MANY_ATTEMPTS", format!("Retry in {retry_after_secs} s."), Vec::new())
+                    }
                     ServiceError::NotFound(what) => (status, "NOT_FOUND", format!("{what} not found."), Vec::new()),
                     ServiceError::Conflict(detail) => (status, "CONFLICT", detail, Vec::new()),
                     ServiceError::PlanLimitReached { plan, limit } => (

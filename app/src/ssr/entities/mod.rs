@@ -8,5 +8,6 @@ pub mod key_usage;
 pub mod membership;
 pub mod organization;
 pub mod project;
+pub mod project_scope;
 pub mod session;
 pub mod user;

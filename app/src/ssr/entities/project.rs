@@ -8,6 +8,8 @@ pub struct Model {
     pub organization_id: Uuid,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// Archived projects take no new keys; their keys keep working until revoked.
+    pub archived_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

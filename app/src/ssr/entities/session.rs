@@ -12,6 +12,11 @@ pub struct Model {
     pub organization_id: Uuid,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
+    /// Where the session was opened from, so that its owner can recognise it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// Updated at most every few minutes, not on every request.
+    pub last_seen_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

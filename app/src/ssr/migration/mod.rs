@@ -6,6 +6,8 @@ mod m20261122_000001_initial;
 mod m20261122_000002_key_lifecycle;
 mod m20261123_000003_audit_log;
 mod m20261123_000004_members;
+mod m20261123_000005_sessions;
+mod m20261123_000006_projects;
 
 pub struct Migrator;
 
@@ -17,6 +19,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_key_lifecycle::Migration),
             Box::new(m20261123_000003_audit_log::Migration),
             Box::new(m20261123_000004_members::Migration),
+            Box::new(m20261123_000005_sessions::Migration),
+            Box::new(m20261123_000006_projects::Migration),
         ]
     }
 }

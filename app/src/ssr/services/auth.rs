@@ -1,15 +1,16 @@
 //! First-run setup, sign-in, sessions.
 
 use super::blocking;
-use crate::model::{FieldError, Plan, Role, SessionInfo, SetupForm, normalize_email};
+use crate::model::{FieldError, OrganizationChoice, Plan, Role, SessionInfo, SetupForm, normalize_email};
 use crate::ssr::entities::{membership, organization, project, session, user};
-use crate::ssr::{ServiceError, crypto};
+use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
 };
 use std::fmt;
+use std::net::IpAddr;
 use uuid::Uuid;
 
 /// How long a session lasts without signing in again.
@@ -28,32 +29,48 @@ pub struct Member {
     pub organization_name: String,
     pub plan: Plan,
     pub role: Role,
+    /// The session this request came with.
+    pub session_id: Uuid,
     /// Where this request came from (set by the edge that serves it), for the audit log.
     pub ip: Option<String>,
 }
 
 impl Member {
-    pub fn session_info(&self) -> SessionInfo {
+    /// What the dashboard knows of the signed-in person; `organizations` are those they may switch to.
+    pub fn session_info(&self, organizations: Vec<OrganizationChoice>) -> SessionInfo {
         SessionInfo {
             user_id: self.user_id,
             user_name: self.user_name.clone(),
             email: self.email.clone(),
+            organization_id: self.organization_id,
             organization: self.organization_name.clone(),
             plan: self.plan,
             role: self.role,
+            organizations,
         }
     }
 }
 
+/// Where a sign-in comes from, kept with the session so that its owner can recognise it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Client {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+/// The longest user agent kept (the column's width).
+const MAX_USER_AGENT: usize = 256;
+
 /// A session just opened: its token goes into the cookie and nowhere else.
 pub struct NewSession {
+    pub id: Uuid,
     pub token: String,
     pub expires_at: DateTime<Utc>,
 }
 
 impl fmt::Debug for NewSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewSession").field("expires_at", &self.expires_at).finish_non_exhaustive()
+        f.debug_struct("NewSession").field("id", &self.id).field("expires_at", &self.expires_at).finish_non_exhaustive()
     }
 }
 
@@ -63,30 +80,34 @@ pub async fn needs_setup(db: &DatabaseConnection) -> Result<bool, ServiceError> 
 }
 
 /// First run: creates the first organization and its owner, and signs the owner in. Only once.
-pub async fn set_up(db: &DatabaseConnection, form: SetupForm) -> Result<NewSession, ServiceError> {
+pub async fn set_up(db: &DatabaseConnection, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
     let form = form.validated()?;
     let password_hash = hash(&form.password).await?;
     let txn = db.begin().await?;
     if organization::Entity::find().count(&txn).await? > 0 {
         return Err(ServiceError::Conflict("Keyward is already set up. Please sign in.".into()));
     }
-    let session = insert_organization(&txn, form, password_hash).await?;
+    let session = insert_organization(&txn, form, password_hash, client).await?;
     txn.commit().await?;
     Ok(session)
 }
 
 /// Creates an organization (Free plan, a "Default" project) with a new owner, and signs the owner in.
 /// All or nothing.
-pub async fn create_organization(db: &DatabaseConnection, form: SetupForm) -> Result<NewSession, ServiceError> {
+pub async fn create_organization(
+    db: &DatabaseConnection,
+    form: SetupForm,
+    client: &Client,
+) -> Result<NewSession, ServiceError> {
     let form = form.validated()?;
     let password_hash = hash(&form.password).await?;
     let txn = db.begin().await?;
-    let session = insert_organization(&txn, form, password_hash).await?;
+    let session = insert_organization(&txn, form, password_hash, client).await?;
     txn.commit().await?;
     Ok(session)
 }
 
-async fn hash(password: &str) -> Result<String, ServiceError> {
+pub(crate) async fn hash(password: &str) -> Result<String, ServiceError> {
     let password = password.to_owned();
     blocking(move || crypto::hash_password(&password)).await?.map_err(|e| ServiceError::Internal(e.to_string()))
 }
@@ -95,23 +116,14 @@ async fn insert_organization(
     txn: &DatabaseTransaction,
     form: SetupForm,
     password_hash: String,
+    client: &Client,
 ) -> Result<NewSession, ServiceError> {
-    let now = Utc::now();
-    let org = organization::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set(form.organization),
-        plan: Set(Plan::Free),
-        keys_created_total: Set(0),
-        created_at: Set(now),
-    }
-    .insert(txn)
-    .await?;
     let owner = user::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(form.email),
         name: Set(form.name),
         password_hash: Set(password_hash),
-        created_at: Set(now),
+        created_at: Set(Utc::now()),
     }
     .insert(txn)
     .await
@@ -119,10 +131,33 @@ async fn insert_organization(
         Some(SqlErr::UniqueConstraintViolation(_)) => FieldError::new("email", "is already registered").into(),
         _ => ServiceError::from(e),
     })?;
+    let org = found_organization(txn, form.organization, owner.id).await?;
+    let session = open_session(txn, owner.id, org.id, client).await?;
+    tracing::info!(organization = %org.id, user = %owner.id, "organization created");
+    Ok(session)
+}
+
+/// A new organization (Free plan, a "Default" project) owned by an existing account. Part of the
+/// caller's transaction.
+pub(crate) async fn found_organization(
+    txn: &DatabaseTransaction,
+    name: String,
+    owner_id: Uuid,
+) -> Result<organization::Model, ServiceError> {
+    let now = Utc::now();
+    let org = organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name),
+        plan: Set(Plan::Free),
+        keys_created_total: Set(0),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
     membership::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.id),
-        user_id: Set(owner.id),
+        user_id: Set(owner_id),
         role: Set(Role::Owner),
         created_at: Set(now),
         suspended_at: Set(None),
@@ -135,25 +170,25 @@ async fn insert_organization(
         organization_id: Set(org.id),
         name: Set(DEFAULT_PROJECT.to_owned()),
         created_at: Set(now),
+        archived_at: Set(None),
     }
     .insert(txn)
     .await?;
-    let session = open_session(txn, owner.id, org.id).await?;
-    tracing::info!(organization = %org.id, user = %owner.id, "organization created");
-    Ok(session)
+    Ok(org)
 }
 
 /// Checks an email and password and opens a session in the person's first organization.
-/// Every failure is the same `InvalidCredentials`, and takes about as long.
-pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str) -> Result<NewSession, ServiceError> {
-    let account = match normalize_email(email) {
-        Ok(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
-        Err(_) => None,
+/// Every failure is the same `InvalidCredentials`, and takes about as long; too many attempts for
+/// the account or from the address are refused before the password is looked at.
+pub async fn sign_in(core: &Core, email: &str, password: &str, client: &Client) -> Result<NewSession, ServiceError> {
+    let db = &core.db;
+    let email = normalize_email(email).ok();
+    core.sign_in.attempt(email.as_deref().unwrap_or_default(), client.ip)?;
+    let account = match email {
+        Some(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
+        None => None,
     };
-    let stored = account.as_ref().map_or_else(|| crypto::decoy_password_hash().to_owned(), |u| u.password_hash.clone());
-    let password = password.to_owned();
-    let matches = blocking(move || crypto::verify_password(&password, &stored)).await?;
-    let account = account.filter(|_| matches).ok_or(ServiceError::InvalidCredentials)?;
+    let account = check_password(account, password).await?.ok_or(ServiceError::InvalidCredentials)?;
 
     let membership = membership::Entity::find()
         .filter(membership::Column::UserId.eq(account.id))
@@ -162,30 +197,47 @@ pub async fn sign_in(db: &DatabaseConnection, email: &str, password: &str) -> Re
         .one(db)
         .await?
         .ok_or(ServiceError::InvalidCredentials)?;
-    let session = open_session(db, account.id, membership.organization_id).await?;
+    let session = open_session(db, account.id, membership.organization_id, client).await?;
     tracing::info!(user = %account.id, "signed in");
     Ok(session)
+}
+
+/// The account, if `password` is its password. With no account, a decoy hash is checked all the
+/// same, so that the answer takes as long either way.
+pub(crate) async fn check_password(
+    account: Option<user::Model>,
+    password: &str,
+) -> Result<Option<user::Model>, ServiceError> {
+    let stored = account.as_ref().map_or_else(|| crypto::decoy_password_hash().to_owned(), |u| u.password_hash.clone());
+    let password = password.to_owned();
+    let matches = blocking(move || crypto::verify_password(&password, &stored)).await?;
+    Ok(account.filter(|_| matches))
 }
 
 pub(crate) async fn open_session(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     organization_id: Uuid,
+    client: &Client,
 ) -> Result<NewSession, ServiceError> {
     let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = Utc::now();
     let expires_at = now + SESSION_TTL;
+    let id = Uuid::now_v7();
     session::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         token_digest: Set(crypto::digest(&token)),
         user_id: Set(user_id),
         organization_id: Set(organization_id),
         created_at: Set(now),
         expires_at: Set(expires_at),
+        ip: Set(client.ip.map(|ip| ip.to_string())),
+        user_agent: Set(client.user_agent.as_deref().map(|ua| ua.chars().take(MAX_USER_AGENT).collect())),
+        last_seen_at: Set(Some(now)),
     }
     .insert(db)
     .await?;
-    Ok(NewSession { token, expires_at })
+    Ok(NewSession { id, token, expires_at })
 }
 
 /// Ends the session whose token this is (if any).
@@ -197,16 +249,29 @@ pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<(), Servic
 /// How stale "last active" may be: one write per member per interval, not one per request.
 const ACTIVITY_RESOLUTION: Duration = Duration::minutes(5);
 
-async fn note_activity(db: &DatabaseConnection, membership: &membership::Model) -> Result<(), ServiceError> {
+/// "Last active" for the member list and "last seen" for the sessions list.
+async fn note_activity(
+    db: &DatabaseConnection,
+    session: &session::Model,
+    membership: &membership::Model,
+) -> Result<(), ServiceError> {
+    use sea_orm::sea_query::Expr;
     let now = Utc::now();
-    if membership.last_active_at.is_some_and(|at| now - at < ACTIVITY_RESOLUTION) {
-        return Ok(());
+    let stale = |at: Option<DateTime<Utc>>| at.is_none_or(|at| now - at >= ACTIVITY_RESOLUTION);
+    if stale(membership.last_active_at) {
+        membership::Entity::update_many()
+            .col_expr(membership::Column::LastActiveAt, Expr::value(now))
+            .filter(membership::Column::Id.eq(membership.id))
+            .exec(db)
+            .await?;
     }
-    membership::Entity::update_many()
-        .col_expr(membership::Column::LastActiveAt, sea_orm::sea_query::Expr::value(now))
-        .filter(membership::Column::Id.eq(membership.id))
-        .exec(db)
-        .await?;
+    if stale(session.last_seen_at) {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, Expr::value(now))
+            .filter(session::Column::Id.eq(session.id))
+            .exec(db)
+            .await?;
+    }
     Ok(())
 }
 
@@ -233,7 +298,7 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member
         .await?
         .filter(|m| m.suspended_at.is_none())
         .ok_or(ServiceError::Unauthenticated)?;
-    note_activity(db, &membership).await?;
+    note_activity(db, &session, &membership).await?;
     Ok(Member {
         user_id: account.id,
         user_name: account.name,
@@ -242,6 +307,7 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member
         organization_name: org.name,
         plan: org.plan,
         role: membership.role,
+        session_id: session.id,
         ip: None,
     })
 }

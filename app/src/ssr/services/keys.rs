@@ -46,6 +46,9 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         .one(&txn)
         .await?
         .ok_or_else(|| FieldError::new("project", "does not exist in this organization"))?;
+    if project.archived_at.is_some() {
+        return Err(FieldError::new("project", "is archived: restore it to create keys in it").into());
+    }
     let live_keys = count_live_keys(&txn, org.id).await?;
     if !org.plan.allows_another(live_keys) {
         // Dropping the transaction rolls the counter back.
@@ -75,6 +78,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     }
     .insert(&txn)
     .await?;
+    super::projects::remember_scopes(&txn, project.id, &scopes).await?;
     let change = Change::new(AuditAction::KeyCreated, "key", key.id, target_name(&key)).with_after(json!({
         "project": project.name,
         "environment": key.environment.as_str(),
@@ -185,7 +189,8 @@ pub async fn details(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Key
         })
         .collect();
     let names = Names::load(db, actor.organization_id(), std::slice::from_ref(&key)).await?;
-    Ok(KeyDetails { key: names.view(key, Utc::now()), rotations })
+    let project_scopes = super::projects::scopes_of(db, [key.project_id]).await?.remove(&key.project_id);
+    Ok(KeyDetails { key: names.view(key, Utc::now()), rotations, project_scopes: project_scopes.unwrap_or_default() })
 }
 
 /// Revokes a key: permanent, immediate, and the key stays listed with its history.
@@ -539,9 +544,13 @@ async fn transition(
     }
     let before: Vec<String> = digests(&key).map(str::to_owned).collect();
     let was = (rule.aspect)(&key);
+    let scopes_were = key.scopes.clone();
     let mut active = key.into_active_model();
     change(&mut active, now);
     let key = active.update(&txn).await?;
+    if key.scopes != scopes_were {
+        super::projects::remember_scopes(&txn, key.project_id, &load_scopes(&key.scopes)).await?;
+    }
     let record = Change::new(rule.action, "key", key.id, target_name(&key)).from_to(was, (rule.aspect)(&key));
     audit::record(&txn, actor, record).await?;
     txn.commit().await?;

@@ -1,16 +1,16 @@
 //! Members: invitations by one-time link, accepting them, roles, suspension and removal. An
 //! organization always keeps an active owner.
 
+use super::Member;
 use super::audit::{self, Change};
-use super::auth::{self, NewSession};
+use super::auth::{self, Client, NewSession};
 use super::keys::lock_organization;
-use super::{Member, blocking};
 use crate::model::{
     AuditAction, FieldError, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
     Permission, Role, normalize_email, validate_new_password,
 };
 use crate::ssr::entities::{invitation, membership, organization, session, user};
-use crate::ssr::{ServiceError, crypto};
+use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -38,15 +38,7 @@ pub async fn list(db: &DatabaseConnection, member: &Member) -> Result<MemberList
         .into_iter()
         .filter_map(|m| {
             let person = users.get(&m.user_id)?;
-            Some(MemberView {
-                user_id: m.user_id,
-                name: person.name.clone(),
-                email: person.email.clone(),
-                role: m.role,
-                status: if m.suspended_at.is_some() { MemberStatus::Suspended } else { MemberStatus::Active },
-                joined_at: m.created_at,
-                last_active_at: m.last_active_at,
-            })
+            Some(member_view(m, person))
         })
         .collect();
     let open = invitation::Entity::find()
@@ -170,18 +162,21 @@ pub async fn preview(db: &DatabaseConnection, token: &str) -> Result<InvitationP
 /// Accepts an invitation: creates the account (argon2id password) or, for an email that has one,
 /// checks its password; adds the membership; signs the person in to the organization. All or nothing.
 pub async fn accept(
-    db: &DatabaseConnection,
+    core: &Core,
     token: &str,
     name: &str,
     password: &str,
+    client: &Client,
 ) -> Result<NewSession, ServiceError> {
+    let db = &core.db;
     let row = open_invitation(db, token).await?;
     let existing = user::Entity::find().filter(user::Column::Email.eq(&row.email)).one(db).await?;
     // The slow part (argon2) happens before the transaction opens.
     let new_account = match &existing {
         Some(account) => {
-            let (password, stored) = (password.to_owned(), account.password_hash.clone());
-            if !blocking(move || crypto::verify_password(&password, &stored)).await? {
+            // A password is checked here as at sign-in, and limited the same way.
+            core.sign_in.attempt(&account.email, client.ip)?;
+            if auth::check_password(Some(account.clone()), password).await?.is_none() {
                 return Err(FieldError::new("password", "is not this account's password").into());
             }
             None
@@ -192,11 +187,7 @@ pub async fn accept(
                 return Err(FieldError::new("name", "is required (at most 80 characters)").into());
             }
             validate_new_password(password)?;
-            let password = password.to_owned();
-            let hash = blocking(move || crypto::hash_password(&password))
-                .await?
-                .map_err(|e| ServiceError::Internal(e.to_string()))?;
-            Some((name.to_owned(), hash))
+            Some((name.to_owned(), auth::hash(password).await?))
         }
     };
 
@@ -241,6 +232,7 @@ pub async fn accept(
     let mut used = row.into_active_model();
     used.accepted_at = Set(Some(now));
     used.update(&txn).await?;
+    let session = auth::open_session(&txn, person.id, org.id, client).await?;
     let joined = Member {
         user_id: person.id,
         user_name: person.name.clone(),
@@ -249,12 +241,12 @@ pub async fn accept(
         organization_name: org.name,
         plan: org.plan,
         role,
-        ip: None,
+        session_id: session.id,
+        ip: client.ip.map(|ip| ip.to_string()),
     };
     let change = Change::new(AuditAction::MemberJoined, "member", person.id, person.name.clone())
         .with_after(json!({ "role": role.as_str(), "invitation": invitation_id }));
     audit::record(&txn, &joined, change).await?;
-    let session = auth::open_session(&txn, person.id, org.id).await?;
     txn.commit().await?;
     Ok(session)
 }
@@ -424,13 +416,18 @@ async fn user_name(db: &impl ConnectionTrait, user_id: Uuid) -> Result<String, S
 
 async fn view(db: &DatabaseConnection, m: membership::Model) -> Result<MemberView, ServiceError> {
     let person = user::Entity::find_by_id(m.user_id).one(db).await?.ok_or(ServiceError::NotFound("member"))?;
-    Ok(MemberView {
+    Ok(member_view(m, &person))
+}
+
+/// A membership as the member list shows it: the one place its status is derived.
+fn member_view(m: membership::Model, person: &user::Model) -> MemberView {
+    MemberView {
         user_id: m.user_id,
-        name: person.name,
-        email: person.email,
+        name: person.name.clone(),
+        email: person.email.clone(),
         role: m.role,
         status: if m.suspended_at.is_some() { MemberStatus::Suspended } else { MemberStatus::Active },
         joined_at: m.created_at,
         last_active_at: m.last_active_at,
-    })
+    }
 }

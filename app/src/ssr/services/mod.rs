@@ -1,5 +1,6 @@
 //! The business rules. Server functions and the REST API call these and nothing deeper.
 
+pub mod account;
 mod actor;
 pub mod audit;
 pub mod auth;
@@ -10,7 +11,7 @@ pub mod projects;
 pub mod verification;
 
 pub use actor::{Actor, KeyCaller, Reach};
-pub use auth::{Member, NewSession};
+pub use auth::{Client, Member, NewSession};
 
 use super::ServiceError;
 

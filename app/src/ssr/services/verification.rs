@@ -74,15 +74,18 @@ impl Verdict {
 
 /// The API key making a management or verification call, with its rate limit counted.
 /// A call over the key's limit is refused here (and counted as denied).
+///
+/// `now` is read once per request by the caller and passed down the whole path: the clock is
+/// one of the hot path's costs, and one instant keeps status, limit and counters consistent.
 pub async fn authenticate(
     core: &Core,
     presented: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<(KeyCaller, Option<RateState>), ServiceError> {
     let presented =
         presented.map(str::trim).filter(|p| !p.is_empty()).ok_or(ServiceError::KeyRejected(KeyRejection::Missing))?;
     let invalid = || ServiceError::KeyRejected(KeyRejection::Invalid);
     let token = KeyToken::parse(presented).map_err(|_| invalid())?;
-    let now = Utc::now();
     let key = resolve(core, &token, now).await?.ok_or_else(invalid)?;
     match KeyStatus::effective(key.status, key.expires_at, now) {
         KeyStatus::Active => {}
@@ -100,20 +103,24 @@ pub async fn authenticate(
 }
 
 /// Counts a management call: `allowed` unless it was refused for the key's scopes.
-pub fn record_call(core: &Core, caller: &KeyCaller, allowed: bool) {
-    core.usage.record(caller.key.id, caller.key.organization_id, allowed, Utc::now().timestamp_millis());
+pub fn record_call(core: &Core, caller: &KeyCaller, allowed: bool, now: DateTime<Utc>) {
+    core.usage.record(caller.key.id, caller.key.organization_id, allowed, now.timestamp_millis());
 }
 
 /// Judges a key presented to the caller's own API. Needs `api_keys.verify`; a key of another
 /// project than the caller's is NOT_FOUND, so its existence does not leak.
-pub async fn verify(core: &Core, caller: &KeyCaller, request: &VerifyRequest) -> Result<Verdict, ServiceError> {
+pub async fn verify(
+    core: &Core,
+    caller: &KeyCaller,
+    request: &VerifyRequest,
+    now: DateTime<Utc>,
+) -> Result<Verdict, ServiceError> {
     if !caller.holds(ManagementScope::ApiKeysVerify) {
         return Err(ServiceError::MissingScope(ManagementScope::ApiKeysVerify.as_str()));
     }
     let Ok(token) = KeyToken::parse(request.key.trim()) else {
         return Ok(Verdict::not_found());
     };
-    let now = Utc::now();
     let Some(key) = resolve(core, &token, now).await? else {
         return Ok(Verdict::not_found());
     };

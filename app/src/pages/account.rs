@@ -1,0 +1,187 @@
+//! The signed-in person's account: their password, and the sessions signed in as them.
+
+use crate::api::account::{EndOtherSessions, EndSession, list_sessions};
+use crate::components::{
+    ActionError, AppShell, DataTable, RequireSession, error_message, format_time, invalid_field, use_auth, use_toasts,
+};
+use crate::model::{MIN_PASSWORD_CHARS, SessionView};
+use leptos::html;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    view! {
+        <Title text="Your account" />
+        <RequireSession>
+            <AppShell>
+                <div class="page-header">
+                    <div>
+                        <h1>"Your account"</h1>
+                        <p class="lead">{move || {
+                            use_auth().session.get().and_then(Result::ok).flatten().map(|s| format!("Signed in as {}", s.email))
+                        }}</p>
+                    </div>
+                </div>
+                <OrganizationsSection />
+                <PasswordSection />
+                <SessionsSection />
+            </AppShell>
+        </RequireSession>
+    }
+}
+
+/// The organizations the person belongs to, and a new one of their own.
+#[component]
+fn OrganizationsSection() -> impl IntoView {
+    let auth = use_auth();
+    let action = auth.create_organization;
+    let value = action.value();
+    let session = move || auth.session.get().and_then(Result::ok).flatten();
+    view! {
+        <section class="card" aria-labelledby="organizations-title">
+            <h2 id="organizations-title">"Organizations"</h2>
+            <ul class="plain-list">
+                {move || session().map(|s| {
+                    let current = s.organization_id;
+                    s.organizations.into_iter().map(|org| view! {
+                        <li>
+                            <strong>{org.name}</strong>" · "{org.role.label()}
+                            {(org.id == current).then(|| view! { " " <span class="badge status-active">"Current"</span> })}
+                        </li>
+                    }).collect_view()
+                })}
+            </ul>
+            <ActionForm action attr:class="form form-inline">
+                <label for="new-organization">"New organization"</label>
+                <input id="new-organization" type="text" name="name" required maxlength="80"
+                    aria-invalid=invalid_field(value, "name") aria-describedby="new-organization-hint" />
+                <button type="submit" class="button" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating…" } else { "Create organization" }}
+                </button>
+                <p id="new-organization-hint" class="hint">"You will own it, on the Free plan, and work in it from then on."</p>
+                <ActionError value />
+            </ActionForm>
+        </section>
+    }
+}
+
+/// A new password; every other session ends with the old one.
+#[component]
+fn PasswordSection() -> impl IntoView {
+    let action = use_auth().change_password;
+    let toasts = use_toasts();
+    let form = NodeRef::<html::Form>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(ended)) = action.value().get() {
+            let others = match ended {
+                0 => "No other session was signed in.".to_owned(),
+                1 => "Your 1 other session was signed out.".to_owned(),
+                n => format!("Your {n} other sessions were signed out."),
+            };
+            toasts.success(format!("Password changed. {others}"));
+            if let Some(form) = form.get() {
+                form.reset();
+            }
+        }
+    });
+    let value = action.value();
+    view! {
+        <section class="card" aria-labelledby="password-title">
+            <h2 id="password-title">"Password"</h2>
+            <ActionForm action node_ref=form attr:class="form">
+                <label for="current-password">"Current password"</label>
+                <input id="current-password" type="password" name="current_password" required
+                    autocomplete="current-password" aria-invalid=invalid_field(value, "current_password") />
+                <label for="new-password">"New password"</label>
+                <input id="new-password" type="password" name="new_password" required
+                    minlength=MIN_PASSWORD_CHARS autocomplete="new-password" aria-describedby="new-password-hint"
+                    aria-invalid=invalid_field(value, "new_password") />
+                <p id="new-password-hint" class="hint">
+                    {format!("At least {MIN_PASSWORD_CHARS} characters. Your other sessions will be signed out.")}
+                </p>
+                <ActionError value />
+                <button type="submit" class="button button-primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Changing…" } else { "Change password" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Where the person is signed in; any other session can be ended, or all of them at once.
+#[component]
+fn SessionsSection() -> impl IntoView {
+    let auth = use_auth();
+    let toasts = use_toasts();
+    let end = ServerAction::<EndSession>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    let sessions = Resource::new(
+        move || (end.version().get(), end_others.version().get(), auth.change_password.version().get()),
+        |_| list_sessions(),
+    );
+    Effect::new(move |_| match end.value().get() {
+        Some(Ok(())) => toasts.success("Session signed out."),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    });
+    Effect::new(move |_| match end_others.value().get() {
+        Some(Ok(0)) => toasts.success("No other session was signed in."),
+        Some(Ok(n)) => toasts.success(format!("Signed out of {n} other session{}.", if n == 1 { "" } else { "s" })),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    });
+    view! {
+        <section class="card" aria-labelledby="sessions-title">
+            <div class="section-header">
+                <h2 id="sessions-title">"Sessions"</h2>
+                <button type="button" class="button button-danger-quiet" disabled=move || end_others.pending().get()
+                    on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>
+                    "Sign out all other sessions"
+                </button>
+            </div>
+            <p class="hint">"Browsers and devices signed in as you, in every organization."</p>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) => view! { <SessionTable list end /> }.into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SessionTable(list: Vec<SessionView>, end: ServerAction<EndSession>) -> impl IntoView {
+    const COLUMNS: &[&str] = &["Device", "Address", "Signed in", "Last seen"];
+    view! {
+        <DataTable caption="Sessions" columns=COLUMNS actions=true>
+                    {list.into_iter().map(|s| {
+                        let session_id = s.id;
+                        let label = format!("Sign out {} (signed in {})", s.device, format_time(s.signed_in_at));
+                        view! {
+                            <tr>
+                                <th scope="row">
+                                    {s.device}
+                                    {s.current.then(|| view! { " " <span class="badge status-active">"This session"</span> })}
+                                </th>
+                                <td>{s.ip.unwrap_or_else(|| "—".to_owned())}</td>
+                                <td>{format_time(s.signed_in_at)}</td>
+                                <td>{s.last_seen_at.map_or_else(|| "—".to_owned(), format_time)}</td>
+                                <td class="actions">
+                                    {(!s.current).then(|| view! {
+                                        <button type="button" class="button button-danger-quiet" aria-label=label
+                                            disabled=move || end.pending().get()
+                                            on:click=move |_| { end.dispatch(EndSession { session_id }); }>
+                                            "Sign out"
+                                        </button>
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+        </DataTable>
+    }
+}

@@ -1,0 +1,207 @@
+//! Projects: the APIs an organization's keys are for, and the custom scopes each one understands.
+
+use crate::api::projects::{
+    CreateProject, DefineProjectScope, RemoveProjectScope, RenameProject, SetProjectArchived, list_project_overview,
+};
+use crate::components::{
+    ActionError, AppShell, RequireSession, current_member, error_message, format_date, invalid_field, use_toasts,
+};
+use crate::model::{Permission, ProjectOverview};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn ProjectsPage() -> impl IntoView {
+    view! {
+        <Title text="Projects" />
+        <RequireSession>
+            <AppShell>
+                <ProjectsView />
+            </AppShell>
+        </RequireSession>
+    }
+}
+
+/// The page's actions; the list refetches after any of them.
+#[derive(Clone, Copy)]
+struct ProjectActions {
+    create: ServerAction<CreateProject>,
+    rename: ServerAction<RenameProject>,
+    archive: ServerAction<SetProjectArchived>,
+    define: ServerAction<DefineProjectScope>,
+    remove: ServerAction<RemoveProjectScope>,
+}
+
+impl ProjectActions {
+    fn version(&self) -> usize {
+        self.create.version().get()
+            + self.rename.version().get()
+            + self.archive.version().get()
+            + self.define.version().get()
+            + self.remove.version().get()
+    }
+}
+
+#[component]
+fn ProjectsView() -> impl IntoView {
+    let actions = ProjectActions {
+        create: ServerAction::new(),
+        rename: ServerAction::new(),
+        archive: ServerAction::new(),
+        define: ServerAction::new(),
+        remove: ServerAction::new(),
+    };
+    let projects = Resource::new(move || actions.version(), |_| list_project_overview());
+    let may_manage = current_member().is_some_and(|m| m.can(Permission::SettingsManage));
+    report(actions);
+    let value = actions.create.value();
+
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>"Projects"</h1>
+                <p class="lead">"Each key belongs to one project: the API it is for, with the custom scopes that API understands."</p>
+            </div>
+        </div>
+        {may_manage.then(|| view! {
+            <section class="card" aria-labelledby="new-project-title">
+                <h2 id="new-project-title">"New project"</h2>
+                <ActionForm action=actions.create attr:class="form form-inline">
+                    <label for="new-project-name">"Project name"</label>
+                    <input id="new-project-name" type="text" name="name" required maxlength="80"
+                        aria-invalid=invalid_field(value, "name") />
+                    <ActionError value />
+                    <button type="submit" class="button button-primary" disabled=move || actions.create.pending().get()>
+                        "Create project"
+                    </button>
+                </ActionForm>
+            </section>
+        })}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading projects…"</p> }>
+            {move || Suspend::new(async move {
+                match projects.await {
+                    Ok(list) => list
+                        .into_iter()
+                        .map(|project| view! { <ProjectCard project may_manage actions /> })
+                        .collect_view()
+                        .into_any(),
+                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Every result shows: creation under its form, the rest as toasts.
+fn report(actions: ProjectActions) {
+    let toasts = use_toasts();
+    Effect::new(move |_| {
+        if let Some(Ok(project)) = actions.create.value().get() {
+            toasts.success(format!("Project {} created.", project.name));
+        }
+    });
+    let outcome = move |result: Option<Result<String, crate::model::AppError>>| match result {
+        Some(Ok(message)) => toasts.success(message),
+        Some(Err(e)) => toasts.error(error_message(&e)),
+        None => {}
+    };
+    Effect::new(move |_| outcome(actions.rename.value().get().map(|r| r.map(|()| "Project renamed.".to_owned()))));
+    Effect::new(move |_| {
+        outcome(actions.archive.value().get().map(|r| {
+            r.map(|archived| {
+                if archived { "Project archived: it takes no new keys." } else { "Project restored." }.to_owned()
+            })
+        }))
+    });
+    Effect::new(move |_| outcome(actions.define.value().get().map(|r| r.map(|s| format!("Scope {} saved.", s.name)))));
+    Effect::new(move |_| outcome(actions.remove.value().get().map(|r| r.map(|()| "Scope removed.".to_owned()))));
+}
+
+#[component]
+fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActions) -> impl IntoView {
+    let ProjectOverview { id, name, created_at, archived_at, live_keys, scopes } = project;
+    let archived = archived_at.is_some();
+    let (title_id, labelled_by) = (format!("project-{id}"), format!("project-{id}"));
+    let (rename_id, scope_id, description_id) =
+        (format!("rename-{id}"), format!("scope-name-{id}"), format!("scope-description-{id}"));
+    let (rename_for, scope_for, description_for) = (rename_id.clone(), scope_id.clone(), description_id.clone());
+    let keys = match live_keys {
+        1 => "1 live key".to_owned(),
+        n => format!("{n} live keys"),
+    };
+    let toggle_label = format!("{} {name}", if archived { "Restore" } else { "Archive" });
+    let scope_list = if scopes.is_empty() {
+        view! { <p class="hint">"None yet. Scopes given to this project's keys are added here as they are first used."</p> }
+            .into_any()
+    } else {
+        let project_name = name.clone();
+        view! {
+            <ul class="scope-list">
+                {scopes.into_iter().map(|scope| {
+                    let label = format!("Remove {} from {project_name}", scope.name);
+                    let scope_name = scope.name.clone();
+                    view! {
+                        <li>
+                            <code>{scope.name}</code>
+                            <span class="hint">
+                                {if scope.description.is_empty() { "No description".to_owned() } else { scope.description }}
+                            </span>
+                            {may_manage.then(|| view! {
+                                <button type="button" class="button button-danger-quiet button-small" aria-label=label
+                                    on:click=move |_| {
+                                        actions.remove.dispatch(RemoveProjectScope { project_id: id, scope: scope_name.clone() });
+                                    }>
+                                    "Remove"
+                                </button>
+                            })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="card project" aria-labelledby=labelled_by>
+            <div class="section-header">
+                <h2 id=title_id>
+                    {name.clone()}
+                    {archived.then(|| view! { " " <span class="badge status-revoked">"Archived"</span> })}
+                </h2>
+                {may_manage.then(|| view! {
+                    <button type="button" class="button button-quiet" aria-label=toggle_label
+                        disabled=move || actions.archive.pending().get()
+                        on:click=move |_| { actions.archive.dispatch(SetProjectArchived { project_id: id, archived: !archived }); }>
+                        {if archived { "Restore" } else { "Archive" }}
+                    </button>
+                })}
+            </div>
+            <p class="hint">
+                {keys}" · created "{format_date(created_at)}
+                {archived_at.map(|at| format!(" · archived {}: no new keys; its keys work until revoked", format_date(at)))}
+                " · "<A href=format!("/keys?project={id}")>"View keys"</A>
+            </p>
+            {may_manage.then(|| view! {
+                <ActionForm action=actions.rename attr:class="form-row">
+                    <input type="hidden" name="project_id" value=id.to_string() />
+                    <label for=rename_for>"Name"</label>
+                    <input id=rename_id type="text" name="name" required maxlength="80" value=name.clone() />
+                    <button type="submit" class="button">"Rename"</button>
+                </ActionForm>
+            })}
+            <h3>"Custom scopes"</h3>
+            {scope_list}
+            {may_manage.then(|| view! {
+                <ActionForm action=actions.define attr:class="form-row">
+                    <input type="hidden" name="project_id" value=id.to_string() />
+                    <label for=scope_for>"Scope"</label>
+                    <input id=scope_id type="text" name="scope" required placeholder="telemetry.write" autocomplete="off" />
+                    <label for=description_for>"Description"</label>
+                    <input id=description_id type="text" name="description" maxlength="200" placeholder="What it allows" />
+                    <button type="submit" class="button">"Add scope"</button>
+                </ActionForm>
+            })}
+        </section>
+    }
+}
