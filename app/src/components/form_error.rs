@@ -26,7 +26,29 @@ where
     move || value.with(|v| if matches!(v, Some(Err(e)) if e.field() == Some(field)) { "true" } else { "false" })
 }
 
-/// A sentence for a person: field errors start with the field's name, capitalized.
+/// A sentence for a person: field errors start with the field's name in words ("current_password"
+/// reads "Current password"), capitalized.
 pub fn error_message(e: &AppError) -> String {
-    capitalize(&e.to_string())
+    match e {
+        AppError::Invalid(field) => capitalize(&format!("{} {}", field.field.replace(['_', '.'], " "), field.reason)),
+        other => capitalize(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_name_the_field_in_words() {
+        let wrong = AppError::invalid("current_password", "is not your current password");
+        assert_eq!(error_message(&wrong), "Current password is not your current password");
+        let nested = AppError::invalid("rate_limit.requests", "must be 1 or more");
+        assert_eq!(error_message(&nested), "Rate limit requests must be 1 or more");
+        assert_eq!(
+            error_message(&AppError::invalid("to", "must not be before the start date")),
+            "To must not be before the start date"
+        );
+        assert_eq!(error_message(&AppError::InvalidCredentials), "Invalid email or password.");
+    }
 }

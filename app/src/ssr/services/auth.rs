@@ -178,17 +178,18 @@ pub(crate) async fn found_organization(
 }
 
 /// Checks an email and password and opens a session in the person's first organization.
-/// Every failure is the same `InvalidCredentials`, and takes about as long; too many attempts for
-/// the account or from the address are refused before the password is looked at.
+/// Every failure is the same `InvalidCredentials`, and takes about as long; too many wrong passwords
+/// for the account, or attempts from the address, are refused before the password is looked at.
 pub async fn sign_in(core: &Core, email: &str, password: &str, client: &Client) -> Result<NewSession, ServiceError> {
     let db = &core.db;
-    let email = normalize_email(email).ok();
-    core.sign_in.attempt(email.as_deref().unwrap_or_default(), client.ip)?;
-    let account = match email {
-        Some(email) => user::Entity::find().filter(user::Column::Email.eq(email)).one(db).await?,
-        None => None,
+    let email = normalize_email(email).unwrap_or_default();
+    core.sign_in.attempt(&email, client.ip)?;
+    let account = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await?;
+    let Some(account) = check_password(account, password).await? else {
+        core.sign_in.failed(&email);
+        return Err(ServiceError::InvalidCredentials);
     };
-    let account = check_password(account, password).await?.ok_or(ServiceError::InvalidCredentials)?;
+    core.sign_in.succeeded(&email);
 
     let membership = membership::Entity::find()
         .filter(membership::Column::UserId.eq(account.id))

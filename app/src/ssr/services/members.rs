@@ -177,8 +177,10 @@ pub async fn accept(
             // A password is checked here as at sign-in, and limited the same way.
             core.sign_in.attempt(&account.email, client.ip)?;
             if auth::check_password(Some(account.clone()), password).await?.is_none() {
+                core.sign_in.failed(&account.email);
                 return Err(FieldError::new("password", "is not this account's password").into());
             }
+            core.sign_in.succeeded(&account.email);
             None
         }
         None => {
