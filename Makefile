@@ -16,12 +16,13 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run build test test-rust test-e2e bench loadgen tools chromium clean
+.PHONY: help run build test test-rust test-e2e bench bench-cluster loadgen tools chromium clean
 
 help:
 	@echo "make run    build (release) and start Keyward at http://127.0.0.1:3000 on SQLite (./data/)"
 	@echo "make test   unit, integration and Playwright tests"
 	@echo "make bench  bundle size, keys list at 100,000 keys, SSR of the keys page under load"
+	@echo "make bench-cluster  two instances on PostgreSQL under load (keys rotated and revoked) beside one on SQLite"
 
 run: build
 	@mkdir -p data
@@ -71,6 +72,12 @@ bench: build loadgen
 	wrk -t2 -c8 -d10s --latency http://127.0.0.1:$$port/healthz | grep -E 'Requests/sec|50%|99%' | sed 's|^|  healthz |'; \
 	wrk -t2 -c8 -d10s --latency -H "Cookie: kw_session=$$session" -H "Accept: text/html" http://127.0.0.1:$$port/keys \
 		| grep -E 'Requests/sec|50%|99%|Non-2xx' | sed 's|^|  keys    |'
+
+# Two instances on one PostgreSQL (KEYWARD_BENCH_DATABASE_URL, default the local server) while keys
+# are rotated and revoked, beside one SQLite instance under the same load; usage totals checked.
+CLUSTER_REQUESTS ?= 100000
+bench-cluster:
+	cargo run --release --locked -q -p keyward --example load_cluster -- $(CLUSTER_REQUESTS) 32
 
 # Load generators from Debian's packages: wrk (peak rate) and hey (a fixed rate).
 loadgen:

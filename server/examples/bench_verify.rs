@@ -127,14 +127,21 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
     let (flush, stopped) = tokio::sync::watch::channel(false);
     keyward::tasks::spawn_usage_flush(core.clone(), Duration::from_secs(5), stopped);
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
-    // The baseline gets the layer every route of the app's router has (a route added after `build`
-    // would otherwise skip it), so that the two differ by the handler alone.
-    let trivial =
-        axum::routing::post(
-            |body: axum::body::Bytes| async move { axum::Json(serde_json::json!({ "bytes": body.len() })) },
+    // Metrics are recorded as in the real server (whose recorder is installed at start).
+    keyward::telemetry::install_recorder()?;
+    // The baseline gets the layers every route of the app's router has (a route added after `build`
+    // would otherwise skip them), so that the two differ by the handler alone.
+    let trivial = axum::Router::new()
+        .route(
+            TRIVIAL_POST,
+            axum::routing::post(|body: axum::body::Bytes| async move {
+                axum::Json(serde_json::json!({ "bytes": body.len() }))
+            }),
         )
-        .layer(keyward::router::trace_layer());
-    let app = keyward::router::build(AppState::new(leptos_options, core, false)).route(TRIVIAL_POST, trivial);
+        .layer(axum::middleware::from_fn(keyward::telemetry::track_latency))
+        .layer(keyward::router::trace_layer())
+        .layer(keyward::router::request_id_layers());
+    let app = keyward::router::build(AppState::new(leptos_options, core, false)).merge(trivial);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move { axum::serve(listener, app).await });

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod rest;
 pub mod router;
 pub mod tasks;
+pub mod telemetry;
 
 /// For the server binary, its tests and benchmarks alike (see the workspace's Cargo.toml for why).
 #[global_allocator]

@@ -1,20 +1,34 @@
-//! The Keyward server: configuration, migrations, the router, graceful shutdown.
+//! The `keyward` binary: `serve` (configuration, migrations, the router, graceful shutdown),
+//! `migrate`, and `create-owner`.
 
-use app::ssr::{AppState, Core, db};
+use app::model::SetupForm;
+use app::ssr::rate_limit::{RateLimiter, SharedWindows};
+use app::ssr::services::{Client, auth};
+use app::ssr::{AppState, Core, db, invalidation};
 use clap::Parser;
-use keyward::config::Config;
-use keyward::{router, tasks};
+use keyward::config::{Cli, Command, Common, Config, CreateOwnerArgs, LogFormat};
+use keyward::{router, tasks, telemetry};
 use leptos::config::get_configuration;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+type Failure = Box<dyn std::error::Error>;
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
-    match serve(config).await {
+    let command = Cli::parse().command();
+    let common = match &command {
+        Command::Serve(config) => &config.common,
+        Command::Migrate(args) => &args.common,
+        Command::CreateOwner(args) => &args.common,
+    };
+    init_logging(common);
+    let outcome = match command {
+        Command::Serve(config) => serve(config).await,
+        Command::Migrate(args) => migrate(&args.common).await,
+        Command::CreateOwner(args) => create_owner(args).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -23,21 +37,41 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+fn init_logging(common: &Common) {
+    let filter = EnvFilter::try_new(&common.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match common.log_format {
+        LogFormat::Text => logs.init(),
+        // One object per line; the request's span (method, path, request id) goes with every event.
+        LogFormat::Json => logs.json().flatten_event(true).with_current_span(true).with_span_list(false).init(),
+    }
+}
+
+async fn serve(config: Config) -> Result<(), Failure> {
+    let metrics = telemetry::install_recorder()?;
     let mut leptos_options = get_configuration(Some(&config.leptos_toml))?.leptos_options;
     if let Some(listen) = config.listen {
         leptos_options.site_addr = listen;
     }
     let addr = leptos_options.site_addr;
 
-    let db = db::connect_and_migrate(&config.database_url).await?;
+    let db = db::connect_and_migrate(&config.common.database_url).await?;
     tracing::info!(backend = ?db.get_database_backend(), "database ready, migrations applied");
 
-    let core = Core::new(db);
+    let mut core = Core::new(db);
+    if let Some(url) = &config.redis_url {
+        let shared = SharedWindows::connect(url).await.map_err(|e| format!("REDIS_URL: cannot reach Redis: {e}"))?;
+        core = core.with_limiter(RateLimiter::shared(shared));
+        tracing::info!("rate limits are shared through Redis");
+    }
+    let listener_task = invalidation::spawn_listener(&core.db, core.cache.clone()).await?;
+    if listener_task.is_some() {
+        tracing::info!(channel = invalidation::CHANNEL, "listening for key changes made by other instances");
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped);
     let state = AppState::new(leptos_options, core.clone(), config.secure_cookies);
-    let app = router::build(state);
+    let app = router::build(state).merge(telemetry::routes(metrics, core.clone(), config.metrics_token.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Keyward is ready at http://{addr}");
     // The peer address goes into the audit log.
@@ -48,8 +82,50 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     if let Err(e) = flusher.await {
         tracing::error!(error = %e, "usage flush task failed");
     }
+    if let Some(task) = listener_task {
+        task.abort();
+    }
     core.db.close().await?;
     tracing::info!("Keyward stopped");
+    Ok(())
+}
+
+async fn migrate(common: &Common) -> Result<(), Failure> {
+    let db = db::connect_and_migrate(&common.database_url).await?;
+    tracing::info!(backend = ?db.get_database_backend(), "migrations applied; the schema is up to date");
+    db.close().await?;
+    Ok(())
+}
+
+async fn create_owner(args: CreateOwnerArgs) -> Result<(), Failure> {
+    let password = match std::env::var("KEYWARD_OWNER_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            eprintln!(
+                "Password for {} (at least {} characters), then Enter:",
+                args.email,
+                app::model::MIN_PASSWORD_CHARS
+            );
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let db = db::connect_and_migrate(&args.common.database_url).await?;
+    let form = SetupForm { organization: args.organization, name: args.name, email: args.email, password };
+    let first = auth::needs_setup(&db).await?;
+    let client = Client { ip: None, user_agent: Some("keyward create-owner".into()) };
+    let session = if first {
+        auth::set_up(&db, form, &client).await
+    } else {
+        auth::create_organization(&db, form, &client).await
+    }
+    .map_err(|e| e.to_string())?;
+    // Nobody signs in from the command line: the session set up for the browser is not kept.
+    auth::sign_out(&db, &session.token).await?;
+    let what = if first { "the first organization" } else { "a new organization" };
+    tracing::info!("created {what} and its owner; sign in at the dashboard");
+    db.close().await?;
     Ok(())
 }
 

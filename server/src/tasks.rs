@@ -26,7 +26,13 @@ pub fn spawn_usage_flush(core: Core, every: Duration, mut stop: watch::Receiver<
 }
 
 async fn flush(core: &Core) {
-    match core.usage.flush(&core.db).await {
+    let started = std::time::Instant::now();
+    let outcome = core.usage.flush(&core.db).await;
+    metrics::histogram!("keyward_usage_flush_duration_seconds").record(started.elapsed().as_secs_f64());
+    if outcome.is_err() {
+        metrics::counter!("keyward_usage_flush_failures_total").increment(1);
+    }
+    match outcome {
         Ok(flushed) if flushed.hours > 0 || flushed.keys > 0 => {
             tracing::debug!(hours = flushed.hours, keys = flushed.keys, "usage flushed");
         }

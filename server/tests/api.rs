@@ -3,8 +3,7 @@
 
 use app::model::token::KeyToken;
 use app::model::{
-    AuditAction, AuditQuery, Environment, Expiration, NewKey, Plan, Project, RateLimit, RateWindow, Role, ScopePreset,
-    SetupForm,
+    AuditAction, AuditQuery, Environment, NewKey, Plan, Project, RateLimit, RateWindow, Role, ScopePreset, SetupForm,
 };
 use app::ssr::entities::{api_key, key_usage, membership, project};
 use app::ssr::services::{Client, Member, audit, auth, keys, organizations, projects};
@@ -14,6 +13,9 @@ use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+mod common;
+use common::{database_url, member, new_key, scopes};
 
 struct Server {
     base: String,
@@ -32,10 +34,7 @@ async fn start() -> Server {
 
 async fn start_on(plan: Plan) -> Server {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let url = match std::env::var("KEYWARD_TEST_DATABASE_URL") {
-        Ok(server) if server.starts_with("postgres") => fresh_postgres(&server).await,
-        _ => format!("sqlite://{}/keyward.db", dir.path().display()),
-    };
+    let url = database_url(dir.path()).await;
     let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
     let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false));
@@ -55,42 +54,6 @@ async fn start_on(plan: Plan) -> Server {
             .expect("admin key")
             .token;
     Server { base, http: reqwest::Client::new(), core, owner, project, admin, _dir: dir }
-}
-
-async fn fresh_postgres(server: &str) -> String {
-    use sea_orm::{ConnectionTrait, Database};
-    let name = format!("keyward_test_{}", Uuid::now_v7().simple());
-    let admin = Database::connect(server).await.expect("PostgreSQL reachable");
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
-    let base = server.rsplit_once('/').map_or(server, |(base, _)| base);
-    format!("{base}/{name}")
-}
-
-async fn member(core: &Core, org: &str, email: &str) -> Member {
-    let form = SetupForm {
-        organization: org.into(),
-        name: format!("Owner of {org}"),
-        email: email.into(),
-        password: "correct horse battery".into(),
-    };
-    let session = auth::create_organization(&core.db, form, &Client::default()).await.expect("organization");
-    auth::authenticate(&core.db, &session.token).await.expect("signed in")
-}
-
-fn new_key(name: &str, project: &Project, scopes: Vec<String>) -> NewKey {
-    NewKey {
-        name: name.into(),
-        description: None,
-        project_id: project.id,
-        environment: Environment::Production,
-        scopes,
-        expiration: Expiration::Never,
-        rate_limit: None,
-    }
-}
-
-fn scopes(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| (*s).to_owned()).collect()
 }
 
 impl Server {

@@ -97,7 +97,7 @@ pub fn organization_name(raw: &str) -> Result<String, FieldError> {
     bounded("name", raw, 80)
 }
 
-fn bounded(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
+pub(super) fn bounded(field: &str, raw: &str, max: usize) -> Result<String, FieldError> {
     let value = raw.trim();
     if value.is_empty() {
         return Err(FieldError::new(field, "is required"));

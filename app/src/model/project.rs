@@ -46,16 +46,9 @@ pub struct ProjectOverview {
     pub scopes: Vec<CustomScope>,
 }
 
-/// A project's name: trimmed, 1 to 80 characters.
+/// A project's name: trimmed, 1 to 80 characters (the same rule as an organization's).
 pub fn project_name(raw: &str) -> Result<String, FieldError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(FieldError::new("name", "is required"));
-    }
-    if name.chars().count() > 80 {
-        return Err(FieldError::new("name", "must be at most 80 characters"));
-    }
-    Ok(name.to_owned())
+    super::org::bounded("name", raw, 80)
 }
 
 #[cfg(test)]

@@ -94,6 +94,11 @@ impl KeyCache {
         }
     }
 
+    /// Keys and digests held now (approximate: moka counts lazily).
+    pub fn entry_count(&self) -> u64 {
+        self.entries.entry_count()
+    }
+
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();

@@ -5,6 +5,8 @@ pub mod crypto;
 pub mod db;
 pub mod entities;
 mod error;
+pub mod invalidation;
+pub mod metrics;
 pub mod migration;
 pub mod rate_limit;
 pub mod services;

@@ -2,12 +2,14 @@
 //!
 //! Fixed windows rather than a GCRA (governor): they answer `RateLimit-Remaining` and
 //! `RateLimit-Reset` exactly, as a person reads them ("12 left until 10:42:00"), and the same count
-//! moves unchanged to a shared store (one INCR with an expiry) when several instances serve.
+//! moves unchanged to a shared store when several instances serve: with Redis configured, every
+//! instance counts in one Redis counter per key and window, through one atomic script.
 
 use crate::model::RateLimit;
 use dashmap::DashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// The state of a key's limit after one request was counted (or refused).
@@ -41,12 +43,50 @@ impl Window {
     }
 }
 
+/// The per-key limits of this deployment: counted in this process, or, with Redis configured,
+/// across every instance.
 #[derive(Clone, Default)]
 pub struct RateLimiter {
-    windows: Arc<DashMap<Uuid, Window>>,
+    local: LocalWindows,
+    shared: Option<SharedWindows>,
 }
 
 impl RateLimiter {
+    /// Limits counted in Redis, shared by every instance configured with the same Redis.
+    pub fn shared(redis: SharedWindows) -> Self {
+        Self { local: LocalWindows::default(), shared: Some(redis) }
+    }
+
+    pub fn is_shared(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Counts one request of `key` at `now_ms` against `limit`; a refused request is not counted.
+    /// Should Redis fail to answer, this instance counts alone until it answers again: keys keep
+    /// working, each instance holding them to the limit (logged and counted as a metric).
+    pub async fn check(&self, key: Uuid, limit: RateLimit, now_ms: i64) -> RateState {
+        if let Some(shared) = &self.shared {
+            match shared.check(key, limit, now_ms).await {
+                Ok(state) => return state,
+                Err(e) => shared.report(&e, now_ms),
+            }
+        }
+        self.local.check(key, limit, now_ms)
+    }
+
+    /// Drops this instance's windows that have ended (Redis expires its own).
+    pub fn forget_ended(&self, now_ms: i64) {
+        self.local.forget_ended(now_ms);
+    }
+}
+
+/// Windows counted in this process's memory.
+#[derive(Clone, Default)]
+pub struct LocalWindows {
+    windows: Arc<DashMap<Uuid, Window>>,
+}
+
+impl LocalWindows {
     /// Counts one request of `key` at `now_ms` against `limit`; a refused request is not counted.
     pub fn check(&self, key: Uuid, limit: RateLimit, now_ms: i64) -> RateState {
         let length_ms = i64::from(limit.window.seconds()) * 1000;
@@ -99,6 +139,77 @@ impl RateLimiter {
     }
 }
 
+/// Counts a window in Redis: refuses at the limit without counting, otherwise increments, and
+/// gives a new counter an expiry at its window's end. One script, so two instances counting the
+/// same key at once can neither both take the last request nor lose a count.
+const COUNT_SCRIPT: &str = r"
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used >= tonumber(ARGV[1]) then
+  return {0, used}
+end
+used = redis.call('INCR', KEYS[1])
+if used == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return {1, used}
+";
+
+/// Windows counted in Redis, shared by every instance that uses the same Redis.
+#[derive(Clone)]
+pub struct SharedWindows {
+    redis: redis::aio::ConnectionManager,
+    script: Arc<redis::Script>,
+    /// When a failure was last logged (milliseconds), so an outage logs once every few seconds,
+    /// not once per request.
+    last_warning_ms: Arc<AtomicI64>,
+}
+
+impl SharedWindows {
+    /// Connects to Redis (`redis://host:port/db`). Fails if Redis does not answer now: a wrong
+    /// address is a configuration error to report at start, not at the first request.
+    pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            // A verification waits this long at most for Redis before counting locally.
+            .set_response_timeout(Some(Duration::from_millis(250)))
+            .set_number_of_retries(1);
+        let mut redis = redis::aio::ConnectionManager::new_with_config(client, config).await?;
+        let _: String = redis::cmd("PING").query_async(&mut redis).await?;
+        Ok(Self { redis, script: Arc::new(redis::Script::new(COUNT_SCRIPT)), last_warning_ms: Arc::default() })
+    }
+
+    pub async fn check(&self, key: Uuid, limit: RateLimit, now_ms: i64) -> Result<RateState, redis::RedisError> {
+        let length_ms = i64::from(limit.window.seconds()) * 1000;
+        let index = now_ms.div_euclid(length_ms);
+        let reset_at_ms = (index + 1) * length_ms;
+        // The window's length is in the name: a key whose limit moves to another window starts afresh.
+        let counter = format!("keyward:rate:{key}:{}:{index}", limit.window.seconds());
+        // Lives a little past the window's end, for instances whose clocks run slightly behind.
+        let ttl_ms = reset_at_ms - now_ms + 5_000;
+        let mut redis = self.redis.clone();
+        let (allowed, used): (i64, i64) =
+            self.script.key(counter).arg(limit.requests).arg(ttl_ms).invoke_async(&mut redis).await?;
+        let used = u32::try_from(used).unwrap_or(u32::MAX);
+        Ok(RateState {
+            allowed: allowed == 1,
+            limit: limit.requests,
+            remaining: limit.requests.saturating_sub(used),
+            reset_at_ms,
+        })
+    }
+
+    fn report(&self, error: &redis::RedisError, now_ms: i64) {
+        metrics::counter!(crate::ssr::metrics::SHARED_LIMIT_FALLBACKS).increment(1);
+        let last = self.last_warning_ms.load(Ordering::Relaxed);
+        if now_ms - last >= 10_000
+            && self.last_warning_ms.compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            tracing::warn!(%error, "Redis did not answer; rate limits are counted per instance until it does");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +217,7 @@ mod tests {
 
     #[test]
     fn a_window_allows_its_limit_then_refuses_until_it_resets() {
-        let limiter = RateLimiter::default();
+        let limiter = LocalWindows::default();
         let key = Uuid::nil();
         let limit = RateLimit { requests: 2, window: RateWindow::Minute };
         let start = 60_000 * 1000 + 5_000; // 5 s into a minute
@@ -122,7 +233,7 @@ mod tests {
 
     #[test]
     fn keys_are_limited_separately() {
-        let limiter = RateLimiter::default();
+        let limiter = LocalWindows::default();
         let limit = RateLimit { requests: 1, window: RateWindow::Second };
         assert!(limiter.check(Uuid::nil(), limit, 1_000).allowed);
         assert!(limiter.check(Uuid::max(), limit, 1_000).allowed);
@@ -133,7 +244,7 @@ mod tests {
 
     #[test]
     fn concurrent_requests_never_exceed_the_limit() {
-        let limiter = RateLimiter::default();
+        let limiter = LocalWindows::default();
         let limit = RateLimit { requests: 1_000, window: RateWindow::Hour };
         let allowed = std::sync::atomic::AtomicU32::new(0);
         std::thread::scope(|s| {
@@ -152,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_changed_window_length_starts_a_fresh_window() {
-        let limiter = RateLimiter::default();
+        let limiter = LocalWindows::default();
         let minute = RateLimit { requests: 1, window: RateWindow::Minute };
         assert!(limiter.check(Uuid::nil(), minute, 120_000).allowed);
         assert!(!limiter.check(Uuid::nil(), minute, 120_001).allowed);

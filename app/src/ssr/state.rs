@@ -31,6 +31,11 @@ impl Core {
             sign_in: SignInThrottle::default(),
         }
     }
+
+    /// With per-key rate limits counted elsewhere than in this process (Redis, shared by instances).
+    pub fn with_limiter(self, limiter: RateLimiter) -> Self {
+        Self { limiter, ..self }
+    }
 }
 
 /// What every request handler and server function can reach. A handle: axum clones the state for

@@ -69,12 +69,24 @@ impl KeyMeter {
     }
 }
 
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct UsageMeter {
     /// key → the counts of its current hour.
     keys: Arc<DashMap<Uuid, KeyMeter>>,
     /// Counts of hours a key has moved on from, waiting for the next flush.
     closed: Arc<Mutex<HashMap<(Uuid, i64), Tally>>>,
+    /// When everything counted was last written (milliseconds; the start, before the first flush).
+    written_at_ms: Arc<AtomicI64>,
+}
+
+impl Default for UsageMeter {
+    fn default() -> Self {
+        Self {
+            keys: Arc::default(),
+            closed: Arc::default(),
+            written_at_ms: Arc::new(AtomicI64::new(Utc::now().timestamp_millis())),
+        }
+    }
 }
 
 /// What one flush wrote.
@@ -133,9 +145,25 @@ impl UsageMeter {
             && self.closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
     }
 
+    /// How long ago everything counted was last written: the most usage an instance that died now
+    /// would lose, and what `/metrics` reports as the flush lag.
+    pub fn unwritten_for_ms(&self, now_ms: i64) -> i64 {
+        Ord::max(now_ms - self.written_at_ms.load(Ordering::Acquire), 0)
+    }
+
     /// Writes everything counted so far in one transaction: adds to the hourly rows and moves each
     /// key's last-used time forward. If the write fails, the counts go back into memory for the next try.
+    ///
+    /// Adding, never setting: several instances flushing the same key and hour each add their own
+    /// counts, so the stored totals are the sum of every instance's.
     pub async fn flush(&self, db: &DatabaseConnection) -> Result<Flushed, ServiceError> {
+        let started_ms = Utc::now().timestamp_millis();
+        let flushed = self.write_counted(db).await?;
+        self.written_at_ms.fetch_max(started_ms, Ordering::AcqRel);
+        Ok(flushed)
+    }
+
+    async fn write_counted(&self, db: &DatabaseConnection) -> Result<Flushed, ServiceError> {
         let mut hours: HashMap<(Uuid, i64), Tally> =
             std::mem::take(&mut *self.closed.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
         let mut last_used = Vec::new();
@@ -160,7 +188,12 @@ impl UsageMeter {
         for key in idle {
             self.keys.remove_if(&key, |_, meter| meter.is_idle());
         }
-        let hours: Vec<((Uuid, i64), Tally)> = hours.into_iter().filter(|(_, t)| t.valid > 0 || t.denied > 0).collect();
+        let mut hours: Vec<((Uuid, i64), Tally)> =
+            hours.into_iter().filter(|(_, t)| t.valid > 0 || t.denied > 0).collect();
+        // Rows in one order for every instance: two instances flushing at once wait for each other's
+        // row locks instead of deadlocking.
+        hours.sort_unstable_by_key(|(at, _)| *at);
+        last_used.sort_unstable();
         if hours.is_empty() && last_used.is_empty() {
             return Ok(Flushed::default());
         }

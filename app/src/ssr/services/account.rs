@@ -118,12 +118,17 @@ pub async fn end_session(db: &DatabaseConnection, member: &Member, session_id: U
 
 /// "Sign out everywhere else": ends every session of the person but this one. Returns how many.
 pub async fn end_other_sessions(db: &DatabaseConnection, member: &Member) -> Result<u64, ServiceError> {
+    let ended = delete_other_sessions(db, member).await?;
+    tracing::info!(user = %member.user_id, sessions = ended, "other sessions ended");
+    Ok(ended)
+}
+
+async fn delete_other_sessions(db: &impl ConnectionTrait, member: &Member) -> Result<u64, ServiceError> {
     let ended = session::Entity::delete_many()
         .filter(session::Column::UserId.eq(member.user_id))
         .filter(session::Column::Id.ne(member.session_id))
         .exec(db)
         .await?;
-    tracing::info!(user = %member.user_id, sessions = ended.rows_affected, "other sessions ended");
     Ok(ended.rows_affected)
 }
 
@@ -150,12 +155,8 @@ pub async fn change_password(
     let mut account = account.into_active_model();
     account.password_hash = Set(new_hash);
     account.update(&txn).await?;
-    let ended = session::Entity::delete_many()
-        .filter(session::Column::UserId.eq(member.user_id))
-        .filter(session::Column::Id.ne(member.session_id))
-        .exec(&txn)
-        .await?;
+    let ended = delete_other_sessions(&txn, member).await?;
     txn.commit().await?;
-    tracing::info!(user = %member.user_id, sessions = ended.rows_affected, "password changed");
-    Ok(ended.rows_affected)
+    tracing::info!(user = %member.user_id, sessions = ended, "password changed");
+    Ok(ended)
 }

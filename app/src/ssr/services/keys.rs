@@ -11,6 +11,7 @@ use crate::model::{
     UsageHistory,
 };
 use crate::ssr::entities::{api_key, key_rotation, key_usage, organization, project, user};
+use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::usage::{HOUR_MS, hour_start};
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
@@ -316,9 +317,11 @@ pub async fn rotate(
     let change = Change::new(AuditAction::KeyRotated, "key", key.id, target_name(&key))
         .from_to(json!({ "prefix": old_prefix }), json!({ "prefix": key.prefix, "grace_until": grace_until }));
     audit::record(&txn, actor, change).await?;
-    txn.commit().await?;
     // The old secret's cached state says "current": it must be read again (as replaced, or gone).
-    core.cache.forget([old_digest.as_str()].into_iter().chain(replaced_digest.as_deref()));
+    let stale: Vec<&str> = [old_digest.as_str()].into_iter().chain(replaced_digest.as_deref()).collect();
+    invalidation::announce(&txn, Stale::Digests(&stale)).await?;
+    txn.commit().await?;
+    core.cache.forget(stale);
     tracing::info!(key = %key.id, prefix = %key.prefix, grace = grace.as_str(), "API key rotated");
 
     let names = Names::load(&core.db, actor.organization_id(), std::slice::from_ref(&key)).await?;
@@ -337,8 +340,10 @@ pub async fn delete(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<(), 
     let change = Change::new(AuditAction::KeyDeleted, "key", key.id, target_name(&key))
         .from_to(json!({ "status": key.status.as_str() }), json!({ "status": "deleted" }));
     audit::record(&txn, actor, change).await?;
+    let stale: Vec<&str> = digests(&key).collect();
+    invalidation::announce(&txn, Stale::Digests(&stale)).await?;
     txn.commit().await?;
-    core.cache.forget(digests(&key));
+    core.cache.forget(stale);
     tracing::info!(key = %key.id, prefix = %key.prefix, "API key deleted");
     Ok(())
 }
@@ -553,8 +558,10 @@ async fn transition(
     }
     let record = Change::new(rule.action, "key", key.id, target_name(&key)).from_to(was, (rule.aspect)(&key));
     audit::record(&txn, actor, record).await?;
+    let stale: Vec<&str> = before.iter().map(String::as_str).collect();
+    invalidation::announce(&txn, Stale::Digests(&stale)).await?;
     txn.commit().await?;
-    core.cache.forget(before.iter().map(String::as_str));
+    core.cache.forget(stale);
     tracing::info!(key = %key.id, prefix = %key.prefix, status = key.status.as_str(), "API key changed");
     let names = Names::load(&core.db, actor.organization_id(), std::slice::from_ref(&key)).await?;
     Ok(names.view(key, now))

@@ -10,6 +10,7 @@ use crate::model::{
     project_name,
 };
 use crate::ssr::entities::{api_key, project, project_scope};
+use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::{Core, ServiceError};
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, Func};
@@ -127,6 +128,7 @@ pub async fn rename(core: &Core, member: &Member, project_id: Uuid, name: &str) 
     let change = Change::new(AuditAction::ProjectRenamed, "project", project_id, name.clone())
         .from_to(json!({ "name": was }), json!({ "name": name }));
     audit::record(&txn, member, change).await?;
+    invalidation::announce(&txn, Stale::Everything).await?;
     txn.commit().await?;
     core.cache.clear();
     Ok(())

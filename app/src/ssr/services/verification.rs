@@ -9,7 +9,7 @@ use crate::model::{Environment, KeyStatus, ManagementScope, Scope};
 use crate::ssr::cache::{Digest, KeyRecord, Lookup};
 use crate::ssr::entities::{api_key, project};
 use crate::ssr::rate_limit::RateState;
-use crate::ssr::{Core, ServiceError};
+use crate::ssr::{Core, ServiceError, metrics};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,21 @@ pub enum VerifyCode {
     WrongEnvironment,
     InsufficientScope,
     RateLimited,
+}
+
+impl VerifyCode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "VALID",
+            Self::NotFound => "NOT_FOUND",
+            Self::Expired => "EXPIRED",
+            Self::Disabled => "DISABLED",
+            Self::Revoked => "REVOKED",
+            Self::WrongEnvironment => "WRONG_ENVIRONMENT",
+            Self::InsufficientScope => "INSUFFICIENT_SCOPE",
+            Self::RateLimited => "RATE_LIMITED",
+        }
+    }
 }
 
 /// What a service asks about a key its caller presented.
@@ -94,7 +109,10 @@ pub async fn authenticate(
         KeyStatus::Disabled => return Err(ServiceError::KeyRejected(KeyRejection::Disabled)),
     }
     let now_ms = now.timestamp_millis();
-    let rate = key.rate_limit.map(|limit| core.limiter.check(key.id, limit, now_ms));
+    let rate = match key.rate_limit {
+        Some(limit) => Some(core.limiter.check(key.id, limit, now_ms).await),
+        None => None,
+    };
     if let Some(state) = rate.filter(|r| !r.allowed) {
         core.usage.record(key.id, key.organization_id, false, now_ms);
         return Err(ServiceError::RateLimited(state));
@@ -118,15 +136,16 @@ pub async fn verify(
     if !caller.holds(ManagementScope::ApiKeysVerify) {
         return Err(ServiceError::MissingScope(ManagementScope::ApiKeysVerify.as_str()));
     }
-    let Ok(token) = KeyToken::parse(request.key.trim()) else {
+    let found = match KeyToken::parse(request.key.trim()) {
+        Ok(token) => resolve(core, &token, now).await?,
+        Err(_) => None,
+    };
+    let Some(key) = found
+        .filter(|key| key.organization_id == caller.key.organization_id && key.project_id == caller.key.project_id)
+    else {
+        metrics::verdict(VerifyCode::NotFound);
         return Ok(Verdict::not_found());
     };
-    let Some(key) = resolve(core, &token, now).await? else {
-        return Ok(Verdict::not_found());
-    };
-    if key.organization_id != caller.key.organization_id || key.project_id != caller.key.project_id {
-        return Ok(Verdict::not_found());
-    }
     let now_ms = now.timestamp_millis();
     let mut rate = None;
     let code = match KeyStatus::effective(key.status, key.expires_at, now) {
@@ -139,11 +158,14 @@ pub async fn verify(
         }
         KeyStatus::Active => {
             // Only a verification that passed everything else spends the key's limit.
-            rate = key.rate_limit.map(|limit| core.limiter.check(key.id, limit, now_ms));
+            if let Some(limit) = key.rate_limit {
+                rate = Some(core.limiter.check(key.id, limit, now_ms).await);
+            }
             if rate.is_some_and(|r| !r.allowed) { VerifyCode::RateLimited } else { VerifyCode::Valid }
         }
     };
     core.usage.record(key.id, key.organization_id, code == VerifyCode::Valid, now_ms);
+    metrics::verdict(code);
     Ok(Verdict { code, key: Some(key), rate })
 }
 
@@ -151,7 +173,9 @@ pub async fn verify(
 /// secret stands for its key only until its grace period ends.
 async fn resolve(core: &Core, token: &KeyToken, now: DateTime<Utc>) -> Result<Option<Arc<KeyRecord>>, ServiceError> {
     let digest: Digest = sha2::Sha256::digest(token.expose_secret().as_bytes()).into();
-    let lookup = match core.cache.get(&digest) {
+    let cached = core.cache.get(&digest);
+    metrics::cache_lookup(cached.is_some());
+    let lookup = match cached {
         Some(lookup) => lookup,
         None => {
             let started = core.cache.generation();
