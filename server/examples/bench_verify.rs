@@ -10,11 +10,15 @@
 //! which every POST pays, so this one shows what the verification itself costs.
 
 use app::model::token::KeyToken;
-use app::model::{Environment, Expiration, NewKey, Plan, RateLimit, RateWindow, ScopePreset, SetupForm};
-use app::ssr::services::{Client, auth, keys, organizations, projects};
+use app::model::{Environment, NewKey, Plan, RateLimit, RateWindow, ScopePreset};
+use app::ssr::services::{keys, organizations, projects};
 use app::ssr::{AppState, Core, db};
 use std::process::Command;
 use std::time::Duration;
+
+// The integration tests' fixtures: an organization with its owner, and keys.
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 struct Figures {
     rps: f64,
@@ -95,25 +99,11 @@ type Served = (std::net::SocketAddr, String, Tokens, tokio::sync::watch::Sender<
 
 async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Error>> {
     let core = Core::new(db::connect_and_migrate(&format!("sqlite://{}/bench.db", dir.display())).await?);
-    let form = SetupForm {
-        organization: "Bench".into(),
-        name: "Bench".into(),
-        email: "bench@bench.test".into(),
-        password: "correct horse battery".into(),
-    };
-    let session = auth::create_organization(&core.db, form, &Client::default()).await?;
-    let owner = auth::authenticate(&core.db, &session.token).await?;
+    let owner = common::member(&core, "Bench", "bench@bench.test").await;
     organizations::change_plan(&core.db, &owner, Plan::Enterprise).await?;
     let project = projects::list(&core.db, &owner).await?.remove(0);
-    let key = |name: &str, scopes: Vec<String>, rate_limit| NewKey {
-        name: name.into(),
-        description: None,
-        project_id: project.id,
-        environment: Environment::Production,
-        scopes,
-        expiration: Expiration::Never,
-        rate_limit,
-    };
+    let key =
+        |name: &str, scopes: Vec<String>, rate_limit| NewKey { rate_limit, ..common::new_key(name, &project, scopes) };
     let caller =
         keys::create(&core, &owner, key("verifier", ScopePreset::Workspace.scopes().to_strings(), None)).await?.token;
     let valid = keys::create(&core, &owner, key("customer", vec!["telemetry.write".into()], None)).await?.token;

@@ -44,6 +44,18 @@ pub enum VerifyCode {
 }
 
 impl VerifyCode {
+    /// Every code, in declaration order (`code as usize` indexes it).
+    pub const ALL: [Self; 8] = [
+        Self::Valid,
+        Self::NotFound,
+        Self::Expired,
+        Self::Disabled,
+        Self::Revoked,
+        Self::WrongEnvironment,
+        Self::InsufficientScope,
+        Self::RateLimited,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Valid => "VALID",
