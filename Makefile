@@ -28,18 +28,27 @@ run: build
 	@mkdir -p data
 	./target/release/keyward
 
-# Rebuilt only when a source changed, so a second `make run` starts in seconds.
+# Rebuilt only when a source changed, so a second `make run` starts in seconds; and whenever the
+# server binary is newer than the stamp, i.e. something other than cargo-leptos wrote it (a binary
+# built without cargo-leptos's settings asks for WASM files the site does not have).
 SOURCES := $(shell find app frontend server style public -type f 2>/dev/null) Cargo.toml Cargo.lock Leptos.toml
 build: target/site/.built
 
-target/site/.built: $(SOURCES) | tools
+target/site/.built: $(SOURCES) target/release/keyward | tools
 	cargo leptos build --release
 	@touch $@
 
+# Made by the rule above; listed so that a missing or foreign binary triggers it.
+target/release/keyward: ;
+
 test: test-rust test-e2e
 
+# The Rust tests build under the test profile (target/debug: no LTO, incremental), never touching the
+# release binary and site that cargo-leptos built. `--tests` leaves the examples to `make bench`.
+# TEST_ARGS go to the test runner, e.g. TEST_ARGS=--include-ignored where PostgreSQL and Redis answer.
+TEST_ARGS ?=
 test-rust: tools
-	cargo test --release --locked -p app --features ssr -p keyward
+	cargo test --locked -p app --features app/test-support -p keyward --tests -- $(TEST_ARGS)
 
 test-e2e: build chromium end2end/node_modules/.package-lock.json
 	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
@@ -56,14 +65,14 @@ test-e2e: build chromium end2end/node_modules/.package-lock.json
 BENCH_KEYS ?= 100000
 BENCH_SECONDS ?= 10
 bench: build loadgen
-	cargo run --release --locked -q -p keyward --example bench_verify -- $(BENCH_SECONDS)
+	cargo run --profile benchmark --locked -q -p keyward --example bench_verify -- $(BENCH_SECONDS)
 	@wasm=$$(ls target/site/pkg/*.wasm | head -n1); \
 	raw=$$(stat -c %s "$$wasm"); gz=$$(gzip -9 -c "$$wasm" | wc -c); \
 	js=$$(gzip -9 -c target/site/pkg/keyward.js | wc -c); \
 	echo "WASM bundle: $$((raw / 1024)) KB raw, $$((gz / 1024)) KB gzip (+ $$((js / 1024)) KB gzip JS); budget 300 KB gzip"; \
 	[ $$((gz + js)) -le $$((300 * 1024)) ] || echo "WARNING: over the 300 KB budget"
 	@dir=$$(mktemp -d); trap 'kill $$server 2>/dev/null; rm -rf "$$dir"' EXIT; \
-	cargo run --release --locked -q -p app --features ssr --example bench_list -- "$$dir/bench.db" $(BENCH_KEYS) | tee "$$dir/out"; \
+	cargo run --profile benchmark --locked -q -p app --features ssr --example bench_list -- "$$dir/bench.db" $(BENCH_KEYS) | tee "$$dir/out"; \
 	session=$$(sed -n 's/^SESSION=//p' "$$dir/out"); \
 	port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	DATABASE_URL="sqlite://$$dir/bench.db" KEYWARD_LISTEN=127.0.0.1:$$port KEYWARD_LOG=warn ./target/release/keyward & server=$$!; \
@@ -77,7 +86,7 @@ bench: build loadgen
 # are rotated and revoked, beside one SQLite instance under the same load; usage totals checked.
 CLUSTER_REQUESTS ?= 100000
 bench-cluster:
-	cargo run --release --locked -q -p keyward --example load_cluster -- $(CLUSTER_REQUESTS) 32
+	cargo run --profile benchmark --locked -q -p keyward --example load_cluster -- $(CLUSTER_REQUESTS) 32
 
 # Load generators from Debian's packages: wrk (peak rate) and hey (a fixed rate).
 loadgen:

@@ -34,6 +34,11 @@ export default defineConfig({
       ],
     },
   },
+  // "site" checks first that the page hydrates; when it cannot, the specs are skipped, not timed out.
+  projects: [
+    { name: "site", testMatch: /site\.setup\.ts/ },
+    { name: "dashboard", testMatch: /\.spec\.ts/, dependencies: ["site"] },
+  ],
   webServer: {
     command: server,
     cwd: "..",

@@ -1,5 +1,5 @@
 //! The verification hot path under load, against a trivial handler of the same router in the same
-//! run: `make bench` (or `cargo run --release -p keyward --example bench_verify -- [seconds]`).
+//! run: `make bench` (or `cargo run --profile benchmark -p keyward --example bench_verify -- [seconds]`).
 //!
 //! Serves the whole router on a loopback port (SQLite in a temporary folder), then drives it with
 //! wrk (peak rate, closed loop) and hey (a fixed rate: half the peak), both from Debian's packages.
@@ -16,9 +16,7 @@ use app::ssr::{AppState, Core, db};
 use std::process::Command;
 use std::time::Duration;
 
-// The integration tests' fixtures: an organization with its owner, and keys.
-#[path = "../tests/common/mod.rs"]
-mod common;
+use app::ssr::test_support as fixtures;
 
 struct Figures {
     rps: f64,
@@ -99,11 +97,11 @@ type Served = (std::net::SocketAddr, String, Tokens, tokio::sync::watch::Sender<
 
 async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Error>> {
     let core = Core::new(db::connect_and_migrate(&format!("sqlite://{}/bench.db", dir.display())).await?);
-    let owner = common::member(&core, "Bench", "bench@bench.test").await;
+    let owner = fixtures::organization(&core.db, "Bench", "bench@bench.test").await;
     organizations::change_plan(&core.db, &owner, Plan::Enterprise).await?;
     let project = projects::list(&core.db, &owner).await?.remove(0);
     let key =
-        |name: &str, scopes: Vec<String>, rate_limit| NewKey { rate_limit, ..common::new_key(name, &project, scopes) };
+        |name: &str, scopes: Vec<String>, rate_limit| NewKey { rate_limit, ..fixtures::scoped_key(name, &project, scopes) };
     let caller =
         keys::create(&core, &owner, key("verifier", ScopePreset::Workspace.scopes().to_strings(), None)).await?.token;
     let valid = keys::create(&core, &owner, key("customer", vec!["telemetry.write".into()], None)).await?.token;

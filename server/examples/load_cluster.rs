@@ -1,6 +1,6 @@
 //! Two instances on one PostgreSQL under load while keys are rotated and revoked, beside one
 //! instance on SQLite under the same load: `make bench-cluster`
-//! (or `cargo run --release -p keyward --example load_cluster -- [requests] [concurrency]`).
+//! (or `cargo run --profile benchmark -p keyward --example load_cluster -- [requests] [concurrency]`).
 //!
 //! Each instance is a whole Keyward server on its own loopback port, with its own database pool,
 //! key cache, usage meter, rate limiter and key-change listener, as separate processes would have;
@@ -23,9 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-// The integration tests' fixtures: an organization with its owner, keys, a fresh PostgreSQL database.
-#[path = "../tests/common/mod.rs"]
-mod common;
+use app::ssr::test_support as fixtures;
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
 
@@ -57,7 +55,7 @@ async fn run(total: usize, concurrency: usize, server: &str) -> Result<(), Failu
     single.print("one instance, SQLite (baseline)", None);
     sqlite.stop().await?;
 
-    let url = common::fresh_postgres(server).await;
+    let url = fixtures::fresh_postgres(server).await;
     let a = Instance::start(&url).await?;
     let b = Instance::start(&url).await?;
     let seeded = Arc::new(seed(&a.core).await?);
@@ -140,15 +138,15 @@ struct Seeded {
 }
 
 async fn seed(core: &Core) -> Result<Seeded, Failure> {
-    let owner = common::member(core, "Load", "load@load.test").await;
+    let owner = fixtures::organization(&core.db, "Load", "load@load.test").await;
     organizations::change_plan(&core.db, &owner, Plan::Enterprise).await?;
     let owner = Member { plan: Plan::Enterprise, ..owner };
     let project = projects::list(&core.db, &owner).await?.remove(0);
     let scopes = ScopePreset::Workspace.scopes().to_strings();
-    let verifier = keys::create(core, &owner, common::new_key("verifier", &project, scopes)).await?.token;
+    let verifier = keys::create(core, &owner, fixtures::scoped_key("verifier", &project, scopes)).await?.token;
     let (mut ids, mut tokens) = (Vec::new(), Vec::new());
     for i in 0..KEYS {
-        let created = keys::create(core, &owner, common::new_key(&format!("customer {i}"), &project, vec![])).await?;
+        let created = keys::create(core, &owner, fixtures::scoped_key(&format!("customer {i}"), &project, vec![])).await?;
         ids.push(created.key.id);
         tokens.push(created.token);
     }

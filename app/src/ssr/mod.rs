@@ -11,6 +11,8 @@ pub mod migration;
 pub mod rate_limit;
 pub mod services;
 mod state;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod throttle;
 pub mod usage;
 

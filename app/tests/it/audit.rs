@@ -1,14 +1,11 @@
 //! The audit log: each change recorded with the change, by whom, before and after; filters,
 //! pages and the CSV export; and no organization ever sees another's.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::{AuditAction, AuditQuery, Plan, RateLimit, RateWindow, Role, RotationGrace};
 use app::ssr::ServiceError;
 use app::ssr::services::{audit, keys, organizations};
 use chrono::{Days, Utc};
-use common::{default_project, fresh_db, member, new_key, organization};
+use app::ssr::test_support::{default_project, fresh_db, member, new_key, organization};
 
 fn actions(page: &app::model::AuditPage) -> Vec<AuditAction> {
     page.entries.iter().rev().map(|e| e.action).collect()

@@ -1,13 +1,10 @@
 //! Projects: created, renamed, archived and restored by owners and admins, each with the custom
 //! scopes its API understands; every change audited; another organization's out of reach.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::{AuditAction, AuditQuery, NewKey, Role};
 use app::ssr::ServiceError;
 use app::ssr::services::{audit, keys, projects};
-use common::{default_project, fresh_db, member, new_key, organization};
+use app::ssr::test_support::{default_project, fresh_db, member, new_key, organization};
 
 fn field<T: std::fmt::Debug>(result: Result<T, ServiceError>, name: &str) {
     match result {

@@ -1,7 +1,4 @@
 //! Every transition of a key's life, and every refusal, against a real database.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::{
     Environment, Expiration, KeyQuery, KeySort, KeyStatus, Plan, RateLimit, RateWindow, Role, RotationGrace,
@@ -10,7 +7,7 @@ use app::ssr::ServiceError;
 use app::ssr::entities::{api_key, key_rotation};
 use app::ssr::services::{Member, keys, organizations};
 use chrono::{Duration, NaiveDate, Utc};
-use common::{default_project, fresh_db, new_key, organization, page};
+use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;

@@ -1,14 +1,11 @@
 //! The permission matrix: every role against every action of the dashboard's services (the server
 //! functions are one-line wrappers around them), on a real database.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::{AuditQuery, Plan, Role, RotationGrace};
 use app::ssr::ServiceError;
 use app::ssr::entities::api_key;
 use app::ssr::services::{Member, audit, keys, members, organizations, projects};
-use common::{TestDb, default_project, fresh_db, member, new_key, organization};
+use app::ssr::test_support::{TestDb, default_project, fresh_db, member, new_key, organization};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use uuid::Uuid;
 

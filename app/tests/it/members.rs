@@ -1,8 +1,5 @@
 //! Members: invitations by one-time link, accepting them, roles, suspension, removal, and the rule
 //! that an organization always keeps an owner. Against a real database.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::{AuditAction, AuditQuery, MemberStatus, Role};
 use app::ssr::Core;
@@ -10,7 +7,7 @@ use app::ssr::ServiceError;
 use app::ssr::entities::invitation;
 use app::ssr::services::{Client, Member, audit, auth, members};
 use chrono::{Duration, Utc};
-use common::{fresh_db, organization};
+use app::ssr::test_support::{fresh_db, organization};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 
 const PASSWORD: &str = "a long enough password";

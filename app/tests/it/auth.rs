@@ -1,13 +1,10 @@
 //! Setup, sign-in and sessions against a real database.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::{Plan, Role};
 use app::ssr::ServiceError;
 use app::ssr::entities::{organization, project, session, user};
 use app::ssr::services::{Client, auth};
-use common::{fresh_db, owner_form};
+use app::ssr::test_support::{fresh_db, owner_form};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use sha2::{Digest, Sha256};
 

@@ -1,9 +1,10 @@
 //! Real `keyward` processes: several instances on one PostgreSQL (and Redis), and one process's
 //! operations (readiness, metrics, graceful shutdown).
 //!
-//! The several-instance tests need KEYWARD_TEST_DATABASE_URL=postgres://... (SQLite serves one
-//! instance), and the Redis one KEYWARD_TEST_REDIS_URL too; `.ci/run` sets both where the servers
-//! run. Without them those tests say so and pass; the single-process test runs everywhere.
+//! The several-instance tests need PostgreSQL (KEYWARD_TEST_DATABASE_URL=postgres://...; SQLite
+//! serves one instance), and the Redis one KEYWARD_TEST_REDIS_URL too. They are `#[ignore]`d, so a
+//! plain run reports them as skipped; `.ci/run` runs them with `--include-ignored` where the servers
+//! answer. The single-process test runs everywhere.
 
 use app::model::{Plan, Project, RateLimit, RateWindow, ScopePreset};
 use app::ssr::entities::key_usage;
@@ -15,9 +16,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-mod common;
-use common::{database_url, member, new_key, scopes};
+use app::ssr::test_support::{
+    fresh_database_url, fresh_postgres, organization, required_postgres, required_redis, scoped_key, scopes,
+};
 
 /// How soon a change made through one instance must show at every other.
 const PROPAGATION: Duration = Duration::from_secs(1);
@@ -114,24 +115,15 @@ struct Organization {
     admin: String,
 }
 
-async fn organization(url: &str, plan: Plan) -> Organization {
+async fn acme(url: &str, plan: Plan) -> Organization {
     let core = Core::new(db::connect_and_migrate(url).await.expect("database with migrations"));
-    let owner = member(&core, "Acme", "ada@acme.test").await;
+    let owner = organization(&core.db, "Acme", "ada@acme.test").await;
     organizations::change_plan(&core.db, &owner, plan).await.expect("plan");
     let owner = Member { plan, ..owner };
     let project = projects::list(&core.db, &owner).await.expect("projects").remove(0);
     let scopes = ScopePreset::Organization.scopes().to_strings();
-    let admin = keys::create(&core, &owner, new_key("admin", &project, scopes)).await.expect("admin key").token;
+    let admin = keys::create(&core, &owner, scoped_key("admin", &project, scopes)).await.expect("admin key").token;
     Organization { core, owner, project, admin }
-}
-
-/// The PostgreSQL server the several-instance tests run on, if one is configured.
-fn postgres() -> Option<String> {
-    let url = std::env::var("KEYWARD_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"));
-    if url.is_none() {
-        eprintln!("skipped: several instances need KEYWARD_TEST_DATABASE_URL=postgres://...");
-    }
-    url
 }
 
 /// Asks `instance` until the verdict is `expected`; how long that took.
@@ -148,12 +140,12 @@ async fn settles(instance: &Instance, verifier: &str, token: &str, scopes: &[&st
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
 async fn a_change_through_one_instance_holds_at_the_other_within_a_second() {
-    let Some(server) = postgres() else { return };
-    let url = common::fresh_postgres(&server).await;
-    let org = organization(&url, Plan::Enterprise).await;
+    let url = fresh_postgres(&required_postgres()).await;
+    let org = acme(&url, Plan::Enterprise).await;
     let (a, b) = (Instance::start(&url, &[]).await, Instance::start(&url, &[]).await);
-    let created = keys::create(&org.core, &org.owner, new_key("orders", &org.project, scopes(&["orders.read"])))
+    let created = keys::create(&org.core, &org.owner, scoped_key("orders", &org.project, scopes(&["orders.read"])))
         .await
         .expect("key");
     let (id, token) = (created.key.id, created.token);
@@ -191,11 +183,11 @@ async fn a_change_through_one_instance_holds_at_the_other_within_a_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
 async fn plan_limits_hold_across_instances() {
-    let Some(server) = postgres() else { return };
-    let url = common::fresh_postgres(&server).await;
+    let url = fresh_postgres(&required_postgres()).await;
     // Free: 3 keys, of which the admin key is one.
-    let org = organization(&url, Plan::Free).await;
+    let org = acme(&url, Plan::Free).await;
     let (a, b) = (Instance::start(&url, &[]).await, Instance::start(&url, &[]).await);
     let attempts = (0..8).map(|i| {
         let instance = if i % 2 == 0 { &a } else { &b };
@@ -209,18 +201,14 @@ async fn plan_limits_hold_across_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis"]
 async fn rate_limits_shared_through_redis_hold_across_instances() {
-    let Some(server) = postgres() else { return };
-    let Ok(redis) = std::env::var("KEYWARD_TEST_REDIS_URL") else {
-        eprintln!("skipped: shared rate limits need KEYWARD_TEST_REDIS_URL=redis://...");
-        return;
-    };
-    let url = common::fresh_postgres(&server).await;
-    let org = organization(&url, Plan::Enterprise).await;
+    let (url, redis) = (fresh_postgres(&required_postgres()).await, required_redis());
+    let org = acme(&url, Plan::Enterprise).await;
     let settings = [("REDIS_URL", redis.as_str())];
     let (a, b) = (Instance::start(&url, &settings).await, Instance::start(&url, &settings).await);
     let limit = RateLimit { requests: 15, window: RateWindow::Hour };
-    let input = app::model::NewKey { rate_limit: Some(limit), ..new_key("metered", &org.project, vec![]) };
+    let input = app::model::NewKey { rate_limit: Some(limit), ..scoped_key("metered", &org.project, vec![]) };
     let token = keys::create(&org.core, &org.owner, input).await.expect("key").token;
 
     // 40 verifications at once, half through each instance: exactly the limit passes.
@@ -238,9 +226,9 @@ async fn rate_limits_shared_through_redis_hold_across_instances() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_instance_reports_readiness_and_metrics_and_writes_usage_when_stopped() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let url = database_url(dir.path()).await;
-    let org = organization(&url, Plan::Enterprise).await;
-    let created = keys::create(&org.core, &org.owner, new_key("orders", &org.project, vec![])).await.expect("key");
+    let url = fresh_database_url(dir.path()).await;
+    let org = acme(&url, Plan::Enterprise).await;
+    let created = keys::create(&org.core, &org.owner, scoped_key("orders", &org.project, vec![])).await.expect("key");
     // Usage is written only at shutdown: the flush interval is far longer than the test.
     let settings = [("KEYWARD_USAGE_FLUSH_SECS", "3600"), ("KEYWARD_METRICS_TOKEN", "scrape-token-1")];
     let instance = Instance::start(&url, &settings).await;

@@ -13,9 +13,7 @@ use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-mod common;
-use common::{database_url, member, new_key, scopes};
+use app::ssr::test_support::{fresh_database_url, organization, scoped_key, scopes};
 
 struct Server {
     base: String,
@@ -34,7 +32,7 @@ async fn start() -> Server {
 
 async fn start_on(plan: Plan) -> Server {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let url = database_url(dir.path()).await;
+    let url = fresh_database_url(dir.path()).await;
     let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
     let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false));
@@ -44,12 +42,12 @@ async fn start_on(plan: Plan) -> Server {
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let owner = member(&core, "Acme", "ada@acme.test").await;
+    let owner = organization(&core.db, "Acme", "ada@acme.test").await;
     organizations::change_plan(&core.db, &owner, plan).await.expect("plan");
     let owner = Member { plan, ..owner };
     let project = projects::list(&core.db, &owner).await.expect("projects").remove(0);
     let admin =
-        keys::create(&core, &owner, new_key("admin", &project, ScopePreset::Organization.scopes().to_strings()))
+        keys::create(&core, &owner, scoped_key("admin", &project, ScopePreset::Organization.scopes().to_strings()))
             .await
             .expect("admin key")
             .token;
@@ -59,7 +57,7 @@ async fn start_on(plan: Plan) -> Server {
 impl Server {
     /// A key made in the dashboard, with these scopes: (id, token).
     async fn key(&self, name: &str, scopes: &[&str]) -> (Uuid, String) {
-        self.key_with(new_key(name, &self.project, self::scopes(scopes))).await
+        self.key_with(scoped_key(name, &self.project, self::scopes(scopes))).await
     }
 
     async fn key_with(&self, input: NewKey) -> (Uuid, String) {
@@ -185,7 +183,7 @@ async fn verification_answers_every_code() {
 
     let limited = NewKey {
         rate_limit: Some(RateLimit { requests: 2, window: RateWindow::Hour }),
-        ..new_key("limited", &s.project, vec![])
+        ..scoped_key("limited", &s.project, vec![])
     };
     let (_, limited) = s.key_with(limited).await;
     let first = s.verify(&limited).await;
@@ -203,11 +201,11 @@ async fn verification_answers_every_code() {
 
     // Another project's key, and another organization's, are not found: their existence does not leak.
     let other_project = s.add_project("Billing").await;
-    let (_, elsewhere) = s.key_with(new_key("billing", &other_project, vec![])).await;
+    let (_, elsewhere) = s.key_with(scoped_key("billing", &other_project, vec![])).await;
     assert_eq!(s.verify(&elsewhere).await, json!({ "valid": false, "code": "NOT_FOUND" }));
-    let globex = member(&s.core, "Globex", "gus@globex.test").await;
+    let globex = organization(&s.core.db, "Globex", "gus@globex.test").await;
     let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
-    let foreign = keys::create(&s.core, &globex, new_key("foreign", &globex_project, vec![])).await.expect("key").token;
+    let foreign = keys::create(&s.core, &globex, scoped_key("foreign", &globex_project, vec![])).await.expect("key").token;
     assert_eq!(s.verify(&foreign).await, json!({ "valid": false, "code": "NOT_FOUND" }));
 }
 
@@ -264,7 +262,7 @@ async fn a_caller_over_its_rate_limit_gets_429_with_retry_after() {
     let s = start().await;
     let limited = NewKey {
         rate_limit: Some(RateLimit { requests: 2, window: RateWindow::Hour }),
-        ..new_key("limited", &s.project, scopes(&["api_keys.read"]))
+        ..scoped_key("limited", &s.project, scopes(&["api_keys.read"]))
     };
     let (_, key) = s.key_with(limited).await;
     let (status, headers, _) = s.call(reqwest::Method::GET, "/keys", Some(&key), None).await;
@@ -332,11 +330,11 @@ async fn a_key_acts_in_its_own_project_and_environment_only() {
     let (production_id, _) = s.key("production service", &[]).await;
     let staging_admin = NewKey {
         environment: Environment::Staging,
-        ..new_key("staging admin", &s.project, ScopePreset::Workspace.scopes().to_strings())
+        ..scoped_key("staging admin", &s.project, ScopePreset::Workspace.scopes().to_strings())
     };
     let (_, staging) = s.key_with(staging_admin).await;
     let (staging_other, _) = s
-        .key_with(NewKey { environment: Environment::Staging, ..new_key("staging service", &s.project, vec![]) })
+        .key_with(NewKey { environment: Environment::Staging, ..scoped_key("staging service", &s.project, vec![]) })
         .await;
 
     let (status, list) = s.get("/keys", &staging).await;
@@ -649,10 +647,10 @@ async fn a_key_with_audit_read_reads_its_organizations_audit_log_and_nothing_els
     keys::revoke(&s.core, &s.owner, revoked).await.expect("revoked");
     let (_, auditor) = s.key("siem", &["audit.read"]).await;
     // Another organization's changes never show.
-    let other = member(&s.core, "Globex", "gus@globex.test").await;
+    let other = organization(&s.core.db, "Globex", "gus@globex.test").await;
     let other_project = projects::list(&s.core.db, &other).await.expect("projects").remove(0);
     let (foreign, _) = {
-        let created = keys::create(&s.core, &other, new_key("theirs", &other_project, vec![])).await.expect("key");
+        let created = keys::create(&s.core, &other, scoped_key("theirs", &other_project, vec![])).await.expect("key");
         (created.key.id, created.token)
     };
     keys::revoke(&s.core, &other, foreign).await.expect("revoked");
@@ -687,9 +685,9 @@ async fn a_key_with_audit_read_reads_its_organizations_audit_log_and_nothing_els
 #[tokio::test]
 async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
     let s = start().await;
-    let globex = member(&s.core, "Globex", "gus@globex.test").await;
+    let globex = organization(&s.core.db, "Globex", "gus@globex.test").await;
     let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
-    let theirs = keys::create(&s.core, &globex, new_key("theirs", &globex_project, vec![])).await.expect("key").key.id;
+    let theirs = keys::create(&s.core, &globex, scoped_key("theirs", &globex_project, vec![])).await.expect("key").key.id;
     let before = api_key::Entity::find_by_id(theirs).one(&s.core.db).await.expect("query");
 
     // Acme's full-access key, guessing Globex's key id: every route answers 404, as for no key at all.

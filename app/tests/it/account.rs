@@ -1,15 +1,12 @@
 //! A person's own account: several organizations and the switch between them, sessions listed and
 //! ended, a password change that signs out the other sessions, and sign-in limited per account and
 //! per address. Against a real database.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::{PasswordChange, Role};
 use app::ssr::ServiceError;
 use app::ssr::services::{Client, Member, account, auth, keys, members};
 use app::ssr::throttle::{SignInLimits, SignInThrottle, quota};
-use common::{default_project, fresh_db, new_key, organization, page};
+use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
 use std::net::IpAddr;
 use std::time::Duration;
 

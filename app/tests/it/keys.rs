@@ -1,14 +1,11 @@
 //! The key service against a real database.
-#![cfg(feature = "ssr")]
-
-mod common;
 
 use app::model::token::KeyToken;
 use app::model::{Environment, FieldError, KeyStatus, NewKey, Plan};
 use app::ssr::ServiceError;
 use app::ssr::entities::{api_key, organization};
 use app::ssr::services::keys;
-use common::{default_project, fresh_db, new_key, organization, page};
+use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use sha2::{Digest, Sha256};
 

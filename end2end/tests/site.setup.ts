@@ -1,0 +1,26 @@
+import { expect, test } from "@playwright/test";
+
+// Runs before every other spec (a project dependency in playwright.config.ts): when the dashboard
+// cannot hydrate, the run stops here, saying why, instead of each spec timing out on a dead page.
+test("the dashboard's assets load and the page hydrates", async ({ page }) => {
+  const missing: string[] = [];
+  const failed: string[] = [];
+  const errors: string[] = [];
+  page.on("response", (response) => {
+    if (response.status() < 400) return;
+    const refused = `${response.status()} ${response.url()}`;
+    (new URL(response.url()).pathname.startsWith("/pkg/") ? missing : failed).push(refused);
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+
+  await page.goto("/");
+  await page.waitForLoadState("load");
+  expect(missing, "assets under /pkg/ that the page asked for and the server does not have").toEqual([]);
+  await expect(page.locator("html"), `the page never reported itself hydrated; errors: ${errors.join(" | ")}`)
+    .toHaveAttribute("data-hydrated", "", { timeout: 15_000 });
+  expect(failed, "other resources the page asked for and did not get").toEqual([]);
+  expect(errors, "console errors while loading and hydrating").toEqual([]);
+});

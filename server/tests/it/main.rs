@@ -1,0 +1,5 @@
+//! The server's integration tests: the HTTP APIs on a real router and database, and real `keyward`
+//! processes. One test binary with a module per subject, so the suite links once.
+
+mod api;
+mod cluster;
