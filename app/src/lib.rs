@@ -20,6 +20,8 @@ use pages::{
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    ssr::page_headers::send();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -18,9 +18,17 @@ export async function signIn(page: Page, password = owner.password) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+/**
+ * The header a script needs to call the dashboard's server functions: changes sent without this
+ * site's Origin (or a browser's `Sec-Fetch-Site: same-origin`) are refused as cross-site.
+ */
+export function sameOrigin(page: Page): Record<string, string> {
+  return { Origin: new URL(page.url()).origin };
+}
+
 /** The Default project's id, from the `list_projects` server function. */
 export async function defaultProjectId(page: Page): Promise<string> {
-  const response = await page.request.post("/api/list_projects");
+  const response = await page.request.post("/api/list_projects", { headers: sameOrigin(page) });
   expect(response.ok()).toBe(true);
   const projects = await response.json();
   return projects[0].id as string;
@@ -29,7 +37,7 @@ export async function defaultProjectId(page: Page): Promise<string> {
 /** Posts to the `create_key` server function, as a script or a no-JS form would. */
 export async function postCreateKey(page: Page, name: string, environment = "development") {
   const projectId = await defaultProjectId(page);
-  return page.request.post("/api/create_key", {
+  return page.request.post("/api/create_key", { headers: sameOrigin(page),
     form: { name, project_id: projectId, environment, scopes: "api_keys.read", expiration: "never" },
   });
 }

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import * as fs from "node:fs";
-import { createKeysDirectly, owner, signIn } from "./fixtures";
+import { createKeysDirectly, owner, signIn, sameOrigin } from "./fixtures";
 
 // Runs after lifecycle.spec.ts (same organization, one worker): the plan was changed there.
 
@@ -96,10 +96,10 @@ test("an invited developer joins, creates a key, cannot revoke another's, and th
   await expect(grace.getByText("Grace Hopper")).toBeVisible();
 
   await test.step("a developer creates keys and changes only their own", async () => {
-    const response = await grace.request.post("/api/create_key", {
+    const response = await grace.request.post("/api/create_key", { headers: sameOrigin(grace),
       form: {
         name: "Grace's key",
-        project_id: (await (await grace.request.post("/api/list_projects")).json())[0].id,
+        project_id: (await (await grace.request.post("/api/list_projects", { headers: sameOrigin(grace) })).json())[0].id,
         environment: "development",
         scopes: "api_keys.read",
         expiration: "never",
@@ -114,7 +114,7 @@ test("an invited developer joins, creates a key, cannot revoke another's, and th
     await expect(mine.getByRole("button", { name: "Revoke Grace's key" })).toBeVisible();
     // The server refuses anyway, in words.
     const ownersId = (await others.getByRole("link").getAttribute("href"))?.split("/").pop();
-    const refused = await grace.request.post("/api/revoke_key", { form: { id: ownersId ?? "" } });
+    const refused = await grace.request.post("/api/revoke_key", { headers: sameOrigin(grace), form: { id: ownersId ?? "" } });
     expect(refused.status()).toBe(403);
     expect(await refused.json()).toEqual({ Forbidden: "Developer members cannot change keys other members created." });
     await mine.getByRole("button", { name: "Revoke Grace's key" }).click();

@@ -1,11 +1,11 @@
 import { expect, test, type Page } from "@playwright/test";
-import { defaultProjectId, signIn } from "./fixtures";
+import { defaultProjectId, signIn, sameOrigin } from "./fixtures";
 
 type Created = { key: { id: string }; token: string };
 
 /** A production key of the Default project, made through the dashboard's `create_key` server function. */
 async function createKey(page: Page, name: string, scopes: string): Promise<Created> {
-  const response = await page.request.post("/api/create_key", {
+  const response = await page.request.post("/api/create_key", { headers: sameOrigin(page),
     form: { name, project_id: await defaultProjectId(page), environment: "production", scopes, expiration: "never" },
   });
   expect(response.ok(), await response.text()).toBe(true);

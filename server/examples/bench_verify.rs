@@ -100,8 +100,10 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
     let owner = fixtures::organization(&core.db, "Bench", "bench@bench.test").await;
     organizations::change_plan(&core.db, &owner, Plan::Enterprise).await?;
     let project = projects::list(&core.db, &owner).await?.remove(0);
-    let key =
-        |name: &str, scopes: Vec<String>, rate_limit| NewKey { rate_limit, ..fixtures::scoped_key(name, &project, scopes) };
+    let key = |name: &str, scopes: Vec<String>, rate_limit| NewKey {
+        rate_limit,
+        ..fixtures::scoped_key(name, &project, scopes)
+    };
     let caller =
         keys::create(&core, &owner, key("verifier", ScopePreset::Workspace.scopes().to_strings(), None)).await?.token;
     let valid = keys::create(&core, &owner, key("customer", vec!["telemetry.write".into()], None)).await?.token;
@@ -119,19 +121,19 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
     keyward::telemetry::install_recorder()?;
     // The baseline gets the layers every route of the app's router has (a route added after `build`
     // would otherwise skip them), so that the two differ by the handler alone.
-    let trivial = axum::Router::new()
-        .route(
-            TRIVIAL_POST,
-            axum::routing::post(|body: axum::body::Bytes| async move {
-                axum::Json(serde_json::json!({ "bytes": body.len() }))
-            }),
-        )
-        .layer(axum::middleware::from_fn(keyward::telemetry::track_latency))
-        .layer(keyward::router::trace_layer())
-        .layer(keyward::router::request_id_layers());
-    let app = keyward::router::build(AppState::new(leptos_options, core, false)).merge(trivial);
+    let trivial = axum::Router::new().route(
+        TRIVIAL_POST,
+        axum::routing::post(
+            |body: axum::body::Bytes| async move { axum::Json(serde_json::json!({ "bytes": body.len() })) },
+        ),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    let site = keyward::security::Site::new(None, addr, Vec::new(), false)?;
+    let trivial = keyward::router::with_edge(trivial, std::sync::Arc::new(site.clone()));
+    let app = keyward::router::build(AppState::new(leptos_options, core, false), site).merge(trivial);
+    // As the binary serves it: with the peer's address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok((addr, caller, Tokens { valid, unknown, limited }, flush))
 }

@@ -112,8 +112,9 @@ impl Instance {
         let (stop, stopped) = watch::channel(false);
         let flusher = keyward::tasks::spawn_usage_flush(core.clone(), Duration::from_secs(1), stopped);
         let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
-        let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false));
         let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let site = keyward::security::Site::new(None, socket.local_addr()?, Vec::new(), false)?;
+        let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false), site);
         let base = format!("http://{}", socket.local_addr()?);
         tokio::spawn(async move { axum::serve(socket, app).await });
         Ok(Self { core, base, stop, flusher, listener })
@@ -146,7 +147,8 @@ async fn seed(core: &Core) -> Result<Seeded, Failure> {
     let verifier = keys::create(core, &owner, fixtures::scoped_key("verifier", &project, scopes)).await?.token;
     let (mut ids, mut tokens) = (Vec::new(), Vec::new());
     for i in 0..KEYS {
-        let created = keys::create(core, &owner, fixtures::scoped_key(&format!("customer {i}"), &project, vec![])).await?;
+        let created =
+            keys::create(core, &owner, fixtures::scoped_key(&format!("customer {i}"), &project, vec![])).await?;
         ids.push(created.key.id);
         tokens.push(created.token);
     }

@@ -37,7 +37,8 @@ impl Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Common {
     /// Database URL: SQLite (the default, a file under ./data/) or PostgreSQL (postgres://...).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/keyward.db")]
+    /// Its value is never printed (it may carry a password).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/keyward.db", hide_env_values = true)]
     pub database_url: String,
 
     /// Log filter, in `tracing` syntax (e.g. `info`, `keyward=debug,tower_http=info`).
@@ -64,9 +65,21 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_LISTEN")]
     pub listen: Option<SocketAddr>,
 
-    /// Mark the session cookie `Secure`: set this when Keyward is served over HTTPS.
+    /// Keyward is served over HTTPS: the session cookie is `Secure` and `__Host-` prefixed, and
+    /// answers carry HSTS.
     #[arg(long, env = "KEYWARD_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// The address people open Keyward at (e.g. https://keys.example.com). A change sent from a
+    /// browser must come from it. Defaults to http://<listen address>.
+    #[arg(long, env = "KEYWARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For / Forwarded is believed.
+    /// Only a request whose TCP peer is one of them is taken to come from the address they name;
+    /// without this setting, the TCP peer is the client.
+    #[arg(long, env = "KEYWARD_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 
     /// How often usage counted in memory (last used, calls per hour) is written to the database, in seconds.
     #[arg(long, env = "KEYWARD_USAGE_FLUSH_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -74,7 +87,7 @@ pub struct Config {
 
     /// Redis URL (redis://host:6379/0). With it, per-key rate limits are counted across every
     /// instance that uses the same Redis; without it, each instance counts its own.
-    #[arg(long, env = "REDIS_URL")]
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
     /// A bearer token that `/metrics` requires. Without it, `/metrics` is open: keep it off the

@@ -1,7 +1,7 @@
 //! Plain HTTP routes of the dashboard that are not pages or server functions: downloads.
 
 use crate::rest::extract::PeerIp;
-use app::api::SESSION_COOKIE;
+use app::api::session_cookie_name;
 use app::model::AuditQuery;
 use app::ssr::services::{audit, auth};
 use app::ssr::{AppState, ServiceError};
@@ -19,7 +19,7 @@ pub async fn audit_csv(
     jar: CookieJar,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+    let Some(token) = jar.get(session_cookie_name(state.secure_cookies)).map(|c| c.value().to_owned()) else {
         return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
     };
     let mut member = match auth::authenticate(&state.core.db, &token).await {

@@ -5,6 +5,7 @@ pub mod config;
 pub mod dashboard;
 pub mod rest;
 pub mod router;
+pub mod security;
 pub mod tasks;
 pub mod telemetry;
 

@@ -7,7 +7,7 @@ use app::ssr::services::{Client, auth};
 use app::ssr::{AppState, Core, db, invalidation};
 use clap::Parser;
 use keyward::config::{Cli, Command, Common, Config, CreateOwnerArgs, LogFormat};
-use keyward::{router, tasks, telemetry};
+use keyward::{router, security, tasks, telemetry};
 use leptos::config::get_configuration;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -70,8 +70,11 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped);
+    let proxies = security::parse_trusted_proxies(&config.trusted_proxies)?;
+    let site = security::Site::new(config.public_url.as_deref(), addr, proxies, config.secure_cookies)?;
+    tracing::info!(origin = %site.origin, trusted_proxies = site.trusted_proxies.len(), "browser requests must come from this origin");
     let state = AppState::new(leptos_options, core.clone(), config.secure_cookies);
-    let app = router::build(state).merge(telemetry::routes(metrics, core.clone(), config.metrics_token.clone()));
+    let app = router::build(state, site).merge(telemetry::routes(metrics, core.clone(), config.metrics_token.clone()));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Keyward is ready at http://{addr}");
     // The peer address goes into the audit log.

@@ -17,7 +17,9 @@ pub fn spawn_usage_flush(core: Core, every: Duration, mut stop: watch::Receiver<
                 _ = ticks.tick() => flush(&core).await,
                 _ = stop.changed() => break,
             }
-            core.limiter.forget_ended(chrono::Utc::now().timestamp_millis());
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            core.limiter.forget_ended(now_ms);
+            core.key_failures.forget_ended(now_ms);
             core.sign_in.forget_recovered();
         }
         flush(&core).await;

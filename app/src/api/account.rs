@@ -43,5 +43,8 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let (state, member) = super::context::member().await?;
     let client = super::context::client().await;
     let change = crate::model::PasswordChange { current_password, new_password };
-    Ok(crate::ssr::services::account::change_password(&state.core, &member, change, &client).await?)
+    let changed = crate::ssr::services::account::change_password(&state.core, &member, change, &client).await?;
+    // This session goes on under a new token, as if signed in again.
+    super::context::set_session_cookie(&state, &changed.session);
+    Ok(changed.sessions_ended)
 }

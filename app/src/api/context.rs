@@ -9,6 +9,14 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 pub const SESSION_COOKIE: &str = "kw_session";
+/// The session cookie's name over HTTPS: the `__Host-` prefix makes the browser refuse it unless it
+/// is `Secure`, for the whole site and this host only, so a sibling subdomain cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-kw_session";
+
+/// The session cookie's name for this deployment.
+pub fn session_cookie_name(secure_cookies: bool) -> &'static str {
+    if secure_cookies { SECURE_SESSION_COOKIE } else { SESSION_COOKIE }
+}
 
 pub fn state() -> Result<AppState, AppError> {
     use_context::<AppState>().ok_or_else(|| {
@@ -19,8 +27,9 @@ pub fn state() -> Result<AppState, AppError> {
 
 /// The session token the browser presented, if any.
 pub async fn session_token() -> Option<String> {
+    let name = session_cookie_name(state().ok()?.secure_cookies);
     let jar = leptos_axum::extract::<CookieJar>().await.ok()?;
-    jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()).filter(|t| !t.is_empty())
+    jar.get(name).map(|c| c.value().to_owned()).filter(|t| !t.is_empty())
 }
 
 /// The signed-in member, or `Unauthenticated`.
@@ -32,11 +41,12 @@ pub async fn member() -> Result<(AppState, Member), AppError> {
     Ok((state, member))
 }
 
-/// The address the request came from (the TCP peer).
+/// The address the request came from: as the server's edge found it (the TCP peer, or the client a
+/// trusted proxy names).
 async fn client_ip() -> Option<std::net::IpAddr> {
-    use axum::extract::ConnectInfo;
-    let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<std::net::SocketAddr>>().await.ok()?;
-    Some(peer.ip())
+    use crate::ssr::ClientAddress;
+    let parts = use_context::<axum::http::request::Parts>()?;
+    parts.extensions.get::<ClientAddress>().map(|ClientAddress(ip)| *ip)
 }
 
 /// Where a sign-in comes from: the address, and the browser as it names itself.
@@ -60,7 +70,8 @@ pub fn clear_session_cookie(state: &AppState) {
 
 fn set_cookie(state: &AppState, value: &str, max_age: i64) {
     let secure = if state.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    let name = session_cookie_name(state.secure_cookies);
+    let cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     match (HeaderValue::from_str(&cookie), use_context::<ResponseOptions>()) {
         (Ok(value), Some(response)) => response.append_header(SET_COOKIE, value),
         _ => tracing::error!("could not set the session cookie"),

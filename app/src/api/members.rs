@@ -24,19 +24,19 @@ pub async fn revoke_invitation(id: Uuid) -> Result<(), AppError> {
 #[server(endpoint = "change_member_role")]
 pub async fn change_member_role(user_id: Uuid, role: Role) -> Result<MemberView, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::members::change_role(&state.core.db, &member, user_id, role).await?)
+    Ok(crate::ssr::services::members::change_role(&state.core, &member, user_id, role).await?)
 }
 
 #[server(endpoint = "set_member_suspended")]
 pub async fn set_member_suspended(user_id: Uuid, suspended: bool) -> Result<MemberView, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::members::set_suspended(&state.core.db, &member, user_id, suspended).await?)
+    Ok(crate::ssr::services::members::set_suspended(&state.core, &member, user_id, suspended).await?)
 }
 
 #[server(endpoint = "remove_member")]
 pub async fn remove_member(user_id: Uuid) -> Result<(), AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::members::remove(&state.core.db, &member, user_id).await?)
+    Ok(crate::ssr::services::members::remove(&state.core, &member, user_id).await?)
 }
 
 /// What an invitation link offers (no session needed: the link is the credential).

@@ -11,4 +11,4 @@ pub mod projects;
 #[cfg(feature = "ssr")]
 mod context;
 #[cfg(feature = "ssr")]
-pub use context::SESSION_COOKIE;
+pub use context::{SECURE_SESSION_COOKIE, SESSION_COOKIE, session_cookie_name};

@@ -41,6 +41,8 @@ pub enum AppError {
     InvalidCredentials,
     #[error("Too many sign-in attempts. Try again in {retry_after_secs} seconds.")]
     TooManyAttempts { retry_after_secs: u64 },
+    #[error("The server is busy. Try again in {retry_after_secs} seconds.")]
+    Overloaded { retry_after_secs: u64 },
     /// What the member's role does not allow, in words.
     #[error("{0}")]
     Forbidden(String),

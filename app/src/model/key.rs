@@ -169,9 +169,7 @@ impl KeyName {
         if name.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new("name", format!("must be at most {} characters", Self::MAX_CHARS)));
         }
-        if name.chars().any(char::is_control) {
-            return Err(FieldError::new("name", "must not contain control characters"));
-        }
+        super::org::plain_text("name", name)?;
         Ok(Self(name.to_owned()))
     }
 
@@ -211,6 +209,8 @@ impl NewKey {
                 format!("must be at most {} characters", Self::MAX_DESCRIPTION_CHARS),
             ));
         }
+        // Descriptions may run over lines; nothing else hidden.
+        super::org::plain_text("description", &raw.replace(['\n', '\r', '\t'], " "))?;
         Ok(Some(raw.to_owned()))
     }
 }

@@ -24,7 +24,7 @@ pub use members::{
     INVITATION_DAYS, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
 };
 pub use org::{
-    MIN_PASSWORD_CHARS, Project, Role, SessionInfo, SetupForm, normalize_email, organization_name,
+    MIN_PASSWORD_CHARS, Project, Role, SessionInfo, SetupForm, normalize_email, organization_name, plain_text,
     validate_new_password,
 };
 pub use permission::Permission;

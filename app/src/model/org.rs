@@ -105,7 +105,19 @@ pub(super) fn bounded(field: &str, raw: &str, max: usize) -> Result<String, Fiel
     if value.chars().count() > max {
         return Err(FieldError::new(field, format!("must be at most {max} characters")));
     }
+    plain_text(field, value)?;
     Ok(value.to_owned())
+}
+
+/// Refuses what has no place in a name or a description: NUL and other control characters (a line
+/// break in a name, a NUL that PostgreSQL cannot store), and the bidirectional overrides and
+/// isolates that make text display in another order than it reads (a "Trojan Source" name).
+pub fn plain_text(field: &str, value: &str) -> Result<(), FieldError> {
+    let hidden = |c: char| c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if value.chars().any(hidden) {
+        return Err(FieldError::new(field, "must not contain control or text-direction characters"));
+    }
+    Ok(())
 }
 
 /// Emails are compared lower-cased and trimmed.
@@ -161,5 +173,15 @@ mod tests {
         for (input, field) in cases {
             assert_eq!(input.validated().unwrap_err().field, field);
         }
+    }
+
+    #[test]
+    fn names_refuse_hidden_characters() {
+        for bad in ["Acme\0", "Ac\nme", "Acme \u{202E}gnp.exe", "\u{2066}Acme\u{2069}", "Acme\u{7}"] {
+            let refused = organization_name(bad).expect_err(bad);
+            assert_eq!(refused.field, "name");
+            assert!(refused.reason.contains("control"), "{refused:?}");
+        }
+        assert_eq!(organization_name("  Åcme Robotics — Zürich  "), Ok("Åcme Robotics — Zürich".to_owned()));
     }
 }

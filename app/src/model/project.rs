@@ -27,6 +27,7 @@ impl CustomScope {
             let max = Self::MAX_DESCRIPTION_CHARS;
             return Err(FieldError::new("description", format!("must be at most {max} characters")));
         }
+        super::org::plain_text("description", description)?;
         Ok(Self { name: scope.as_str().to_owned(), description: description.to_owned() })
     }
 }

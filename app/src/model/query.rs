@@ -126,6 +126,23 @@ impl KeyQuery {
         params
     }
 
+    /// Refuses a query no page would send, naming the field: a page size not offered, page 0, a
+    /// search longer than the box takes or holding control characters. The key service checks it,
+    /// so the server function and the REST API refuse alike.
+    pub fn validated(&self) -> Result<(), super::FieldError> {
+        use super::FieldError;
+        if self.page == 0 {
+            return Err(FieldError::new("page", "must be 1 or more"));
+        }
+        if !PAGE_SIZES.contains(&self.per_page) {
+            return Err(FieldError::new("per_page", "must be 10, 25, 50 or 100"));
+        }
+        if self.search.chars().count() > Self::MAX_SEARCH_CHARS {
+            return Err(FieldError::new("q", format!("must be at most {} characters", Self::MAX_SEARCH_CHARS)));
+        }
+        super::plain_text("q", &self.search)
+    }
+
     /// Rows to skip in the database.
     pub fn offset(&self) -> u64 {
         u64::from(self.page.saturating_sub(1)) * u64::from(self.per_page)

@@ -183,27 +183,31 @@ impl ManagementScope {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScopePreset {
+    /// `api_keys.verify` alone: what a service that checks its callers' keys needs, and nothing it
+    /// could use to change a key.
+    Verifier,
     /// Every `*.read` scope.
     ReadOnly,
-    /// Everything about keys and usage in the key's project.
+    /// Day-to-day work with keys in the key's project: read, create, verify and revoke, figures.
+    /// Rotating, editing and deleting (which hand over or widen a key) are picked one by one.
     Workspace,
     /// Every management scope.
     Organization,
 }
 
 impl ScopePreset {
-    pub const ALL: [ScopePreset; 3] = [Self::ReadOnly, Self::Workspace, Self::Organization];
+    pub const ALL: [ScopePreset; 4] = [Self::Verifier, Self::ReadOnly, Self::Workspace, Self::Organization];
 
     pub fn scopes(self) -> ScopeSet {
         let pick = |f: fn(ManagementScope) -> bool| {
             ScopeSet(ManagementScope::ALL.into_iter().filter(|s| f(*s)).map(Scope::from).collect())
         };
+        use ManagementScope::*;
         match self {
+            Self::Verifier => pick(|s| s == ApiKeysVerify),
             Self::ReadOnly => pick(ManagementScope::is_read_only),
             Self::Workspace => pick(|s| {
-                (s.group() == "API keys" && s != ManagementScope::ApiKeysManageAll)
-                    || s == ManagementScope::ProjectsRead
-                    || s == ManagementScope::StatsRead
+                matches!(s, ApiKeysRead | ApiKeysCreate | ApiKeysRevoke | ApiKeysVerify | ProjectsRead | StatsRead)
             }),
             Self::Organization => pick(|_| true),
         }
@@ -211,6 +215,7 @@ impl ScopePreset {
 
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::Verifier => "verifier",
             Self::ReadOnly => "read_only",
             Self::Workspace => "workspace",
             Self::Organization => "organization",
@@ -219,6 +224,7 @@ impl ScopePreset {
 
     pub const fn label(self) -> &'static str {
         match self {
+            Self::Verifier => "Verifier",
             Self::ReadOnly => "Read-only",
             Self::Workspace => "Workspace",
             Self::Organization => "Organization (full access)",
@@ -319,10 +325,15 @@ mod tests {
         let read_only = ScopePreset::ReadOnly.scopes();
         assert!(read_only.iter().all(|s| s.as_str().ends_with(".read")));
         assert!(read_only.contains("api_keys.read"));
+        assert_eq!(ScopePreset::Verifier.scopes().to_strings(), ["api_keys.verify"]);
         let workspace = ScopePreset::Workspace.scopes();
         assert!(workspace.contains("api_keys.verify"));
-        assert!(!workspace.contains("api_keys.manage_all"));
-        assert!(!workspace.contains("audit.export"));
+        assert!(workspace.contains("api_keys.create"));
+        assert!(workspace.contains("api_keys.revoke"));
+        // Rotating hands over a key, editing widens one, deleting erases one: chosen one by one.
+        for absent in ["api_keys.rotate", "api_keys.update", "api_keys.delete", "api_keys.manage_all", "audit.export"] {
+            assert!(!workspace.contains(absent), "{absent}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! What the verification path knows about keys it has seen recently, by digest, so that a key in use
 //! costs no database work. Every change to a key forgets its digests before the change is answered.
 
-use crate::model::{Environment, KeyStatus, RateLimit, ScopeSet};
+use crate::model::{Environment, KeyStatus, RateLimit, Role, ScopeSet};
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use std::sync::Arc;
@@ -25,8 +25,11 @@ pub struct KeyRecord {
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: ScopeSet,
     pub rate_limit: Option<RateLimit>,
-    /// The member who created the key: the person a key acts for when it creates or rotates keys.
+    /// The member who created the key: the person a key acts for when it manages keys.
     pub created_by: Uuid,
+    /// The creator's role in the key's organization now; `None` once they are suspended or removed.
+    /// A key's management power never exceeds it (changes of membership clear the cache).
+    pub creator_role: Option<Role>,
 }
 
 /// What a digest stands for.
@@ -134,6 +137,7 @@ mod tests {
             scopes: ScopeSet::default(),
             rate_limit: None,
             created_by: Uuid::nil(),
+            creator_role: Some(Role::Owner),
         })
     }
 

@@ -31,6 +31,9 @@ pub enum ServiceError {
     /// Too many sign-in attempts for an account or from an address.
     #[error("too many sign-in attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// More password work is waiting than the process takes on: come back later.
+    #[error("overloaded")]
+    Overloaded { retry_after_secs: u64 },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -56,7 +59,18 @@ impl ServiceError {
             ServiceError::Forbidden(_) | ServiceError::MissingScope(_) => StatusCode::FORBIDDEN,
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) | ServiceError::PlanLimitReached { .. } => StatusCode::CONFLICT,
+            ServiceError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Database(_) | ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// How long to wait before trying again, for the refusals that say so (`Retry-After`).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ServiceError::TooManyAttempts { retry_after_secs } | ServiceError::Overloaded { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
         }
     }
 }
@@ -66,6 +80,9 @@ impl From<ServiceError> for AppError {
     fn from(e: ServiceError) -> Self {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             response.set_status(e.status());
+            if let Some(secs) = e.retry_after_secs() {
+                response.insert_header(axum::http::header::RETRY_AFTER, secs.into());
+            }
         }
         match e {
             ServiceError::Invalid(field) => AppError::Invalid(field),
@@ -78,6 +95,7 @@ impl From<ServiceError> for AppError {
             | ServiceError::KeyRejected(_)
             | ServiceError::RateLimited(_) => AppError::Forbidden("You do not have permission to do that.".into()),
             ServiceError::TooManyAttempts { retry_after_secs } => AppError::TooManyAttempts { retry_after_secs },
+            ServiceError::Overloaded { retry_after_secs } => AppError::Overloaded { retry_after_secs },
             ServiceError::NotFound(what) => AppError::NotFound(capitalize(what)),
             ServiceError::Conflict(detail) => AppError::Conflict(detail),
             ServiceError::PlanLimitReached { plan, limit } => {

@@ -57,34 +57,47 @@ fn apply(cache: &KeyCache, payload: &str) {
 /// to do on SQLite. When the connection drops, announcements made meanwhile are lost, so the whole
 /// cache is cleared on reconnecting: the next verification of each key reads the database again.
 pub async fn spawn_listener(db: &DatabaseConnection, cache: KeyCache) -> Result<Option<JoinHandle<()>>, DbErr> {
-    use sea_orm::sqlx::postgres::PgListener;
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(None);
     }
-    let mut listener = PgListener::connect_with(db.get_postgres_connection_pool())
-        .await
-        .map_err(|e| DbErr::Custom(format!("cannot listen for key changes: {e}")))?;
-    listener.listen(CHANNEL).await.map_err(|e| DbErr::Custom(format!("cannot listen for key changes: {e}")))?;
+    let pool = db.get_postgres_connection_pool().clone();
+    let mut listener = listen(&pool).await.map_err(|e| DbErr::Custom(format!("cannot listen for key changes: {e}")))?;
     Ok(Some(tokio::spawn(async move {
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => apply(&cache, notification.payload()),
-                Ok(None) => {
-                    tracing::warn!("lost the key-change channel; clearing the key cache and reconnecting");
+                Ok(None) | Err(_) => {
+                    tracing::warn!("lost the key-change channel; listening again, then clearing the key cache");
+                    // LISTEN again first, clear second: a change committed while nobody listened is
+                    // covered by the clear, and every change after the LISTEN arrives as usual.
+                    let Some(again) = listen_again(&pool).await else { break };
+                    listener = again;
                     cache.clear();
-                }
-                Err(e) => {
-                    // The pool is closed (shutting down) or the database is unreachable: clear, wait, retry.
-                    cache.clear();
-                    if db_closed(&e) {
-                        break;
-                    }
-                    tracing::warn!(error = %e, "key-change channel unavailable; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
         }
     })))
+}
+
+async fn listen(pool: &sea_orm::sqlx::PgPool) -> Result<sea_orm::sqlx::postgres::PgListener, sea_orm::sqlx::Error> {
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Listens again, retrying while the database is unreachable; `None` once the pool is closed (the
+/// process is shutting down).
+async fn listen_again(pool: &sea_orm::sqlx::PgPool) -> Option<sea_orm::sqlx::postgres::PgListener> {
+    loop {
+        match listen(pool).await {
+            Ok(listener) => return Some(listener),
+            Err(e) if db_closed(&e) || pool.is_closed() => return None,
+            Err(e) => {
+                tracing::warn!(error = %e, "key-change channel unavailable; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
 }
 
 fn db_closed(e: &sea_orm::sqlx::Error) -> bool {

@@ -12,6 +12,12 @@ pub const VERIFICATIONS: &str = "keyward_verifications_total";
 pub const CACHE_LOOKUPS: &str = "keyward_key_cache_lookups_total";
 /// Rate-limit checks that could not reach the shared store and were counted by this instance alone.
 pub const SHARED_LIMIT_FALLBACKS: &str = "keyward_rate_limit_shared_store_errors_total";
+/// Rate-limit checks counted by this instance alone without asking the shared store, because it
+/// failed moments ago (the circuit breaker is open).
+pub const SHARED_LIMIT_SKIPS: &str = "keyward_rate_limit_shared_store_skipped_total";
+/// Lookups of a key in the database by the API's authentication (the calling key): bounded by the
+/// per-address limit on failed authentications, however many unknown keys one address sends.
+pub const KEY_LOOKUPS: &str = "keyward_key_database_lookups_total";
 
 /// The hot path's counters, registered once: a `counter!` with labels looks its series up in the
 /// recorder's registry (hashing the name and labels) on every call, which the verification path

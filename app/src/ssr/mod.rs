@@ -8,6 +8,7 @@ mod error;
 pub mod invalidation;
 pub mod metrics;
 pub mod migration;
+pub mod page_headers;
 pub mod rate_limit;
 pub mod services;
 mod state;
@@ -17,4 +18,9 @@ pub mod throttle;
 pub mod usage;
 
 pub use error::ServiceError;
+
+/// Where a request came from: the TCP peer, or the client a trusted proxy names (set by the server's
+/// edge, and read by the audit log and the per-address limits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddress(pub std::net::IpAddr);
 pub use state::{AppState, Core};

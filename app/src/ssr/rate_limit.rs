@@ -64,11 +64,19 @@ impl RateLimiter {
     /// Counts one request of `key` at `now_ms` against `limit`; a refused request is not counted.
     /// Should Redis fail to answer, this instance counts alone until it answers again: keys keep
     /// working, each instance holding them to the limit (logged and counted as a metric).
+    ///
+    /// After a failure, Redis is not asked again for [`SharedWindows::PAUSE_MS`] (a small circuit
+    /// breaker): a Redis that hangs rather than refusing would otherwise add its whole timeout to
+    /// every verification.
     pub async fn check(&self, key: Uuid, limit: RateLimit, now_ms: i64) -> RateState {
         if let Some(shared) = &self.shared {
-            match shared.check(key, limit, now_ms).await {
-                Ok(state) => return state,
-                Err(e) => shared.report(&e, now_ms),
+            if shared.paused(now_ms) {
+                metrics::counter!(crate::ssr::metrics::SHARED_LIMIT_SKIPS).increment(1);
+            } else {
+                match shared.check(key, limit, now_ms).await {
+                    Ok(state) => return state,
+                    Err(e) => shared.report(&e, now_ms),
+                }
             }
         }
         self.local.check(key, limit, now_ms)
@@ -162,6 +170,8 @@ pub struct SharedWindows {
     /// When a failure was last logged (milliseconds), so an outage logs once every few seconds,
     /// not once per request.
     last_warning_ms: Arc<AtomicI64>,
+    /// Until when (milliseconds) Redis is not asked, after a failure.
+    paused_until_ms: Arc<AtomicI64>,
 }
 
 impl SharedWindows {
@@ -176,7 +186,19 @@ impl SharedWindows {
             .set_number_of_retries(1);
         let mut redis = redis::aio::ConnectionManager::new_with_config(client, config).await?;
         let _: String = redis::cmd("PING").query_async(&mut redis).await?;
-        Ok(Self { redis, script: Arc::new(redis::Script::new(COUNT_SCRIPT)), last_warning_ms: Arc::default() })
+        Ok(Self {
+            redis,
+            script: Arc::new(redis::Script::new(COUNT_SCRIPT)),
+            last_warning_ms: Arc::default(),
+            paused_until_ms: Arc::default(),
+        })
+    }
+
+    /// How long Redis is left alone after it failed to answer.
+    pub const PAUSE_MS: i64 = 3_000;
+
+    fn paused(&self, now_ms: i64) -> bool {
+        now_ms < self.paused_until_ms.load(Ordering::Relaxed)
     }
 
     pub async fn check(&self, key: Uuid, limit: RateLimit, now_ms: i64) -> Result<RateState, redis::RedisError> {
@@ -201,6 +223,7 @@ impl SharedWindows {
 
     fn report(&self, error: &redis::RedisError, now_ms: i64) {
         metrics::counter!(crate::ssr::metrics::SHARED_LIMIT_FALLBACKS).increment(1);
+        self.paused_until_ms.fetch_max(now_ms + Self::PAUSE_MS, Ordering::Relaxed);
         let last = self.last_warning_ms.load(Ordering::Relaxed);
         if now_ms - last >= 10_000
             && self.last_warning_ms.compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed).is_ok()

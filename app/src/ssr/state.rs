@@ -1,6 +1,6 @@
 use super::cache::KeyCache;
 use super::rate_limit::RateLimiter;
-use super::throttle::SignInThrottle;
+use super::throttle::{KeyFailureLimit, SignInThrottle};
 use super::usage::UsageMeter;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -19,6 +19,8 @@ pub struct Core {
     pub limiter: RateLimiter,
     /// Sign-in attempts per account and per address.
     pub sign_in: SignInThrottle,
+    /// API keys that turned out unknown, per address.
+    pub key_failures: KeyFailureLimit,
 }
 
 impl Core {
@@ -29,6 +31,7 @@ impl Core {
             usage: UsageMeter::default(),
             limiter: RateLimiter::default(),
             sign_in: SignInThrottle::default(),
+            key_failures: KeyFailureLimit::default(),
         }
     }
 

@@ -107,8 +107,7 @@ pub async fn member(db: &DatabaseConnection, owner: &Member, role: Role, name: &
     .insert(db)
     .await
     .expect("membership");
-    let session =
-        auth::sign_in(&Core::new(db.clone()), &email, PASSWORD, &Client::default()).await.expect("signed in");
+    let session = auth::sign_in(&Core::new(db.clone()), &email, PASSWORD, &Client::default()).await.expect("signed in");
     auth::authenticate(db, &session.token).await.expect("member")
 }
 

@@ -40,7 +40,7 @@ pub fn quota(burst: u32, every: Duration) -> Quota {
     Quota::with_period(every).unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN)).allow_burst(burst)
 }
 
-/// Wrong passwords for one account since `since`.
+/// Attempts for one account since `since` that did not (or not yet) give the right password.
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
@@ -60,37 +60,30 @@ impl SignInThrottle {
     }
 
     /// Before a password is checked for `email` (normalized) from `address`: counts the attempt
-    /// against the address, and refuses, with how long to wait, when either has had too many.
+    /// against the address (an IPv6 address by its /64, which one machine usually holds whole) and
+    /// against the account, and refuses, with how long to wait, when either has had too many.
+    ///
+    /// The account's count is taken now, before the password is looked at, and given back only by
+    /// [`SignInThrottle::succeeded`]: of many guesses sent at once, no more than the limit get as
+    /// far as checking a password.
     pub fn attempt(&self, email: &str, address: Option<IpAddr>) -> Result<(), ServiceError> {
         let too_many = |wait: Duration| ServiceError::TooManyAttempts { retry_after_secs: wait.as_secs().max(1) };
         if let Some(address) = address {
             self.by_address
-                .check_key(&address)
+                .check_key(&address_bucket(address))
                 .map_err(|n| too_many(n.wait_time_from(DefaultClock::default().now())))?;
         }
-        if let Some(failures) = self.failures.get(email).map(|f| *f) {
-            let ends = failures.since + self.limits.lockout;
-            let now = Instant::now();
-            if failures.count >= self.limits.failures_per_account && now < ends {
-                return Err(too_many(ends - now));
-            }
-        }
-        Ok(())
-    }
-
-    /// A wrong password for `email`.
-    pub fn failed(&self, email: &str) {
         let now = Instant::now();
         let lockout = self.limits.lockout;
-        self.failures
-            .entry(email.to_owned())
-            .and_modify(|f| {
-                if now.duration_since(f.since) >= lockout {
-                    *f = Failures { count: 0, since: now };
-                }
-                f.count += 1;
-            })
-            .or_insert(Failures { count: 1, since: now });
+        let mut failures = self.failures.entry(email.to_owned()).or_insert(Failures { count: 0, since: now });
+        if now.duration_since(failures.since) >= lockout {
+            *failures = Failures { count: 0, since: now };
+        }
+        if failures.count >= self.limits.failures_per_account {
+            return Err(too_many(failures.since + lockout - now));
+        }
+        failures.count += 1;
+        Ok(())
     }
 
     /// The right password for `email`: its wrong ones are forgiven.
@@ -104,6 +97,76 @@ impl SignInThrottle {
         self.failures.retain(|_, f| f.since.elapsed() < lockout);
         self.by_address.retain_recent();
         self.by_address.shrink_to_fit();
+    }
+}
+
+/// The key an address is limited by: an IPv4 address itself, an IPv6 address's /64 network (one
+/// host is usually given a whole /64, and could otherwise rotate through it).
+pub fn address_bucket(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
+    }
+}
+
+/// Database lookups of API keys that found nothing, per address (an IPv6 /64) and fixed minute.
+/// The token's checksum is public, so well-formed random tokens are cheap to make; each unknown one
+/// costs a lookup. Past the limit, an address's next unknown key is refused before the lookup
+/// (429) for the rest of the minute; keys already known (cached) go through all the same, so one
+/// broken client behind a shared address does not lock out the others.
+#[derive(Clone)]
+pub struct KeyFailureLimit {
+    per_minute: u32,
+    windows: Arc<DashMap<IpAddr, (i64, u32)>>,
+}
+
+impl KeyFailureLimit {
+    pub const DEFAULT_PER_MINUTE: u32 = 100;
+    const MINUTE_MS: i64 = 60_000;
+
+    pub fn new(per_minute: u32) -> Self {
+        Self { per_minute, windows: Arc::default() }
+    }
+
+    /// Before a lookup from `address`: takes a place in the address's count for this minute, or
+    /// refuses, with how long to wait, when they are all taken. Taken before the lookup, so that of
+    /// many requests at once no more than the limit reach the database.
+    pub fn reserve(&self, address: IpAddr, now_ms: i64) -> Result<(), ServiceError> {
+        let minute = now_ms.div_euclid(Self::MINUTE_MS);
+        let mut window = self.windows.entry(address_bucket(address)).or_insert((minute, 0));
+        if window.0 != minute {
+            *window = (minute, 0);
+        }
+        if window.1 >= self.per_minute {
+            let wait_ms = (minute + 1) * Self::MINUTE_MS - now_ms;
+            return Err(ServiceError::TooManyAttempts {
+                retry_after_secs: u64::try_from(wait_ms / 1000).unwrap_or(0).max(1),
+            });
+        }
+        window.1 += 1;
+        Ok(())
+    }
+
+    /// The lookup found a key: its place is given back (only unknown keys count).
+    pub fn found(&self, address: IpAddr, now_ms: i64) {
+        let minute = now_ms.div_euclid(Self::MINUTE_MS);
+        if let Some(mut window) = self.windows.get_mut(&address_bucket(address))
+            && window.0 == minute
+        {
+            window.1 = window.1.saturating_sub(1);
+        }
+    }
+
+    /// Drops the windows of minutes gone by.
+    pub fn forget_ended(&self, now_ms: i64) {
+        let minute = now_ms.div_euclid(Self::MINUTE_MS);
+        self.windows.retain(|_, (window, _)| *window == minute);
+    }
+}
+
+impl Default for KeyFailureLimit {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_PER_MINUTE)
     }
 }
 
@@ -130,14 +193,12 @@ mod tests {
         let throttle = SignInThrottle::new(limits(3, 100));
         let here = Some(IpAddr::from([10, 0, 0, 1]));
         for _ in 0..2 {
-            throttle.attempt("ada@acme.test", here).expect("allowed");
-            throttle.failed("ada@acme.test");
+            throttle.attempt("ada@acme.test", here).expect("allowed"); // and a wrong password
         }
         throttle.attempt("ada@acme.test", here).expect("allowed");
         throttle.succeeded("ada@acme.test");
         for _ in 0..3 {
             throttle.attempt("ada@acme.test", here).expect("the count started again");
-            throttle.failed("ada@acme.test");
         }
         match throttle.attempt("ada@acme.test", here) {
             Err(ServiceError::TooManyAttempts { retry_after_secs }) => assert!((1..=600).contains(&retry_after_secs)),
@@ -159,5 +220,52 @@ mod tests {
         throttle.attempt("b@acme.test", there).expect("second");
         assert!(matches!(throttle.attempt("c@acme.test", there), Err(ServiceError::TooManyAttempts { .. })));
         throttle.attempt("c@acme.test", Some(IpAddr::from([10, 0, 0, 3]))).expect("another address");
+    }
+
+    #[test]
+    fn guesses_sent_at_once_are_counted_before_any_is_checked() {
+        // 50 guesses in flight together: each takes its place in the count before its password is
+        // looked at, so only the first 10 get that far.
+        let throttle = std::sync::Arc::new(SignInThrottle::new(limits(10, 1000)));
+        let passed: usize = std::thread::scope(|scope| {
+            let guesses: Vec<_> = (0..50)
+                .map(|_| {
+                    let throttle = std::sync::Arc::clone(&throttle);
+                    scope.spawn(move || throttle.attempt("ada@acme.test", None).is_ok())
+                })
+                .collect();
+            guesses.into_iter().map(|g| usize::from(g.join().expect("thread"))).sum()
+        });
+        assert_eq!(passed, 10);
+    }
+
+    #[test]
+    fn an_ipv6_address_is_limited_by_its_64() {
+        let throttle = SignInThrottle::new(limits(100, 2));
+        let host = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]));
+        throttle.attempt("a@acme.test", host(1)).expect("first");
+        throttle.attempt("b@acme.test", host(2)).expect("second, same /64");
+        assert!(matches!(throttle.attempt("c@acme.test", host(3)), Err(ServiceError::TooManyAttempts { .. })));
+        let elsewhere = Some(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
+        throttle.attempt("c@acme.test", elsewhere).expect("another /64");
+    }
+
+    #[test]
+    fn unknown_keys_are_limited_per_address_and_known_ones_give_their_place_back() {
+        let limit = KeyFailureLimit::new(3);
+        let (here, now) = (IpAddr::from([10, 0, 0, 9]), 120_000);
+        limit.reserve(here, now).expect("first");
+        limit.found(here, now); // a known key: not counted
+        for _ in 0..3 {
+            limit.reserve(here, now).expect("within the limit");
+        }
+        match limit.reserve(here, now + 1_000) {
+            Err(ServiceError::TooManyAttempts { retry_after_secs }) => assert_eq!(retry_after_secs, 59),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        limit.reserve(IpAddr::from([10, 0, 0, 10]), now).expect("another address");
+        limit.reserve(here, now + 60_000).expect("the next minute");
+        limit.forget_ended(now + 60_000);
+        assert_eq!(limit.windows.len(), 1);
     }
 }

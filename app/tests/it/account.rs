@@ -5,8 +5,8 @@
 use app::model::{PasswordChange, Role};
 use app::ssr::ServiceError;
 use app::ssr::services::{Client, Member, account, auth, keys, members};
-use app::ssr::throttle::{SignInLimits, SignInThrottle, quota};
 use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
+use app::ssr::throttle::{SignInLimits, SignInThrottle, quota};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -61,7 +61,7 @@ async fn a_person_in_two_organizations_switches_and_sees_only_the_current_ones_k
     assert_eq!(auth::authenticate(&t.db, &session.token).await.expect("member").organization_id, gus.organization_id);
 
     // Suspended in Globex: it is no longer offered, and switching to it is refused.
-    members::set_suspended(&t.db, &gus, ada.user_id, true).await.expect("suspended");
+    members::set_suspended(&t.core, &gus, ada.user_id, true).await.expect("suspended");
     let choices = account::organizations(&t.db, &ada).await.expect("organizations");
     assert_eq!(choices.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["Acme"]);
     assert!(matches!(
@@ -114,7 +114,7 @@ async fn a_new_password_signs_out_every_other_session_and_the_old_one_stops_work
     let member = auth::authenticate(&t.db, &here.token).await.expect("member");
     let change =
         |current: &str, new: &str| PasswordChange { current_password: current.into(), new_password: new.into() };
-    let field = |result: Result<u64, ServiceError>| match result {
+    let field = |result: Result<account::PasswordChanged, ServiceError>| match result {
         Err(ServiceError::Invalid(e)) => e.field,
         other => panic!("expected a refusal naming a field, got {other:?}"),
     };
@@ -141,13 +141,16 @@ async fn a_new_password_signs_out_every_other_session_and_the_old_one_stops_work
     );
     auth::authenticate(&t.db, &elsewhere.token).await.expect("a refused change ends nothing");
 
-    let ended =
+    let changed =
         account::change_password(&t.core, &member, change(PASSWORD, "a brand new password"), &Client::default())
             .await
             .expect("changed");
-    assert_eq!(ended, 2, "the setup session and the other sign-in");
+    assert_eq!(changed.sessions_ended, 2, "the setup session and the other sign-in");
     assert!(signed_out(auth::authenticate(&t.db, &elsewhere.token).await));
-    auth::authenticate(&t.db, &here.token).await.expect("this session stays");
+    // This session goes on, under a new token: the old one (which someone may have seen) stops.
+    assert!(signed_out(auth::authenticate(&t.db, &here.token).await), "the old token still works");
+    let renewed = auth::authenticate(&t.db, &changed.session.token).await.expect("this session stays");
+    assert_eq!(renewed.session_id, member.session_id);
     let old = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &Client::default()).await;
     assert!(matches!(old, Err(ServiceError::InvalidCredentials)), "{old:?}");
     auth::sign_in(&t.core, "ada@acme.test", "a brand new password", &Client::default())

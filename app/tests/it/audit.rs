@@ -4,8 +4,8 @@
 use app::model::{AuditAction, AuditQuery, Plan, RateLimit, RateWindow, Role, RotationGrace};
 use app::ssr::ServiceError;
 use app::ssr::services::{audit, keys, organizations};
-use chrono::{Days, Utc};
 use app::ssr::test_support::{default_project, fresh_db, member, new_key, organization};
+use chrono::{Days, Utc};
 
 fn actions(page: &app::model::AuditPage) -> Vec<AuditAction> {
     page.entries.iter().rev().map(|e| e.action).collect()

@@ -77,3 +77,37 @@ async fn signing_out_ends_the_session() {
     assert!(matches!(auth::authenticate(&t.db, &session.token).await, Err(ServiceError::Unauthenticated)));
     assert!(matches!(auth::authenticate(&t.db, "made-up-token").await, Err(ServiceError::Unauthenticated)));
 }
+
+#[tokio::test]
+async fn once_set_up_setup_is_refused_before_any_work() {
+    let t = fresh_db().await;
+    auth::set_up(&t.db, owner_form("Acme", "ada@acme.test"), &Client::default()).await.expect("set up");
+    // Even a form that would not pass validation is refused as "already set up": the check comes
+    // first, before validation and before the password is hashed.
+    let mut hopeless = owner_form("Evil", "eve@evil.test");
+    hopeless.password = String::new();
+    let again = auth::set_up(&t.db, hopeless, &Client::default()).await;
+    assert!(matches!(again, Err(ServiceError::Conflict(_))), "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_setups_racing_exactly_one_succeeds() {
+    let t = fresh_db().await;
+    let attempts = (0..4).map(|i| {
+        let db = t.db.clone();
+        tokio::spawn(async move {
+            auth::set_up(&db, owner_form(&format!("Org {i}"), &format!("owner{i}@race.test")), &Client::default()).await
+        })
+    });
+    let mut succeeded = 0;
+    for attempt in attempts.collect::<Vec<_>>() {
+        match attempt.await.expect("task") {
+            Ok(_) => succeeded += 1,
+            Err(ServiceError::Conflict(_)) => {}
+            Err(other) => panic!("a racing setup failed otherwise: {other:?}"),
+        }
+    }
+    assert_eq!(succeeded, 1);
+    assert_eq!(organization::Entity::find().count(&t.db).await.expect("count"), 1);
+    assert_eq!(user::Entity::find().count(&t.db).await.expect("count"), 1);
+}

@@ -6,8 +6,8 @@ use app::model::{
 use app::ssr::ServiceError;
 use app::ssr::entities::{api_key, key_rotation};
 use app::ssr::services::{Member, keys, organizations};
-use chrono::{Duration, NaiveDate, Utc};
 use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
+use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;

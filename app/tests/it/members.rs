@@ -6,8 +6,8 @@ use app::ssr::Core;
 use app::ssr::ServiceError;
 use app::ssr::entities::invitation;
 use app::ssr::services::{Client, Member, audit, auth, members};
-use chrono::{Duration, Utc};
 use app::ssr::test_support::{fresh_db, organization};
+use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 
 const PASSWORD: &str = "a long enough password";
@@ -101,13 +101,13 @@ async fn nobody_invites_or_promotes_beyond_their_role() {
         members::invite(&t.db, &developer, "x@acme.test", Role::Viewer).await,
         Err(ServiceError::Forbidden(_))
     ));
-    field(members::change_role(&t.db, &admin, developer.user_id, Role::Owner).await, "role");
+    field(members::change_role(&t.core, &admin, developer.user_id, Role::Owner).await, "role");
     assert!(matches!(
-        members::change_role(&t.db, &admin, owner.user_id, Role::Viewer).await,
+        members::change_role(&t.core, &admin, owner.user_id, Role::Viewer).await,
         Err(ServiceError::Forbidden(_))
     ));
-    assert!(matches!(members::remove(&t.db, &developer, admin.user_id).await, Err(ServiceError::Forbidden(_))));
-    let promoted = members::change_role(&t.db, &admin, developer.user_id, Role::Admin).await.expect("promoted");
+    assert!(matches!(members::remove(&t.core, &developer, admin.user_id).await, Err(ServiceError::Forbidden(_))));
+    let promoted = members::change_role(&t.core, &admin, developer.user_id, Role::Admin).await.expect("promoted");
     assert_eq!(promoted.role, Role::Admin);
 }
 
@@ -118,8 +118,8 @@ async fn the_last_owner_stays_an_owner() {
     let bob = join(&t.db, &ada, "bob@acme.test", Role::Admin, "Bob").await;
     // The only owner can neither step down nor leave, and an admin cannot touch an owner.
     for result in [
-        members::change_role(&t.db, &ada, ada.user_id, Role::Admin).await.map(drop),
-        members::remove(&t.db, &ada, ada.user_id).await.map(drop),
+        members::change_role(&t.core, &ada, ada.user_id, Role::Admin).await.map(drop),
+        members::remove(&t.core, &ada, ada.user_id).await.map(drop),
     ] {
         match result {
             Err(ServiceError::Conflict(reason)) => assert!(reason.contains("last owner"), "{reason}"),
@@ -127,26 +127,26 @@ async fn the_last_owner_stays_an_owner() {
         }
     }
     for result in [
-        members::change_role(&t.db, &bob, ada.user_id, Role::Admin).await.map(drop),
-        members::set_suspended(&t.db, &bob, ada.user_id, true).await.map(drop),
-        members::remove(&t.db, &bob, ada.user_id).await.map(drop),
+        members::change_role(&t.core, &bob, ada.user_id, Role::Admin).await.map(drop),
+        members::set_suspended(&t.core, &bob, ada.user_id, true).await.map(drop),
+        members::remove(&t.core, &bob, ada.user_id).await.map(drop),
     ] {
         assert!(matches!(result, Err(ServiceError::Forbidden(_))), "an admin cannot change an owner: {result:?}");
     }
-    assert!(matches!(members::set_suspended(&t.db, &ada, ada.user_id, true).await, Err(ServiceError::Conflict(_))));
+    assert!(matches!(members::set_suspended(&t.core, &ada, ada.user_id, true).await, Err(ServiceError::Conflict(_))));
 
     // With a second owner, one may step down; a suspended owner does not count as one.
     let cy = join(&t.db, &ada, "cy@acme.test", Role::Owner, "Cy").await;
-    members::set_suspended(&t.db, &ada, cy.user_id, true).await.expect("suspended");
+    members::set_suspended(&t.core, &ada, cy.user_id, true).await.expect("suspended");
     assert!(matches!(
-        members::change_role(&t.db, &ada, ada.user_id, Role::Admin).await,
+        members::change_role(&t.core, &ada, ada.user_id, Role::Admin).await,
         Err(ServiceError::Conflict(_))
     ));
-    members::set_suspended(&t.db, &ada, cy.user_id, false).await.expect("reactivated");
-    let stepped_down = members::change_role(&t.db, &ada, ada.user_id, Role::Admin).await.expect("stepped down");
+    members::set_suspended(&t.core, &ada, cy.user_id, false).await.expect("reactivated");
+    let stepped_down = members::change_role(&t.core, &ada, ada.user_id, Role::Admin).await.expect("stepped down");
     assert_eq!(stepped_down.role, Role::Admin);
     // Ada's session still says Owner; her role is read afresh, so she can no longer change Cy.
-    assert!(matches!(members::remove(&t.db, &ada, cy.user_id).await, Err(ServiceError::Forbidden(_))));
+    assert!(matches!(members::remove(&t.core, &ada, cy.user_id).await, Err(ServiceError::Forbidden(_))));
 }
 
 #[tokio::test]
@@ -158,7 +158,7 @@ async fn suspending_or_removing_a_member_ends_their_sessions() {
         members::accept(&t.core, &invitation.token, "Grace", PASSWORD, &Client::default()).await.expect("accepted");
     let grace = auth::authenticate(&t.db, &session.token).await.expect("signed in");
 
-    let suspended = members::set_suspended(&t.db, &owner, grace.user_id, true).await.expect("suspended");
+    let suspended = members::set_suspended(&t.core, &owner, grace.user_id, true).await.expect("suspended");
     assert_eq!(suspended.status, MemberStatus::Suspended);
     assert!(matches!(auth::authenticate(&t.db, &session.token).await, Err(ServiceError::Unauthenticated)));
     assert!(matches!(
@@ -166,9 +166,9 @@ async fn suspending_or_removing_a_member_ends_their_sessions() {
         Err(ServiceError::InvalidCredentials)
     ));
 
-    members::set_suspended(&t.db, &owner, grace.user_id, false).await.expect("reactivated");
+    members::set_suspended(&t.core, &owner, grace.user_id, false).await.expect("reactivated");
     let again = auth::sign_in(&t.core, "grace@acme.test", PASSWORD, &Client::default()).await.expect("signs in again");
-    members::remove(&t.db, &owner, grace.user_id).await.expect("removed");
+    members::remove(&t.core, &owner, grace.user_id).await.expect("removed");
     assert!(matches!(auth::authenticate(&t.db, &again.token).await, Err(ServiceError::Unauthenticated)));
     assert_eq!(members::list(&t.db, &owner).await.expect("list").members.len(), 1);
     let log = audit::list(&t.db, &owner, AuditQuery::default()).await.expect("audit");
@@ -212,14 +212,14 @@ async fn no_one_reaches_another_organizations_members() {
     let grace = join(&t.db, &acme, "grace@acme.test", Role::Developer, "Grace").await;
     let invitation = members::invite(&t.db, &acme, "eve@acme.test", Role::Viewer).await.expect("invited");
     assert!(matches!(
-        members::change_role(&t.db, &globex, grace.user_id, Role::Viewer).await,
+        members::change_role(&t.core, &globex, grace.user_id, Role::Viewer).await,
         Err(ServiceError::NotFound(_))
     ));
     assert!(matches!(
-        members::set_suspended(&t.db, &globex, grace.user_id, true).await,
+        members::set_suspended(&t.core, &globex, grace.user_id, true).await,
         Err(ServiceError::NotFound(_))
     ));
-    assert!(matches!(members::remove(&t.db, &globex, grace.user_id).await, Err(ServiceError::NotFound(_))));
+    assert!(matches!(members::remove(&t.core, &globex, grace.user_id).await, Err(ServiceError::NotFound(_))));
     assert!(matches!(
         members::revoke_invitation(&t.db, &globex, invitation.invitation.id).await,
         Err(ServiceError::NotFound(_))

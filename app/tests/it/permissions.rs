@@ -126,3 +126,99 @@ async fn a_refused_change_leaves_the_key_as_it_was() {
     assert!(matches!(keys::create(&t.core, &developer, escalating).await, Err(ServiceError::Forbidden(_))));
     assert!(keys::revoke(&t.core, &developer, mine.id).await.is_ok(), "their own key, they may revoke");
 }
+
+/// What a key calling the management API does to a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyChange {
+    Rescope,
+    Rotate,
+    Revoke,
+}
+
+/// Which key it aims at: itself, another key its creator made, or a key someone else made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Itself,
+    CreatorsOther,
+    SomeoneElses,
+}
+
+const KEY_CHANGES: [KeyChange; 3] = [KeyChange::Rescope, KeyChange::Rotate, KeyChange::Revoke];
+const TARGETS: [Target; 3] = [Target::Itself, Target::CreatorsOther, Target::SomeoneElses];
+
+/// The calling key holds every management scope; it is bounded by its creator's role. A viewer's row
+/// is a key made while its creator had a larger role (demoted since). Written out by hand.
+const KEY_MATRIX: [(Role, [[bool; 3]; 3]); 4] = [
+    //                 itself: rescope rotate revoke | creator's other        | someone else's
+    (Role::Owner, [[true, true, true], [true, true, true], [true, true, true]]),
+    (Role::Admin, [[true, true, true], [true, true, true], [true, true, true]]),
+    (Role::Developer, [[true, true, true], [true, true, true], [false, false, false]]),
+    (Role::Viewer, [[false, false, false], [false, false, false], [false, false, false]]),
+];
+
+/// A key created by `owner`, then recorded as `creator`'s (a viewer cannot create one; an admin's
+/// key may hold what a since-demoted developer could not grant).
+async fn key_made_by(t: &TestDb, owner: &Member, creator: Uuid, name: &str, scopes: Vec<String>) -> (Uuid, String) {
+    let project = default_project(&t.db, owner).await;
+    let mut input = new_key(name, &project);
+    input.scopes = scopes;
+    let created = keys::create(&t.core, owner, input).await.expect("created");
+    let mut row =
+        api_key::Entity::find_by_id(created.key.id).one(&t.db).await.expect("query").expect("row").into_active_model();
+    row.created_by = Set(creator);
+    row.update(&t.db).await.expect("recorded as the creator's");
+    (created.key.id, created.token)
+}
+
+#[tokio::test]
+async fn a_key_changes_only_what_its_creator_may_change() {
+    use app::model::ScopePreset;
+    use app::ssr::services::verification;
+    for (role, allowed) in KEY_MATRIX {
+        let t = fresh_db().await;
+        let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+        organizations::change_plan(&t.db, &owner, Plan::Enterprise).await.expect("upgraded");
+        let creator = match role {
+            Role::Owner => owner.clone(),
+            _ => member(&t.db, &owner, role, "Grace").await,
+        };
+        let someone_else =
+            if role == Role::Owner { member(&t.db, &owner, Role::Admin, "Heidi").await.user_id } else { owner.user_id };
+        let full = ScopePreset::Organization.scopes().to_strings();
+        let (caller_id, token) = key_made_by(&t, &owner, creator.user_id, "caller", full).await;
+        let (caller, _) =
+            verification::authenticate(&t.core, Some(&token), None, chrono::Utc::now()).await.expect("caller");
+        let read = vec!["api_keys.read".to_owned()];
+        let creators = key_made_by(&t, &owner, creator.user_id, "creator's other", read.clone()).await.0;
+        let someone_elses = key_made_by(&t, &owner, someone_else, "someone else's", read).await.0;
+
+        for (target, allowed) in TARGETS.into_iter().zip(allowed) {
+            let id = match target {
+                Target::Itself => caller_id,
+                Target::CreatorsOther => creators,
+                Target::SomeoneElses => someone_elses,
+            };
+            for (change, expected) in KEY_CHANGES.into_iter().zip(allowed) {
+                let before = api_key::Entity::find_by_id(id).one(&t.db).await.expect("query");
+                let result = match change {
+                    KeyChange::Rescope => {
+                        keys::update_scopes(&t.core, &caller, id, &["api_keys.read".to_owned()]).await.map(drop)
+                    }
+                    KeyChange::Rotate => keys::rotate(&t.core, &caller, id, RotationGrace::None).await.map(drop),
+                    KeyChange::Revoke => keys::revoke(&t.core, &caller, id).await.map(drop),
+                };
+                match (expected, &result) {
+                    (true, Ok(())) => {}
+                    (false, Err(ServiceError::Forbidden(_) | ServiceError::MissingScope(_))) => {
+                        let after = api_key::Entity::find_by_id(id).one(&t.db).await.expect("query");
+                        assert_eq!(after, before, "{role:?} {target:?} {change:?}: refused, yet the key changed");
+                    }
+                    _ => panic!(
+                        "a key made by a {role:?}, {change:?} on {target:?}: expected {}, got {result:?}",
+                        if expected { "allowed" } else { "refused" }
+                    ),
+                }
+            }
+        }
+    }
+}

@@ -5,11 +5,10 @@ use app::model::FieldError;
 use app::ssr::ServiceError;
 use app::ssr::services::KeyCaller;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 use uuid::Uuid;
 
 /// The API key of the request: `X-API-Key: <key>` or `Authorization: Bearer <key>`.
@@ -33,9 +32,9 @@ impl<S: Send + Sync> FromRequestParts<S> for PresentedKey {
     }
 }
 
-/// The address a request came from: the TCP peer, when the server records it.
+/// The address a request came from, as the edge found it (see `security::client_address`).
 pub fn peer_ip(extensions: &axum::http::Extensions) -> Option<String> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip().to_string())
+    extensions.get::<app::ssr::ClientAddress>().map(|app::ssr::ClientAddress(ip)| ip.to_string())
 }
 
 /// [`peer_ip`] as an extractor.

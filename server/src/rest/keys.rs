@@ -6,7 +6,7 @@ use super::dto::{
 };
 use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
-use app::model::{Expiration, FieldError, KeyQuery, KeySort, KeyStatus, NewKey, PAGE_SIZES, RotationGrace};
+use app::model::{Expiration, FieldError, KeyQuery, KeySort, KeyStatus, NewKey, RotationGrace};
 use app::ssr::AppState;
 use app::ssr::services::keys;
 use axum::Json;
@@ -43,14 +43,9 @@ fn key_query(params: ListParams) -> Result<KeyQuery, FieldError> {
         .map(|s| KeySort::from_name(&s).ok_or_else(|| FieldError::new("sort", "must be created, last_used or name")))
         .transpose()?
         .unwrap_or_default();
+    // Page, page size and search are checked by the key service, for the dashboard and here alike.
     let page = params.page.unwrap_or(1);
-    if page == 0 {
-        return Err(FieldError::new("page", "must be 1 or more"));
-    }
     let per_page = params.per_page.unwrap_or(KeyQuery::default().per_page);
-    if !PAGE_SIZES.contains(&per_page) {
-        return Err(FieldError::new("per_page", "must be 10, 25, 50 or 100"));
-    }
     Ok(KeyQuery {
         search: params.q.unwrap_or_default(),
         project: params.project_id,

@@ -7,19 +7,19 @@ mod keys;
 pub mod problem;
 
 use app::model::Scope;
-use app::ssr::AppState;
 use app::ssr::rate_limit::RateState;
 use app::ssr::services::KeyCaller;
 use app::ssr::services::verification::{self, VerifyRequest};
+use app::ssr::{AppState, ClientAddress};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use chrono::{DateTime, Utc};
 use dto::{Verification, VerifyKey};
-use extract::{ApiJson, PresentedKey, peer_ip, presented_key};
+use extract::{ApiJson, PresentedKey, presented_key};
 use problem::{ApiError, Problem, rate_limit_headers};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
@@ -56,12 +56,13 @@ pub fn routes(state: AppState) -> Router<AppState> {
 /// handler, then [`settle`] the call.
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let now = Utc::now();
-    let (mut caller, rate) = match verification::authenticate(&state.core, presented_key(request.headers()), now).await
-    {
+    let address = request.extensions().get::<ClientAddress>().map(|ClientAddress(ip)| *ip);
+    let presented = presented_key(request.headers());
+    let (mut caller, rate) = match verification::authenticate(&state.core, presented, address, now).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    caller.ip = peer_ip(request.extensions());
+    caller.ip = address.map(|ip| ip.to_string());
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
     settle(&state, &caller, rate, now, response)
@@ -96,11 +97,13 @@ fn settle(
 async fn verify(
     State(state): State<AppState>,
     PresentedKey(presented): PresentedKey,
+    address: Option<Extension<ClientAddress>>,
     body: Result<ApiJson<VerifyKey>, ApiError>,
 ) -> Response {
-    // A verification changes nothing, so nothing is audited: the caller's address is not needed.
+    // A verification changes nothing, so nothing is audited; the address limits unknown callers.
     let now = Utc::now();
-    let (caller, rate) = match verification::authenticate(&state.core, presented.as_deref(), now).await {
+    let address = address.map(|Extension(ClientAddress(ip))| ip);
+    let (caller, rate) = match verification::authenticate(&state.core, presented.as_deref(), address, now).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };

@@ -37,7 +37,7 @@ pub struct Problem {
     pub status: u16,
     /// Stable: MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED, KEY_DISABLED, WRONG_ENVIRONMENT,
     /// INSUFFICIENT_SCOPE, FORBIDDEN, RATE_LIMITED, VALIDATION_FAILED, NOT_FOUND, CONFLICT,
-    /// PLAN_LIMIT_REACHED, INTERNAL_ERROR.
+    /// PLAN_LIMIT_REACHED, OVERLOADED, INTERNAL_ERROR.
     pub code: &'static str,
     pub detail: String,
     /// For VALIDATION_FAILED: each field and what is wrong with it.
@@ -109,6 +109,15 @@ impl IntoResponse for ApiError {
                     ServiceError::TooManyAttempts { retry_after_secs } => {
                         headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
                         (status, "TOO_MANY_ATTEMPTS", format!("Retry in {retry_after_secs} s."), Vec::new())
+                    }
+                    ServiceError::Overloaded { retry_after_secs } => {
+                        headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                        (
+                            status,
+                            "OVERLOADED",
+                            format!("The server is busy; retry in {retry_after_secs} s."),
+                            Vec::new(),
+                        )
                     }
                     ServiceError::NotFound(what) => (status, "NOT_FOUND", format!("{what} not found."), Vec::new()),
                     ServiceError::Conflict(detail) => (status, "CONFLICT", detail, Vec::new()),

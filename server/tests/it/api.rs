@@ -7,37 +7,40 @@ use app::model::{
 };
 use app::ssr::entities::{api_key, key_usage, membership, project};
 use app::ssr::services::{Client, Member, audit, auth, keys, organizations, projects};
+use app::ssr::test_support::{fresh_database_url, organization, scoped_key, scopes};
 use app::ssr::{AppState, Core, db};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
-use app::ssr::test_support::{fresh_database_url, organization, scoped_key, scopes};
 
-struct Server {
-    base: String,
-    http: reqwest::Client,
-    core: Core,
-    owner: Member,
-    project: Project,
+/// The whole router on a loopback port, with an organization, its owner and a full-access key.
+pub(crate) struct Server {
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
+    pub(crate) core: Core,
+    pub(crate) owner: Member,
+    pub(crate) project: Project,
     /// A full-access production key of the Default project.
-    admin: String,
+    pub(crate) admin: String,
     _dir: tempfile::TempDir,
 }
 
-async fn start() -> Server {
+pub(crate) async fn start() -> Server {
     start_on(Plan::Enterprise).await
 }
 
-async fn start_on(plan: Plan) -> Server {
+pub(crate) async fn start_on(plan: Plan) -> Server {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = fresh_database_url(dir.path()).await;
     let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
-    let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-    let base = format!("http://{}/api/v1", listener.local_addr().expect("address"));
+    let addr = listener.local_addr().expect("address");
+    let site = keyward::security::Site::new(None, addr, Vec::new(), false).expect("site");
+    let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false), site);
+    let base = format!("http://{addr}/api/v1");
     // As the binary serves it: with the peer's address, which the audit log records.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -56,16 +59,16 @@ async fn start_on(plan: Plan) -> Server {
 
 impl Server {
     /// A key made in the dashboard, with these scopes: (id, token).
-    async fn key(&self, name: &str, scopes: &[&str]) -> (Uuid, String) {
+    pub(crate) async fn key(&self, name: &str, scopes: &[&str]) -> (Uuid, String) {
         self.key_with(scoped_key(name, &self.project, self::scopes(scopes))).await
     }
 
-    async fn key_with(&self, input: NewKey) -> (Uuid, String) {
+    pub(crate) async fn key_with(&self, input: NewKey) -> (Uuid, String) {
         let created = keys::create(&self.core, &self.owner, input).await.expect("key created");
         (created.key.id, created.token)
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -87,29 +90,29 @@ impl Server {
         (status, headers, value)
     }
 
-    async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
         let (status, _, body) = self.call(reqwest::Method::GET, path, Some(key), None).await;
         (status, body)
     }
 
-    async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
         let (status, _, body) = self.call(reqwest::Method::POST, path, Some(key), Some(body)).await;
         (status, body)
     }
 
     /// Verifies `presented` with the admin key: the verdict's body.
-    async fn verify(&self, presented: &str) -> Value {
+    pub(crate) async fn verify(&self, presented: &str) -> Value {
         self.verify_with(json!({ "key": presented })).await
     }
 
-    async fn verify_with(&self, body: Value) -> Value {
+    pub(crate) async fn verify_with(&self, body: Value) -> Value {
         let (status, verdict) = self.post("/keys/verify", &self.admin, body).await;
         assert_eq!(status, StatusCode::OK, "{verdict}");
         verdict
     }
 
     /// A second project in the organization (projects get their own pages in a later issue).
-    async fn add_project(&self, name: &str) -> Project {
+    pub(crate) async fn add_project(&self, name: &str) -> Project {
         let row = project::ActiveModel {
             id: Set(Uuid::now_v7()),
             organization_id: Set(self.owner.organization_id),
@@ -123,7 +126,7 @@ impl Server {
         Project { id: row.id, name: row.name, scopes: Vec::new() }
     }
 
-    async fn set_expires(&self, id: Uuid, at: chrono::DateTime<Utc>) {
+    pub(crate) async fn set_expires(&self, id: Uuid, at: chrono::DateTime<Utc>) {
         let mut key =
             api_key::Entity::find_by_id(id).one(&self.core.db).await.expect("query").expect("key").into_active_model();
         key.expires_at = Set(Some(at));
@@ -131,11 +134,11 @@ impl Server {
     }
 }
 
-fn code(verdict: &Value) -> &str {
+pub(crate) fn code(verdict: &Value) -> &str {
     verdict["code"].as_str().unwrap_or_default()
 }
 
-fn unknown_token() -> String {
+pub(crate) fn unknown_token() -> String {
     KeyToken::generate(Environment::Production).expect("random").expose_secret().to_owned()
 }
 
@@ -205,7 +208,8 @@ async fn verification_answers_every_code() {
     assert_eq!(s.verify(&elsewhere).await, json!({ "valid": false, "code": "NOT_FOUND" }));
     let globex = organization(&s.core.db, "Globex", "gus@globex.test").await;
     let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
-    let foreign = keys::create(&s.core, &globex, scoped_key("foreign", &globex_project, vec![])).await.expect("key").token;
+    let foreign =
+        keys::create(&s.core, &globex, scoped_key("foreign", &globex_project, vec![])).await.expect("key").token;
     assert_eq!(s.verify(&foreign).await, json!({ "valid": false, "code": "NOT_FOUND" }));
 }
 
@@ -610,7 +614,7 @@ async fn the_dashboard_exports_the_audit_log_as_csv_to_those_allowed() {
 }
 
 /// A member with `role` in the server's organization; their session token.
-async fn add_member(s: &Server, role: Role, email: &str) -> String {
+pub(crate) async fn add_member(s: &Server, role: Role, email: &str) -> String {
     let form = SetupForm {
         organization: "Elsewhere".into(),
         name: "Grace".into(),
@@ -687,7 +691,8 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
     let s = start().await;
     let globex = organization(&s.core.db, "Globex", "gus@globex.test").await;
     let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
-    let theirs = keys::create(&s.core, &globex, scoped_key("theirs", &globex_project, vec![])).await.expect("key").key.id;
+    let theirs =
+        keys::create(&s.core, &globex, scoped_key("theirs", &globex_project, vec![])).await.expect("key").key.id;
     let before = api_key::Entity::find_by_id(theirs).one(&s.core.db).await.expect("query");
 
     // Acme's full-access key, guessing Globex's key id: every route answers 404, as for no key at all.

@@ -9,6 +9,9 @@
 use app::model::{Plan, Project, RateLimit, RateWindow, ScopePreset};
 use app::ssr::entities::key_usage;
 use app::ssr::services::{Member, keys, organizations, projects};
+use app::ssr::test_support::{
+    fresh_database_url, fresh_postgres, organization, required_postgres, required_redis, scoped_key, scopes,
+};
 use app::ssr::{Core, db};
 use futures::future::join_all;
 use reqwest::StatusCode;
@@ -16,22 +19,19 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use app::ssr::test_support::{
-    fresh_database_url, fresh_postgres, organization, required_postgres, required_redis, scoped_key, scopes,
-};
 
 /// How soon a change made through one instance must show at every other.
 const PROPAGATION: Duration = Duration::from_secs(1);
 
 /// One `keyward serve` process on a loopback port of its own.
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
-    base: String,
-    http: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Instance {
-    async fn start(database_url: &str, settings: &[(&str, &str)]) -> Self {
+    pub(crate) async fn start(database_url: &str, settings: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
         command

@@ -2,4 +2,5 @@
 //! processes. One test binary with a module per subject, so the suite links once.
 
 mod api;
+mod attacks;
 mod cluster;

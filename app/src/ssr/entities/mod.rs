@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit_event;
+pub mod installation;
 pub mod invitation;
 pub mod key_rotation;
 pub mod key_usage;

@@ -8,6 +8,7 @@ mod m20261123_000003_audit_log;
 mod m20261123_000004_members;
 mod m20261123_000005_sessions;
 mod m20261123_000006_projects;
+mod m20261125_000007_installation;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_members::Migration),
             Box::new(m20261123_000005_sessions::Migration),
             Box::new(m20261123_000006_projects::Migration),
+            Box::new(m20261125_000007_installation::Migration),
         ]
     }
 }

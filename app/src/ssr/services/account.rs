@@ -132,20 +132,26 @@ async fn delete_other_sessions(db: &impl ConnectionTrait, member: &Member) -> Re
     Ok(ended.rows_affected)
 }
 
-/// Changes the password after checking the current one (limited like a sign-in), and ends every
-/// other session, in one transaction: whoever knew the old password is signed out with it.
-/// Returns how many sessions were ended.
+/// A changed password: how many other sessions ended, and this session's new token.
+#[derive(Debug)]
+pub struct PasswordChanged {
+    pub sessions_ended: u64,
+    pub session: auth::NewSession,
+}
+
+/// Changes the password after checking the current one (limited like a sign-in), ends every other
+/// session, and gives this session a new token, in one transaction: whoever knew the old password,
+/// or held this session's old token, is signed out with it.
 pub async fn change_password(
     core: &Core,
     member: &Member,
     change: PasswordChange,
     client: &Client,
-) -> Result<u64, ServiceError> {
+) -> Result<PasswordChanged, ServiceError> {
     let change = change.validated()?;
     core.sign_in.attempt(&member.email, client.ip)?;
     let account = user::Entity::find_by_id(member.user_id).one(&core.db).await?;
     let Some(account) = auth::check_password(account, &change.current_password).await? else {
-        core.sign_in.failed(&member.email);
         return Err(crate::model::FieldError::new("current_password", "is not your current password").into());
     };
     core.sign_in.succeeded(&member.email);
@@ -156,7 +162,8 @@ pub async fn change_password(
     account.password_hash = Set(new_hash);
     account.update(&txn).await?;
     let ended = delete_other_sessions(&txn, member).await?;
+    let session = auth::renew_session_token(&txn, member.session_id).await?;
     txn.commit().await?;
     tracing::info!(user = %member.user_id, sessions = ended, "password changed");
-    Ok(ended)
+    Ok(PasswordChanged { sessions_ended: ended, session })
 }

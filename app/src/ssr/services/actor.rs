@@ -2,7 +2,7 @@
 //! services take either, so every rule is written once.
 
 use super::Member;
-use crate::model::{AuditActor, Environment, ManagementScope, Permission, ScopeSet};
+use crate::model::{AuditActor, Environment, ManagementScope, Permission, Role, ScopeSet};
 use crate::ssr::ServiceError;
 use crate::ssr::cache::KeyRecord;
 use crate::ssr::entities::api_key;
@@ -24,10 +24,33 @@ pub trait Actor: Send + Sync {
     fn require(&self, scope: ManagementScope) -> Result<(), ServiceError>;
     /// The project and environment the actor works in.
     fn reach(&self) -> Reach;
+    /// Whether the actor may itself do what a management scope names.
+    fn may_use(&self, scope: ManagementScope) -> bool;
     /// Refuses to hand out management scopes the actor may not use itself.
     fn may_grant(&self, scopes: &ScopeSet) -> Result<(), ServiceError>;
     /// Refuses a change to this particular key (a developer's to a key another member created).
     fn may_change(&self, key: &api_key::Model) -> Result<(), ServiceError>;
+    /// The current role of the person the actor acts for; `None` once they are suspended or removed.
+    fn role(&self) -> Option<Role>;
+    /// Refuses to rotate or re-scope a key that can do something the actor may not: the new secret,
+    /// or the key's new scopes, would hand the actor more than it has. What a key can do is its
+    /// management scopes, bounded by its creator's role (known here when the creator is the actor's).
+    fn may_take_over(&self, key: &api_key::Model) -> Result<(), ServiceError> {
+        let held = super::keys::load_scopes(&key.scopes);
+        let creator_role = if key.created_by == self.user_id() { self.role() } else { None };
+        let can_do = |scope: &ManagementScope| creator_role.is_none_or(|role| role.may_grant(*scope));
+        let beyond = held
+            .iter()
+            .filter_map(|s| ManagementScope::from_name(s.as_str()))
+            .find(|scope| can_do(scope) && !self.may_use(*scope));
+        match beyond {
+            Some(scope) => Err(ServiceError::Forbidden(format!(
+                "This key holds {}, which is more than you may do: it can be rotated or re-scoped only by someone who may.",
+                scope.as_str()
+            ))),
+            None => Ok(()),
+        }
+    }
     /// Who the audit log says acted.
     fn audit_actor(&self) -> AuditActor;
     /// Where the request came from, when known.
@@ -56,6 +79,14 @@ impl Actor for Member {
 
     fn reach(&self) -> Reach {
         Reach::default()
+    }
+
+    fn may_use(&self, scope: ManagementScope) -> bool {
+        self.role.may_grant(scope)
+    }
+
+    fn role(&self) -> Option<Role> {
+        Some(self.role)
     }
 
     fn may_grant(&self, scopes: &ScopeSet) -> Result<(), ServiceError> {
@@ -94,8 +125,13 @@ pub struct KeyCaller {
 }
 
 impl KeyCaller {
+    /// Whether the key may do what `scope` names: it holds the scope, and its creator's current role
+    /// allows it. A key acts for its creator and never beyond them: a creator suspended, removed or
+    /// demoted takes that power with them. `api_keys.verify` asks nothing of the creator, so that a
+    /// customer's integration does not break because a staff member left.
     pub fn holds(&self, scope: ManagementScope) -> bool {
         self.key.scopes.contains(scope.as_str())
+            && (scope == ManagementScope::ApiKeysVerify || self.key.creator_role.is_some_and(|r| r.may_grant(scope)))
     }
 }
 
@@ -120,6 +156,14 @@ impl Actor for KeyCaller {
         }
     }
 
+    fn may_use(&self, scope: ManagementScope) -> bool {
+        self.holds(scope)
+    }
+
+    fn role(&self) -> Option<Role> {
+        self.key.creator_role
+    }
+
     fn may_grant(&self, scopes: &ScopeSet) -> Result<(), ServiceError> {
         match scopes.iter().filter_map(|s| ManagementScope::from_name(s.as_str())).find(|s| !self.holds(*s)) {
             Some(missing) => Err(ServiceError::MissingScope(missing.as_str())),
@@ -127,9 +171,14 @@ impl Actor for KeyCaller {
         }
     }
 
-    /// A key's reach (its project and environment) already bounds what it can change.
-    fn may_change(&self, _: &api_key::Model) -> Result<(), ServiceError> {
-        Ok(())
+    /// As its creator may in the dashboard: the keys the creator made, or anyone's when the
+    /// creator's role manages all keys and this key holds `api_keys.manage_all` (within its reach).
+    fn may_change(&self, key: &api_key::Model) -> Result<(), ServiceError> {
+        if key.created_by == self.key.created_by || self.holds(ManagementScope::ApiKeysManageAll) {
+            Ok(())
+        } else {
+            Err(ServiceError::MissingScope(ManagementScope::ApiKeysManageAll.as_str()))
+        }
     }
 
     fn audit_actor(&self) -> AuditActor {

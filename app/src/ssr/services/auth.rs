@@ -1,13 +1,13 @@
 //! First-run setup, sign-in, sessions.
 
-use super::blocking;
+use super::PasswordWork;
 use crate::model::{FieldError, OrganizationChoice, Plan, Role, SessionInfo, SetupForm, normalize_email};
-use crate::ssr::entities::{membership, organization, project, session, user};
+use crate::ssr::entities::{installation, membership, organization, project, session, user};
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
 };
 use std::fmt;
 use std::net::IpAddr;
@@ -81,12 +81,22 @@ pub async fn needs_setup(db: &DatabaseConnection) -> Result<bool, ServiceError> 
 
 /// First run: creates the first organization and its owner, and signs the owner in. Only once.
 pub async fn set_up(db: &DatabaseConnection, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
+    let already = || ServiceError::Conflict("Keyward is already set up. Please sign in.".into());
+    // Before any work: once set up, this is a cheap refusal, however often it is asked.
+    if !needs_setup(db).await? {
+        return Err(already());
+    }
     let form = form.validated()?;
     let password_hash = hash(&form.password).await?;
     let txn = db.begin().await?;
-    if organization::Entity::find().count(&txn).await? > 0 {
-        return Err(ServiceError::Conflict("Keyward is already set up. Please sign in.".into()));
-    }
+    // The one-row table's primary key lets exactly one setup commit, however many race.
+    installation::ActiveModel { id: Set(installation::THE_INSTALLATION), set_up_at: Set(Utc::now()) }
+        .insert(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => already(),
+            _ => ServiceError::from(e),
+        })?;
     let session = insert_organization(&txn, form, password_hash, client).await?;
     txn.commit().await?;
     Ok(session)
@@ -109,7 +119,10 @@ pub async fn create_organization(
 
 pub(crate) async fn hash(password: &str) -> Result<String, ServiceError> {
     let password = password.to_owned();
-    blocking(move || crypto::hash_password(&password)).await?.map_err(|e| ServiceError::Internal(e.to_string()))
+    PasswordWork::process()
+        .run(move || crypto::hash_password(&password))
+        .await?
+        .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 async fn insert_organization(
@@ -186,7 +199,6 @@ pub async fn sign_in(core: &Core, email: &str, password: &str, client: &Client) 
     core.sign_in.attempt(&email, client.ip)?;
     let account = user::Entity::find().filter(user::Column::Email.eq(&email)).one(db).await?;
     let Some(account) = check_password(account, password).await? else {
-        core.sign_in.failed(&email);
         return Err(ServiceError::InvalidCredentials);
     };
     core.sign_in.succeeded(&email);
@@ -209,9 +221,17 @@ pub(crate) async fn check_password(
     account: Option<user::Model>,
     password: &str,
 ) -> Result<Option<user::Model>, ServiceError> {
-    let stored = account.as_ref().map_or_else(|| crypto::decoy_password_hash().to_owned(), |u| u.password_hash.clone());
+    let stored = account.as_ref().map(|u| u.password_hash.clone());
     let password = password.to_owned();
-    let matches = blocking(move || crypto::verify_password(&password, &stored)).await?;
+    let matches = PasswordWork::process()
+        .run(move || {
+            // No account: a decoy hash is checked all the same, so the answer takes as long.
+            match &stored {
+                Some(hash) => crypto::verify_password(&password, hash),
+                None => crypto::verify_password(&password, crypto::decoy_password_hash()),
+            }
+        })
+        .await?;
     Ok(account.filter(|_| matches))
 }
 
@@ -239,6 +259,20 @@ pub(crate) async fn open_session(
     .insert(db)
     .await?;
     Ok(NewSession { id, token, expires_at })
+}
+
+/// Gives a session a new token (the old one stops working at once), keeping its expiry.
+pub(crate) async fn renew_session_token(
+    db: &impl ConnectionTrait,
+    session_id: Uuid,
+) -> Result<NewSession, ServiceError> {
+    let row = session::Entity::find_by_id(session_id).one(db).await?.ok_or(ServiceError::Unauthenticated)?;
+    let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let expires_at = row.expires_at;
+    let mut renewed = row.into_active_model();
+    renewed.token_digest = Set(crypto::digest(&token));
+    renewed.update(db).await?;
+    Ok(NewSession { id: session_id, token, expires_at })
 }
 
 /// Ends the session whose token this is (if any).

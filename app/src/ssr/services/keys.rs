@@ -98,6 +98,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
 /// One page of the organization's keys, searched, filtered and sorted in the database.
 pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<KeyPage, ServiceError> {
     actor.require(ManagementScope::ApiKeysRead)?;
+    query.validated()?;
     let reach = actor.reach();
     within_reach(Reach { project: None, ..reach }, None, query.environment)?;
     let db = &core.db;
@@ -245,6 +246,7 @@ pub async fn update_scopes(
         allowed: KeyStatus::can_edit,
         refusal: "A revoked key cannot be changed.",
         aspect: |key| json!({ "scopes": key.scopes }),
+        takes_over: true,
     };
     transition(core, actor, key_id, rule, move |key, _| key.scopes = Set(store_scopes(&scopes))).await
 }
@@ -262,6 +264,7 @@ pub async fn update_rate_limit(
         allowed: KeyStatus::can_edit,
         refusal: "A revoked key cannot be changed.",
         aspect: |key| json!({ "rate_limit": stored_rate_limit(key).map(RateLimit::summary) }),
+        takes_over: false,
     };
     transition(core, actor, key_id, rule, move |key, _| {
         key.rate_limit_requests = Set(limit.map(|l| i32::try_from(l.requests).unwrap_or(i32::MAX)));
@@ -282,6 +285,7 @@ pub async fn rotate(
     let now = Utc::now();
     let txn = core.db.begin().await?;
     let key = find_key_to_change(&txn, actor, key_id).await?;
+    actor.may_take_over(&key)?;
     let status = KeyStatus::effective(key.status, key.expires_at, now);
     if !status.can_rotate() {
         return Err(ServiceError::Conflict("A revoked key cannot be rotated.".into()));
@@ -524,11 +528,14 @@ struct Transition {
     allowed: fn(KeyStatus) -> bool,
     refusal: &'static str,
     aspect: fn(&api_key::Model) -> Value,
+    /// Whether the change hands the key's power to the actor (re-scoping), so that the actor must
+    /// hold at least what the key holds.
+    takes_over: bool,
 }
 
 impl Transition {
     fn status(action: AuditAction, allowed: fn(KeyStatus) -> bool, refusal: &'static str) -> Self {
-        Self { action, allowed, refusal, aspect: |key| json!({ "status": key.status.as_str() }) }
+        Self { action, allowed, refusal, aspect: |key| json!({ "status": key.status.as_str() }), takes_over: false }
     }
 }
 
@@ -544,6 +551,9 @@ async fn transition(
     let now = Utc::now();
     let txn = core.db.begin().await?;
     let key = find_key_to_change(&txn, actor, key_id).await?;
+    if rule.takes_over {
+        actor.may_take_over(&key)?;
+    }
     if !(rule.allowed)(KeyStatus::effective(key.status, key.expires_at, now)) {
         return Err(ServiceError::Conflict(rule.refusal.to_owned()));
     }

@@ -10,6 +10,7 @@ use crate::model::{
     Permission, Role, normalize_email, validate_new_password,
 };
 use crate::ssr::entities::{invitation, membership, organization, session, user};
+use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{Duration, Utc};
 use sea_orm::{
@@ -177,7 +178,6 @@ pub async fn accept(
             // A password is checked here as at sign-in, and limited the same way.
             core.sign_in.attempt(&account.email, client.ip)?;
             if auth::check_password(Some(account.clone()), password).await?.is_none() {
-                core.sign_in.failed(&account.email);
                 return Err(FieldError::new("password", "is not this account's password").into());
             }
             core.sign_in.succeeded(&account.email);
@@ -188,6 +188,7 @@ pub async fn accept(
             if name.is_empty() || name.chars().count() > 80 {
                 return Err(FieldError::new("name", "is required (at most 80 characters)").into());
             }
+            crate::model::plain_text("name", name)?;
             validate_new_password(password)?;
             Some((name.to_owned(), auth::hash(password).await?))
         }
@@ -249,18 +250,13 @@ pub async fn accept(
     let change = Change::new(AuditAction::MemberJoined, "member", person.id, person.name.clone())
         .with_after(json!({ "role": role.as_str(), "invitation": invitation_id }));
     audit::record(&txn, &joined, change).await?;
-    txn.commit().await?;
+    commit_membership_change(core, txn).await?;
     Ok(session)
 }
 
 /// Changes a member's role (one's own too: an owner may step down). Only an owner changes an owner
 /// or makes one; the last active owner keeps the role.
-pub async fn change_role(
-    db: &DatabaseConnection,
-    member: &Member,
-    user_id: Uuid,
-    role: Role,
-) -> Result<MemberView, ServiceError> {
+pub async fn change_role(core: &Core, member: &Member, user_id: Uuid, role: Role) -> Result<MemberView, ServiceError> {
     member.permits(Permission::MembersRoleChange)?;
     if !member.role.may_assign(role) {
         return Err(FieldError::new(
@@ -269,7 +265,7 @@ pub async fn change_role(
         )
         .into());
     }
-    let txn = db.begin().await?;
+    let txn = core.db.begin().await?;
     let target = target_membership(&txn, member, user_id).await?;
     let was = target.role;
     if was == Role::Owner && role != Role::Owner {
@@ -282,13 +278,13 @@ pub async fn change_role(
     let change = Change::new(AuditAction::MemberRoleChanged, "member", user_id, name)
         .from_to(json!({ "role": was.as_str() }), json!({ "role": role.as_str() }));
     audit::record(&txn, member, change).await?;
-    txn.commit().await?;
-    view(db, target).await
+    commit_membership_change(core, txn).await?;
+    view(&core.db, target).await
 }
 
 /// Suspends a member (their sessions in the organization end at once) or reactivates them.
 pub async fn set_suspended(
-    db: &DatabaseConnection,
+    core: &Core,
     member: &Member,
     user_id: Uuid,
     suspended: bool,
@@ -297,7 +293,7 @@ pub async fn set_suspended(
     if user_id == member.user_id {
         return Err(ServiceError::Conflict("You cannot suspend yourself.".into()));
     }
-    let txn = db.begin().await?;
+    let txn = core.db.begin().await?;
     let target = target_membership(&txn, member, user_id).await?;
     if suspended && target.role == Role::Owner {
         keep_an_owner(&txn, member.organization_id, &target).await?;
@@ -307,19 +303,20 @@ pub async fn set_suspended(
     let target = active.update(&txn).await?;
     if suspended {
         end_sessions(&txn, user_id, member.organization_id).await?;
+        revoke_invitations_by(&txn, member, user_id).await?;
     }
     let action = if suspended { AuditAction::MemberSuspended } else { AuditAction::MemberReactivated };
     let name = user_name(&txn, user_id).await?;
     audit::record(&txn, member, Change::new(action, "member", user_id, name)).await?;
-    txn.commit().await?;
-    view(db, target).await
+    commit_membership_change(core, txn).await?;
+    view(&core.db, target).await
 }
 
 /// Removes a member from the organization, or lets an admin or owner leave it (their account and
 /// the keys they created stay). The last active owner cannot go.
-pub async fn remove(db: &DatabaseConnection, member: &Member, user_id: Uuid) -> Result<(), ServiceError> {
+pub async fn remove(core: &Core, member: &Member, user_id: Uuid) -> Result<(), ServiceError> {
     member.permits(Permission::MembersRoleChange)?;
-    let txn = db.begin().await?;
+    let txn = core.db.begin().await?;
     let target = target_membership(&txn, member, user_id).await?;
     if target.role == Role::Owner {
         keep_an_owner(&txn, member.organization_id, &target).await?;
@@ -327,11 +324,43 @@ pub async fn remove(db: &DatabaseConnection, member: &Member, user_id: Uuid) -> 
     let role = target.role;
     membership::Entity::delete_by_id(target.id).exec(&txn).await?;
     end_sessions(&txn, user_id, member.organization_id).await?;
+    revoke_invitations_by(&txn, member, user_id).await?;
     let name = user_name(&txn, user_id).await?;
     let change =
         Change::new(AuditAction::MemberRemoved, "member", user_id, name).with_after(json!({ "role": role.as_str() }));
     audit::record(&txn, member, change).await?;
+    commit_membership_change(core, txn).await?;
+    Ok(())
+}
+
+/// Commits a change of who is a member, or with which role. The keys a member created act within
+/// that member's current role, and every instance caches what a key may do: all of them forget it
+/// (membership changes are rare; a key's next call reads its creator's role afresh).
+async fn commit_membership_change(core: &Core, txn: DatabaseTransaction) -> Result<(), ServiceError> {
+    invalidation::announce(&txn, Stale::Everything).await?;
     txn.commit().await?;
+    core.cache.clear();
+    Ok(())
+}
+
+/// Withdraws the open invitations `inviter` sent in the actor's organization: a suspended or removed
+/// member's links must not go on letting people in. Each is recorded as withdrawn by the actor.
+async fn revoke_invitations_by(txn: &DatabaseTransaction, actor: &Member, inviter: Uuid) -> Result<(), ServiceError> {
+    let open = invitation::Entity::find()
+        .filter(invitation::Column::OrganizationId.eq(actor.organization_id))
+        .filter(invitation::Column::InvitedBy.eq(inviter))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::RevokedAt.is_null())
+        .all(txn)
+        .await?;
+    let now = Utc::now();
+    for row in open {
+        let (id, email) = (row.id, row.email.clone());
+        let mut withdrawn = row.into_active_model();
+        withdrawn.revoked_at = Set(Some(now));
+        withdrawn.update(txn).await?;
+        audit::record(txn, actor, Change::new(AuditAction::InvitationRevoked, "invitation", id, email)).await?;
+    }
     Ok(())
 }
 

@@ -7,13 +7,14 @@ use super::keys::{load_scopes, stored_rate_limit};
 use crate::model::token::KeyToken;
 use crate::model::{Environment, KeyStatus, ManagementScope, Scope};
 use crate::ssr::cache::{Digest, KeyRecord, Lookup};
-use crate::ssr::entities::{api_key, project};
+use crate::ssr::entities::{api_key, membership, project};
 use crate::ssr::rate_limit::RateState;
 use crate::ssr::{Core, ServiceError, metrics};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
+use std::net::IpAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
@@ -104,16 +105,21 @@ impl Verdict {
 ///
 /// `now` is read once per request by the caller and passed down the whole path: the clock is
 /// one of the hot path's costs, and one instant keeps status, limit and counters consistent.
+///
+/// `address` is where the call came from: an address whose keys keep turning out unknown is
+/// refused (429) before any more database lookups, since the checksum is public and random
+/// well-formed tokens are cheap to make. Keys already cached cost no lookup and are never refused.
 pub async fn authenticate(
     core: &Core,
     presented: Option<&str>,
+    address: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<(KeyCaller, Option<RateState>), ServiceError> {
     let presented =
         presented.map(str::trim).filter(|p| !p.is_empty()).ok_or(ServiceError::KeyRejected(KeyRejection::Missing))?;
     let invalid = || ServiceError::KeyRejected(KeyRejection::Invalid);
     let token = KeyToken::parse(presented).map_err(|_| invalid())?;
-    let key = resolve(core, &token, now).await?.ok_or_else(invalid)?;
+    let key = resolve(core, &token, address, now).await?.ok_or_else(invalid)?;
     match KeyStatus::effective(key.status, key.expires_at, now) {
         KeyStatus::Active => {}
         KeyStatus::Revoked => return Err(ServiceError::KeyRejected(KeyRejection::Invalid)),
@@ -149,7 +155,8 @@ pub async fn verify(
         return Err(ServiceError::MissingScope(ManagementScope::ApiKeysVerify.as_str()));
     }
     let found = match KeyToken::parse(request.key.trim()) {
-        Ok(token) => resolve(core, &token, now).await?,
+        // The caller is a known key, held to its own rate limit: no per-address limit here.
+        Ok(token) => resolve(core, &token, None, now).await?,
         Err(_) => None,
     };
     let Some(key) = found
@@ -182,16 +189,29 @@ pub async fn verify(
 }
 
 /// The key a token stands for, from the cache or else the database (and then cached). A replaced
-/// secret stands for its key only until its grace period ends.
-async fn resolve(core: &Core, token: &KeyToken, now: DateTime<Utc>) -> Result<Option<Arc<KeyRecord>>, ServiceError> {
+/// secret stands for its key only until its grace period ends. With `address`, a lookup that finds
+/// nothing counts against that address, and an address with too many is refused the next lookup.
+async fn resolve(
+    core: &Core,
+    token: &KeyToken,
+    address: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<Option<Arc<KeyRecord>>, ServiceError> {
     let digest: Digest = sha2::Sha256::digest(token.expose_secret().as_bytes()).into();
     let cached = core.cache.get(&digest);
     metrics::cache_lookup(cached.is_some());
     let lookup = match cached {
         Some(lookup) => lookup,
         None => {
+            let now_ms = now.timestamp_millis();
+            if let Some(address) = address {
+                core.key_failures.reserve(address, now_ms)?;
+            }
             let started = core.cache.generation();
             let lookup = load(core, &digest).await?;
+            if let (Lookup::Current(_) | Lookup::Replaced { .. }, Some(address)) = (&lookup, address) {
+                core.key_failures.found(address, now_ms);
+            }
             core.cache.remember(digest, lookup.clone(), started);
             lookup
         }
@@ -204,6 +224,7 @@ async fn resolve(core: &Core, token: &KeyToken, now: DateTime<Utc>) -> Result<Op
 }
 
 async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
+    ::metrics::counter!(metrics::KEY_LOOKUPS).increment(1);
     let hex = hex::encode(digest);
     let Some(row) = api_key::Entity::find()
         .filter(Condition::any().add(api_key::Column::Digest.eq(&hex)).add(api_key::Column::PreviousDigest.eq(&hex)))
@@ -214,6 +235,13 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
     };
     let project_name =
         project::Entity::find_by_id(row.project_id).one(&core.db).await?.map(|p| p.name).unwrap_or_default();
+    let creator_role = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(row.organization_id))
+        .filter(membership::Column::UserId.eq(row.created_by))
+        .filter(membership::Column::SuspendedAt.is_null())
+        .one(&core.db)
+        .await?
+        .map(|m| m.role);
     let current = bool::from(row.digest.as_bytes().ct_eq(hex.as_bytes()));
     let until = row.previous_valid_until;
     let key = Arc::new(KeyRecord {
@@ -228,6 +256,7 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
         scopes: load_scopes(&row.scopes),
         rate_limit: stored_rate_limit(&row),
         created_by: row.created_by,
+        creator_role,
     });
     Ok(match (current, until) {
         (true, _) => Lookup::Current(key),
