@@ -144,3 +144,26 @@ async fn only_owners_and_admins_change_projects_and_never_another_organizations(
     assert!(projects::overview(&t.db, &globex).await.expect("overview").iter().all(|p| p.id != project.id));
     assert_eq!(default_project(&t.db, &owner).await.name, "Default");
 }
+
+// PostgreSQL runs the two changes truly at once. (SQLite answers one of them "database is locked":
+// its deferred transactions cannot wait for each other's writes, an open item of its own.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn two_changes_adding_the_same_new_scope_at_once_both_succeed() {
+    app::ssr::test_support::required_postgres();
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let a = keys::create(&t.core, &owner, new_key("a", &project)).await.expect("key").key.id;
+    let b = keys::create(&t.core, &owner, new_key("b", &project)).await.expect("key").key.id;
+    for round in 0..5 {
+        let scope = vec![format!("orders{round}.write")];
+        let (first, second) = tokio::join!(
+            keys::update_scopes(&t.core, &owner, a, &scope),
+            keys::update_scopes(&t.core, &owner, b, &scope)
+        );
+        assert!(first.is_ok() && second.is_ok(), "{first:?} {second:?}");
+    }
+    let listed = projects::list(&t.db, &owner).await.expect("projects").remove(0).scopes;
+    assert_eq!(listed.len(), 5, "{listed:?}");
+}

@@ -259,16 +259,25 @@ pub(crate) async fn remember_scopes(
     Ok(())
 }
 
+/// Adds a scope to the project's list. Two changes that add the same new scope at once both
+/// succeed: the second finds it there (`ON CONFLICT DO NOTHING` on the project and name).
 async fn insert_scope(db: &impl ConnectionTrait, project_id: Uuid, scope: &CustomScope) -> Result<(), ServiceError> {
-    project_scope::ActiveModel {
+    use sea_orm::sea_query::OnConflict;
+    let row = project_scope::ActiveModel {
         id: Set(Uuid::now_v7()),
         project_id: Set(project_id),
         name: Set(scope.name.clone()),
         description: Set(scope.description.clone()),
         created_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await?;
+    };
+    project_scope::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([project_scope::Column::ProjectId, project_scope::Column::Name])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
