@@ -38,18 +38,22 @@ pub trait Actor: Send + Sync {
     fn may_take_over(&self, key: &api_key::Model) -> Result<(), ServiceError> {
         let held = super::keys::load_scopes(&key.scopes);
         let creator_role = if key.created_by == self.user_id() { self.role() } else { None };
-        let can_do = |scope: &ManagementScope| creator_role.is_none_or(|role| role.may_grant(*scope));
-        let beyond = held
-            .iter()
-            .filter_map(|s| ManagementScope::from_name(s.as_str()))
-            .find(|scope| can_do(scope) && !self.may_use(*scope));
-        match beyond {
+        let key_can = |scope: ManagementScope| creator_role.is_none_or(|role| role.may_grant(scope));
+        match self.first_beyond(&held, &key_can) {
             Some(scope) => Err(ServiceError::Forbidden(format!(
                 "This key holds {}, which is more than you may do: it can be rotated or re-scoped only by someone who may.",
                 scope.as_str()
             ))),
             None => Ok(()),
         }
+    }
+    /// The first management scope in `scopes` (among those `counts` keeps) that the actor may not
+    /// use itself: what granting, rotating and re-scoping all refuse on.
+    fn first_beyond(&self, scopes: &ScopeSet, counts: &dyn Fn(ManagementScope) -> bool) -> Option<ManagementScope> {
+        scopes
+            .iter()
+            .filter_map(|s| ManagementScope::from_name(s.as_str()))
+            .find(|scope| counts(*scope) && !self.may_use(*scope))
     }
     /// Who the audit log says acted.
     fn audit_actor(&self) -> AuditActor;
@@ -90,7 +94,7 @@ impl Actor for Member {
     }
 
     fn may_grant(&self, scopes: &ScopeSet) -> Result<(), ServiceError> {
-        match scopes.iter().filter_map(|s| ManagementScope::from_name(s.as_str())).find(|s| !self.role.may_grant(*s)) {
+        match self.first_beyond(scopes, &|_| true) {
             Some(scope) => Err(ServiceError::Forbidden(format!(
                 "{} members cannot give a key the scope {}.",
                 self.role.label(),
@@ -165,7 +169,7 @@ impl Actor for KeyCaller {
     }
 
     fn may_grant(&self, scopes: &ScopeSet) -> Result<(), ServiceError> {
-        match scopes.iter().filter_map(|s| ManagementScope::from_name(s.as_str())).find(|s| !self.holds(*s)) {
+        match self.first_beyond(scopes, &|_| true) {
             Some(missing) => Err(ServiceError::MissingScope(missing.as_str())),
             None => Ok(()),
         }
