@@ -90,8 +90,9 @@ async fn organization_with_keys(
         email: email.into(),
         password: "benchmark password".into(),
     };
-    let session = auth::create_organization(db, form, &Client::default()).await?;
-    let owner = auth::authenticate(db, &session.token).await?;
+    let core = Core::new(db.clone());
+    let session = auth::create_organization(&core, form, &Client::default()).await?;
+    let owner = auth::authenticate(&core, &session.token).await?;
     organizations::change_plan(db, &owner, Plan::Enterprise).await?;
     let owner = Member { plan: Plan::Enterprise, ..owner };
     let project = app::ssr::services::projects::list(db, &owner).await?.remove(0);

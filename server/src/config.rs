@@ -1,6 +1,8 @@
 //! The `keyward` command line: `serve` (the default), `migrate` and `create-owner`, with every
 //! setting from a flag or an environment variable.
 
+use app::ssr::services::auth::{SessionPolicy, SessionPolicyError};
+use chrono::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 
@@ -98,11 +100,76 @@ pub struct Config {
     /// The Leptos site settings file.
     #[arg(long, env = "KEYWARD_LEPTOS_TOML", default_value = "Leptos.toml")]
     pub leptos_toml: String,
+
+    /// How long a dashboard session lasts after sign-in, however busy (e.g. 7d, 12h, 1d12h).
+    #[arg(long, env = LIFETIME, default_value = "7d", value_parser = duration_of(LIFETIME))]
+    pub session_lifetime: Duration,
+
+    /// How long a dashboard session lasts without a request (e.g. 12h, 30m); at least 10m, at most
+    /// the session lifetime.
+    #[arg(long, env = IDLE_TIMEOUT, default_value = "12h", value_parser = duration_of(IDLE_TIMEOUT))]
+    pub session_idle_timeout: Duration,
 }
+
+const LIFETIME: &str = "KEYWARD_SESSION_LIFETIME";
+const IDLE_TIMEOUT: &str = "KEYWARD_SESSION_IDLE_TIMEOUT";
 
 impl Config {
     pub fn usage_flush_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.usage_flush_secs)
+    }
+
+    /// The session lifetimes, checked together; the refusal names the variable to change.
+    pub fn session_policy(&self) -> Result<SessionPolicy, String> {
+        let (absolute, idle) = (self.session_lifetime, self.session_idle_timeout);
+        SessionPolicy::new(absolute, idle).map_err(|e| match e {
+            SessionPolicyError::NoLifetime | SessionPolicyError::LifetimeTooLong => format!("{LIFETIME}: {e}"),
+            SessionPolicyError::IdleTooShort => format!("{IDLE_TIMEOUT}: {e}"),
+            SessionPolicyError::IdleBeyondLifetime => {
+                format!("{IDLE_TIMEOUT} ({}) must not be longer than {LIFETIME} ({})", humane(idle), humane(absolute))
+            }
+        })
+    }
+}
+
+/// A parser for the duration in `variable`, whose refusal names it: clap's own message names only
+/// the flag, and most deployments set the variable.
+fn duration_of(variable: &'static str) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    move |text: &str| parse_duration(text).map_err(|reason| format!("{variable}: {reason}"))
+}
+
+/// A duration as people write it: whole numbers with a unit each, `d`, `h`, `m` or `s`, largest
+/// first or not (`7d`, `12h`, `30m`, `1h30m`). A bare number is refused: minutes or seconds?
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let expected = || "expected a duration such as 7d, 12h or 30m".to_owned();
+    let mut rest = text.trim();
+    if rest.is_empty() {
+        return Err(expected());
+    }
+    let mut seconds: i64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(expected)?;
+        let number: i64 = rest[..digits].parse().map_err(|_| expected())?;
+        let mut units = rest[digits..].chars();
+        let unit = match units.next() {
+            Some('d') => 86_400,
+            Some('h') => 3_600,
+            Some('m') => 60,
+            Some('s') => 1,
+            _ => return Err(expected()),
+        };
+        rest = units.as_str();
+        seconds = number.checked_mul(unit).and_then(|s| seconds.checked_add(s)).ok_or_else(expected)?;
+    }
+    Duration::try_seconds(seconds).ok_or_else(expected)
+}
+
+/// A duration as `parse_duration` reads it, in its largest whole unit (`7d`, `90m`).
+fn humane(duration: Duration) -> String {
+    let seconds = duration.num_seconds();
+    match [(86_400, "d"), (3_600, "h"), (60, "m")].into_iter().find(|(unit, _)| seconds % unit == 0) {
+        Some((unit, suffix)) if seconds != 0 => format!("{}{suffix}", seconds / unit),
+        _ => format!("{seconds}s"),
     }
 }
 
@@ -149,5 +216,55 @@ mod tests {
             .expect_err("organization and name are required");
         assert!(error.to_string().contains("--organization"), "{error}");
         assert!(Cli::try_parse_from(["keyward", "--log-format", "yaml"]).is_err());
+    }
+
+    fn serve(args: &[&str]) -> Result<Config, clap::Error> {
+        let cli = Cli::try_parse_from(std::iter::once("keyward").chain(args.iter().copied()))?;
+        let Command::Serve(config) = cli.command() else { panic!("bare keyward serves") };
+        Ok(config)
+    }
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        for (text, seconds) in
+            [("7d", 604_800), ("12h", 43_200), ("30m", 1_800), ("45s", 45), ("1h30m", 5_400), (" 2d ", 172_800)]
+        {
+            assert_eq!(parse_duration(text), Ok(Duration::seconds(seconds)), "{text}");
+        }
+        for text in ["", "7", "d", "7x", "-1h", "1.5h", "7 d", "h12", "99999999999999999999d", "9223372036854775807d"] {
+            let refused = parse_duration(text).expect_err(text);
+            assert!(refused.contains("such as 7d"), "{text:?}: {refused}");
+        }
+        for text in ["7d", "12h", "90m", "45s", "0s"] {
+            assert_eq!(humane(parse_duration(text).expect("duration")), text);
+        }
+    }
+
+    #[test]
+    fn session_lifetimes_default_to_the_policys_and_are_read_from_flags() {
+        let config = serve(&[]).expect("defaults");
+        assert_eq!(config.session_policy(), Ok(SessionPolicy::default()));
+
+        let config = serve(&["--session-lifetime", "12h", "--session-idle-timeout", "30m"]).expect("flags");
+        let policy = config.session_policy().expect("a valid policy");
+        assert_eq!((policy.absolute(), policy.idle()), (Duration::hours(12), Duration::minutes(30)));
+    }
+
+    #[test]
+    fn a_bad_session_setting_is_refused_naming_its_variable() {
+        let error = serve(&["--session-lifetime", "a week"]).expect_err("not a duration");
+        assert!(error.to_string().contains("KEYWARD_SESSION_LIFETIME"), "{error}");
+        let error = serve(&["--session-idle-timeout", "30"]).expect_err("no unit");
+        assert!(error.to_string().contains("KEYWARD_SESSION_IDLE_TIMEOUT"), "{error}");
+
+        let refused = |args: &[&str]| serve(args).expect("parses").session_policy().expect_err("refused");
+        let zero = refused(&["--session-lifetime", "0s", "--session-idle-timeout", "0s"]);
+        assert!(zero.starts_with("KEYWARD_SESSION_LIFETIME:"), "{zero}");
+        let too_long = refused(&["--session-lifetime", "400d"]);
+        assert!(too_long.starts_with("KEYWARD_SESSION_LIFETIME:"), "{too_long}");
+        let too_short = refused(&["--session-idle-timeout", "5m"]);
+        assert!(too_short.starts_with("KEYWARD_SESSION_IDLE_TIMEOUT:"), "{too_short}");
+        let beyond = refused(&["--session-lifetime", "1h", "--session-idle-timeout", "2h"]);
+        assert_eq!(beyond, "KEYWARD_SESSION_IDLE_TIMEOUT (2h) must not be longer than KEYWARD_SESSION_LIFETIME (1h)");
     }
 }

@@ -22,7 +22,7 @@ pub async fn audit_csv(
     let Some(token) = jar.get(session_cookie_name(state.secure_cookies)).map(|c| c.value().to_owned()) else {
         return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
     };
-    let mut member = match auth::authenticate(&state.core.db, &token).await {
+    let mut member = match auth::authenticate(&state.core, &token).await {
         Ok(member) => member,
         Err(e) => return refusal(e),
     };

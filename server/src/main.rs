@@ -48,6 +48,8 @@ fn init_logging(common: &Common) {
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
+    // A bad setting stops the start here, with its variable named, before anything is opened.
+    let sessions = config.session_policy()?;
     let metrics = telemetry::install_recorder()?;
     let mut leptos_options = get_configuration(Some(&config.leptos_toml))?.leptos_options;
     if let Some(listen) = config.listen {
@@ -58,7 +60,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let db = db::connect_and_migrate(&config.common.database_url).await?;
     tracing::info!(backend = ?db.get_database_backend(), "database ready, migrations applied");
 
-    let mut core = Core::new(db);
+    let mut core = Core::new(db).with_session_policy(sessions);
     if let Some(url) = &config.redis_url {
         let shared = SharedWindows::connect(url).await.map_err(|e| format!("REDIS_URL: cannot reach Redis: {e}"))?;
         core = core.with_limiter(RateLimiter::shared(shared));
@@ -69,7 +71,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
         tracing::info!(channel = invalidation::CHANNEL, "listening for key changes made by other instances");
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped);
+    let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped.clone());
+    let purger = tasks::spawn_session_purge(core.clone(), tasks::SESSION_PURGE_EVERY, stopped);
     let proxies = security::parse_trusted_proxies(&config.trusted_proxies)?;
     let site = security::Site::new(config.public_url.as_deref(), addr, proxies, config.secure_cookies)?;
     tracing::info!(origin = %site.origin, trusted_proxies = site.trusted_proxies.len(), "browser requests must come from this origin");
@@ -84,6 +87,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let _ = stop.send(true);
     if let Err(e) = flusher.await {
         tracing::error!(error = %e, "usage flush task failed");
+    }
+    if let Err(e) = purger.await {
+        tracing::error!(error = %e, "session purge task failed");
     }
     if let Some(task) = listener_task {
         task.abort();
@@ -115,13 +121,15 @@ async fn create_owner(args: CreateOwnerArgs) -> Result<(), Failure> {
         }
     };
     let db = db::connect_and_migrate(&args.common.database_url).await?;
+    // The session opened for the new owner is closed below, so its lifetimes do not matter here.
+    let core = Core::new(db.clone());
     let form = SetupForm { organization: args.organization, name: args.name, email: args.email, password };
     let first = auth::needs_setup(&db).await?;
     let client = Client { ip: None, user_agent: Some("keyward create-owner".into()) };
     let session = if first {
-        auth::set_up(&db, form, &client).await
+        auth::set_up(&core, form, &client).await
     } else {
-        auth::create_organization(&db, form, &client).await
+        auth::create_organization(&core, form, &client).await
     }
     .map_err(|e| e.to_string())?;
     // Nobody signs in from the command line: the session set up for the browser is not kept.

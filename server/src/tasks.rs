@@ -1,7 +1,8 @@
-//! Background work: writing the usage counted in memory, and forgetting ended rate-limit windows
-//! and recovered sign-in limits.
+//! Background work: writing the usage counted in memory, forgetting ended rate-limit windows
+//! and recovered sign-in limits, and deleting ended sessions.
 
 use app::ssr::Core;
+use app::ssr::services::auth;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -40,5 +41,35 @@ async fn flush(core: &Core) {
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "usage flush failed; will retry"),
+    }
+}
+
+/// How often ended sessions are deleted: they are refused the moment they end, so this only bounds
+/// how long their rows linger.
+pub const SESSION_PURGE_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// Deletes the sessions that have ended (past their lifetime, or idle too long) every `every`, until
+/// `stop` turns true. Several instances may purge the same database: deleting is idempotent.
+pub fn spawn_session_purge(core: Core, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => purge_sessions(&core).await,
+                _ = stop.changed() => break,
+            }
+        }
+    })
+}
+
+async fn purge_sessions(core: &Core) {
+    match auth::purge_ended_sessions(&core.db, &core.sessions, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(purged) => {
+            metrics::counter!("keyward_sessions_purged_total").increment(purged);
+            tracing::debug!(purged, "ended sessions deleted");
+        }
+        Err(e) => tracing::warn!(error = %e, "session purge failed; will retry"),
     }
 }

@@ -17,7 +17,7 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
     let Some(token) = super::context::session_token().await else {
         return Ok(None);
     };
-    match crate::ssr::services::auth::authenticate(&state.core.db, &token).await {
+    match crate::ssr::services::auth::authenticate(&state.core, &token).await {
         Ok(member) => {
             let organizations = crate::ssr::services::account::organizations(&state.core.db, &member).await?;
             Ok(Some(member.session_info(organizations)))
@@ -34,7 +34,7 @@ pub async fn set_up(organization: String, name: String, email: String, password:
     let state = super::context::state()?;
     let form = SetupForm { organization, name, email, password };
     let client = super::context::client().await;
-    let session = crate::ssr::services::auth::set_up(&state.core.db, form, &client).await?;
+    let session = crate::ssr::services::auth::set_up(&state.core, form, &client).await?;
     super::context::set_session_cookie(&state, &session);
     leptos_axum::redirect("/keys");
     Ok(())

@@ -36,7 +36,7 @@ pub async fn session_token() -> Option<String> {
 pub async fn member() -> Result<(AppState, Member), AppError> {
     let state = state()?;
     let token = session_token().await.ok_or(AppError::Unauthenticated)?;
-    let mut member = auth::authenticate(&state.core.db, &token).await?;
+    let mut member = auth::authenticate(&state.core, &token).await?;
     member.ip = client_ip().await.map(|ip| ip.to_string());
     Ok((state, member))
 }

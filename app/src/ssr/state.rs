@@ -1,5 +1,6 @@
 use super::cache::KeyCache;
 use super::rate_limit::RateLimiter;
+use super::services::auth::SessionPolicy;
 use super::throttle::{KeyFailureLimit, SignInThrottle};
 use super::usage::UsageMeter;
 use axum::extract::FromRef;
@@ -21,6 +22,8 @@ pub struct Core {
     pub sign_in: SignInThrottle,
     /// API keys that turned out unknown, per address.
     pub key_failures: KeyFailureLimit,
+    /// How long dashboard sessions last, in all and without activity.
+    pub sessions: SessionPolicy,
 }
 
 impl Core {
@@ -32,12 +35,18 @@ impl Core {
             limiter: RateLimiter::default(),
             sign_in: SignInThrottle::default(),
             key_failures: KeyFailureLimit::default(),
+            sessions: SessionPolicy::default(),
         }
     }
 
     /// With per-key rate limits counted elsewhere than in this process (Redis, shared by instances).
     pub fn with_limiter(self, limiter: RateLimiter) -> Self {
         Self { limiter, ..self }
+    }
+
+    /// With session lifetimes other than the defaults (the operator's settings).
+    pub fn with_session_policy(self, sessions: SessionPolicy) -> Self {
+        Self { sessions, ..self }
     }
 }
 

@@ -75,9 +75,11 @@ pub fn owner_form(org: &str, email: &str) -> SetupForm {
 
 /// A new organization (Free plan, a Default project) and its signed-in owner.
 pub async fn organization(db: &DatabaseConnection, org: &str, email: &str) -> Member {
-    let session =
-        auth::create_organization(db, owner_form(org, email), &Client::default()).await.expect("organization created");
-    auth::authenticate(db, &session.token).await.expect("owner signed in")
+    let core = Core::new(db.clone());
+    let session = auth::create_organization(&core, owner_form(org, email), &Client::default())
+        .await
+        .expect("organization created");
+    auth::authenticate(&core, &session.token).await.expect("owner signed in")
 }
 
 /// A second person in `owner`'s organization with `role`, signed in as they would be. The rows are
@@ -107,8 +109,9 @@ pub async fn member(db: &DatabaseConnection, owner: &Member, role: Role, name: &
     .insert(db)
     .await
     .expect("membership");
-    let session = auth::sign_in(&Core::new(db.clone()), &email, PASSWORD, &Client::default()).await.expect("signed in");
-    auth::authenticate(db, &session.token).await.expect("member")
+    let core = Core::new(db.clone());
+    let session = auth::sign_in(&core, &email, PASSWORD, &Client::default()).await.expect("signed in");
+    auth::authenticate(&core, &session.token).await.expect("member")
 }
 
 pub async fn default_project(db: &DatabaseConnection, member: &Member) -> Project {

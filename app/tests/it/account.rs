@@ -43,10 +43,10 @@ async fn a_person_in_two_organizations_switches_and_sees_only_the_current_ones_k
 
     // Ada's Acme session moves to Globex: the same session now works there, with her role there.
     let session = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
-    let in_acme = auth::authenticate(&t.db, &session.token).await.expect("member");
+    let in_acme = auth::authenticate(&t.core, &session.token).await.expect("member");
     assert_eq!(in_acme.organization_id, ada.organization_id, "sign-in opens the first organization");
     account::switch_organization(&t.db, &in_acme, gus.organization_id).await.expect("switched");
-    let in_globex = auth::authenticate(&t.db, &session.token).await.expect("member");
+    let in_globex = auth::authenticate(&t.core, &session.token).await.expect("member");
     assert_eq!((in_globex.organization_id, in_globex.role), (gus.organization_id, Role::Developer));
     let listed: Vec<_> = page(&t.core, &in_globex).await.into_iter().map(|k| k.id).collect();
     assert_eq!(listed, [globex_key.key.id], "only Globex's keys");
@@ -58,7 +58,7 @@ async fn a_person_in_two_organizations_switches_and_sees_only_the_current_ones_k
         let refused = account::switch_organization(&t.db, &in_globex, elsewhere).await;
         assert!(matches!(refused, Err(ServiceError::NotFound("organization"))), "{refused:?}");
     }
-    assert_eq!(auth::authenticate(&t.db, &session.token).await.expect("member").organization_id, gus.organization_id);
+    assert_eq!(auth::authenticate(&t.core, &session.token).await.expect("member").organization_id, gus.organization_id);
 
     // Suspended in Globex: it is no longer offered, and switching to it is refused.
     members::set_suspended(&t.core, &gus, ada.user_id, true).await.expect("suspended");
@@ -76,7 +76,7 @@ async fn sessions_are_listed_by_device_and_ended_one_by_one_or_all_at_once() {
     let ada = organization(&t.db, "Acme", "ada@acme.test").await;
     let laptop = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &from([192, 0, 2, 1], FIREFOX)).await.expect("in");
     let phone = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &from([192, 0, 2, 2], CHROME_MAC)).await.expect("in");
-    let here = auth::authenticate(&t.db, &laptop.token).await.expect("member");
+    let here = auth::authenticate(&t.core, &laptop.token).await.expect("member");
 
     let sessions = account::sessions(&t.db, &here).await.expect("sessions");
     assert_eq!(sessions.len(), 3, "organization setup, laptop, phone: {sessions:?}");
@@ -96,8 +96,8 @@ async fn sessions_are_listed_by_device_and_ended_one_by_one_or_all_at_once() {
     assert!(matches!(account::end_session(&t.db, &here, here.session_id).await, Err(ServiceError::Conflict(_))));
 
     account::end_session(&t.db, &here, phone.id).await.expect("phone signed out");
-    assert!(signed_out(auth::authenticate(&t.db, &phone.token).await), "the next request of the phone is signed out");
-    auth::authenticate(&t.db, &laptop.token).await.expect("the laptop stays signed in");
+    assert!(signed_out(auth::authenticate(&t.core, &phone.token).await), "the next request of the phone is signed out");
+    auth::authenticate(&t.core, &laptop.token).await.expect("the laptop stays signed in");
 
     let ended = account::end_other_sessions(&t.db, &here).await.expect("signed out everywhere else");
     assert_eq!(ended, 1, "the session the organization was set up with");
@@ -111,7 +111,7 @@ async fn a_new_password_signs_out_every_other_session_and_the_old_one_stops_work
     organization(&t.db, "Acme", "ada@acme.test").await;
     let here = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("in");
     let elsewhere = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("in");
-    let member = auth::authenticate(&t.db, &here.token).await.expect("member");
+    let member = auth::authenticate(&t.core, &here.token).await.expect("member");
     let change =
         |current: &str, new: &str| PasswordChange { current_password: current.into(), new_password: new.into() };
     let field = |result: Result<account::PasswordChanged, ServiceError>| match result {
@@ -139,17 +139,17 @@ async fn a_new_password_signs_out_every_other_session_and_the_old_one_stops_work
         field(account::change_password(&t.core, &member, change(PASSWORD, PASSWORD), &Client::default()).await),
         "new_password"
     );
-    auth::authenticate(&t.db, &elsewhere.token).await.expect("a refused change ends nothing");
+    auth::authenticate(&t.core, &elsewhere.token).await.expect("a refused change ends nothing");
 
     let changed =
         account::change_password(&t.core, &member, change(PASSWORD, "a brand new password"), &Client::default())
             .await
             .expect("changed");
     assert_eq!(changed.sessions_ended, 2, "the setup session and the other sign-in");
-    assert!(signed_out(auth::authenticate(&t.db, &elsewhere.token).await));
+    assert!(signed_out(auth::authenticate(&t.core, &elsewhere.token).await));
     // This session goes on, under a new token: the old one (which someone may have seen) stops.
-    assert!(signed_out(auth::authenticate(&t.db, &here.token).await), "the old token still works");
-    let renewed = auth::authenticate(&t.db, &changed.session.token).await.expect("this session stays");
+    assert!(signed_out(auth::authenticate(&t.core, &here.token).await), "the old token still works");
+    let renewed = auth::authenticate(&t.core, &changed.session.token).await.expect("this session stays");
     assert_eq!(renewed.session_id, member.session_id);
     let old = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &Client::default()).await;
     assert!(matches!(old, Err(ServiceError::InvalidCredentials)), "{old:?}");
@@ -203,10 +203,10 @@ async fn a_signed_in_person_founds_another_organization_and_works_in_it() {
     assert!(matches!(&refused, Err(ServiceError::Invalid(e)) if e.field == "name"), "{refused:?}");
 
     let session = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("in");
-    let here = auth::authenticate(&t.db, &session.token).await.expect("member");
+    let here = auth::authenticate(&t.core, &session.token).await.expect("member");
     let lab = account::create_organization(&t.db, &here, " Ada's Lab ").await.expect("created");
     assert_eq!((lab.name.as_str(), lab.role), ("Ada's Lab", Role::Owner));
-    let now = auth::authenticate(&t.db, &session.token).await.expect("member");
+    let now = auth::authenticate(&t.core, &session.token).await.expect("member");
     assert_eq!((now.organization_id, now.role, now.plan), (lab.id, Role::Owner, app::model::Plan::Free));
     assert_eq!(default_project(&t.db, &now).await.name, "Default");
     assert!(page(&t.core, &now).await.is_empty(), "a new organization has no keys");

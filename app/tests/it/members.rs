@@ -15,10 +15,10 @@ const PASSWORD: &str = "a long enough password";
 /// Invites `email` as `role` and accepts as a new person; the member as they are then signed in.
 async fn join(db: &DatabaseConnection, by: &Member, email: &str, role: Role, name: &str) -> Member {
     let invitation = members::invite(db, by, email, role).await.expect("invited");
-    let session = members::accept(&Core::new(db.clone()), &invitation.token, name, PASSWORD, &Client::default())
-        .await
-        .expect("accepted");
-    auth::authenticate(db, &session.token).await.expect("signed in")
+    let core = Core::new(db.clone());
+    let session =
+        members::accept(&core, &invitation.token, name, PASSWORD, &Client::default()).await.expect("accepted");
+    auth::authenticate(&core, &session.token).await.expect("signed in")
 }
 
 fn field<T: std::fmt::Debug>(result: Result<T, ServiceError>, name: &str) {
@@ -50,7 +50,7 @@ async fn an_invitation_link_makes_a_member_once() {
     let session = members::accept(&t.core, &invitation.token, "Grace Hopper", PASSWORD, &Client::default())
         .await
         .expect("accepted");
-    let grace = auth::authenticate(&t.db, &session.token).await.expect("signed in");
+    let grace = auth::authenticate(&t.core, &session.token).await.expect("signed in");
     assert_eq!((grace.organization_id, grace.role), (owner.organization_id, Role::Developer));
     assert!(matches!(
         members::accept(&t.core, &invitation.token, "Eve", PASSWORD, &Client::default()).await,
@@ -84,7 +84,7 @@ async fn a_person_with_an_account_joins_with_their_password() {
     let session = members::accept(&t.core, &invitation.token, "", "correct horse battery", &Client::default())
         .await
         .expect("joined");
-    let hank = auth::authenticate(&t.db, &session.token).await.expect("signed in");
+    let hank = auth::authenticate(&t.core, &session.token).await.expect("signed in");
     assert_eq!((hank.user_id, hank.organization_id, hank.role), (globex.user_id, acme.organization_id, Role::Viewer));
     field(members::invite(&t.db, &acme, "hank@globex.test", Role::Admin).await, "email");
 }
@@ -156,11 +156,11 @@ async fn suspending_or_removing_a_member_ends_their_sessions() {
     let invitation = members::invite(&t.db, &owner, "grace@acme.test", Role::Developer).await.expect("invited");
     let session =
         members::accept(&t.core, &invitation.token, "Grace", PASSWORD, &Client::default()).await.expect("accepted");
-    let grace = auth::authenticate(&t.db, &session.token).await.expect("signed in");
+    let grace = auth::authenticate(&t.core, &session.token).await.expect("signed in");
 
     let suspended = members::set_suspended(&t.core, &owner, grace.user_id, true).await.expect("suspended");
     assert_eq!(suspended.status, MemberStatus::Suspended);
-    assert!(matches!(auth::authenticate(&t.db, &session.token).await, Err(ServiceError::Unauthenticated)));
+    assert!(matches!(auth::authenticate(&t.core, &session.token).await, Err(ServiceError::Unauthenticated)));
     assert!(matches!(
         auth::sign_in(&t.core, "grace@acme.test", PASSWORD, &Client::default()).await,
         Err(ServiceError::InvalidCredentials)
@@ -169,7 +169,7 @@ async fn suspending_or_removing_a_member_ends_their_sessions() {
     members::set_suspended(&t.core, &owner, grace.user_id, false).await.expect("reactivated");
     let again = auth::sign_in(&t.core, "grace@acme.test", PASSWORD, &Client::default()).await.expect("signs in again");
     members::remove(&t.core, &owner, grace.user_id).await.expect("removed");
-    assert!(matches!(auth::authenticate(&t.db, &again.token).await, Err(ServiceError::Unauthenticated)));
+    assert!(matches!(auth::authenticate(&t.core, &again.token).await, Err(ServiceError::Unauthenticated)));
     assert_eq!(members::list(&t.db, &owner).await.expect("list").members.len(), 1);
     let log = audit::list(&t.db, &owner, AuditQuery::default()).await.expect("audit");
     let actions: Vec<_> = log.entries.iter().map(|e| e.action).take(3).collect();

@@ -622,8 +622,8 @@ pub(crate) async fn add_member(s: &Server, role: Role, email: &str) -> String {
         password: "correct horse battery".into(),
     };
     // The account comes with an organization of its own; the membership in Acme is the one used.
-    let own = auth::create_organization(&s.core.db, form, &Client::default()).await.expect("account");
-    let account = auth::authenticate(&s.core.db, &own.token).await.expect("signed in");
+    let own = auth::create_organization(&s.core, form, &Client::default()).await.expect("account");
+    let account = auth::authenticate(&s.core, &own.token).await.expect("signed in");
     membership::Entity::delete_many()
         .filter(membership::Column::UserId.eq(account.user_id))
         .exec(&s.core.db)

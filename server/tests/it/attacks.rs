@@ -235,7 +235,7 @@ async fn a_cross_site_request_changes_nothing_and_signs_no_one_in_or_out() {
     }
     assert_eq!(code(&s.verify(&token).await), "VALID", "the key was revoked");
     let session_token = cookie.trim_start_matches("kw_session=");
-    assert!(auth::authenticate(&s.core.db, session_token).await.is_ok(), "the session was ended");
+    assert!(auth::authenticate(&s.core, session_token).await.is_ok(), "the session was ended");
 
     // From the site itself (a form post, or a script on the page), the same requests work.
     let own_origin = [("Origin", root(&s))];
@@ -244,7 +244,7 @@ async fn a_cross_site_request_changes_nothing_and_signs_no_one_in_or_out() {
     assert_eq!(code(&s.verify(&token).await), "REVOKED");
     let sign_out = post_form(&s, "sign_out", Some(&cookie), &[("Sec-Fetch-Site", "same-origin")], &[]).await;
     assert!(sign_out.status().is_success() || sign_out.status().is_redirection(), "{}", sign_out.status());
-    assert!(auth::authenticate(&s.core.db, session_token).await.is_err(), "the session was not ended");
+    assert!(auth::authenticate(&s.core, session_token).await.is_err(), "the session was not ended");
 }
 
 #[tokio::test]

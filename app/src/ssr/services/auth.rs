@@ -6,15 +6,13 @@ use crate::ssr::entities::{installation, membership, organization, project, sess
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
 };
 use std::fmt;
 use std::net::IpAddr;
 use uuid::Uuid;
 
-/// How long a session lasts without signing in again.
-pub const SESSION_TTL: Duration = Duration::days(7);
 /// The project every organization starts with.
 pub const DEFAULT_PROJECT: &str = "Default";
 
@@ -61,6 +59,96 @@ pub struct Client {
 /// The longest user agent kept (the column's width).
 const MAX_USER_AGENT: usize = 256;
 
+/// How long a session may be used: until `absolute` after sign-in however busy it is, and until
+/// `idle` after its last request. The operator sets both (`KEYWARD_SESSION_LIFETIME`,
+/// `KEYWARD_SESSION_IDLE_TIMEOUT`); `new` is the one place they are checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    absolute: Duration,
+    idle: Duration,
+}
+
+/// Why a session policy cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionPolicyError {
+    #[error("the session lifetime must be longer than zero")]
+    NoLifetime,
+    #[error("the session lifetime must be at most {} days", SessionPolicy::MAX_LIFETIME.num_days())]
+    LifetimeTooLong,
+    /// Activity is recorded every `ACTIVITY_RESOLUTION`, so the last recorded request may be that
+    /// much older than the real one: a timeout near the resolution would end sessions in use.
+    #[error("the idle timeout must be at least {} minutes", SessionPolicy::MIN_IDLE_TIMEOUT.num_minutes())]
+    IdleTooShort,
+    #[error("the idle timeout must not be longer than the session lifetime")]
+    IdleBeyondLifetime,
+}
+
+impl SessionPolicy {
+    /// A week: the lifetime sessions always had, so that an upgrade signs no one out sooner.
+    pub const DEFAULT_LIFETIME: Duration = Duration::days(7);
+    /// Half a day: a working day of coming and going keeps its session, a session left overnight or
+    /// on a forgotten machine ends. Stricter deployments set e.g. 12h and 30m (NIST SP 800-63B AAL2).
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::hours(12);
+    /// Twice `ACTIVITY_RESOLUTION`: a session used at least every five minutes is never ended for
+    /// idleness, although its recorded activity lags by up to five.
+    pub const MIN_IDLE_TIMEOUT: Duration = Duration::minutes(10);
+    /// A year; also keeps `now + lifetime` far from the end of the calendar.
+    pub const MAX_LIFETIME: Duration = Duration::days(365);
+
+    pub fn new(absolute: Duration, idle: Duration) -> Result<Self, SessionPolicyError> {
+        if absolute <= Duration::zero() {
+            return Err(SessionPolicyError::NoLifetime);
+        }
+        if absolute > Self::MAX_LIFETIME {
+            return Err(SessionPolicyError::LifetimeTooLong);
+        }
+        if idle < Self::MIN_IDLE_TIMEOUT {
+            return Err(SessionPolicyError::IdleTooShort);
+        }
+        if idle > absolute {
+            return Err(SessionPolicyError::IdleBeyondLifetime);
+        }
+        Ok(Self { absolute, idle })
+    }
+
+    pub fn absolute(&self) -> Duration {
+        self.absolute
+    }
+
+    pub fn idle(&self) -> Duration {
+        self.idle
+    }
+
+    /// True once the session may no longer be used. Its own `expires_at` counts, and so does the
+    /// lifetime now configured: shortening it shortens the sessions already open.
+    fn has_ended(&self, session: &session::Model, now: DateTime<Utc>) -> bool {
+        // The last recorded request, which may be up to `ACTIVITY_RESOLUTION` older than the real
+        // one: the session ends that much early at worst, never late.
+        let last_active = session.last_seen_at.unwrap_or(session.created_at);
+        session.expires_at <= now || session.created_at <= now - self.absolute || last_active <= now - self.idle
+    }
+
+    /// `has_ended`, as a condition on the sessions table.
+    fn ended(&self, now: DateTime<Utc>) -> Condition {
+        let idle_since = now - self.idle;
+        Condition::any()
+            .add(session::Column::ExpiresAt.lte(now))
+            .add(session::Column::CreatedAt.lte(now - self.absolute))
+            .add(session::Column::LastSeenAt.lte(idle_since))
+            .add(
+                Condition::all()
+                    .add(session::Column::LastSeenAt.is_null())
+                    .add(session::Column::CreatedAt.lte(idle_since)),
+            )
+    }
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self { absolute: Self::DEFAULT_LIFETIME, idle: Self::DEFAULT_IDLE_TIMEOUT }
+    }
+}
+
 /// A session just opened: its token goes into the cookie and nowhere else.
 pub struct NewSession {
     pub id: Uuid,
@@ -80,7 +168,8 @@ pub async fn needs_setup(db: &DatabaseConnection) -> Result<bool, ServiceError> 
 }
 
 /// First run: creates the first organization and its owner, and signs the owner in. Only once.
-pub async fn set_up(db: &DatabaseConnection, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
+pub async fn set_up(core: &Core, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
+    let db = &core.db;
     let already = || ServiceError::Conflict("Keyward is already set up. Please sign in.".into());
     // Before any work: once set up, this is a cheap refusal, however often it is asked.
     if !needs_setup(db).await? {
@@ -97,22 +186,18 @@ pub async fn set_up(db: &DatabaseConnection, form: SetupForm, client: &Client) -
             Some(SqlErr::UniqueConstraintViolation(_)) => already(),
             _ => ServiceError::from(e),
         })?;
-    let session = insert_organization(&txn, form, password_hash, client).await?;
+    let session = insert_organization(&txn, &core.sessions, form, password_hash, client).await?;
     txn.commit().await?;
     Ok(session)
 }
 
 /// Creates an organization (Free plan, a "Default" project) with a new owner, and signs the owner in.
 /// All or nothing.
-pub async fn create_organization(
-    db: &DatabaseConnection,
-    form: SetupForm,
-    client: &Client,
-) -> Result<NewSession, ServiceError> {
+pub async fn create_organization(core: &Core, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
     let form = form.validated()?;
     let password_hash = hash(&form.password).await?;
-    let txn = db.begin().await?;
-    let session = insert_organization(&txn, form, password_hash, client).await?;
+    let txn = core.db.begin().await?;
+    let session = insert_organization(&txn, &core.sessions, form, password_hash, client).await?;
     txn.commit().await?;
     Ok(session)
 }
@@ -127,6 +212,7 @@ pub(crate) async fn hash(password: &str) -> Result<String, ServiceError> {
 
 async fn insert_organization(
     txn: &DatabaseTransaction,
+    policy: &SessionPolicy,
     form: SetupForm,
     password_hash: String,
     client: &Client,
@@ -145,7 +231,7 @@ async fn insert_organization(
         _ => ServiceError::from(e),
     })?;
     let org = found_organization(txn, form.organization, owner.id).await?;
-    let session = open_session(txn, owner.id, org.id, client).await?;
+    let session = open_session(txn, policy, owner.id, org.id, client).await?;
     tracing::info!(organization = %org.id, user = %owner.id, "organization created");
     Ok(session)
 }
@@ -210,7 +296,7 @@ pub async fn sign_in(core: &Core, email: &str, password: &str, client: &Client) 
         .one(db)
         .await?
         .ok_or(ServiceError::InvalidCredentials)?;
-    let session = open_session(db, account.id, membership.organization_id, client).await?;
+    let session = open_session(db, &core.sessions, account.id, membership.organization_id, client).await?;
     tracing::info!(user = %account.id, "signed in");
     Ok(session)
 }
@@ -237,13 +323,14 @@ pub(crate) async fn check_password(
 
 pub(crate) async fn open_session(
     db: &impl ConnectionTrait,
+    policy: &SessionPolicy,
     user_id: Uuid,
     organization_id: Uuid,
     client: &Client,
 ) -> Result<NewSession, ServiceError> {
     let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = Utc::now();
-    let expires_at = now + SESSION_TTL;
+    let expires_at = now + policy.absolute;
     let id = Uuid::now_v7();
     session::ActiveModel {
         id: Set(id),
@@ -281,17 +368,30 @@ pub async fn sign_out(db: &DatabaseConnection, token: &str) -> Result<(), Servic
     Ok(())
 }
 
+/// Deletes every session that has ended by time (past its lifetime, or idle too long) as of `now`,
+/// and answers how many. Such a session is refused anyway; this keeps the ones never presented
+/// again from staying in the table, and off the person's list of sessions.
+pub async fn purge_ended_sessions(
+    db: &DatabaseConnection,
+    policy: &SessionPolicy,
+    now: DateTime<Utc>,
+) -> Result<u64, ServiceError> {
+    Ok(session::Entity::delete_many().filter(policy.ended(now)).exec(db).await?.rows_affected)
+}
+
 /// How stale "last active" may be: one write per member per interval, not one per request.
 const ACTIVITY_RESOLUTION: Duration = Duration::minutes(5);
+// The idle check reads activity recorded this coarsely: see `SessionPolicy::MIN_IDLE_TIMEOUT`.
+const _: () = assert!(SessionPolicy::MIN_IDLE_TIMEOUT.num_seconds() >= 2 * ACTIVITY_RESOLUTION.num_seconds());
 
 /// "Last active" for the member list and "last seen" for the sessions list.
 async fn note_activity(
     db: &DatabaseConnection,
     session: &session::Model,
     membership: &membership::Model,
+    now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     use sea_orm::sea_query::Expr;
-    let now = Utc::now();
     let stale = |at: Option<DateTime<Utc>>| at.is_none_or(|at| now - at >= ACTIVITY_RESOLUTION);
     if stale(membership.last_active_at) {
         membership::Entity::update_many()
@@ -311,13 +411,16 @@ async fn note_activity(
 }
 
 /// The member a session token stands for. Looked up by digest: the token is never stored.
-pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member, ServiceError> {
+/// A session past its lifetime or idle too long is refused, and deleted at once.
+pub async fn authenticate(core: &Core, token: &str) -> Result<Member, ServiceError> {
+    let db = &core.db;
     let session = session::Entity::find()
         .filter(session::Column::TokenDigest.eq(crypto::digest(token)))
         .one(db)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
-    if session.expires_at <= Utc::now() {
+    let now = Utc::now();
+    if core.sessions.has_ended(&session, now) {
         session::Entity::delete_by_id(session.id).exec(db).await?;
         return Err(ServiceError::Unauthenticated);
     }
@@ -333,7 +436,7 @@ pub async fn authenticate(db: &DatabaseConnection, token: &str) -> Result<Member
         .await?
         .filter(|m| m.suspended_at.is_none())
         .ok_or(ServiceError::Unauthenticated)?;
-    note_activity(db, &session, &membership).await?;
+    note_activity(db, &session, &membership, now).await?;
     Ok(Member {
         user_id: account.id,
         user_name: account.name,

@@ -235,7 +235,7 @@ pub async fn accept(
     let mut used = row.into_active_model();
     used.accepted_at = Set(Some(now));
     used.update(&txn).await?;
-    let session = auth::open_session(&txn, person.id, org.id, client).await?;
+    let session = auth::open_session(&txn, &core.sessions, person.id, org.id, client).await?;
     let joined = Member {
         user_id: person.id,
         user_name: person.name.clone(),
