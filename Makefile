@@ -9,6 +9,7 @@ SHELL := /bin/bash
 TOOLS ?= $(HOME)/.local/share/keyward-tools
 CARGO_LEPTOS_VERSION := 0.3.10
 BINARYEN_VERSION := 132.0.0
+SCHEMATHESIS_VERSION := 4.32.5
 # wasm-bindgen-cli must match the wasm-bindgen library pinned in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
 export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
@@ -16,11 +17,11 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run build test test-rust test-e2e bench bench-cluster loadgen tools chromium clean
+.PHONY: help run build test test-rust test-e2e test-api bench bench-cluster loadgen tools chromium clean
 
 help:
 	@echo "make run    build (release) and start Keyward at http://127.0.0.1:3000 on SQLite (./data/)"
-	@echo "make test   unit, integration and Playwright tests"
+	@echo "make test   unit, integration, Playwright and Schemathesis (REST API) tests"
 	@echo "make bench  bundle size, keys list at 100,000 keys, SSR of the keys page under load"
 	@echo "make bench-cluster  two instances on PostgreSQL under load (keys rotated and revoked) beside one on SQLite"
 
@@ -41,7 +42,7 @@ target/site/.built: $(SOURCES) target/release/keyward | tools
 # Made by the rule above; listed so that a missing or foreign binary triggers it.
 target/release/keyward: ;
 
-test: test-rust test-e2e
+test: test-rust test-e2e test-api
 
 # The Rust tests build under the test profile (target/debug: no LTO, incremental), never touching the
 # release binary and site that cargo-leptos built. `--tests` leaves the examples to `make bench`.
@@ -56,6 +57,12 @@ test-e2e: build chromium end2end/node_modules/.package-lock.json
 	echo "Playwright against a fresh server on 127.0.0.1:$$port (database in $$data)"; \
 	cd end2end && E2E_PORT=$$port E2E_DATA_DIR=$$data CHROMIUM_PATH=$(CHROMIUM) npx playwright test; \
 	status=$$?; rm -rf "$$data"; exit $$status
+
+# Schemathesis against /api/v1/openapi.json of a fresh server, with a full-access key: the schema's
+# examples, then fuzzed requests, API_FUZZ_EXAMPLES per operation (default 100). No 5xx, and every
+# answer as its schema says. API_FUZZ_SEED picks other inputs (the default seed is fixed).
+test-api: build $(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION)
+	SCHEMATHESIS=$(TOOLS)/venv/bin/schemathesis end2end/api-fuzz.sh
 
 # Figures, each beside a baseline measured in the same run (machines here are shared and noisy):
 # - the WASM bundle against its 300 KB gzip budget;
@@ -111,6 +118,14 @@ $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION):
 
 $(TOOLS)/node_modules/.bin/wasm-opt:
 	npm install --prefix $(TOOLS) --no-audit --no-fund binaryen@$(BINARYEN_VERSION)
+
+# Schemathesis (Python) in its own virtual environment, at the pinned version.
+$(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION):
+	@[ -x $(TOOLS)/venv/bin/python ] || python3 -m venv $(TOOLS)/venv
+	@if ! $(TOOLS)/venv/bin/schemathesis --version 2>/dev/null | grep -qF " $(SCHEMATHESIS_VERSION)"; then \
+		$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION); \
+	fi
+	@touch $@
 
 chromium:
 	@[ -x $(CHROMIUM) ] || { $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }

@@ -7,8 +7,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::Request;
-use axum::middleware;
-use axum::response::IntoResponse;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
@@ -37,7 +37,8 @@ pub fn build(state: AppState, site: Site) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(shell_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell));
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(server_fn_edge));
     with_edge(routes.with_state(state), site)
 }
 
@@ -79,8 +80,20 @@ impl<B> MakeSpan<B> for RequestSpan {
     }
 }
 
+/// Server functions that no route names (leptos_routes registers every known one): leptos answers.
 async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
     handle_server_fns_with_context(move || provide_context(state.clone()), request).await
+}
+
+/// Every server function call passes its edge: a bounded body, and refusals answered with their own
+/// status and field (see `app::api::edge`). A layer, because leptos registers the functions' routes.
+async fn server_fn_edge(request: Request<Body>, next: Next) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
+        app::api::edge::serve(request, |request| next.run(request)).await
+    } else {
+        next.run(request).await
+    }
 }
 
 /// What the log says a request asked for: its route's pattern, or else its path, with anything

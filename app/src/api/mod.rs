@@ -11,4 +11,6 @@ pub mod projects;
 #[cfg(feature = "ssr")]
 mod context;
 #[cfg(feature = "ssr")]
+pub mod edge;
+#[cfg(feature = "ssr")]
 pub use context::{SECURE_SESSION_COOKIE, SESSION_COOKIE, session_cookie_name};

@@ -28,6 +28,9 @@ impl From<FieldError> for AppError {
     }
 }
 
+/// The field of an argument error before the edge has named the real one.
+pub const UNREAD_ARGUMENTS: &str = "request";
+
 /// The error every server function returns: what the dashboard can show a person.
 ///
 /// Internal failures carry no detail on purpose; the server logs them.
@@ -52,6 +55,12 @@ pub enum AppError {
     Conflict(String),
     #[error("The {plan} plan allows {limit} active keys. Upgrade your plan to create more.")]
     PlanLimitReached { plan: String, limit: u32 },
+    /// A request whose body is not a form or JSON at all (400): nothing to name a field in.
+    #[error("The request could not be read: {0}")]
+    Malformed(String),
+    /// A request body over the server functions' limit (413).
+    #[error("The request is larger than {limit_kb} KB.")]
+    TooLarge { limit_kb: usize },
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
     #[error("Could not reach the server: {0}")]
@@ -61,6 +70,24 @@ pub enum AppError {
 impl AppError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid(FieldError::new(field, reason))
+    }
+
+    /// The HTTP status this error answers with: 4xx for whatever the request got wrong, 5xx only
+    /// for the server's own failures.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Malformed(_) => 400,
+            Self::Unauthenticated | Self::InvalidCredentials => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::Conflict(_) | Self::PlanLimitReached { .. } => 409,
+            Self::TooLarge { .. } => 413,
+            Self::Invalid(_) => 422,
+            Self::TooManyAttempts { .. } => 429,
+            Self::Internal => 500,
+            Self::Transport(_) => 502,
+            Self::Overloaded { .. } => 503,
+        }
     }
 
     /// The field a validation error names, so a form can put the message beside it.
@@ -77,8 +104,15 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            // Bad arguments are bad input, and say so.
-            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => Self::invalid("request", reason),
+            // Arguments that did not deserialize are bad input. The server's edge reads them again to
+            // name the field (see `api::edge`); "request" is what it replaces.
+            ServerFnErrorErr::Args(reason) | ServerFnErrorErr::MissingArg(reason) => {
+                Self::invalid(UNREAD_ARGUMENTS, reason)
+            }
+            // On the server, a body that did not decode (JSON arguments); in the browser, an answer
+            // that did not, which is the server's fault.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(reason) => Self::invalid(UNREAD_ARGUMENTS, reason),
             ServerFnErrorErr::Request(e) => Self::Transport(e),
             _ => Self::Internal,
         }

@@ -5,6 +5,7 @@ pub mod crypto;
 pub mod db;
 pub mod entities;
 mod error;
+pub mod input;
 pub mod invalidation;
 pub mod metrics;
 pub mod migration;

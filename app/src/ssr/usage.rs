@@ -2,11 +2,12 @@
 //! hour, valid and denied calls, and the last time each key was used.
 
 use crate::ssr::ServiceError;
+use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, key_usage};
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -223,7 +224,7 @@ async fn write(
     hours: &[((Uuid, i64), Tally)],
     last_used: &[(Uuid, i64)],
 ) -> Result<Flushed, ServiceError> {
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     // Keys deleted since they were used have nothing left to count against.
     let mut wanted: Vec<Uuid> =
         hours.iter().map(|((key, _), _)| *key).chain(last_used.iter().map(|(key, _)| *key)).collect();

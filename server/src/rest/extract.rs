@@ -3,6 +3,7 @@
 use super::problem::ApiError;
 use app::model::FieldError;
 use app::ssr::ServiceError;
+use app::ssr::input;
 use app::ssr::services::KeyCaller;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
@@ -64,6 +65,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// axum's default body limit, which every JSON body here is read under.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
 /// A JSON body whose every fault names its field ("rate_limit.requests: is required").
 pub struct ApiJson<T>(pub T);
 
@@ -71,9 +75,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes =
-            Bytes::from_request(request, state).await.map_err(|_| FieldError::new("body", "could not be read"))?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge { limit_kb: BODY_LIMIT / 1024 }
+            } else {
+                FieldError::new("body", "could not be read").into()
+            }
+        })?;
         let bytes = if bytes.is_empty() { Bytes::from_static(b"{}") } else { bytes };
+        // serde reads a struct from an array too, and would name its fields "[0]", "[1]".
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(FieldError::new("body", "must be a JSON object").into());
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut deserializer).map(ApiJson).map_err(|e| body_error(&e).into())
     }
@@ -93,43 +106,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// axum says "Failed to deserialize query string: per_page: invalid digit found in string": the
-/// parameter and the reason, as a field error.
+/// parameter and the reason, as a field error in words.
 fn query_error(text: &str) -> FieldError {
     let detail = text.split_once(": ").map_or(text, |(_, detail)| detail);
     match detail.split_once(": ") {
-        Some((field, reason)) if !field.is_empty() && !field.contains(' ') => FieldError::new(field, reason),
-        _ => FieldError::new("query", detail),
+        Some((field, reason)) if !field.is_empty() && !field.contains(' ') => input::fault(field, reason),
+        _ => input::fault("", detail),
     }
 }
 
 /// Turns a JSON error into a field and a reason, without echoing the input (it may hold a key).
 fn body_error(e: &serde_path_to_error::Error<serde_json::Error>) -> FieldError {
-    let path = e.path().to_string();
-    let message = e.inner().to_string();
     if e.inner().is_syntax() || e.inner().is_eof() {
         return FieldError::new("body", "is not valid JSON");
     }
-    if let Some(rest) = message.strip_prefix("missing field `") {
-        let field = rest.split('`').next().unwrap_or_default();
-        let field = if path == "." { field.to_owned() } else { format!("{path}.{field}") };
-        return FieldError::new(field, "is required");
-    }
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        // The path already ends at the unknown field.
-        let field = if path == "." { rest.split('`').next().unwrap_or_default().to_owned() } else { path };
-        return FieldError::new(field, "is not a known field");
-    }
-    let field = if path == "." { "body".to_owned() } else { path };
-    let expected =
-        message.split_once(", expected ").map(|(_, expected)| expected.split(" at line ").next().unwrap_or_default());
-    let reason = match expected {
-        Some(expected) if message.starts_with("unknown variant") => {
-            format!("must be one of {expected}")
-        }
-        Some(expected) => format!("must be {expected}"),
-        None => "is not valid".to_owned(),
-    };
-    FieldError::new(field, reason)
+    input::fault(&e.path().to_string(), &e.inner().to_string())
 }
 
 /// A key id in the path. Anything that is not an id is simply not found.
@@ -198,8 +189,8 @@ mod tests {
 
     #[test]
     fn query_faults_name_the_parameter() {
-        assert_eq!(query_fault("page=two").field, "page");
-        assert_eq!(query_fault("page=1&key=not-a-uuid").field, "key");
+        assert_eq!(query_fault("page=two"), FieldError::new("page", "must be a whole number"));
+        assert_eq!(query_fault("page=1&key=not-a-uuid"), FieldError::new("key", "must be an id (a UUID)"));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum ApiError {
     Service(#[from] ServiceError),
     #[error("no such endpoint")]
     NoSuchEndpoint,
+    #[error("body over {limit_kb} KB")]
+    BodyTooLarge { limit_kb: usize },
 }
 
 impl From<FieldError> for ApiError {
@@ -37,7 +39,7 @@ pub struct Problem {
     pub status: u16,
     /// Stable: MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED, KEY_DISABLED, WRONG_ENVIRONMENT,
     /// INSUFFICIENT_SCOPE, FORBIDDEN, RATE_LIMITED, VALIDATION_FAILED, NOT_FOUND, CONFLICT,
-    /// PLAN_LIMIT_REACHED, OVERLOADED, INTERNAL_ERROR.
+    /// PLAN_LIMIT_REACHED, PAYLOAD_TOO_LARGE, OVERLOADED, INTERNAL_ERROR.
     pub code: &'static str,
     pub detail: String,
     /// For VALIDATION_FAILED: each field and what is wrong with it.
@@ -58,6 +60,12 @@ impl IntoResponse for ApiError {
             ApiError::NoSuchEndpoint => {
                 (StatusCode::NOT_FOUND, "NOT_FOUND", "There is no such endpoint.".to_owned(), Vec::new())
             }
+            ApiError::BodyTooLarge { limit_kb } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                format!("The body is larger than {limit_kb} KB."),
+                Vec::new(),
+            ),
             ApiError::Service(e) => {
                 let status = e.status();
                 match e {

@@ -4,3 +4,4 @@
 mod api;
 mod attacks;
 mod cluster;
+mod server_fns;

@@ -4,12 +4,13 @@
 use super::Member;
 use super::auth::{self, Client};
 use crate::model::{OrganizationChoice, PasswordChange, Role, SessionView, describe_user_agent, organization_name};
+use crate::ssr::db::begin_write;
 use crate::ssr::entities::{membership, organization, session, user};
 use crate::ssr::{Core, ServiceError};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -59,7 +60,7 @@ pub async fn create_organization(
     name: &str,
 ) -> Result<OrganizationChoice, ServiceError> {
     let name = organization_name(name)?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let org = auth::found_organization(&txn, name, member.user_id).await?;
     move_session(&txn, member, org.id).await?;
     txn.commit().await?;
@@ -157,7 +158,7 @@ pub async fn change_password(
     core.sign_in.succeeded(&member.email);
     let new_hash = auth::hash(&change.new_password).await?;
 
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let mut account = account.into_active_model();
     account.password_hash = Set(new_hash);
     account.update(&txn).await?;

@@ -2,12 +2,13 @@
 
 use super::PasswordWork;
 use crate::model::{FieldError, OrganizationChoice, Plan, Role, SessionInfo, SetupForm, normalize_email};
+use crate::ssr::db::begin_write;
 use crate::ssr::entities::{installation, membership, organization, project, session, user};
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use std::fmt;
 use std::net::IpAddr;
@@ -177,7 +178,7 @@ pub async fn set_up(core: &Core, form: SetupForm, client: &Client) -> Result<New
     }
     let form = form.validated()?;
     let password_hash = hash(&form.password).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     // The one-row table's primary key lets exactly one setup commit, however many race.
     installation::ActiveModel { id: Set(installation::THE_INSTALLATION), set_up_at: Set(Utc::now()) }
         .insert(&txn)
@@ -196,7 +197,7 @@ pub async fn set_up(core: &Core, form: SetupForm, client: &Client) -> Result<New
 pub async fn create_organization(core: &Core, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
     let form = form.validated()?;
     let password_hash = hash(&form.password).await?;
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let session = insert_organization(&txn, &core.sessions, form, password_hash, client).await?;
     txn.commit().await?;
     Ok(session)

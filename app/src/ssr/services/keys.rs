@@ -10,6 +10,7 @@ use crate::model::{
     KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet,
     UsageHistory,
 };
+use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, key_rotation, key_usage, organization, project, user};
 use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::usage::{HOUR_MS, hour_start};
@@ -18,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -40,7 +41,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     let expires_at = input.expiration.expires_at(now)?;
     let token = KeyToken::generate(input.environment).map_err(|e| ServiceError::Internal(e.to_string()))?;
 
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let org = lock_organization(&txn, actor.organization_id(), true).await?;
     let project = project::Entity::find_by_id(input.project_id)
         .filter(project::Column::OrganizationId.eq(org.id))
@@ -283,7 +284,7 @@ pub async fn rotate(
 ) -> Result<RotatedKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysRotate)?;
     let now = Utc::now();
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let key = find_key_to_change(&txn, actor, key_id).await?;
     actor.may_take_over(&key)?;
     let status = KeyStatus::effective(key.status, key.expires_at, now);
@@ -335,7 +336,7 @@ pub async fn rotate(
 /// Deletes a key that no longer works. The organization's "total keys ever created" still counts it.
 pub async fn delete(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<(), ServiceError> {
     actor.require(ManagementScope::ApiKeysDelete)?;
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let key = find_key_to_change(&txn, actor, key_id).await?;
     if !KeyStatus::effective(key.status, key.expires_at, Utc::now()).can_delete() {
         return Err(ServiceError::Conflict("Disable or revoke the key before deleting it.".into()));
@@ -549,7 +550,7 @@ async fn transition(
     change: impl FnOnce(&mut api_key::ActiveModel, DateTime<Utc>),
 ) -> Result<ApiKey, ServiceError> {
     let now = Utc::now();
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let key = find_key_to_change(&txn, actor, key_id).await?;
     if rule.takes_over {
         actor.may_take_over(&key)?;

@@ -9,13 +9,14 @@ use crate::model::{
     AuditAction, FieldError, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
     Permission, Role, normalize_email, validate_new_password,
 };
+use crate::ssr::db::begin_write;
 use crate::ssr::entities::{invitation, membership, organization, session, user};
 use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -90,7 +91,7 @@ pub async fn invite(
     let email = normalize_email(email)?;
     let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     if member_by_email(&txn, member.organization_id, &email).await?.is_some() {
         return Err(FieldError::new("email", "is already a member of this organization").into());
     }
@@ -119,7 +120,7 @@ pub async fn invite(
 /// Withdraws an open invitation: its link stops working.
 pub async fn revoke_invitation(db: &DatabaseConnection, member: &Member, id: Uuid) -> Result<(), ServiceError> {
     member.permits(Permission::MembersInvite)?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let row = invitation::Entity::find_by_id(id)
         .filter(invitation::Column::OrganizationId.eq(member.organization_id))
         .filter(invitation::Column::AcceptedAt.is_null())
@@ -194,7 +195,7 @@ pub async fn accept(
         }
     };
 
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     // Read again inside the transaction: the link works once, even if two tabs accept it at once.
     let row = open_invitation(&txn, token).await?;
     let now = Utc::now();
@@ -265,7 +266,7 @@ pub async fn change_role(core: &Core, member: &Member, user_id: Uuid, role: Role
         )
         .into());
     }
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let target = target_membership(&txn, member, user_id).await?;
     let was = target.role;
     if was == Role::Owner && role != Role::Owner {
@@ -293,7 +294,7 @@ pub async fn set_suspended(
     if user_id == member.user_id {
         return Err(ServiceError::Conflict("You cannot suspend yourself.".into()));
     }
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let target = target_membership(&txn, member, user_id).await?;
     if suspended && target.role == Role::Owner {
         keep_an_owner(&txn, member.organization_id, &target).await?;
@@ -316,7 +317,7 @@ pub async fn set_suspended(
 /// the keys they created stay). The last active owner cannot go.
 pub async fn remove(core: &Core, member: &Member, user_id: Uuid) -> Result<(), ServiceError> {
     member.permits(Permission::MembersRoleChange)?;
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     let target = target_membership(&txn, member, user_id).await?;
     if target.role == Role::Owner {
         keep_an_owner(&txn, member.organization_id, &target).await?;

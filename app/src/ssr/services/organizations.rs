@@ -5,15 +5,16 @@ use super::audit::{self, Change};
 use super::keys::count_live_keys;
 use crate::model::{AuditAction, FieldError, Permission, Plan};
 use crate::ssr::ServiceError;
+use crate::ssr::db::begin_write;
 use crate::ssr::entities::organization;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
 use serde_json::json;
 
 /// Switches the plan (no billing). Only an owner may; a plan too small for the keys already live is
 /// refused rather than leaving the organization over its limit.
 pub async fn change_plan(db: &DatabaseConnection, member: &Member, plan: Plan) -> Result<Plan, ServiceError> {
     member.permits(Permission::BillingManage)?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let org = organization::Entity::find_by_id(member.organization_id)
         .one(&txn)
         .await?

@@ -9,6 +9,7 @@ use crate::model::{
     AuditAction, CustomScope, FieldError, KeyStatus, ManagementScope, Permission, Project, ProjectOverview, ScopeSet,
     project_name,
 };
+use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, project, project_scope};
 use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::{Core, ServiceError};
@@ -16,7 +17,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -96,7 +97,7 @@ pub(crate) async fn scopes_of(
 pub async fn create(db: &DatabaseConnection, member: &Member, name: &str) -> Result<Project, ServiceError> {
     member.permits(Permission::SettingsManage)?;
     let name = project_name(name)?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     lock_organization(&txn, member.organization_id, false).await?;
     ensure_unused(&txn, member.organization_id, &name, None).await?;
     let row = project::ActiveModel {
@@ -117,7 +118,7 @@ pub async fn create(db: &DatabaseConnection, member: &Member, name: &str) -> Res
 pub async fn rename(core: &Core, member: &Member, project_id: Uuid, name: &str) -> Result<(), ServiceError> {
     member.permits(Permission::SettingsManage)?;
     let name = project_name(name)?;
-    let txn = core.db.begin().await?;
+    let txn = begin_write(&core.db).await?;
     lock_organization(&txn, member.organization_id, false).await?;
     let row = find(&txn, member, project_id).await?;
     ensure_unused(&txn, member.organization_id, &name, Some(row.id)).await?;
@@ -143,7 +144,7 @@ pub async fn set_archived(
     archived: bool,
 ) -> Result<(), ServiceError> {
     member.permits(Permission::SettingsManage)?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     lock_organization(&txn, member.organization_id, false).await?;
     let row = find(&txn, member, project_id).await?;
     if row.archived_at.is_some() == archived {
@@ -180,7 +181,7 @@ pub async fn define_scope(
 ) -> Result<CustomScope, ServiceError> {
     member.permits(Permission::SettingsManage)?;
     let scope = CustomScope::define(name, description)?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let row = find(&txn, member, project_id).await?;
     let existing = project_scope::Entity::find()
         .filter(project_scope::Column::ProjectId.eq(row.id))
@@ -217,7 +218,7 @@ pub async fn remove_scope(
     name: &str,
 ) -> Result<(), ServiceError> {
     member.permits(Permission::SettingsManage)?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let row = find(&txn, member, project_id).await?;
     let removed = project_scope::Entity::delete_many()
         .filter(project_scope::Column::ProjectId.eq(row.id))

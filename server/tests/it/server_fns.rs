@@ -1,0 +1,330 @@
+//! Every server function, sent what a browser or a script can send: each argument missing or
+//! malformed, bodies that are not forms or JSON, and a body over the limit. No answer is a 5xx, an
+//! argument refused is named, and nothing is written.
+
+use crate::api::{Server, start};
+use app::model::Role;
+use app::ssr::entities::{
+    api_key, audit_event, invitation, key_rotation, membership, organization, project, project_scope, session, user,
+};
+use app::ssr::services::{Client, auth, members};
+use app::ssr::test_support::{PASSWORD, member};
+use reqwest::StatusCode;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
+use serde_json::Value;
+
+/// One argument of a server function: a value that works, and values that must be refused.
+struct Arg {
+    name: &'static str,
+    valid: String,
+    bad: Vec<String>,
+    /// Leaving it out must be refused too.
+    required: bool,
+}
+
+fn required(name: &'static str, valid: impl ToString, bad: &[&str]) -> Arg {
+    Arg { name, valid: valid.to_string(), bad: bad.iter().map(|b| b.to_string()).collect(), required: true }
+}
+
+fn optional(name: &'static str, valid: impl ToString, bad: &[&str]) -> Arg {
+    Arg { required: false, ..required(name, valid, bad) }
+}
+
+const NOT_AN_ID: &[&str] = &["not-a-uuid", "", "00000000-0000-0000-0000-00000000000g"];
+/// A name with a NUL, one with a right-to-left override, and one that is only spaces.
+const BAD_NAMES: &[&str] = &["a\u{0}b", "evil\u{202e}gpj.exe", "   "];
+
+/// Everything stored that a server function could change, as one comparable text.
+async fn everything(db: &DatabaseConnection) -> String {
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\naudit {} sessions {}",
+        api_key::Entity::find().all(db).await.expect("keys"),
+        key_rotation::Entity::find().all(db).await.expect("rotations"),
+        project::Entity::find().all(db).await.expect("projects"),
+        project_scope::Entity::find().all(db).await.expect("scopes"),
+        membership::Entity::find().all(db).await.expect("memberships"),
+        invitation::Entity::find().all(db).await.expect("invitations"),
+        organization::Entity::find().all(db).await.expect("organizations"),
+        user::Entity::find().all(db).await.expect("users"),
+        audit_event::Entity::find().count(db).await.expect("audit"),
+        session::Entity::find().count(db).await.expect("sessions"),
+    )
+}
+
+struct Caller<'a> {
+    s: &'a Server,
+    root: String,
+    cookie: String,
+}
+
+impl Caller<'_> {
+    /// Posts to a server function as the dashboard would (same origin, signed in as the owner).
+    async fn send(
+        &self,
+        function: &str,
+        body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> (StatusCode, Value) {
+        let request = self
+            .s
+            .http
+            .post(format!("{}/api/{function}", self.root))
+            .header("Origin", &self.root)
+            .header("Cookie", &self.cookie);
+        let response = body(request).send().await.expect("answered");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn post(&self, function: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        self.send(function, |request| request.header("Content-Type", content_type).body(body)).await
+    }
+
+    async fn form(&self, function: &str, fields: &[(&str, &str)]) -> (StatusCode, Value) {
+        self.send(function, |request| request.form(fields)).await
+    }
+}
+
+/// A refusal of bad input: a 4xx, and where it is about a value (422), the value's field named.
+fn assert_refused(what: &str, status: StatusCode, body: &Value) {
+    assert!(status.is_client_error(), "{what}: {status} {body}");
+    if status == StatusCode::UNPROCESSABLE_ENTITY {
+        let field = body["Invalid"]["field"].as_str().unwrap_or_default();
+        assert!(!field.is_empty() && field != "request", "{what}: no field named in {body}");
+    }
+}
+
+#[tokio::test]
+async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_writes_nothing() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let caller = Caller { s: &s, root, cookie: format!("kw_session={}", session.token) };
+    let (key, _) = s.key("target", &["api_keys.read"]).await;
+    let colleague = member(&s.core.db, &s.owner, Role::Developer, "Grace").await;
+    let invited = members::invite(&s.core.db, &s.owner, "lin@acme.test", Role::Viewer).await.expect("invited");
+    let (project, user) = (s.project.id.to_string(), colleague.user_id.to_string());
+    let key = key.to_string();
+    let date = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+
+    let functions: Vec<(&str, Vec<Arg>)> = vec![
+        (
+            "create_key",
+            vec![
+                required("name", "fine", BAD_NAMES),
+                optional("description", "fine", &["a\u{0}b"]),
+                required("project_id", &project, NOT_AN_ID),
+                required("environment", "production", &["galaxy", "", "Production "]),
+                optional("scopes", "api_keys.read", &["not a scope!", "api_keys.read Bad.Scope!"]),
+                optional("custom_scopes", "", &["Bad Scope!"]),
+                optional("expiration", "date", &["someday"]),
+                optional("expires_on", &date, &["31/12/2027", "2020-01-01", "tomorrow"]),
+                optional("rate_limit_requests", "100", &["0", "ten", "-5", "99999999999"]),
+                optional("rate_limit_window", "minute", &["fortnight"]),
+            ],
+        ),
+        ("revoke_key", vec![required("id", &key, NOT_AN_ID)]),
+        ("disable_key", vec![required("id", &key, NOT_AN_ID)]),
+        ("enable_key", vec![required("id", &key, NOT_AN_ID)]),
+        ("delete_key", vec![required("id", &key, NOT_AN_ID)]),
+        ("get_key_details", vec![required("id", &key, NOT_AN_ID)]),
+        ("get_key_usage", vec![required("id", &key, NOT_AN_ID)]),
+        ("rotate_key", vec![required("id", &key, NOT_AN_ID), required("grace", "none", &["forever", ""])]),
+        (
+            "update_key_scopes",
+            vec![
+                required("id", &key, NOT_AN_ID),
+                optional("scopes", "api_keys.read", &["not a scope!"]),
+                optional("custom_scopes", "", &["Bad Scope!"]),
+            ],
+        ),
+        (
+            "update_key_rate_limit",
+            vec![
+                required("id", &key, NOT_AN_ID),
+                optional("rate_limit_requests", "10", &["0", "ten", "-1"]),
+                optional("rate_limit_window", "minute", &["fortnight"]),
+            ],
+        ),
+        ("switch_organization", vec![required("organization_id", s.owner.organization_id, NOT_AN_ID)]),
+        ("create_organization", vec![required("name", "Beta", BAD_NAMES)]),
+        ("end_session", vec![required("session_id", session.id, NOT_AN_ID)]),
+        (
+            "change_password",
+            vec![
+                required("current_password", PASSWORD, &[]),
+                required("new_password", "another long passphrase", &["short"]),
+            ],
+        ),
+        (
+            "invite_member",
+            vec![
+                required("email", "mo@acme.test", &["not an email"]),
+                required("role", "viewer", &["galaxy", "owner "]),
+            ],
+        ),
+        ("revoke_invitation", vec![required("id", invited.invitation.id, NOT_AN_ID)]),
+        ("change_member_role", vec![required("user_id", &user, NOT_AN_ID), required("role", "viewer", &["galaxy"])]),
+        (
+            "set_member_suspended",
+            vec![required("user_id", &user, NOT_AN_ID), required("suspended", "true", &["maybe", ""])],
+        ),
+        ("remove_member", vec![required("user_id", &user, NOT_AN_ID)]),
+        ("change_plan", vec![required("plan", "free", &["galaxy", ""])]),
+        ("create_project", vec![required("name", "Payments", BAD_NAMES)]),
+        ("rename_project", vec![required("project_id", &project, NOT_AN_ID), required("name", "Renamed", BAD_NAMES)]),
+        (
+            "set_project_archived",
+            vec![required("project_id", &project, NOT_AN_ID), required("archived", "true", &["maybe", ""])],
+        ),
+        (
+            "define_project_scope",
+            vec![
+                required("project_id", &project, NOT_AN_ID),
+                required("scope", "reports.read", &["Bad Scope!", ""]),
+                required("description", "Reads reports", &["a\u{0}b", "evil\u{202e}"]),
+            ],
+        ),
+        (
+            "remove_project_scope",
+            vec![required("project_id", &project, NOT_AN_ID), required("scope", "reports.read", &["Bad Scope!"])],
+        ),
+        (
+            "accept_invitation",
+            vec![
+                required("token", &invited.token, &[]),
+                required("name", "Lin", BAD_NAMES),
+                required("password", "long enough passphrase", &["short"]),
+            ],
+        ),
+        (
+            "set_up",
+            vec![
+                required("organization", "Other", BAD_NAMES),
+                required("name", "Eve", &[]),
+                required("email", "eve@x.test", &[]),
+                required("password", "long enough passphrase", &[]),
+            ],
+        ),
+    ];
+
+    // Settles "last active" (written at most every few minutes), so that only real changes show.
+    caller.form("list_projects", &[]).await;
+    let before = everything(&s.core.db).await;
+    let mut cases = 0;
+    for (function, args) in &functions {
+        for (i, arg) in args.iter().enumerate() {
+            let with = |value: Option<&str>| -> Vec<(&str, String)> {
+                args.iter()
+                    .enumerate()
+                    .filter_map(|(j, other)| match (i == j, value) {
+                        (true, Some(value)) => Some((other.name, value.to_owned())),
+                        (true, None) => None,
+                        (false, _) => Some((other.name, other.valid.clone())),
+                    })
+                    .collect()
+            };
+            let mut variants: Vec<(String, Vec<(&str, String)>)> =
+                arg.bad.iter().map(|bad| (format!("{}={bad:?}", arg.name), with(Some(bad)))).collect();
+            if arg.required {
+                variants.push((format!("{} missing", arg.name), with(None)));
+            }
+            for (what, fields) in variants {
+                let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let (status, body) = caller.form(function, &fields).await;
+                assert_refused(&format!("{function} with {what}"), status, &body);
+                cases += 1;
+            }
+        }
+        // Bodies that are not a form at all, and one over the limit.
+        let (status, body) = caller.post(function, "application/x-www-form-urlencoded", b"%zz=%&&=\xff".to_vec()).await;
+        assert_refused(&format!("{function} with a broken form"), status, &body);
+        let huge = format!("name={}", "a".repeat(app::api::edge::BODY_LIMIT + 1));
+        let (status, body) = caller.post(function, "application/x-www-form-urlencoded", huge.into_bytes()).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{function}: {body}");
+        cases += 2;
+    }
+
+    // The two that take JSON (the keys list and the audit log).
+    let not_json: &[&str] = &[r#"{"query":"everything"}"#, "[1]", "per_page=10", "", r#"{"query":{"page":-1}}"#];
+    let list_keys: &[&str] = &[
+        r#"{"query":{"per_page":"ten"}}"#,
+        r#"{"query":{"per_page":100000}}"#,
+        r#"{"query":{"sort":"sideways"}}"#,
+        r#"{"query":{"status":"haunted"}}"#,
+        r#"{"query":{"project":"nope"}}"#,
+    ];
+    let list_audit: &[&str] = &[
+        r#"{"query":{"per_page":"ten"}}"#,
+        r#"{"query":{"action":"haunted"}}"#,
+        r#"{"query":{"actor":"nope"}}"#,
+        r#"{"query":{"from":"yesterday"}}"#,
+        r#"{"query":{"from":"2027-02-01","to":"2027-01-01"}}"#,
+    ];
+    let long_search = format!(r#"{{"query":{{"search":"{}"}}}}"#, "a".repeat(5000));
+    for (function, bodies) in [("list_keys", list_keys), ("list_audit", list_audit)] {
+        for body in bodies.iter().chain(not_json) {
+            let (status, answer) = caller.post(function, "application/json", body.as_bytes().to_vec()).await;
+            assert_refused(&format!("{function} with {body}"), status, &answer);
+            cases += 1;
+        }
+    }
+    let (status, answer) = caller.post("list_keys", "application/json", long_search.into_bytes()).await;
+    assert_refused("list_keys with a 5,000-character search", status, &answer);
+
+    assert!(cases > 150, "only {cases} cases ran");
+    assert_eq!(everything(&s.core.db).await, before, "a refused call wrote something");
+}
+
+/// The cases the issue names, each with its status and field.
+#[tokio::test]
+async fn bad_input_names_its_field_with_the_right_status() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let caller = Caller { s: &s, root, cookie: format!("kw_session={}", session.token) };
+    let project = s.project.id.to_string();
+    let field = |body: &Value| body["Invalid"]["field"].as_str().unwrap_or_default().to_owned();
+
+    let base = [("name", "fine"), ("project_id", project.as_str()), ("environment", "production")];
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        let mut fields = base.to_vec();
+        fields.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        fields.extend_from_slice(extra);
+        fields
+    };
+    for (extra, expected) in [
+        (&[("expiration", "date"), ("expires_on", "31/12/2027")][..], "expires_on"),
+        (&[("expiration", "date")][..], "expires_on"),
+        (&[("expiration", "someday")][..], "expiration"),
+        (&[("rate_limit_requests", "0"), ("rate_limit_window", "minute")][..], "rate_limit_requests"),
+        (&[("rate_limit_requests", "ten"), ("rate_limit_window", "minute")][..], "rate_limit_requests"),
+        (&[("rate_limit_requests", "10"), ("rate_limit_window", "fortnight")][..], "rate_limit_window"),
+        (&[("project_id", "nope")][..], "project_id"),
+        (&[("environment", "galaxy")][..], "environment"),
+    ] {
+        let (status, body) = caller.form("create_key", &with(extra)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{extra:?}: {body}");
+        assert!(field(&body).starts_with(expected), "{extra:?}: {body}");
+    }
+    let (status, body) = caller.form("create_key", &[("project_id", &project), ("environment", "production")]).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "name".to_owned()), "{body}");
+    let environment = caller.form("create_key", &with(&[("environment", "kw_live_secret")])).await.1;
+    assert!(!environment.to_string().contains("kw_live_secret"), "the refused value was echoed: {environment}");
+
+    let (key, _) = s.key("target", &[]).await;
+    let (status, body) = caller.form("rotate_key", &[("id", &key.to_string()), ("grace", "forever")]).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "grace".to_owned()), "{body}");
+
+    let (status, body) =
+        caller.post("list_keys", "application/json", br#"{"query":{"per_page":"ten"}}"#.to_vec()).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "per_page".to_owned()), "{body}");
+    let (status, body) =
+        caller.post("list_keys", "application/json", br#"{"query":{"sort":"sideways"}}"#.to_vec()).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "sort".to_owned()), "{body}");
+    let (status, body) = caller.post("list_keys", "application/json", b"this is not JSON".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let huge = vec![b'a'; 3 * 1024 * 1024];
+    let (status, _) = caller.post("list_keys", "application/json", huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
