@@ -10,6 +10,8 @@ pub mod org;
 mod permission;
 mod plan;
 mod project;
+#[cfg(test)]
+mod props;
 mod query;
 mod scope;
 pub mod token;

@@ -10,3 +10,4 @@ mod lifecycle;
 mod members;
 mod permissions;
 mod projects;
+mod resilience;
