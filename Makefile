@@ -121,7 +121,9 @@ $(TOOLS)/node_modules/.bin/wasm-opt:
 
 # Schemathesis (Python) in its own virtual environment, at the pinned version.
 $(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION):
-	@[ -x $(TOOLS)/venv/bin/python ] || python3 -m venv $(TOOLS)/venv
+	@[ -x $(TOOLS)/venv/bin/python ] || python3 -m venv $(TOOLS)/venv 2>/dev/null || { \
+		rm -rf $(TOOLS)/venv; $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; \
+		python3 -m venv $(TOOLS)/venv; }
 	@if ! $(TOOLS)/venv/bin/schemathesis --version 2>/dev/null | grep -qF " $(SCHEMATHESIS_VERSION)"; then \
 		$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION); \
 	fi

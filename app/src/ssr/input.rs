@@ -15,8 +15,13 @@ pub fn fault(path: &str, message: &str) -> FieldError {
     }
     if let Some(field) = quoted_after(message, "unknown field `") {
         // serde_path_to_error's path already ends at the unknown field; serde_qs's does not.
-        let field = if path.ends_with(field) { path.to_owned() } else { within(field) };
-        return FieldError::new(field, "is not a known field");
+        let parent = path.strip_suffix(field).map_or(path, |p| p.trim_end_matches('.'));
+        // Named only when it looks like a field name: a key pasted in as one must not come back.
+        if field.len() <= 32 && !field.is_empty() && field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return FieldError::new(within_path(parent, field), "is not a known field");
+        }
+        let at = if parent.is_empty() { "body".to_owned() } else { parent.to_owned() };
+        return FieldError::new(at, "has a field that is not known");
     }
     let field = if path.is_empty() { "body".to_owned() } else { path.to_owned() };
     FieldError::new(field, reason(message))
@@ -54,7 +59,8 @@ pub fn reason(message: &str) -> String {
         "a map" => "must be an object".into(),
         "a UUID string" => "must be an id (a UUID)".into(),
         _ if expected.starts_with("struct ") => "must be an object".into(),
-        _ if expected.contains("date") => "must be a date and time (RFC 3339, e.g. 2027-01-31T00:00:00Z)".into(),
+        _ if expected.contains("date and time") => "must be a date and time like 2027-01-31T00:00:00Z".into(),
+        _ if expected.contains("date") => "must be a date like 2027-01-31".into(),
         _ => format!("must be {}", choices(expected)),
     }
 }
@@ -73,6 +79,10 @@ fn choices(expected: &str) -> String {
     if one_of && list.contains(" or ") { format!("one of {list}") } else { list }
 }
 
+fn within_path(path: &str, field: &str) -> String {
+    if path.is_empty() { field.to_owned() } else { format!("{path}.{field}") }
+}
+
 /// The text between `prefix` and the next backtick, if `message` starts with `prefix`.
 fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
     message.strip_prefix(prefix)?.split('`').next()
@@ -85,6 +95,7 @@ mod tests {
     use serde::Deserialize;
 
     #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
     #[allow(dead_code)]
     struct Body {
         name: String,
@@ -131,6 +142,8 @@ mod tests {
         assert_eq!(json(r#"{"name":"a","tags":[1]}"#), FieldError::new("tags[0]", "must be a string"));
         assert_eq!(json(r#"{"name":"a","flag":"yes"}"#), FieldError::new("flag", "must be true or false"));
         assert_eq!(json(r#"{"name":5}"#), FieldError::new("name", "must be a string"));
+        assert_eq!(json(r#"{"name":"a","colour":1}"#), FieldError::new("colour", "is not a known field"));
+        assert_eq!(json(r#"{"name":"a","kw_live_Ab3x":1}"#), FieldError::new("body", "has a field that is not known"));
     }
 
     #[test]

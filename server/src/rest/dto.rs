@@ -172,7 +172,10 @@ pub struct SetScopes {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRateLimit {
-    /// `null` removes the limit.
+    /// `null` removes the limit. Required: a body that forgot it must not remove the limit.
+    // `deserialize_with` makes serde require the field (an `Option` is otherwise optional).
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true)]
     pub rate_limit: Option<RateLimitBody>,
 }
 

@@ -140,7 +140,7 @@ pub async fn enable(
     Ok(Json(keys::enable(&state.core, &caller, id).await?.into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys", params(("id" = Uuid, Path)), request_body = RotateKey,
+#[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys", params(("id" = Uuid, Path)), request_body = Option<RotateKey>,
     description = "Needs `api_keys.rotate`. A new secret for the same key; the old one stops now or after the grace period.",
     responses((status = 200, body = KeyWithToken), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),

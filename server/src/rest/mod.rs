@@ -126,7 +126,7 @@ async fn verify(
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
         keys::set_scopes, keys::set_rate_limit, keys::delete, keys::usage, keys::stats, audit::list),
-    modifiers(&Security),
+    modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),
         (name = "keys", description = "Everything the dashboard's keys page does"),
@@ -146,6 +146,30 @@ impl utoipa::Modify for Security {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Error answers are `application/problem+json` (RFC 9457), as `ApiError` sends them; utoipa writes
+/// every body as `application/json` unless told, so the document says so here, once.
+struct Problems;
+
+impl utoipa::Modify for Problems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        let operations = openapi.paths.paths.values_mut().flat_map(|item| {
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        });
+        for operation in operations {
+            for response in operation.responses.responses.values_mut() {
+                let RefOr::T(response) = response else { continue };
+                let is_problem = |content: &utoipa::openapi::Content| matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"));
+                if response.content.get("application/json").is_some_and(is_problem) {
+                    if let Some(content) = response.content.shift_remove("application/json") {
+                        response.content.insert("application/problem+json".into(), content);
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -409,6 +409,13 @@ async fn every_change_takes_effect_on_the_next_request() {
     assert_eq!(limited.0, StatusCode::OK, "{}", limited.2);
     assert_eq!(code(&s.verify(&token).await), "VALID");
     assert_eq!(code(&s.verify(&token).await), "RATE_LIMITED");
+    // A body that forgot the limit does not remove it; only an explicit null does.
+    for forgot in [None, Some(json!({}))] {
+        let (status, _, body) = s.call(reqwest::Method::PUT, &path("rate-limit"), Some(&s.admin), forgot).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["errors"][0]["field"], "rate_limit", "{body}");
+    }
+    assert_eq!(code(&s.verify(&token).await), "RATE_LIMITED");
     s.call(reqwest::Method::PUT, &path("rate-limit"), Some(&s.admin), Some(json!({ "rate_limit": null }))).await;
     assert_eq!(code(&s.verify(&token).await), "VALID");
 
@@ -561,6 +568,20 @@ async fn the_openapi_document_is_generated_and_public() {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
     assert_eq!(doc["components"]["securitySchemes"]["api_key"]["name"], "X-API-Key");
+    // Error answers as ApiError sends them (RFC 9457), and only those.
+    let responses =
+        doc["paths"].as_object().expect("paths").values().flat_map(|item| {
+            item.as_object().expect("operations").values().filter_map(|op| op["responses"].as_object())
+        });
+    let mut problems = 0;
+    for (status, response) in responses.flatten() {
+        let content = &response["content"];
+        if status.starts_with('4') || status.starts_with('5') {
+            assert!(content.get("application/json").is_none(), "{status}: {response}");
+            problems += usize::from(content.get("application/problem+json").is_some());
+        }
+    }
+    assert!(problems > 10, "{problems} problem answers documented");
     let codes = doc["components"]["schemas"]["VerifyCode"]["enum"].as_array().expect("codes");
     assert!(codes.contains(&json!("RATE_LIMITED")) && codes.contains(&json!("WRONG_ENVIRONMENT")));
 }
