@@ -17,7 +17,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help run build test test-rust test-e2e test-api bench bench-cluster loadgen tools chromium clean
+.PHONY: help run build site test test-rust test-server test-e2e test-api bench bench-cluster loadgen tools chromium clean
 
 help:
 	@echo "make run    build (release) and start Keyward at http://127.0.0.1:3000 on SQLite (./data/)"
@@ -30,17 +30,27 @@ run: build
 	./target/release/keyward
 
 # Rebuilt only when a source changed, so a second `make run` starts in seconds; and whenever the
-# server binary is newer than the stamp, i.e. something other than cargo-leptos wrote it (a binary
-# built without cargo-leptos's settings asks for WASM files the site does not have).
-SOURCES := $(shell find app frontend server style public -type f 2>/dev/null) Cargo.toml Cargo.lock Leptos.toml
+# server binary is newer than the stamp, i.e. something other than cargo-leptos wrote it.
+SOURCES := $(shell find app frontend server style public .cargo -type f 2>/dev/null) Cargo.toml Cargo.lock Leptos.toml
 build: target/site/.built
 
 target/site/.built: $(SOURCES) target/release/keyward | tools
 	cargo leptos build --release
-	@touch $@
+	@touch $@ target/site/.front
 
 # Made by the rule above; listed so that a missing or foreign binary triggers it.
 target/release/keyward: ;
+
+# The site's front end alone (WASM, JS, CSS, assets): what the browser loads, whichever server
+# serves it. Its sources leave out app/src/ssr, which the WASM build never reads, so a change in a
+# service rebuilds no WASM.
+FRONT_SOURCES := $(shell find app/src frontend style public .cargo -type f -not -path 'app/src/ssr/*' 2>/dev/null) \
+	app/Cargo.toml Cargo.toml Cargo.lock Leptos.toml
+site: target/site/.front
+
+target/site/.front: $(FRONT_SOURCES) | tools
+	cargo leptos build --release --frontend-only
+	@touch $@
 
 test: test-rust test-e2e test-api
 
@@ -48,21 +58,30 @@ test: test-rust test-e2e test-api
 # release binary and site that cargo-leptos built. `--tests` leaves the examples to `make bench`.
 # TEST_ARGS go to the test runner, e.g. TEST_ARGS=--include-ignored where PostgreSQL and Redis answer.
 TEST_ARGS ?=
-test-rust: tools
-	cargo test --locked -p app --features app/test-support -p keyward --tests -- $(TEST_ARGS)
+TEST_CRATES := -p app --features app/test-support -p keyward --tests
+test-rust:
+	cargo test --locked $(TEST_CRATES) -- $(TEST_ARGS)
 
-test-e2e: build chromium end2end/node_modules/.package-lock.json
+# Playwright and Schemathesis run against the server the Rust tests build (target/debug/keyward:
+# the same source, reading the same Leptos.toml), with the site's front end as cargo-leptos builds
+# it: after a change, `make test` rebuilds neither the release server nor, for a change in
+# app/src/ssr, the WASM. `make run` serves the release build of the same code.
+TEST_SERVER := target/debug/keyward
+test-server:
+	cargo test --locked $(TEST_CRATES) --no-run --quiet
+
+test-e2e: test-server site chromium end2end/node_modules/.package-lock.json
 	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	data=$$(mktemp -d); \
 	echo "Playwright against a fresh server on 127.0.0.1:$$port (database in $$data)"; \
-	cd end2end && E2E_PORT=$$port E2E_DATA_DIR=$$data CHROMIUM_PATH=$(CHROMIUM) npx playwright test; \
+	cd end2end && KEYWARD_BIN=$(TEST_SERVER) E2E_PORT=$$port E2E_DATA_DIR=$$data CHROMIUM_PATH=$(CHROMIUM) npx playwright test; \
 	status=$$?; rm -rf "$$data"; exit $$status
 
 # Schemathesis against /api/v1/openapi.json of a fresh server, with a full-access key: the schema's
 # examples, then fuzzed requests, API_FUZZ_EXAMPLES per operation (default 100). No 5xx, and every
 # answer as its schema says. API_FUZZ_SEED picks other inputs (the default seed is fixed).
-test-api: build $(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION)
-	SCHEMATHESIS=$(TOOLS)/venv/bin/schemathesis end2end/api-fuzz.sh
+test-api: test-server $(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION)
+	KEYWARD_BIN=$(TEST_SERVER) SCHEMATHESIS=$(TOOLS)/venv/bin/schemathesis end2end/api-fuzz.sh
 
 # Figures, each beside a baseline measured in the same run (machines here are shared and noisy):
 # - the WASM bundle against its 300 KB gzip budget;

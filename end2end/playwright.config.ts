@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-// `make test` picks a free port and a fresh database for the run; Playwright starts the release
-// server on it and stops it afterwards.
+// `make test` picks a free port and a fresh database for the run, and names the server it built
+// (KEYWARD_BIN: the tests' target/debug/keyward); Playwright starts it there and stops it afterwards.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "keyward-e2e-"));
