@@ -32,13 +32,19 @@ pub(crate) async fn start() -> Server {
 }
 
 pub(crate) async fn start_on(plan: Plan) -> Server {
+    start_behind(plan, "").await
+}
+
+/// A server that believes `X-Forwarded-For` from these proxies (`KEYWARD_TRUSTED_PROXIES`'s form).
+pub(crate) async fn start_behind(plan: Plan, trusted_proxies: &str) -> Server {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = fresh_database_url(dir.path()).await;
     let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let addr = listener.local_addr().expect("address");
-    let site = keyward::security::Site::new(None, addr, Vec::new(), false).expect("site");
+    let trusted = keyward::security::parse_trusted_proxies(trusted_proxies).expect("proxies");
+    let site = keyward::security::Site::new(None, addr, trusted, false).expect("site");
     let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false), site);
     let base = format!("http://{addr}/api/v1");
     // As the binary serves it: with the peer's address, which the audit log records.

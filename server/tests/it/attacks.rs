@@ -1,10 +1,10 @@
 //! Attacks, each tried the way a member of the organization (or a stranger) would, through the real
 //! HTTP surface. Each one is refused, and nothing it aimed at changes.
 
-use crate::api::{Server, code, start};
-use app::model::{Role, ScopePreset};
+use crate::api::{Server, code, start, start_behind};
+use app::model::{AuditAction, AuditQuery, Plan, Role, ScopePreset};
 use app::ssr::entities::{api_key, invitation};
-use app::ssr::services::{Client, Member, auth, keys, members};
+use app::ssr::services::{Client, Member, audit, auth, keys, members};
 use app::ssr::test_support::{PASSWORD, member, scoped_key, scopes};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -338,4 +338,27 @@ async fn the_audit_log_outlives_what_it_records() {
     let theirs = audit::list(&s.core.db, &s.owner, by_them).await.expect("log").entries;
     assert_eq!(theirs.len(), 2, "{theirs:?}");
     assert!(theirs.iter().all(|e| e.actor.name.contains("Oscar")), "{theirs:?}");
+}
+
+/// A client cannot choose the address that the audit log and the per-address limits see:
+/// `X-Forwarded-For` counts only when the peer is a trusted proxy (`KEYWARD_TRUSTED_PROXIES`).
+#[tokio::test]
+async fn a_forwarded_address_counts_only_from_a_trusted_proxy() {
+    for (trusted, recorded) in [("", "127.0.0.1"), ("10.0.0.0/8", "127.0.0.1"), ("127.0.0.1/32", "203.0.113.9")] {
+        let s = start_behind(Plan::Enterprise, trusted).await;
+        let (id, _) = s.key("target", &[]).await;
+        let disabled = s
+            .http
+            .post(format!("{}/keys/{id}/disable", s.base))
+            .header("X-API-Key", &s.admin)
+            .header("X-Forwarded-For", "203.0.113.9")
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(disabled.status(), StatusCode::OK);
+        let query = AuditQuery { action: Some(AuditAction::KeyDisabled), ..AuditQuery::default() };
+        let page = audit::list(&s.core.db, &s.owner, query).await.expect("audit");
+        let entry = page.entries.first().expect("the disable is recorded");
+        assert_eq!(entry.ip.as_deref(), Some(recorded), "trusting {trusted:?}");
+    }
 }
