@@ -37,6 +37,11 @@ pub(crate) async fn start_on(plan: Plan) -> Server {
 
 /// A server that believes `X-Forwarded-For` from these proxies (`KEYWARD_TRUSTED_PROXIES`'s form).
 pub(crate) async fn start_behind(plan: Plan, trusted_proxies: &str) -> Server {
+    start_with(plan, trusted_proxies, false).await
+}
+
+/// A server as configured behind TLS (`KEYWARD_SECURE_COOKIES`), when `https`.
+pub(crate) async fn start_with(plan: Plan, trusted_proxies: &str, https: bool) -> Server {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = fresh_database_url(dir.path()).await;
     let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
@@ -44,8 +49,8 @@ pub(crate) async fn start_behind(plan: Plan, trusted_proxies: &str) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let addr = listener.local_addr().expect("address");
     let trusted = keyward::security::parse_trusted_proxies(trusted_proxies).expect("proxies");
-    let site = keyward::security::Site::new(None, addr, trusted, false).expect("site");
-    let app = keyward::router::build(AppState::new(leptos_options, core.clone(), false), site);
+    let site = keyward::security::Site::new(None, addr, trusted, https).expect("site");
+    let app = keyward::router::build(AppState::new(leptos_options, core.clone(), https), site);
     let base = format!("http://{addr}/api/v1");
     // As the binary serves it: with the peer's address, which the audit log records.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();

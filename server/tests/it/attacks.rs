@@ -1,7 +1,7 @@
 //! Attacks, each tried the way a member of the organization (or a stranger) would, through the real
 //! HTTP surface. Each one is refused, and nothing it aimed at changes.
 
-use crate::api::{Server, code, start, start_behind};
+use crate::api::{Server, code, start, start_behind, start_with};
 use app::model::{AuditAction, AuditQuery, Plan, Role, ScopePreset};
 use app::ssr::entities::{api_key, invitation};
 use app::ssr::services::{Client, Member, audit, auth, keys, members};
@@ -361,4 +361,33 @@ async fn a_forwarded_address_counts_only_from_a_trusted_proxy() {
         let entry = page.entries.first().expect("the disable is recorded");
         assert_eq!(entry.ip.as_deref(), Some(recorded), "trusting {trusted:?}");
     }
+}
+
+/// Behind TLS the session cookie is `__Host-` prefixed (Secure, the whole site, this host only), so
+/// a sibling subdomain cannot plant one: a cookie without the prefix signs no one in. HSTS is sent.
+#[tokio::test]
+async fn over_https_a_session_cookie_cannot_be_planted_and_hsts_is_sent() {
+    let s = start_with(Plan::Enterprise, "", true).await;
+    let own_origin = [("Origin", root(&s))];
+    let credentials = [("email", "ada@acme.test"), ("password", PASSWORD)];
+    let signed_in = post_form(&s, "sign_in", None, &own_origin, &credentials).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    assert!(signed_in.headers().contains_key("strict-transport-security"), "{:?}", signed_in.headers());
+    let cookie = signed_in.headers().get("set-cookie").expect("a session cookie").to_str().expect("text").to_owned();
+    assert!(cookie.starts_with("__Host-kw_session="), "{cookie}");
+    for attribute in ["Secure", "Path=/", "HttpOnly"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let token = cookie.split(';').next().unwrap_or_default().trim_start_matches("__Host-kw_session=").to_owned();
+
+    let session_with = |cookie: String| {
+        let s = &s;
+        async move {
+            let answer = post_form(s, "current_session", Some(&cookie), &[("Origin", root(s))], &[]).await;
+            answer.json::<Value>().await.expect("JSON")
+        }
+    };
+    assert!(session_with(format!("__Host-kw_session={token}")).await.is_object(), "the real cookie works");
+    assert_eq!(session_with(format!("kw_session={token}")).await, Value::Null, "a planted cookie signed in");
 }
