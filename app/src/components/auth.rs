@@ -30,9 +30,19 @@ pub fn use_auth() -> AuthContext {
     expect_context::<AuthContext>()
 }
 
+/// The session [`RequireSession`] awaited, handed to the page it guards.
+#[derive(Clone)]
+struct SignedIn(SessionInfo);
+
 /// The signed-in member's session, once known (inside [`RequireSession`] it is).
+///
+/// Inside it, the value `RequireSession` awaited: the same on the server and in the browser while
+/// it hydrates, where the resource's own signal may not hold the value yet. A page that decided
+/// from that signal rendered other elements than the server had, and hydration panicked.
 pub fn current_member() -> Option<SessionInfo> {
-    use_auth().session.get_untracked().and_then(Result::ok).flatten()
+    use_context::<SignedIn>()
+        .map(|SignedIn(session)| session)
+        .or_else(|| use_auth().session.get_untracked().and_then(Result::ok).flatten())
 }
 
 #[component]
@@ -92,7 +102,10 @@ pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match auth.session.await {
-                    Ok(Some(_)) => children.with_value(|c| c()).into_any(),
+                    Ok(Some(session)) => {
+                        provide_context(SignedIn(session));
+                        children.with_value(|c| c()).into_any()
+                    }
                     Ok(None) => view! { <Redirect path="/sign-in" /> }.into_any(),
                     Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
                 }

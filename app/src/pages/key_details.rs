@@ -4,7 +4,7 @@ use crate::components::{
     ActionError, AppShell, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member, error_message,
     format_date, format_time, use_key_actions,
 };
-use crate::model::{ApiKey, KeyDetails, RateLimit, RotationGrace};
+use crate::model::{ApiKey, AppError, KeyDetails, RateLimit, RotationGrace, UsageHistory};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -36,6 +36,18 @@ fn KeyDetailsView() -> impl IntoView {
             }
         },
     );
+    // Created here, with the details, and not once they have arrived: a resource created after an
+    // await is numbered in the order the awaits happen to end, which on a busy server differs from
+    // the browser's, and then hydration reads another resource's data and panics.
+    let usage = Resource::new(
+        move || (id.get(), actions.version()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_key_usage(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
 
     // After a delete, back to the list.
     let navigate = use_navigate();
@@ -50,7 +62,7 @@ fn KeyDetailsView() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading key…"</p> }>
             {move || Suspend::new(async move {
                 match details.await {
-                    Ok(Some(details)) => view! { <KeyDetailsBody details /> }.into_any(),
+                    Ok(Some(details)) => view! { <KeyDetailsBody details usage /> }.into_any(),
                     Ok(None) => view! { <p class="form-error" role="alert">"API key not found."</p> }.into_any(),
                     Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
                 }
@@ -60,7 +72,7 @@ fn KeyDetailsView() -> impl IntoView {
 }
 
 #[component]
-fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
+fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView {
     let actions = use_key_actions();
     let key = details.key.clone();
     let status = key.status;
@@ -148,7 +160,7 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
 
         <section aria-labelledby="usage-title">
             <h2 id="usage-title">"Usage"</h2>
-            <KeyUsage id />
+            <KeyUsage usage />
         </section>
 
         <section aria-labelledby="scopes-title">
@@ -214,16 +226,18 @@ fn KeyDetailsBody(details: KeyDetails) -> impl IntoView {
     }
 }
 
+/// A key's calls per hour over the last seven days, or none for an id that is no key.
+type KeyUsageResource = Resource<Result<Option<UsageHistory>, AppError>>;
+
 /// Calls per hour over the last seven days. Written by the usage flush every few seconds.
 #[component]
-fn KeyUsage(id: Uuid) -> impl IntoView {
-    let actions = use_key_actions();
-    let usage = Resource::new(move || actions.version(), move |_| get_key_usage(id));
+fn KeyUsage(usage: KeyUsageResource) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading usage…"</p> }>
             {move || Suspend::new(async move {
                 match usage.await {
-                    Ok(history) => view! { <UsageChart history /> }.into_any(),
+                    Ok(Some(history)) => view! { <UsageChart history /> }.into_any(),
+                    Ok(None) => ().into_any(),
                     Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
                 }
             })}
