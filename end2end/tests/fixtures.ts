@@ -1,4 +1,25 @@
-import { expect, type Page } from "@playwright/test";
+import { test as base, expect, type Page } from "@playwright/test";
+
+/**
+ * Playwright's `test`, whose page fails the test on any error in the browser: a console error, a
+ * panic in the WASM, an uncaught exception. A hydration that goes wrong says so there, and nowhere
+ * else. The one message let through is Chromium's own note that a request answered 4xx, which the
+ * specs provoke on purpose (a refused form is a 422) and which the app shows on the page itself.
+ */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on("console", (message) => {
+      const text = message.text();
+      const refusal = /^Failed to load resource: the server responded with a status of 4\d\d/.test(text);
+      if (message.type() === "error" && !refusal) errors.push(text);
+    });
+    page.on("pageerror", (error) => errors.push(error.message));
+    await use(page);
+    expect(errors, "errors in the browser").toEqual([]);
+  },
+});
+export { expect };
 
 // The organization the first spec sets up; later specs sign in as its owner.
 export const owner = {

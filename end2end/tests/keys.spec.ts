@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { owner, signIn, TOKEN } from "./fixtures";
+import { expect, test, owner, signIn, TOKEN } from "./fixtures";
 
 test("a new organization sets up Keyward, creates, copies and revokes a key", async ({ page, context, baseURL }) => {
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });

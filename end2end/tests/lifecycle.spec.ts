@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { createKeysDirectly, postCreateKey, signIn, TOKEN } from "./fixtures";
+import type { Page } from "@playwright/test";
+import { expect, test, createKeysDirectly, postCreateKey, signIn, TOKEN } from "./fixtures";
 
 // Runs after keys.spec.ts (same organization, one worker): it starts with one revoked key.
 

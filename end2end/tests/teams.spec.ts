@@ -1,6 +1,5 @@
-import { expect, test } from "@playwright/test";
 import * as fs from "node:fs";
-import { createKeysDirectly, owner, signIn, sameOrigin } from "./fixtures";
+import { expect, test, createKeysDirectly, owner, signIn, sameOrigin } from "./fixtures";
 
 // Runs after lifecycle.spec.ts (same organization, one worker): the plan was changed there.
 

@@ -1,5 +1,5 @@
-import { expect, test, type Page } from "@playwright/test";
-import { defaultProjectId, signIn, sameOrigin } from "./fixtures";
+import type { Page } from "@playwright/test";
+import { expect, test, defaultProjectId, signIn, sameOrigin } from "./fixtures";
 
 type Created = { key: { id: string }; token: string };
 

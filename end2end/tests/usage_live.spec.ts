@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { defaultProjectId, sameOrigin, signIn } from "./fixtures";
+import { expect, test, defaultProjectId, sameOrigin, signIn } from "./fixtures";
 
 // A key's page with live traffic: its usage changes between the server's render and the browser's
 // hydration, which must not make the two disagree (a hydration panic leaves every button dead).

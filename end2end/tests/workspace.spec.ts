@@ -1,5 +1,4 @@
-import { expect, test } from "@playwright/test";
-import { owner, signIn } from "./fixtures";
+import { expect, test, owner, signIn } from "./fixtures";
 
 // Runs last (same organization, one worker): it changes the owner's password and sessions.
 
