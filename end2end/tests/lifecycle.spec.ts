@@ -201,3 +201,25 @@ test("search, filters and pagination live in the URL", async ({ page }) => {
     await expect(page.getByRole("row").nth(1)).toContainText("batch 00");
   });
 });
+
+test("the keys table fits a 1280-pixel screen whole, and folds its lesser columns away on narrower ones", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys/);
+  const table = page.getByRole("table", { name: "API keys" });
+  const fits = () => page.locator(".table-wrap").evaluate((wrap) => wrap.scrollWidth <= wrap.clientWidth + 1);
+  // On a phone the table keeps what identifies a key, and scrolls within its frame.
+  for (const [width, height, shown, hidden, whole] of [
+    [1280, 800, ["Name", "Key", "Project", "Scopes", "Rate limit", "Last used", "Created by", "Created"], [], true],
+    [1024, 768, ["Name", "Key", "Status", "Expires", "Last used"], ["Rate limit", "Created by", "Project", "Scopes", "Created"], true],
+    [390, 844, ["Name", "Environment", "Status"], ["Key", "Project", "Last used", "Created by"], false],
+  ] as const) {
+    await page.setViewportSize({ width, height });
+    for (const name of shown) await expect(table.getByRole("columnheader", { name, exact: true }), `${name} at ${width}`).toBeVisible();
+    for (const name of hidden) await expect(table.getByRole("columnheader", { name, exact: true }), `${name} at ${width}`).toBeHidden();
+    if (!whole) continue;
+    const columns = await table.locator("thead th").evaluateAll((cells) =>
+      cells.map((cell) => `${cell.textContent?.trim()}:${Math.round(cell.getBoundingClientRect().width)}`).join(" "));
+    expect(await fits(), `the table scrolls sideways at ${width} px: ${columns}`).toBe(true);
+    await expect(table.getByRole("button", { name: /^Revoke / }).first(), `Revoke at ${width}`).toBeInViewport();
+  }
+});

@@ -29,19 +29,27 @@ pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoVie
                         <a class="key-name" href=format!("/keys/{}", key.id)>{key.name.clone()}</a>
                         {key.description.clone().map(|d| view! { <span class="key-description">{d}</span> })}
                     </th>
-                    <td>
+                    <td class="col-detail">
                         <code class="key-preview" title=key.prefix.clone()>{key.preview.clone()}</code>
                         {grace.then(|| view! { <span class="grace">"Old secret still valid"</span> })}
                     </td>
-                    <td>{key.project_name.clone()}</td>
+                    <td class="col-context">{key.project_name.clone()}</td>
                     <td><span class=format!("env env-{}", key.environment.as_str())>{key.environment.label()}</span></td>
                     <td><StatusBadge status=key.status /></td>
-                    <td>{key.scopes.summary()}</td>
-                    <td>{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</td>
-                    <td>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
-                    <td>{key.last_used_at.map_or_else(|| "Never".to_owned(), format_time)}</td>
-                    <td>{key.created_by.clone()}</td>
-                    <td><time datetime=iso_time(key.created_at)>{format_time(key.created_at)}</time></td>
+                    <td class="col-context">{key.scopes.summary()}</td>
+                    <td class="col-extra">{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</td>
+                    <td class="col-detail">{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
+                    // Days in the table; the minute on hover, and on the key's page.
+                    <td class="col-detail">
+                        {match key.last_used_at {
+                            Some(at) => view! { <time datetime=iso_time(at) title=format_time(at)>{format_date(at)}</time> }.into_any(),
+                            None => "Never".into_any(),
+                        }}
+                    </td>
+                    <td class="col-extra">{key.created_by.clone()}</td>
+                    <td class="col-context">
+                        <time datetime=iso_time(key.created_at) title=format_time(key.created_at)>{format_date(key.created_at)}</time>
+                    </td>
                     <td class="actions">
                         {revocable.then(|| view! {
                             <button type="button" class="button button-danger-quiet" aria-label=label
@@ -62,16 +70,16 @@ pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoVie
                 <thead>
                     <tr>
                         <th scope="col">"Name"</th>
-                        <th scope="col">"Key"</th>
-                        <th scope="col">"Project"</th>
+                        <th scope="col" class="col-detail">"Key"</th>
+                        <th scope="col" class="col-context">"Project"</th>
                         <th scope="col">"Environment"</th>
                         <th scope="col">"Status"</th>
-                        <th scope="col">"Scopes"</th>
-                        <th scope="col">"Rate limit"</th>
-                        <th scope="col">"Expires"</th>
-                        <th scope="col">"Last used"</th>
-                        <th scope="col">"Created by"</th>
-                        <th scope="col">"Created"</th>
+                        <th scope="col" class="col-context">"Scopes"</th>
+                        <th scope="col" class="col-extra">"Rate limit"</th>
+                        <th scope="col" class="col-detail">"Expires"</th>
+                        <th scope="col" class="col-detail">"Last used"</th>
+                        <th scope="col" class="col-extra">"Created by"</th>
+                        <th scope="col" class="col-context">"Created"</th>
                         <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
