@@ -141,6 +141,9 @@ pub struct AuditEntry {
     /// JSON of what changed, before and after, where it matters.
     pub before: Option<String>,
     pub after: Option<String>,
+    /// The same change in words, a line per field ("Scopes: 3 → 5, added api_keys.verify"): the
+    /// server writes it, so the browser needs no JSON parser. The CSV export keeps the JSON.
+    pub change: Vec<String>,
     pub ip: Option<String>,
 }
 

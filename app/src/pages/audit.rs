@@ -126,12 +126,7 @@ fn Entries(page: AuditPage, query: AuditQuery) -> impl IntoView {
 
 #[component]
 fn EntryRow(entry: AuditEntry) -> impl IntoView {
-    let change = match (entry.before, entry.after) {
-        (Some(before), Some(after)) => format!("{before} → {after}"),
-        (None, Some(after)) => after,
-        (Some(before), None) => before,
-        (None, None) => String::new(),
-    };
+    let change = entry.change.into_iter().map(|line| view! { <span class="change-line">{line}</span> }).collect_view();
     let target = match (entry.target_kind.as_str(), entry.target_id) {
         ("key", Some(id)) => {
             view! { <a href=format!("/audit?key={id}")>{format!("Key {}", entry.target_name)}</a> }.into_any()
@@ -144,7 +139,7 @@ fn EntryRow(entry: AuditEntry) -> impl IntoView {
             <td>{entry.actor.name}</td>
             <td>{entry.action.label()}</td>
             <td>{target}</td>
-            <td class="audit-change"><code>{change}</code></td>
+            <td class="audit-change">{change}</td>
             <td>{entry.ip.unwrap_or_else(|| "—".to_owned())}</td>
         </tr>
     }

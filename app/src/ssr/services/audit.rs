@@ -170,10 +170,63 @@ fn entry(row: audit_event::Model) -> Option<AuditEntry> {
         target_kind: row.target_kind,
         target_id: row.target_id,
         target_name: row.target_name,
+        change: describe_change(row.before.as_deref(), row.after.as_deref()),
         before: row.before,
         after: row.after,
         ip: row.ip,
     })
+}
+
+/// A change's before and after (JSON objects of the fields that matter) as a line per field that
+/// differs, in words: "Status: active → disabled", "Scopes: 3 → 5, added billing.read".
+pub fn describe_change(before: Option<&str>, after: Option<&str>) -> Vec<String> {
+    let fields = |text: Option<&str>| match text.and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+        Some(Value::Object(fields)) => fields,
+        _ => serde_json::Map::new(),
+    };
+    let (before, after) = (fields(before), fields(after));
+    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let (old, new) = (before.get(name), after.get(name));
+            let label = crate::model::capitalize(&name.replace('_', " "));
+            match (old, new) {
+                (Some(old), Some(new)) if old == new => None,
+                (Some(Value::Array(old)), Some(Value::Array(new))) => Some(list_change(&label, old, new)),
+                (Some(old), Some(new)) => Some(format!("{label}: {} → {}", in_words(old), in_words(new))),
+                (None, Some(new)) => Some(format!("{label}: {}", in_words(new))),
+                (Some(old), None) => Some(format!("{label}: {} → none", in_words(old))),
+                (None, None) => None,
+            }
+        })
+        .collect()
+}
+
+fn in_words(value: &Value) -> String {
+    match value {
+        Value::Null => "none".into(),
+        Value::String(text) => text.clone(),
+        Value::Bool(yes) => if *yes { "yes" } else { "no" }.into(),
+        Value::Number(number) => number.to_string(),
+        Value::Array(items) if items.is_empty() => "none".into(),
+        Value::Array(items) => items.iter().map(in_words).collect::<Vec<_>>().join(", "),
+        Value::Object(_) => value.to_string(),
+    }
+}
+
+/// "Scopes: 3 → 4, added billing.read, removed audit.read"
+fn list_change(label: &str, old: &[Value], new: &[Value]) -> String {
+    let only_in = |these: &[Value], those: &[Value]| -> Vec<String> {
+        these.iter().filter(|v| !those.contains(v)).map(in_words).collect()
+    };
+    let mut line = format!("{label}: {} → {}", old.len(), new.len());
+    for (verb, items) in [("added", only_in(new, old)), ("removed", only_in(old, new))] {
+        if !items.is_empty() {
+            line.push_str(&format!(", {verb} {}", items.join(", ")));
+        }
+    }
+    line
 }
 
 async fn members(db: &impl ConnectionTrait, organization_id: Uuid) -> Result<Vec<MemberRef>, ServiceError> {
@@ -196,6 +249,23 @@ fn truncate(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_reads_as_words_a_line_per_field() {
+        let status = describe_change(Some(r#"{"status":"active"}"#), Some(r#"{"status":"disabled"}"#));
+        assert_eq!(status, ["Status: active → disabled"]);
+        let scopes = describe_change(
+            Some(r#"{"scopes":["api_keys.read","audit.read","stats.read"]}"#),
+            Some(r#"{"scopes":["api_keys.read","billing.read","stats.read","api_keys.verify"]}"#),
+        );
+        assert_eq!(scopes, ["Scopes: 3 → 4, added billing.read, api_keys.verify, removed audit.read"]);
+        let created = describe_change(None, Some(r#"{"environment":"production","expires_at":null,"name":"CI"}"#));
+        assert_eq!(created, ["Environment: production", "Expires at: none", "Name: CI"]);
+        let rotated =
+            describe_change(Some(r#"{"prefix":"kw_live_a"}"#), Some(r#"{"grace_until":null,"prefix":"kw_live_b"}"#));
+        assert_eq!(rotated, ["Grace until: none", "Prefix: kw_live_a → kw_live_b"]);
+        assert!(describe_change(Some("not json"), None).is_empty());
+    }
 
     #[test]
     fn cells_that_a_spreadsheet_would_run_are_defused() {
