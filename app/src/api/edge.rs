@@ -54,9 +54,13 @@ async fn settle(path: &str, arguments: &Bytes, response: Response<Body>) -> Resp
         AppError::Invalid(FieldError { field, .. }) if field == UNREAD_ARGUMENTS => explain(path, arguments),
         error => error,
     };
+    // The answer's own headers (a cookie, Retry-After) stay, all of their values; its body's go.
     let mut settled = refusal(&error);
-    for (name, value) in parts.headers.iter().filter(|(name, _)| *name != header::CONTENT_LENGTH) {
-        settled.headers_mut().entry(name).or_insert_with(|| value.clone());
+    let own: Vec<_> = settled.headers().keys().cloned().collect();
+    for (name, value) in &parts.headers {
+        if *name != header::CONTENT_LENGTH && !own.contains(name) {
+            settled.headers_mut().append(name, value.clone());
+        }
     }
     settled
 }

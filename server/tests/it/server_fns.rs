@@ -328,3 +328,29 @@ async fn bad_input_names_its_field_with_the_right_status() {
     let (status, _) = caller.post("list_keys", "application/json", huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// The edge rewrites a refusal's status and body, and keeps its headers: too many sign-in attempts
+/// is a 429 that says when to come back.
+#[tokio::test]
+async fn a_refusal_keeps_its_retry_after_through_the_edge() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let caller = Caller { s: &s, root, cookie: String::new() };
+    let mut last = None;
+    for _ in 0..12 {
+        let response = caller
+            .s
+            .http
+            .post(format!("{}/api/sign_in", caller.root))
+            .header("Origin", &caller.root)
+            .form(&[("email", "ada@acme.test"), ("password", "a wrong guess")])
+            .send()
+            .await
+            .expect("answered");
+        last = Some((response.status(), response.headers().get("retry-after").cloned()));
+    }
+    let (status, retry_after) = last.expect("answers");
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let seconds: u64 = retry_after.expect("Retry-After").to_str().expect("text").parse().expect("seconds");
+    assert!(seconds > 0);
+}
