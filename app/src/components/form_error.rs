@@ -9,7 +9,7 @@ where
 {
     move || {
         value.with(|v| match v {
-            Some(Err(e)) => Some(view! { <p class="form-error" role="alert">{error_message(e)}</p> }),
+            Some(Err(e)) => Some(view! { <ErrorMessage error=e.clone() /> }),
             _ => None,
         })
     }
@@ -28,6 +28,13 @@ where
 
 /// A sentence for a person: field errors start with the field's name in words ("current_password"
 /// reads "Current password"), capitalized.
+/// An error, said to the person where it happened (a refused action, a page that did not load):
+/// the one markup for every such message, announced by screen readers.
+#[component]
+pub fn ErrorMessage(error: AppError) -> impl IntoView {
+    view! { <p class="form-error" role="alert">{error_message(&error)}</p> }
+}
+
 pub fn error_message(e: &AppError) -> String {
     match e {
         AppError::Invalid(field) => capitalize(&format!("{} {}", field.field.replace(['_', '.'], " "), field.reason)),

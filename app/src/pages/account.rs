@@ -2,7 +2,8 @@
 
 use crate::api::account::{EndOtherSessions, EndSession, list_sessions};
 use crate::components::{
-    ActionError, AppShell, DataTable, RequireSession, error_message, format_time, invalid_field, use_auth, use_toasts,
+    ActionError, AppShell, DataTable, ErrorMessage, RequireSession, error_message, format_time, invalid_field,
+    use_auth, use_toasts,
 };
 use crate::model::{MIN_PASSWORD_CHARS, SessionView};
 use leptos::html;
@@ -145,7 +146,7 @@ fn SessionsSection() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match sessions.await {
                         Ok(list) => view! { <SessionTable list end /> }.into_any(),
-                        Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
                     }
                 })}
             </Transition>

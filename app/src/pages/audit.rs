@@ -2,7 +2,7 @@
 //! form), so a filtered view can be shared, reloaded, and exported as it is.
 
 use crate::api::audit::list_audit;
-use crate::components::{AppShell, DataTable, RequireSession, error_message, format_time, iso_time, use_auth};
+use crate::components::{AppShell, DataTable, ErrorMessage, RequireSession, format_time, iso_time, use_auth};
 use crate::model::{AuditAction, AuditEntry, AuditPage, AuditQuery, Permission, capitalize};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -58,7 +58,7 @@ fn AuditView() -> impl IntoView {
                         <Filters query=query.get_untracked() page=page.clone() />
                         <Entries page query=query.get_untracked() />
                     }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
             })}
         </Transition>

@@ -1,7 +1,7 @@
 use crate::api::keys::{DeleteKey, DisableKey, EnableKey, RotateKey, get_key_details, get_key_usage};
 use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, AppShell, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member, error_message,
+    ActionError, AppShell, ErrorMessage, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member,
     format_date, format_time, use_key_actions,
 };
 use crate::model::{ApiKey, AppError, KeyDetails, RateLimit, RotationGrace, UsageHistory};
@@ -64,7 +64,7 @@ fn KeyDetailsView() -> impl IntoView {
                 match details.await {
                     Ok(Some(details)) => view! { <KeyDetailsBody details usage /> }.into_any(),
                     Ok(None) => view! { <p class="form-error" role="alert">"API key not found."</p> }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
             })}
         </Transition>
@@ -238,7 +238,7 @@ fn KeyUsage(usage: KeyUsageResource) -> impl IntoView {
                 match usage.await {
                     Ok(Some(history)) => view! { <UsageChart history /> }.into_any(),
                     Ok(None) => ().into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
             })}
         </Transition>

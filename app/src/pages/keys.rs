@@ -2,7 +2,7 @@ use crate::api::keys::{get_key_stats, list_keys, list_projects};
 use crate::components::keys::{
     CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog, TokenReveal,
 };
-use crate::components::{AppShell, RequireSession, after, current_member, error_message, use_key_actions};
+use crate::components::{AppShell, ErrorMessage, RequireSession, after, current_member, use_key_actions};
 use crate::model::{
     ApiKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Permission, Project,
 };
@@ -110,7 +110,7 @@ fn KeysView() -> impl IntoView {
                             <Pagination page set_query query />
                         }.into_any()
                     }
-                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
             })}
         </Transition>

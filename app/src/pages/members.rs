@@ -4,8 +4,8 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    ActionError, AppShell, DataTable, Modal, RequireSession, current_member, error_message, format_date, format_time,
-    use_toasts,
+    ActionError, AppShell, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message, format_date,
+    format_time, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
 use leptos::prelude::*;
@@ -74,7 +74,7 @@ fn MembersView() -> impl IntoView {
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(list) => view! { <MemberTables list actions /> }.into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
             })}
         </Transition>

@@ -4,7 +4,8 @@ use crate::api::projects::{
     CreateProject, DefineProjectScope, RemoveProjectScope, RenameProject, SetProjectArchived, list_project_overview,
 };
 use crate::components::{
-    ActionError, AppShell, RequireSession, current_member, error_message, format_date, invalid_field, use_toasts,
+    ActionError, AppShell, ErrorMessage, RequireSession, current_member, error_message, format_date, invalid_field,
+    use_toasts,
 };
 use crate::model::{Permission, ProjectOverview};
 use leptos::prelude::*;
@@ -86,7 +87,7 @@ fn ProjectsView() -> impl IntoView {
                         .map(|project| view! { <ProjectCard project may_manage actions /> })
                         .collect_view()
                         .into_any(),
-                    Err(e) => view! { <p class="form-error" role="alert">{error_message(&e)}</p> }.into_any(),
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
             })}
         </Transition>
