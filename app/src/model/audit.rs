@@ -175,10 +175,10 @@ impl AuditQuery {
         if self.per_page == 0 || self.per_page > Self::MAX_PER_PAGE {
             self.per_page = Self::DEFAULT_PER_PAGE;
         }
-        if let (Some(from), Some(to)) = (self.from, self.to) {
-            if to < from {
-                return Err(FieldError::new("to", "must not be before the start date"));
-            }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && to < from
+        {
+            return Err(FieldError::new("to", "must not be before the start date"));
         }
         Ok(self)
     }

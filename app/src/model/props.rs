@@ -383,7 +383,8 @@ proptest! {
             prop_assert!(name.as_str().chars().count() <= KeyName::MAX_CHARS);
             prop_assert_eq!(KeyName::parse(name.as_str()), Ok(name.clone()));
         }
-        let readers: [fn(&str) -> Result<String, FieldError>; 2] = [organization_name, project_name];
+        type NameReader = fn(&str) -> Result<String, FieldError>;
+        let readers: [NameReader; 2] = [organization_name, project_name];
         for read in readers {
             if let Ok(name) = read(&raw) {
                 prop_assert_eq!(read(&name), Ok(name.clone()));

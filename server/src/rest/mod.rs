@@ -163,10 +163,10 @@ impl utoipa::Modify for Problems {
             for response in operation.responses.responses.values_mut() {
                 let RefOr::T(response) = response else { continue };
                 let is_problem = |content: &utoipa::openapi::Content| matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Problem"));
-                if response.content.get("application/json").is_some_and(is_problem) {
-                    if let Some(content) = response.content.shift_remove("application/json") {
-                        response.content.insert("application/problem+json".into(), content);
-                    }
+                if response.content.get("application/json").is_some_and(is_problem)
+                    && let Some(content) = response.content.shift_remove("application/json")
+                {
+                    response.content.insert("application/problem+json".into(), content);
                 }
             }
         }

@@ -238,7 +238,7 @@ async fn members(db: &impl ConnectionTrait, organization_id: Uuid) -> Result<Vec
         .all(db)
         .await?;
     let mut users = user::Entity::find().filter(user::Column::Id.is_in(ids)).all(db).await?;
-    users.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    users.sort_by_key(|u| u.name.to_lowercase());
     Ok(users.into_iter().map(|u| MemberRef { user_id: u.id, name: u.name }).collect())
 }
 
