@@ -58,19 +58,22 @@ struct Caller<'a> {
 }
 
 impl Caller<'_> {
-    /// Posts to a server function as the dashboard would (same origin, signed in as the owner).
+    /// A post to a server function as the dashboard sends it (same origin, with the caller's cookie).
+    fn request(&self, function: &str) -> reqwest::RequestBuilder {
+        self.s
+            .http
+            .post(format!("{}/api/{function}", self.root))
+            .header("Origin", &self.root)
+            .header("Cookie", &self.cookie)
+    }
+
+    /// Posts to a server function as the dashboard would: the status and the body.
     async fn send(
         &self,
         function: &str,
         body: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> (StatusCode, Value) {
-        let request = self
-            .s
-            .http
-            .post(format!("{}/api/{function}", self.root))
-            .header("Origin", &self.root)
-            .header("Cookie", &self.cookie);
-        let response = body(request).send().await.expect("answered");
+        let response = body(self.request(function)).send().await.expect("answered");
         let status = response.status();
         let text = response.text().await.expect("body");
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
@@ -338,15 +341,8 @@ async fn a_refusal_keeps_its_retry_after_through_the_edge() {
     let caller = Caller { s: &s, root, cookie: String::new() };
     let mut last = None;
     for _ in 0..12 {
-        let response = caller
-            .s
-            .http
-            .post(format!("{}/api/sign_in", caller.root))
-            .header("Origin", &caller.root)
-            .form(&[("email", "ada@acme.test"), ("password", "a wrong guess")])
-            .send()
-            .await
-            .expect("answered");
+        let guess = [("email", "ada@acme.test"), ("password", "a wrong guess")];
+        let response = caller.request("sign_in").form(&guess).send().await.expect("answered");
         last = Some((response.status(), response.headers().get("retry-after").cloned()));
     }
     let (status, retry_after) = last.expect("answers");
