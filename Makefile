@@ -34,8 +34,10 @@ run: build
 SOURCES := $(shell find app frontend server style public .cargo -type f 2>/dev/null) Cargo.toml Cargo.lock Leptos.toml
 build: target/site/.built
 
+# --precompress: a brotli and a gzip copy beside each of the site's files, which the server sends
+# to a browser that accepts them.
 target/site/.built: $(SOURCES) target/release/keyward | tools
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 	@touch $@ target/site/.front
 
 # Made by the rule above; listed so that a missing or foreign binary triggers it.
@@ -49,7 +51,7 @@ FRONT_SOURCES := $(shell find app/src frontend style public .cargo -type f -not 
 site: target/site/.front
 
 target/site/.front: $(FRONT_SOURCES) | tools
-	cargo leptos build --release --frontend-only
+	cargo leptos build --release --frontend-only --precompress
 	@touch $@
 
 test: test-rust test-e2e test-api
@@ -65,7 +67,9 @@ test-rust:
 # Playwright and Schemathesis run against the server the Rust tests build (target/debug/keyward:
 # the same source, reading the same Leptos.toml), with the site's front end as cargo-leptos builds
 # it: after a change, `make test` rebuilds neither the release server nor, for a change in
-# app/src/ssr, the WASM. `make run` serves the release build of the same code.
+# app/src/ssr, the WASM. `make run` serves the release build of the same code. The site's files are
+# named by their hashes, which a server reads from hash.txt beside its binary: cargo-leptos writes
+# it beside the release one, and the test server gets a copy.
 TEST_SERVER := target/debug/keyward
 test-server:
 	cargo test --locked $(TEST_CRATES) --no-run --quiet
@@ -74,6 +78,7 @@ test-e2e: test-server site chromium end2end/node_modules/.package-lock.json
 	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
 	data=$$(mktemp -d); \
 	echo "Playwright against a fresh server on 127.0.0.1:$$port (database in $$data)"; \
+	cp target/release/hash.txt $(dir $(TEST_SERVER))hash.txt; \
 	cd end2end && KEYWARD_BIN=$(TEST_SERVER) E2E_PORT=$$port E2E_DATA_DIR=$$data CHROMIUM_PATH=$(CHROMIUM) npx playwright test; \
 	status=$$?; rm -rf "$$data"; exit $$status
 
@@ -94,7 +99,7 @@ bench: build loadgen
 	cargo run --profile benchmark --locked -q -p keyward --example bench_verify -- $(BENCH_SECONDS)
 	@wasm=$$(ls target/site/pkg/*.wasm | head -n1); \
 	raw=$$(stat -c %s "$$wasm"); gz=$$(gzip -9 -c "$$wasm" | wc -c); \
-	js=$$(gzip -9 -c target/site/pkg/keyward.js | wc -c); \
+	js=$$(gzip -9 -c $$(ls target/site/pkg/*.js | head -n1) | wc -c); \
 	echo "WASM bundle: $$((raw / 1024)) KB raw, $$((gz / 1024)) KB gzip (+ $$((js / 1024)) KB gzip JS); budget 300 KB gzip"; \
 	[ $$((gz + js)) -le $$((300 * 1024)) ] || echo "WARNING: over the 300 KB budget"
 	@dir=$$(mktemp -d); trap 'kill $$server 2>/dev/null; rm -rf "$$dir"' EXIT; \

@@ -91,7 +91,7 @@ async fn organization_with_keys(
         password: "benchmark password".into(),
     };
     let core = Core::new(db.clone());
-    let session = auth::create_organization(&core, form, &Client::default()).await?;
+    let session = auth::register_organization(&core, form, &Client::default()).await?;
     let owner = auth::authenticate(&core, &session.token).await?;
     organizations::change_plan(db, &owner, Plan::Enterprise).await?;
     let owner = Member { plan: Plan::Enterprise, ..owner };

@@ -10,7 +10,7 @@ pub mod ssr;
 
 use components::{AuthProvider, KeyActionsProvider, ToastProvider};
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
@@ -30,6 +30,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
+                // Named by its content's hash, as the scripts are: cached for a year.
+                <HashedStylesheet options=options.clone() id="keyward" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -45,7 +47,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="keyward" href="/pkg/keyward.css" />
         <Title formatter=|page: String| if page.is_empty() { "Keyward".to_owned() } else { format!("{page} · Keyward") } />
         <ToastProvider>
             <Router>

@@ -1,32 +1,21 @@
 //! Plain HTTP routes of the dashboard that are not pages or server functions: downloads.
 
-use crate::rest::extract::PeerIp;
-use app::api::session_cookie_name;
-use app::model::AuditQuery;
-use app::ssr::services::{audit, auth};
-use app::ssr::{AppState, ServiceError};
-use axum::extract::{Query, State};
+use app::model::{AppError, AuditQuery};
+use app::ssr::AppState;
+use app::ssr::services::{Member, audit};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::CookieJar;
 use std::collections::HashMap;
 
 /// `GET /audit/export.csv?…`: the audit log, filtered as the page's URL says, for a signed-in member
 /// whose role has `audit.export`.
 pub async fn audit_csv(
     State(state): State<AppState>,
-    PeerIp(ip): PeerIp,
-    jar: CookieJar,
+    SignedIn(member): SignedIn,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some(token) = jar.get(session_cookie_name(state.secure_cookies)).map(|c| c.value().to_owned()) else {
-        return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
-    };
-    let mut member = match auth::authenticate(&state.core, &token).await {
-        Ok(member) => member,
-        Err(e) => return refusal(e),
-    };
-    member.ip = ip;
     let query = AuditQuery::from_params(|k| params.get(k).cloned());
     match audit::export_csv(&state.core.db, &member, query).await {
         Ok(csv) => (
@@ -38,11 +27,24 @@ pub async fn audit_csv(
             csv,
         )
             .into_response(),
-        Err(e) => refusal(e),
+        Err(e) => refusal(e.into()),
+    }
+}
+
+/// The signed-in member, from the request's session cookie (authenticated once per request, as
+/// for the server functions: see `RequestSignIn`).
+pub struct SignedIn(pub Member);
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        app::api::signed_in(state, parts).await.map(SignedIn).map_err(refusal)
     }
 }
 
 /// A refusal in the words the dashboard uses (internal details stay in the log).
-fn refusal(e: ServiceError) -> Response {
-    (e.status(), app::model::AppError::from(e).to_string()).into_response()
+fn refusal(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, e.to_string()).into_response()
 }

@@ -129,7 +129,7 @@ async fn create_owner(args: CreateOwnerArgs) -> Result<(), Failure> {
     let session = if first {
         auth::set_up(&core, form, &client).await
     } else {
-        auth::create_organization(&core, form, &client).await
+        auth::register_organization(&core, form, &client).await
     }
     .map_err(|e| e.to_string())?;
     // Nobody signs in from the command line: the session set up for the browser is not kept.

@@ -1,6 +1,7 @@
 //! The HTTP surface: the dashboard (SSR + server functions), `/api/v1`, static files, health.
 
 use crate::security::{self, Site};
+use app::api::RequestSignIn;
 use app::ssr::AppState;
 use app::{App, shell};
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn build(state: AppState, site: Site) -> Router {
     let route_list = generate_route_list(App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
+    let hashed_files = state.leptos_options.hash_files;
 
     let routes = Router::new()
         // Trivial on purpose: also the baseline the verification benchmark is measured against.
@@ -38,7 +40,10 @@ pub fn build(state: AppState, site: Site) -> Router {
             move || shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(server_fn_edge));
+        .layer(middleware::from_fn(server_fn_edge))
+        .layer(middleware::from_fn_with_state(hashed_files, site_files_cached))
+        .layer(middleware::from_fn(redirects_redirect))
+        .layer(middleware::from_fn(sign_in_once));
     with_edge(routes.with_state(state), site)
 }
 
@@ -94,6 +99,46 @@ async fn server_fn_edge(request: Request<Body>, next: Next) -> Response {
     } else {
         next.run(request).await
     }
+}
+
+/// The site's script, WASM and stylesheet (`/pkg/`): kept by the browser for a year when their names
+/// carry their content's hash (cargo-leptos `hash-files`), since a new build has new names; else
+/// checked again on every use. (They are served precompressed, brotli or gzip, as the browser
+/// accepts: leptos's file handler picks the `.br` or `.gz` cargo-leptos wrote beside each.)
+async fn site_files_cached(State(hashed): State<bool>, request: Request<Body>, next: Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let site_file = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if site_file && response.status().is_success() {
+        let policy = if hashed { "public, max-age=31536000, immutable" } else { "no-cache" };
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
+}
+
+/// A page that sends the person elsewhere answers `302 Found`, whatever the client accepts. leptos's
+/// `<Redirect/>` sets `Location`, but makes the answer a redirect only for a request that accepts
+/// HTML: anything else (curl, a crawler) got `200 OK` and a page that moves on only with
+/// JavaScript. Server functions keep leptos's own convention (their `Location` tells the browser's
+/// script where to go).
+async fn redirects_redirect(request: Request<Body>, next: Next) -> Response {
+    use axum::http::{Method, StatusCode, header};
+    let page = matches!(*request.method(), Method::GET | Method::HEAD) && !request.uri().path().starts_with("/api/");
+    let mut response = next.run(request).await;
+    if page && response.status().is_success() && response.headers().contains_key(header::LOCATION) {
+        *response.status_mut() = StatusCode::FOUND;
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        *response.body_mut() = Body::empty();
+    }
+    response
+}
+
+/// Gives the request its own, empty sign-in (`RequestSignIn`): the server functions a page's render
+/// calls, and the download handlers, share it, so a request authenticates at most once. Made per
+/// request, never shared as a layer's value, which would hand one person's sign-in to the next.
+async fn sign_in_once(mut request: Request<Body>, next: Next) -> Response {
+    request.extensions_mut().insert(RequestSignIn::default());
+    next.run(request).await
 }
 
 /// What the log says a request asked for: its route's pattern, or else its path, with anything

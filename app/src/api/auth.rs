@@ -11,19 +11,14 @@ pub async fn needs_setup() -> Result<bool, AppError> {
 /// Who is signed in, if anyone.
 #[server(endpoint = "current_session")]
 pub async fn current_session() -> Result<Option<SessionInfo>, AppError> {
-    use crate::ssr::ServiceError;
     // Not signed in is an answer here, not a refusal: no 401 on the page that asks.
-    let state = super::context::state()?;
-    let Some(token) = super::context::session_token().await else {
-        return Ok(None);
-    };
-    match crate::ssr::services::auth::authenticate(&state.core, &token).await {
-        Ok(member) => {
+    match super::context::member().await {
+        Ok((state, member)) => {
             let organizations = crate::ssr::services::account::organizations(&state.core.db, &member).await?;
             Ok(Some(member.session_info(organizations)))
         }
-        Err(ServiceError::Unauthenticated) => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(AppError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

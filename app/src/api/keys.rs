@@ -1,6 +1,5 @@
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, KeyDetails, KeyPage, KeyQuery, KeyStats, Project, RotatedKey,
-    UsageHistory,
+    ApiKey, AppError, CreatedKey, Environment, KeyDetails, KeyPage, KeyQuery, KeyStats, RotatedKey, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -30,12 +29,6 @@ pub async fn get_key_details(id: Uuid) -> Result<KeyDetails, AppError> {
 pub async fn get_key_usage(id: Uuid) -> Result<UsageHistory, AppError> {
     let (state, member) = super::context::member().await?;
     Ok(crate::ssr::services::keys::usage(&state.core, &member, id).await?)
-}
-
-#[server(endpoint = "list_projects")]
-pub async fn list_projects() -> Result<Vec<Project>, AppError> {
-    let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::projects::list(&state.core.db, &member).await?)
 }
 
 /// Creates a key. The answer holds the full token: the only time it leaves the server.

@@ -13,4 +13,4 @@ mod context;
 #[cfg(feature = "ssr")]
 pub mod edge;
 #[cfg(feature = "ssr")]
-pub use context::{SECURE_SESSION_COOKIE, SESSION_COOKIE, session_cookie_name};
+pub use context::{RequestSignIn, SECURE_SESSION_COOKIE, SESSION_COOKIE, session_cookie_name, signed_in};

@@ -4,6 +4,13 @@ use crate::model::{AppError, CustomScope, Project, ProjectOverview};
 use leptos::prelude::*;
 use uuid::Uuid;
 
+/// The organization's projects, for choosing one (a key's project, the keys page's filter).
+#[server(endpoint = "list_projects")]
+pub async fn list_projects() -> Result<Vec<Project>, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::projects::list(&state.core.db, &member).await?)
+}
+
 #[server(endpoint = "list_project_overview")]
 pub async fn list_project_overview() -> Result<Vec<ProjectOverview>, AppError> {
     let (state, member) = super::context::member().await?;

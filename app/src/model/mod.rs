@@ -16,6 +16,7 @@ mod query;
 mod scope;
 pub mod token;
 mod usage;
+mod verification;
 
 pub use account::{OrganizationChoice, PasswordChange, SessionView, describe_user_agent};
 pub use audit::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, MemberRef};
@@ -35,3 +36,4 @@ pub use project::{CustomScope, ProjectOverview, project_name};
 pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, PAGE_SIZES};
 pub use scope::{ManagementScope, Scope, ScopePreset, ScopeSet};
 pub use usage::{HourlyUsage, UsageHistory};
+pub use verification::{KeyRejection, VerifyCode};

@@ -61,11 +61,11 @@ impl SessionInfo {
     }
 
     /// Whether the signed-in member may change `key` (the server decides the same way, and
-    /// refuses anyway): their own keys with `api_keys.revoke`, anyone's with `api_keys.manage_all`.
+    /// refuses anyway): their own keys with `api_keys.manage_own`, anyone's with `api_keys.manage_all`.
     pub fn may_change(&self, key: &super::ApiKey) -> bool {
         use super::Permission;
         self.can(Permission::ApiKeysManageAll)
-            || (self.can(Permission::ApiKeysRevoke) && key.created_by_id == self.user_id)
+            || (self.can(Permission::ApiKeysManageOwn) && key.created_by_id == self.user_id)
     }
 }
 

@@ -18,7 +18,7 @@ pub enum Permission {
     ApiKeysRead,
     ApiKeysCreate,
     /// Revoke, disable, enable, rotate, edit and delete the keys one created.
-    ApiKeysRevoke,
+    ApiKeysManageOwn,
     /// Do all of that to anyone's keys.
     ApiKeysManageAll,
     AuditRead,
@@ -33,7 +33,7 @@ impl Permission {
         Self::MembersRoleChange,
         Self::ApiKeysRead,
         Self::ApiKeysCreate,
-        Self::ApiKeysRevoke,
+        Self::ApiKeysManageOwn,
         Self::ApiKeysManageAll,
         Self::AuditRead,
         Self::AuditExport,
@@ -47,7 +47,7 @@ impl Permission {
             Self::MembersRoleChange => "members.role_change",
             Self::ApiKeysRead => "api_keys.read",
             Self::ApiKeysCreate => "api_keys.create",
-            Self::ApiKeysRevoke => "api_keys.revoke",
+            Self::ApiKeysManageOwn => "api_keys.manage_own",
             Self::ApiKeysManageAll => "api_keys.manage_all",
             Self::AuditRead => "audit.read",
             Self::AuditExport => "audit.export",
@@ -63,7 +63,7 @@ impl Permission {
             Self::MembersRoleChange => "change members' roles",
             Self::ApiKeysRead => "see keys",
             Self::ApiKeysCreate => "create keys",
-            Self::ApiKeysRevoke => "change or revoke keys",
+            Self::ApiKeysManageOwn => "change or revoke keys",
             Self::ApiKeysManageAll => "change keys other members created",
             Self::AuditRead => "read the audit log",
             Self::AuditExport => "export the audit log",
@@ -78,7 +78,7 @@ impl Permission {
             ManagementScope::ApiKeysUpdate
             | ManagementScope::ApiKeysRotate
             | ManagementScope::ApiKeysRevoke
-            | ManagementScope::ApiKeysDelete => Self::ApiKeysRevoke,
+            | ManagementScope::ApiKeysDelete => Self::ApiKeysManageOwn,
             ManagementScope::ApiKeysManageAll => Self::ApiKeysManageAll,
             ManagementScope::AuditRead => Self::AuditRead,
             ManagementScope::AuditExport => Self::AuditExport,
@@ -104,7 +104,7 @@ impl Role {
         match self {
             Role::Owner => true,
             Role::Admin => !matches!(permission, BillingManage),
-            Role::Developer => matches!(permission, ApiKeysRead | ApiKeysCreate | ApiKeysRevoke | AuditRead),
+            Role::Developer => matches!(permission, ApiKeysRead | ApiKeysCreate | ApiKeysManageOwn | AuditRead),
             Role::Viewer => matches!(permission, ApiKeysRead | AuditRead),
         }
     }
@@ -156,13 +156,13 @@ mod tests {
                     MembersRoleChange,
                     ApiKeysRead,
                     ApiKeysCreate,
-                    ApiKeysRevoke,
+                    ApiKeysManageOwn,
                     ApiKeysManageAll,
                     AuditRead,
                     AuditExport,
                 ],
             ),
-            (Role::Developer, &[ApiKeysRead, ApiKeysCreate, ApiKeysRevoke, AuditRead]),
+            (Role::Developer, &[ApiKeysRead, ApiKeysCreate, ApiKeysManageOwn, AuditRead]),
             (Role::Viewer, &[ApiKeysRead, AuditRead]),
         ];
         for (role, allowed) in expected {

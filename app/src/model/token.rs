@@ -44,11 +44,14 @@ impl fmt::Debug for KeyToken {
 impl KeyToken {
     /// A fresh token for `environment`, with its randomness from the operating system.
     #[cfg(feature = "ssr")]
-    pub fn generate(environment: Environment) -> Result<Self, getrandom::Error> {
-        let random = random_base62(RANDOM_LEN)?;
+    pub fn generate(environment: Environment) -> Self {
+        use rand::TryRngCore;
+        use rand::distr::{Alphanumeric, SampleString};
+        // The OS generator cannot fail on a working Linux; where it does, no secret can be made.
+        let random = Alphanumeric.sample_string(&mut rand::rngs::OsRng.unwrap_err(), RANDOM_LEN);
         let body = format!("{PRODUCT_PREFIX}_{}_{random}", environment.token_segment());
         let token = format!("{body}{}", checksum(&body));
-        Ok(Self { token, environment })
+        Self { token, environment }
     }
 
     /// Checks the shape and checksum of a presented key. Pure and cheap: no lookup.
@@ -100,32 +103,13 @@ fn checksum(body: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `len` uniformly random base62 characters from the OS CSPRNG (rejection sampling keeps it unbiased).
-#[cfg(feature = "ssr")]
-fn random_base62(len: usize) -> Result<String, getrandom::Error> {
-    // 248 = 4 * 62: bytes at or above it would bias the modulo, so they are drawn again.
-    const ACCEPT_BELOW: u8 = 248;
-    let mut out = String::with_capacity(len);
-    let mut buf = [0u8; 64];
-    while out.len() < len {
-        getrandom::fill(&mut buf)?;
-        for &b in buf.iter().filter(|&&b| b < ACCEPT_BELOW) {
-            if out.len() == len {
-                break;
-            }
-            out.push(BASE62[usize::from(b % 62)] as char);
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
     use std::collections::HashSet;
 
     fn fresh(env: Environment) -> KeyToken {
-        KeyToken::generate(env).expect("the OS has randomness")
+        KeyToken::generate(env)
     }
 
     #[test]
@@ -195,7 +179,9 @@ mod tests {
     fn every_base62_character_appears_and_none_other() {
         let mut seen = HashSet::new();
         for _ in 0..200 {
-            seen.extend(random_base62(RANDOM_LEN).expect("random").chars());
+            let token = fresh(Environment::Production);
+            let random = &token.expose_secret()["kw_live_".len()..][..RANDOM_LEN];
+            seen.extend(random.chars());
         }
         assert_eq!(seen.len(), 62);
         assert!(seen.iter().all(|c| c.is_ascii_alphanumeric()));

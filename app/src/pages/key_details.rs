@@ -10,20 +10,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use uuid::Uuid;
 
+/// The key's details and usage, loaded from the page itself and read inside its suspense (see
+/// `KeysData` in the keys page for why).
 #[component]
 pub fn KeyDetailsPage() -> impl IntoView {
-    view! {
-        <Title text="API key" />
-        <RequireSession>
-            <AppShell>
-                <KeyDetailsView />
-            </AppShell>
-        </RequireSession>
-    }
-}
-
-#[component]
-fn KeyDetailsView() -> impl IntoView {
     let actions = use_key_actions();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<Uuid>().ok())));
@@ -49,6 +39,21 @@ fn KeyDetailsView() -> impl IntoView {
         },
     );
 
+    view! {
+        <Title text="API key" />
+        <RequireSession>
+            <AppShell>
+                <KeyDetailsView details usage />
+            </AppShell>
+        </RequireSession>
+    }
+}
+
+type KeyDetailsResource = Resource<Result<Option<KeyDetails>, AppError>>;
+
+#[component]
+fn KeyDetailsView(details: KeyDetailsResource, usage: KeyUsageResource) -> impl IntoView {
+    let actions = use_key_actions();
     // After a delete, back to the list.
     let navigate = use_navigate();
     Effect::new(move |_| {

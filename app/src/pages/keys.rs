@@ -1,4 +1,5 @@
-use crate::api::keys::{get_key_stats, list_keys, list_projects};
+use crate::api::keys::{get_key_stats, list_keys};
+use crate::api::projects::list_projects;
 use crate::components::keys::{
     CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog, TokenReveal,
 };
@@ -12,13 +13,32 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
+/// The page's data, loaded from the page itself and read inside its suspense: a resource created
+/// inside a suspense is created again each time the suspense re-runs its children (on the server,
+/// once more as the session arrives), and fetched again.
+#[derive(Clone, Copy)]
+struct KeysData {
+    query: Memo<KeyQuery>,
+    set_query: Callback<KeyQuery>,
+    keys: Resource<Result<KeyPage, crate::model::AppError>>,
+    stats: Resource<Result<KeyStats, crate::model::AppError>>,
+    projects: Resource<Result<Vec<Project>, crate::model::AppError>>,
+}
+
 #[component]
 pub fn KeysPage() -> impl IntoView {
+    let actions = use_key_actions();
+    let (query, set_query) = use_key_query();
+    // Lists and figures follow every change: they refetch when any key action completes.
+    let keys = Resource::new(move || (query.get(), actions.version()), |(q, _)| list_keys(q));
+    let stats = Resource::new(move || actions.version(), |_| get_key_stats());
+    let projects = Resource::new(|| (), |_| list_projects());
+    let data = KeysData { query, set_query, keys, stats, projects };
     view! {
         <Title text="API Keys" />
         <RequireSession>
             <AppShell>
-                <KeysView />
+                <KeysView data />
             </AppShell>
         </RequireSession>
     }
@@ -41,13 +61,9 @@ fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
 }
 
 #[component]
-fn KeysView() -> impl IntoView {
+fn KeysView(data: KeysData) -> impl IntoView {
     let actions = use_key_actions();
-    let (query, set_query) = use_key_query();
-    // Lists and figures follow every change: they refetch when any key action completes.
-    let keys = Resource::new(move || (query.get(), actions.version()), |(q, _)| list_keys(q));
-    let stats = Resource::new(move || actions.version(), |_| get_key_stats());
-    let projects = Resource::new(|| (), |_| list_projects());
+    let KeysData { query, set_query, keys, stats, projects } = data;
 
     let create_open = RwSignal::new(false);
     let revoke_target = RwSignal::new(None::<ApiKey>);

@@ -9,11 +9,19 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A random session token: 32 bytes from the OS CSPRNG, hex.
-pub fn session_token() -> Result<String, getrandom::Error> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)?;
-    Ok(hex::encode(bytes))
+/// A random session or invitation token: 32 bytes from the operating system's generator, hex.
+pub fn session_token() -> String {
+    use rand::Rng;
+    hex::encode(os_random().random::<[u8; 32]>())
+}
+
+/// The operating system's generator, for every secret (key tokens, sessions, invitations). It
+/// cannot fail on a working Linux (`getrandom(2)` blocks only until the pool is first seeded); a
+/// machine where it does has no way to make secrets, and the request fails rather than use a weaker
+/// source.
+pub fn os_random() -> impl rand::RngCore {
+    use rand::TryRngCore;
+    rand::rngs::OsRng.unwrap_err()
 }
 
 /// argon2id with OWASP's recommended parameters (19 MiB, 2 iterations, 1 lane).
@@ -69,8 +77,8 @@ mod tests {
 
     #[test]
     fn session_tokens_are_random() {
-        let a = session_token().expect("random");
+        let a = session_token();
         assert_eq!(a.len(), 64);
-        assert_ne!(a, session_token().expect("random"));
+        assert_ne!(a, session_token());
     }
 }

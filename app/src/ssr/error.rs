@@ -1,6 +1,6 @@
+use crate::model::KeyRejection;
 use crate::model::{AppError, Environment, FieldError, Plan, capitalize};
 use crate::ssr::rate_limit::RateState;
-use crate::ssr::services::verification::KeyRejection;
 use axum::http::StatusCode;
 use sea_orm::DbErr;
 
@@ -42,12 +42,13 @@ pub enum ServiceError {
     PlanLimitReached { plan: Plan, limit: u32 },
     #[error("database: {0}")]
     Database(#[from] DbErr),
+    /// Something that should not happen: the cause stays attached for the log, never for the caller.
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ServiceError {
-    /// The HTTP status this refusal answers with (server functions here, the REST API later).
+    /// The HTTP status this refusal answers with (server functions and the REST API alike).
     pub fn status(&self) -> StatusCode {
         match self {
             ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -2,7 +2,7 @@
 //! installs its recorder (tests and benchmarks that do not install one pay next to nothing).
 //! The server renders them at `/metrics`.
 
-use super::services::verification::VerifyCode;
+use crate::model::VerifyCode;
 use metrics::Counter;
 use std::sync::OnceLock;
 

@@ -76,7 +76,7 @@ pub fn owner_form(org: &str, email: &str) -> SetupForm {
 /// A new organization (Free plan, a Default project) and its signed-in owner.
 pub async fn organization(db: &DatabaseConnection, org: &str, email: &str) -> Member {
     let core = Core::new(db.clone());
-    let session = auth::create_organization(&core, owner_form(org, email), &Client::default())
+    let session = auth::register_organization(&core, owner_form(org, email), &Client::default())
         .await
         .expect("organization created");
     auth::authenticate(&core, &session.token).await.expect("owner signed in")

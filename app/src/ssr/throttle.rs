@@ -134,7 +134,9 @@ impl KeyFailureLimit {
     pub fn reserve(&self, address: IpAddr, now_ms: i64) -> Result<(), ServiceError> {
         let minute = now_ms.div_euclid(Self::MINUTE_MS);
         let mut window = self.windows.entry(address_bucket(address)).or_insert((minute, 0));
-        if window.0 != minute {
+        // A request that read the clock just before the minute turned counts in the newer window,
+        // never restarts it.
+        if window.0 < minute {
             *window = (minute, 0);
         }
         if window.1 >= self.per_minute {
@@ -157,10 +159,11 @@ impl KeyFailureLimit {
         }
     }
 
-    /// Drops the windows of minutes gone by.
+    /// Drops the windows of minutes gone by. The last minute's stays a minute more, for requests
+    /// still in flight from it: dropped, it would start again at zero for them.
     pub fn forget_ended(&self, now_ms: i64) {
         let minute = now_ms.div_euclid(Self::MINUTE_MS);
-        self.windows.retain(|_, (window, _)| *window == minute);
+        self.windows.retain(|_, (window, _)| *window >= minute - 1);
     }
 }
 
@@ -266,6 +269,23 @@ mod tests {
         limit.reserve(IpAddr::from([10, 0, 0, 10]), now).expect("another address");
         limit.reserve(here, now + 60_000).expect("the next minute");
         limit.forget_ended(now + 60_000);
+        assert_eq!(limit.windows.len(), 2, "the last minute's windows stay a minute more");
+        limit.forget_ended(now + 120_000);
         assert_eq!(limit.windows.len(), 1);
+    }
+
+    #[test]
+    fn a_request_that_read_the_clock_before_the_minute_turned_reopens_nothing() {
+        let limit = KeyFailureLimit::new(2);
+        let (here, minute_end) = (IpAddr::from([10, 0, 0, 9]), 180_000);
+        limit.reserve(here, minute_end - 2_000).expect("first");
+        limit.reserve(here, minute_end - 1_000).expect("second");
+        // The minute turns and the clean-up runs while a request from the old minute is in flight.
+        limit.forget_ended(minute_end);
+        assert!(limit.reserve(here, minute_end - 500).is_err(), "the old minute is still full");
+        limit.reserve(here, minute_end).expect("the new minute");
+        limit.reserve(here, minute_end + 1).expect("the new minute");
+        assert!(limit.reserve(here, minute_end - 100).is_err(), "counted in the new, full window");
+        assert!(limit.reserve(here, minute_end + 2).is_err());
     }
 }

@@ -13,6 +13,7 @@ use chrono::{Duration, Utc};
 use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// The whole router on a loopback port, with an organization, its owner and a full-access key.
@@ -42,9 +43,35 @@ pub(crate) async fn start_behind(plan: Plan, trusted_proxies: &str) -> Server {
 
 /// A server as configured behind TLS (`KEYWARD_SECURE_COOKIES`), when `https`.
 pub(crate) async fn start_with(plan: Plan, trusted_proxies: &str, https: bool) -> Server {
+    start_configured(plan, trusted_proxies, https, |_| ()).await
+}
+
+/// A server that records every SQL statement it runs (their text, without the values).
+pub(crate) async fn start_recording_statements() -> (Server, Arc<Mutex<Vec<String>>>) {
+    let statements = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&statements);
+    let s = start_configured(Plan::Enterprise, "", false, move |db| {
+        db.set_metric_callback(move |info| {
+            if let Ok(mut statements) = record.lock() {
+                statements.push(info.statement.sql.clone());
+            }
+        })
+    })
+    .await;
+    (s, statements)
+}
+
+async fn start_configured(
+    plan: Plan,
+    trusted_proxies: &str,
+    https: bool,
+    configure: impl FnOnce(&mut sea_orm::DatabaseConnection),
+) -> Server {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = fresh_database_url(dir.path()).await;
-    let core = Core::new(db::connect_and_migrate(&url).await.expect("database with migrations"));
+    let mut db = db::connect_and_migrate(&url).await.expect("database with migrations");
+    configure(&mut db);
+    let core = Core::new(db);
     let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let addr = listener.local_addr().expect("address");
@@ -150,7 +177,7 @@ pub(crate) fn code(verdict: &Value) -> &str {
 }
 
 pub(crate) fn unknown_token() -> String {
-    KeyToken::generate(Environment::Production).expect("random").expose_secret().to_owned()
+    KeyToken::generate(Environment::Production).expose_secret().to_owned()
 }
 
 #[tokio::test]
@@ -654,7 +681,7 @@ pub(crate) async fn add_member(s: &Server, role: Role, email: &str) -> String {
         password: "correct horse battery".into(),
     };
     // The account comes with an organization of its own; the membership in Acme is the one used.
-    let own = auth::create_organization(&s.core, form, &Client::default()).await.expect("account");
+    let own = auth::register_organization(&s.core, form, &Client::default()).await.expect("account");
     let account = auth::authenticate(&s.core, &own.token).await.expect("signed in");
     membership::Entity::delete_many()
         .filter(membership::Column::UserId.eq(account.user_id))

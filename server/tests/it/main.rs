@@ -4,4 +4,5 @@
 mod api;
 mod attacks;
 mod cluster;
+mod dashboard;
 mod server_fns;

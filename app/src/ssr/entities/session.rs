@@ -19,7 +19,24 @@ pub struct Model {
     pub last_seen_at: Option<DateTimeUtc>,
 }
 
+/// What a request's sign-in reads in one query: the person, the organization the session is
+/// for, and their membership of it.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(belongs_to = "super::user::Entity", from = "Column::UserId", to = "super::user::Column::Id")]
+    User,
+    #[sea_orm(
+        belongs_to = "super::organization::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organization::Column::Id"
+    )]
+    Organization,
+    #[sea_orm(
+        belongs_to = "super::membership::Entity",
+        from = "(Column::UserId, Column::OrganizationId)",
+        to = "(super::membership::Column::UserId, super::membership::Column::OrganizationId)"
+    )]
+    Membership,
+}
 
 impl ActiveModelBehavior for ActiveModel {}

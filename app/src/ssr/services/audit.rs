@@ -113,7 +113,7 @@ pub async fn export_csv(
     let mut csv = csv::Writer::from_writer(Vec::new());
     let header =
         ["time", "actor", "actor_user_id", "actor_key_id", "action", "target", "target_id", "before", "after", "ip"];
-    let internal = |e: csv::Error| ServiceError::Internal(e.to_string());
+    let internal = |e: csv::Error| ServiceError::Internal(e.into());
     csv.write_record(header).map_err(internal)?;
     for row in rows {
         let optional = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
@@ -131,8 +131,8 @@ pub async fn export_csv(
         ])
         .map_err(internal)?;
     }
-    let bytes = csv.into_inner().map_err(|e| ServiceError::Internal(e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| ServiceError::Internal(e.to_string()))
+    let bytes = csv.into_inner().map_err(|e| ServiceError::Internal(e.into_error().into()))?;
+    String::from_utf8(bytes).map_err(|e| ServiceError::Internal(e.into()))
 }
 
 /// A cell a spreadsheet will not run as a formula (names are chosen by people: "=HYPERLINK(...)").

@@ -8,7 +8,7 @@ use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr,
 };
 use std::fmt;
 use std::net::IpAddr;
@@ -84,6 +84,14 @@ pub enum SessionPolicyError {
     IdleBeyondLifetime,
 }
 
+/// The moments a session's end is decided by.
+#[derive(Debug, Clone, Copy)]
+struct SessionTimes {
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    last_seen_at: Option<DateTime<Utc>>,
+}
+
 impl SessionPolicy {
     /// A week: the lifetime sessions always had, so that an upgrade signs no one out sooner.
     pub const DEFAULT_LIFETIME: Duration = Duration::days(7);
@@ -122,7 +130,7 @@ impl SessionPolicy {
 
     /// True once the session may no longer be used. Its own `expires_at` counts, and so does the
     /// lifetime now configured: shortening it shortens the sessions already open.
-    fn has_ended(&self, session: &session::Model, now: DateTime<Utc>) -> bool {
+    fn has_ended(&self, session: &SessionTimes, now: DateTime<Utc>) -> bool {
         // The last recorded request, which may be up to `ACTIVITY_RESOLUTION` older than the real
         // one: the session ends that much early at worst, never late.
         let last_active = session.last_seen_at.unwrap_or(session.created_at);
@@ -194,7 +202,7 @@ pub async fn set_up(core: &Core, form: SetupForm, client: &Client) -> Result<New
 
 /// Creates an organization (Free plan, a "Default" project) with a new owner, and signs the owner in.
 /// All or nothing.
-pub async fn create_organization(core: &Core, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
+pub async fn register_organization(core: &Core, form: SetupForm, client: &Client) -> Result<NewSession, ServiceError> {
     let form = form.validated()?;
     let password_hash = hash(&form.password).await?;
     let txn = begin_write(&core.db).await?;
@@ -208,7 +216,7 @@ pub(crate) async fn hash(password: &str) -> Result<String, ServiceError> {
     PasswordWork::process()
         .run(move || crypto::hash_password(&password))
         .await?
-        .map_err(|e| ServiceError::Internal(e.to_string()))
+        .map_err(|e| ServiceError::Internal(e.into()))
 }
 
 async fn insert_organization(
@@ -329,7 +337,7 @@ pub(crate) async fn open_session(
     organization_id: Uuid,
     client: &Client,
 ) -> Result<NewSession, ServiceError> {
-    let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let token = crypto::session_token();
     let now = Utc::now();
     let expires_at = now + policy.absolute;
     let id = Uuid::now_v7();
@@ -355,7 +363,7 @@ pub(crate) async fn renew_session_token(
     session_id: Uuid,
 ) -> Result<NewSession, ServiceError> {
     let row = session::Entity::find_by_id(session_id).one(db).await?.ok_or(ServiceError::Unauthenticated)?;
-    let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let token = crypto::session_token();
     let expires_at = row.expires_at;
     let mut renewed = row.into_active_model();
     renewed.token_digest = Set(crypto::digest(&token));
@@ -386,67 +394,90 @@ const ACTIVITY_RESOLUTION: Duration = Duration::minutes(5);
 const _: () = assert!(SessionPolicy::MIN_IDLE_TIMEOUT.num_seconds() >= 2 * ACTIVITY_RESOLUTION.num_seconds());
 
 /// "Last active" for the member list and "last seen" for the sessions list.
-async fn note_activity(
-    db: &DatabaseConnection,
-    session: &session::Model,
-    membership: &membership::Model,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+async fn note_activity(db: &DatabaseConnection, row: &SignedInRow, now: DateTime<Utc>) -> Result<(), ServiceError> {
     use sea_orm::sea_query::Expr;
     let stale = |at: Option<DateTime<Utc>>| at.is_none_or(|at| now - at >= ACTIVITY_RESOLUTION);
-    if stale(membership.last_active_at) {
+    if stale(row.last_active_at) {
         membership::Entity::update_many()
             .col_expr(membership::Column::LastActiveAt, Expr::value(now))
-            .filter(membership::Column::Id.eq(membership.id))
+            .filter(membership::Column::Id.eq(row.membership_id))
             .exec(db)
             .await?;
     }
-    if stale(session.last_seen_at) {
+    if stale(row.last_seen_at) {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, Expr::value(now))
-            .filter(session::Column::Id.eq(session.id))
+            .filter(session::Column::Id.eq(row.session_id))
             .exec(db)
             .await?;
     }
     Ok(())
 }
 
-/// The member a session token stands for. Looked up by digest: the token is never stored.
-/// A session past its lifetime or idle too long is refused, and deleted at once.
+/// A session with its person, organization and membership: what a request's sign-in reads.
+#[derive(Debug, FromQueryResult)]
+struct SignedInRow {
+    session_id: Uuid,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    last_seen_at: Option<DateTime<Utc>>,
+    user_id: Uuid,
+    user_name: String,
+    email: String,
+    organization_id: Uuid,
+    organization_name: String,
+    plan: Plan,
+    membership_id: Uuid,
+    role: Role,
+    suspended_at: Option<DateTime<Utc>>,
+    last_active_at: Option<DateTime<Utc>>,
+}
+
+/// The member a session token stands for, read in one joined query. Looked up by digest: the token
+/// is never stored. A session past its lifetime or idle too long is refused, and deleted at once.
 pub async fn authenticate(core: &Core, token: &str) -> Result<Member, ServiceError> {
+    use sea_orm::{JoinType, QuerySelect, RelationTrait};
     let db = &core.db;
-    let session = session::Entity::find()
+    let row = session::Entity::find()
+        .select_only()
+        .column_as(session::Column::Id, "session_id")
+        .columns([session::Column::CreatedAt, session::Column::ExpiresAt, session::Column::LastSeenAt])
+        .column_as(user::Column::Id, "user_id")
+        .column_as(user::Column::Name, "user_name")
+        .column(user::Column::Email)
+        .column_as(organization::Column::Id, "organization_id")
+        .column_as(organization::Column::Name, "organization_name")
+        .column(organization::Column::Plan)
+        .column_as(membership::Column::Id, "membership_id")
+        .columns([membership::Column::Role, membership::Column::SuspendedAt, membership::Column::LastActiveAt])
+        .join(JoinType::InnerJoin, session::Relation::User.def())
+        .join(JoinType::InnerJoin, session::Relation::Organization.def())
+        .join(JoinType::InnerJoin, session::Relation::Membership.def())
         .filter(session::Column::TokenDigest.eq(crypto::digest(token)))
+        .into_model::<SignedInRow>()
         .one(db)
         .await?
         .ok_or(ServiceError::Unauthenticated)?;
     let now = Utc::now();
+    let session =
+        SessionTimes { created_at: row.created_at, expires_at: row.expires_at, last_seen_at: row.last_seen_at };
     if core.sessions.has_ended(&session, now) {
-        session::Entity::delete_by_id(session.id).exec(db).await?;
+        session::Entity::delete_by_id(row.session_id).exec(db).await?;
         return Err(ServiceError::Unauthenticated);
     }
-    let account = user::Entity::find_by_id(session.user_id).one(db).await?.ok_or(ServiceError::Unauthenticated)?;
-    let org = organization::Entity::find_by_id(session.organization_id)
-        .one(db)
-        .await?
-        .ok_or(ServiceError::Unauthenticated)?;
-    let membership = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(account.id))
-        .filter(membership::Column::OrganizationId.eq(org.id))
-        .one(db)
-        .await?
-        .filter(|m| m.suspended_at.is_none())
-        .ok_or(ServiceError::Unauthenticated)?;
-    note_activity(db, &session, &membership, now).await?;
+    if row.suspended_at.is_some() {
+        return Err(ServiceError::Unauthenticated);
+    }
+    note_activity(db, &row, now).await?;
     Ok(Member {
-        user_id: account.id,
-        user_name: account.name,
-        email: account.email,
-        organization_id: org.id,
-        organization_name: org.name,
-        plan: org.plan,
-        role: membership.role,
-        session_id: session.id,
+        user_id: row.user_id,
+        user_name: row.user_name,
+        email: row.email,
+        organization_id: row.organization_id,
+        organization_name: row.organization_name,
+        plan: row.plan,
+        role: row.role,
+        session_id: row.session_id,
         ip: None,
     })
 }

@@ -3,7 +3,7 @@
 //! environment); every change runs in one transaction and is seen by the very next verification.
 
 use super::audit::{self, Change};
-use super::{Actor, Reach};
+use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
     ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery,
@@ -18,8 +18,8 @@ use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -39,10 +39,11 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     actor.may_grant(&scopes)?;
     let now = Utc::now();
     let expires_at = input.expiration.expires_at(now)?;
-    let token = KeyToken::generate(input.environment).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let token = KeyToken::generate(input.environment);
 
     let txn = begin_write(&core.db).await?;
-    let org = lock_organization(&txn, actor.organization_id(), true).await?;
+    let org = organizations::lock(&txn, actor.organization_id()).await?;
+    organizations::count_key_created(&txn, org.id).await?;
     let project = project::Entity::find_by_id(input.project_id)
         .filter(project::Column::OrganizationId.eq(org.id))
         .one(&txn)
@@ -51,7 +52,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     if project.archived_at.is_some() {
         return Err(FieldError::new("project", "is archived: restore it to create keys in it").into());
     }
-    let live_keys = count_live_keys(&txn, org.id).await?;
+    let live_keys = organizations::count_live_keys(&txn, org.id).await?;
     if !org.plan.allows_another(live_keys) {
         // Dropping the transaction rolls the counter back.
         return Err(ServiceError::PlanLimitReached { plan: org.plan, limit: org.plan.max_keys().unwrap_or(0) });
@@ -291,7 +292,7 @@ pub async fn rotate(
     if !status.can_rotate() {
         return Err(ServiceError::Conflict("A revoked key cannot be rotated.".into()));
     }
-    let token = KeyToken::generate(key.environment).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let token = KeyToken::generate(key.environment);
     let grace_until = grace.duration().map(|d| now + d);
     let expires_at = match (status, key.expires_at) {
         (KeyStatus::Expired, Some(at)) => Some(now + (at - key.created_at).max(Duration::days(1))),
@@ -368,7 +369,7 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
         .filter(filter(org.id, reach, &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() }, now))
         .count(db)
         .await?;
-    let live = count_live_keys(db, org.id).await?;
+    let live = organizations::count_live_keys(db, org.id).await?;
     let calls: Option<(Option<i64>, Option<i64>)> = key_usage::Entity::find()
         .select_only()
         // SUM of a BIGINT is a NUMERIC on PostgreSQL: cast back so both databases answer an i64.
@@ -467,34 +468,6 @@ fn reach_condition(organization_id: Uuid, reach: Reach) -> Condition {
 /// A key's digests as stored: the current secret and a replaced one in its grace period.
 fn digests(key: &api_key::Model) -> impl Iterator<Item = &str> {
     std::iter::once(key.digest.as_str()).chain(key.previous_digest.as_deref())
-}
-
-/// Locks the organization's row for the rest of the transaction (and, when `count_creation`,
-/// counts one more key ever created).
-pub(crate) async fn lock_organization(
-    txn: &DatabaseTransaction,
-    organization_id: Uuid,
-    count_creation: bool,
-) -> Result<organization::Model, ServiceError> {
-    let increment = if count_creation { 1 } else { 0 };
-    organization::Entity::update_many()
-        .col_expr(
-            organization::Column::KeysCreatedTotal,
-            Expr::col(organization::Column::KeysCreatedTotal).add(increment),
-        )
-        .filter(organization::Column::Id.eq(organization_id))
-        .exec(txn)
-        .await?;
-    organization::Entity::find_by_id(organization_id).one(txn).await?.ok_or(ServiceError::NotFound("organization"))
-}
-
-/// Keys that count against the plan: not revoked (deleted keys are gone from the table).
-pub(crate) async fn count_live_keys(db: &impl ConnectionTrait, organization_id: Uuid) -> Result<u64, ServiceError> {
-    Ok(api_key::Entity::find()
-        .filter(api_key::Column::OrganizationId.eq(organization_id))
-        .filter(api_key::Column::Status.ne(KeyStatus::Revoked))
-        .count(db)
-        .await?)
 }
 
 /// A key the actor can reach; one it cannot is not found, whether or not it exists.

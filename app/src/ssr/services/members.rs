@@ -4,7 +4,7 @@
 use super::Member;
 use super::audit::{self, Change};
 use super::auth::{self, Client, NewSession};
-use super::keys::lock_organization;
+use super::organizations;
 use crate::model::{
     AuditAction, FieldError, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
     Permission, Role, normalize_email, validate_new_password,
@@ -89,7 +89,7 @@ pub async fn invite(
         .into());
     }
     let email = normalize_email(email)?;
-    let token = crypto::session_token().map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let token = crypto::session_token();
     let now = Utc::now();
     let txn = begin_write(db).await?;
     if member_by_email(&txn, member.organization_id, &email).await?.is_some() {
@@ -374,7 +374,7 @@ async fn target_membership(
     member: &Member,
     user_id: Uuid,
 ) -> Result<membership::Model, ServiceError> {
-    lock_organization(txn, member.organization_id, false).await?;
+    organizations::lock(txn, member.organization_id).await?;
     let actor = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(member.organization_id))
         .filter(membership::Column::UserId.eq(member.user_id))

@@ -57,7 +57,7 @@ impl PasswordWork {
             done
         })
         .await
-        .map_err(|e| ServiceError::Internal(format!("password work: {e}")))
+        .map_err(|e| ServiceError::Internal(e.into()))
     }
 }
 

@@ -1,14 +1,18 @@
-//! The organization's plan.
+//! The organization: its plan, its lock for changes that must not interleave, its key counts.
 
 use super::Member;
 use super::audit::{self, Change};
-use super::keys::count_live_keys;
-use crate::model::{AuditAction, FieldError, Permission, Plan};
+use crate::model::{AuditAction, FieldError, KeyStatus, Permission, Plan};
 use crate::ssr::ServiceError;
 use crate::ssr::db::begin_write;
-use crate::ssr::entities::organization;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, Set};
+use crate::ssr::entities::{api_key, organization};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
 use serde_json::json;
+use uuid::Uuid;
 
 /// Switches the plan (no billing). Only an owner may; a plan too small for the keys already live is
 /// refused rather than leaving the organization over its limit.
@@ -37,4 +41,37 @@ pub async fn change_plan(db: &DatabaseConnection, member: &Member, plan: Plan) -
     txn.commit().await?;
     tracing::info!(organization = %member.organization_id, plan = plan.as_str(), "plan changed");
     Ok(plan)
+}
+
+/// Locks the organization's row for the rest of the transaction, so that changes which check a
+/// count first (the plan's key limit, the last owner) do not interleave. On SQLite, where rows are
+/// not locked, the write transaction (`BEGIN IMMEDIATE`) already holds the database's write lock.
+pub(crate) async fn lock(
+    txn: &DatabaseTransaction,
+    organization_id: Uuid,
+) -> Result<organization::Model, ServiceError> {
+    organization::Entity::find_by_id(organization_id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::NotFound("organization"))
+}
+
+/// Counts one more key ever created in the organization (rolled back with the transaction).
+pub(crate) async fn count_key_created(txn: &DatabaseTransaction, organization_id: Uuid) -> Result<(), ServiceError> {
+    organization::Entity::update_many()
+        .col_expr(organization::Column::KeysCreatedTotal, Expr::col(organization::Column::KeysCreatedTotal).add(1))
+        .filter(organization::Column::Id.eq(organization_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Keys that count against the plan: not revoked (deleted keys are gone from the table).
+pub(crate) async fn count_live_keys(db: &impl ConnectionTrait, organization_id: Uuid) -> Result<u64, ServiceError> {
+    Ok(api_key::Entity::find()
+        .filter(api_key::Column::OrganizationId.eq(organization_id))
+        .filter(api_key::Column::Status.ne(KeyStatus::Revoked))
+        .count(db)
+        .await?)
 }

@@ -4,7 +4,7 @@
 
 use super::Member;
 use super::audit::{self, Change};
-use super::keys::lock_organization;
+use super::organizations;
 use crate::model::{
     AuditAction, CustomScope, FieldError, KeyStatus, ManagementScope, Permission, Project, ProjectOverview, ScopeSet,
     project_name,
@@ -98,7 +98,7 @@ pub async fn create(db: &DatabaseConnection, member: &Member, name: &str) -> Res
     member.permits(Permission::SettingsManage)?;
     let name = project_name(name)?;
     let txn = begin_write(db).await?;
-    lock_organization(&txn, member.organization_id, false).await?;
+    organizations::lock(&txn, member.organization_id).await?;
     ensure_unused(&txn, member.organization_id, &name, None).await?;
     let row = project::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -119,7 +119,7 @@ pub async fn rename(core: &Core, member: &Member, project_id: Uuid, name: &str) 
     member.permits(Permission::SettingsManage)?;
     let name = project_name(name)?;
     let txn = begin_write(&core.db).await?;
-    lock_organization(&txn, member.organization_id, false).await?;
+    organizations::lock(&txn, member.organization_id).await?;
     let row = find(&txn, member, project_id).await?;
     ensure_unused(&txn, member.organization_id, &name, Some(row.id)).await?;
     let was = row.name.clone();
@@ -145,7 +145,7 @@ pub async fn set_archived(
 ) -> Result<(), ServiceError> {
     member.permits(Permission::SettingsManage)?;
     let txn = begin_write(db).await?;
-    lock_organization(&txn, member.organization_id, false).await?;
+    organizations::lock(&txn, member.organization_id).await?;
     let row = find(&txn, member, project_id).await?;
     if row.archived_at.is_some() == archived {
         let state = if archived { "already archived" } else { "not archived" };

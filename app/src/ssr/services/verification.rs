@@ -12,64 +12,12 @@ use crate::ssr::rate_limit::RateState;
 use crate::ssr::{Core, ServiceError, metrics};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
 
-/// Why the calling key was refused (all answer 401).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyRejection {
-    Missing,
-    /// Malformed, bad checksum, unknown, revoked, or a replaced secret past its grace: told apart
-    /// by neither the answer nor its timing.
-    Invalid,
-    Expired,
-    Disabled,
-}
-
-/// The verdict on a presented key. Always an HTTP 200: `valid` and this code say how it went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum VerifyCode {
-    Valid,
-    /// Unknown, malformed, bad checksum, or another project's key.
-    NotFound,
-    Expired,
-    Disabled,
-    Revoked,
-    WrongEnvironment,
-    InsufficientScope,
-    RateLimited,
-}
-
-impl VerifyCode {
-    /// Every code, in declaration order (`code as usize` indexes it).
-    pub const ALL: [Self; 8] = [
-        Self::Valid,
-        Self::NotFound,
-        Self::Expired,
-        Self::Disabled,
-        Self::Revoked,
-        Self::WrongEnvironment,
-        Self::InsufficientScope,
-        Self::RateLimited,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Valid => "VALID",
-            Self::NotFound => "NOT_FOUND",
-            Self::Expired => "EXPIRED",
-            Self::Disabled => "DISABLED",
-            Self::Revoked => "REVOKED",
-            Self::WrongEnvironment => "WRONG_ENVIRONMENT",
-            Self::InsufficientScope => "INSUFFICIENT_SCOPE",
-            Self::RateLimited => "RATE_LIMITED",
-        }
-    }
-}
+pub use crate::model::{KeyRejection, VerifyCode};
 
 /// What a service asks about a key its caller presented.
 #[derive(Debug, Clone, Default)]

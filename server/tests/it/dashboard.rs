@@ -1,0 +1,114 @@
+//! The dashboard's pages over real HTTP: what one render costs the database, and how a page that
+//! sends a person elsewhere answers.
+
+use crate::api::{start, start_recording_statements};
+use app::ssr::services::{Client, auth};
+use app::ssr::test_support::PASSWORD;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, COOKIE, LOCATION};
+
+/// The most SQL statements one server render of `/keys` may run. A budget, not a timing: a page
+/// that signs in again per server function, reads per key, or fetches a resource twice goes over.
+/// Today's 14: the sign-in (1, joined), the organizations to switch to (2), the page of keys with its
+/// count, projects and creators (4), the figures above the table (5), the projects to filter by (2).
+const KEYS_PAGE_STATEMENTS: usize = 14;
+/// The same for a key's own page. Today's 11: the sign-in (1), the organizations (2), the key with
+/// its rotations, creator, project and project's scopes (7), its usage (1).
+const KEY_PAGE_STATEMENTS: usize = 11;
+
+#[tokio::test]
+async fn one_render_of_the_keys_page_or_a_keys_page_runs_a_fixed_number_of_statements() {
+    let (s, statements) = start_recording_statements().await;
+    let take = || std::mem::take(&mut *statements.lock().expect("statements"));
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let mut last = None;
+    for i in 0..30 {
+        last = Some(s.key(&format!("service-{i:02}"), &["api_keys.read"]).await.0);
+    }
+    let key = last.expect("a key");
+    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let cookie = format!("kw_session={}", session.token);
+    let render = |path: String| {
+        let request = s.http.get(format!("{root}{path}")).header(COOKIE, &cookie).header(ACCEPT, "text/html");
+        async move {
+            let response = request.send().await.expect("response");
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            response.text().await.expect("page")
+        }
+    };
+    // The first request of a session records its activity (a write every few minutes, not per page).
+    render("/keys".into()).await;
+
+    take();
+    let page = render("/keys".into()).await;
+    let keys_page = take();
+    assert!(page.contains("service-29"), "the keys are in the server's HTML");
+
+    let page = render(format!("/keys/{key}")).await;
+    let key_page = take();
+    assert!(page.contains("service-29"), "the key is in the server's HTML");
+
+    assert!(
+        keys_page.len() <= KEYS_PAGE_STATEMENTS,
+        "/keys ran {} statements:\n{}",
+        keys_page.len(),
+        keys_page.join("\n")
+    );
+    assert!(
+        key_page.len() <= KEY_PAGE_STATEMENTS,
+        "a key's page ran {} statements:\n{}",
+        key_page.len(),
+        key_page.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn a_page_that_sends_a_person_elsewhere_answers_with_a_real_redirect() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    // Whatever the client accepts: a browser without JavaScript, curl, a crawler.
+    for accept in ["text/html", "*/*", ""] {
+        for (path, to) in [("/", "/sign-in"), ("/keys", "/sign-in"), ("/audit", "/sign-in")] {
+            let mut request = http.get(format!("{root}{path}"));
+            if !accept.is_empty() {
+                request = request.header(ACCEPT, accept);
+            }
+            let response = request.send().await.expect("response");
+            assert_eq!(response.status(), StatusCode::FOUND, "{path} accepting {accept:?}");
+            assert_eq!(response.headers().get(LOCATION).and_then(|v| v.to_str().ok()), Some(to), "{path}");
+        }
+    }
+    // A page that stays answers 200, without a Location.
+    let response = http.get(format!("{root}/sign-in")).send().await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get(LOCATION).is_none());
+}
+
+#[tokio::test]
+async fn each_request_signs_in_its_own_member_however_they_interleave() {
+    use app::model::Role;
+    use app::ssr::test_support::member;
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    member(&s.core.db, &s.owner, Role::Viewer, "Grace").await;
+    let cookie = |email: &'static str| {
+        let core = s.core.clone();
+        async move {
+            let session = auth::sign_in(&core, email, PASSWORD, &Client::default()).await.expect("signed in");
+            format!("kw_session={}", session.token)
+        }
+    };
+    let (ada, grace) = (cookie("ada@acme.test").await, cookie("grace@acme.test").await);
+    let page = |cookie: String| {
+        let request = s.http.get(format!("{root}/account")).header(COOKIE, cookie).header(ACCEPT, "text/html");
+        async move { request.send().await.expect("response").text().await.expect("page") }
+    };
+    let pages =
+        futures::future::join_all((0..8).map(|i| page(if i % 2 == 0 { ada.clone() } else { grace.clone() }))).await;
+    for (i, html) in pages.iter().enumerate() {
+        let (mine, theirs) =
+            if i % 2 == 0 { ("ada@acme.test", "grace@acme.test") } else { ("grace@acme.test", "ada@acme.test") };
+        assert!(html.contains(mine) && !html.contains(theirs), "request {i} shows {mine} only");
+    }
+}
