@@ -8,14 +8,15 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use components::{AuthProvider, KeyActionsProvider, ToastProvider};
+use components::{AuthProvider, ToastProvider};
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_router::Lazy;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
-    AccountPage, AuditPage, HomePage, InvitePage, KeyDetailsPage, KeysPage, MembersPage, NotFound, ProjectsPage,
-    SettingsPage, SetupPage, SignInPage,
+    AccountRoute, AuditRoute, HomePage, InviteRoute, KeyDetailsRoute, KeysRoute, MembersRoute, NotFound, ProjectsRoute,
+    SettingsRoute, SetupRoute, SignInRoute,
 };
 
 /// The HTML document the server renders around the app.
@@ -51,23 +52,21 @@ pub fn App() -> impl IntoView {
         <ToastProvider>
             <Router>
                 <AuthProvider>
-                <KeyActionsProvider>
                     // Async SSR: the session is known before the first byte, so a page that needs one
                     // answers with a real redirect, and the keys table is in the first HTML response.
                     <Routes fallback=NotFound>
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                        <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
-                        <Route path=path!("/sign-in") view=SignInPage ssr=SsrMode::Async />
-                        <Route path=path!("/keys") view=KeysPage ssr=SsrMode::Async />
-                        <Route path=path!("/keys/:id") view=KeyDetailsPage ssr=SsrMode::Async />
-                        <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
-                        <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
-                        <Route path=path!("/members") view=MembersPage ssr=SsrMode::Async />
-                        <Route path=path!("/projects") view=ProjectsPage ssr=SsrMode::Async />
-                        <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
-                        <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async />
+                        <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/keys/:id") view={Lazy::<KeyDetailsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
                     </Routes>
-                </KeyActionsProvider>
                 </AuthProvider>
             </Router>
         </ToastProvider>

@@ -6,7 +6,13 @@ test("the dashboard's assets load and the page hydrates", async ({ page }) => {
   const missing: string[] = [];
   const failed: string[] = [];
   const errors: string[] = [];
-  page.on("response", (response) => {
+  const assets: { path: string; encoding?: string; caching?: string }[] = [];
+  page.on("response", async (response) => {
+    const path = new URL(response.url()).pathname;
+    if (path.startsWith("/pkg/") && response.ok()) {
+      const headers = await response.allHeaders();
+      assets.push({ path, encoding: headers["content-encoding"], caching: headers["cache-control"] });
+    }
     if (response.status() < 400) return;
     const refused = `${response.status()} ${response.url()}`;
     (new URL(response.url()).pathname.startsWith("/pkg/") ? missing : failed).push(refused);
@@ -25,4 +31,15 @@ test("the dashboard's assets load and the page hydrates", async ({ page }) => {
     .toHaveAttribute("data-hydrated", "", { timeout: 15_000 });
   expect(failed, "other resources the page asked for and did not get").toEqual([]);
   expect(errors, "console errors (a CSP violation among them) while loading and hydrating").toEqual([]);
+
+  // The script, the stylesheet and the WASM (the frame and the page's area): compressed, named by
+  // their hash, and kept by the browser for a year.
+  for (const kind of [".js", ".css", ".wasm"]) {
+    expect(assets.some((a) => a.path.endsWith(kind)), `a ${kind} file was loaded`).toBe(true);
+  }
+  for (const asset of assets) {
+    expect(asset.path, "a file named by its content's hash").toMatch(/\.[A-Za-z0-9_-]{22}\.(js|css|wasm)$/);
+    expect(["br", "gzip"], `${asset.path} is sent compressed`).toContain(asset.encoding);
+    expect(asset.caching, `${asset.path} is cached`).toBe("public, max-age=31536000, immutable");
+  }
 });

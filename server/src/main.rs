@@ -94,6 +94,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
     if let Some(task) = listener_task {
         task.abort();
     }
+    db::settle(&core.db, std::time::Duration::from_secs(5)).await;
     core.db.close().await?;
     tracing::info!("Keyward stopped");
     Ok(())

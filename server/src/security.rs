@@ -157,14 +157,15 @@ fn from_this_site(headers: &HeaderMap, site: &Site) -> bool {
 }
 
 /// Headers on every answer: no sniffing, no framing (the reveal-token dialog must not be framed),
-/// no referrer (invitation links carry a token), and HSTS over HTTPS. Pages add their CSP and
+/// no referrer to other sites (invitation links carry a token; this site's own forms need it, to
+/// come back to the page they were posted from when there is no JavaScript), and HSTS over HTTPS. Pages add their CSP and
 /// `Cache-Control` themselves (see `app::ssr::page_headers`).
 pub async fn standard_headers(State(site): State<Arc<Site>>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     if site.https {
         headers
             .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));

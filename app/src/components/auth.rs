@@ -1,29 +1,23 @@
 //! The session, known to every page: who is signed in, and the actions that change it.
 
 use super::{error_message, use_toasts};
-use crate::api::account::{ChangePassword, CreateOrganization, SwitchOrganization};
-use crate::api::auth::{SetUp, SignIn, SignOut, current_session};
-use crate::api::members::AcceptInvitation;
+use crate::api::account::SwitchOrganization;
+use crate::api::auth::{SignOut, current_session};
 use crate::model::{AppError, SessionInfo};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_navigate;
 
+/// The session and the actions of the app's frame. The actions of one page (set up, sign in,
+/// accept an invitation, change the password...) belong to that page, whose code loads with it;
+/// one that signs someone in refetches the session (see [`go_to_keys_once_signed_in`]).
 #[derive(Clone, Copy)]
 pub struct AuthContext {
-    /// Refetched whenever someone sets up, signs in or signs out.
+    /// Refetched whenever someone signs in, out, or into another organization.
     pub session: Resource<Result<Option<SessionInfo>, AppError>>,
-    pub set_up: ServerAction<SetUp>,
-    pub sign_in: ServerAction<SignIn>,
     pub sign_out: ServerAction<SignOut>,
-    /// Accepting an invitation signs the person in, too.
-    pub accept: ServerAction<AcceptInvitation>,
     /// Another organization: every page's data changes with it.
     pub switch: ServerAction<SwitchOrganization>,
-    /// A new organization, which the session then works in.
-    pub create_organization: ServerAction<CreateOrganization>,
-    /// A new password ends the other sessions; this one stays.
-    pub change_password: ServerAction<ChangePassword>,
 }
 
 pub fn use_auth() -> AuthContext {
@@ -47,35 +41,10 @@ pub fn current_member() -> Option<SessionInfo> {
 
 #[component]
 pub fn AuthProvider(children: Children) -> impl IntoView {
-    let set_up = ServerAction::<SetUp>::new();
-    let sign_in = ServerAction::<SignIn>::new();
     let sign_out = ServerAction::<SignOut>::new();
-    let accept = ServerAction::<AcceptInvitation>::new();
     let switch = ServerAction::<SwitchOrganization>::new();
-    let create_organization = ServerAction::<CreateOrganization>::new();
-    let change_password = ServerAction::<ChangePassword>::new();
-    let session = Resource::new(
-        move || {
-            (
-                set_up.version().get(),
-                sign_in.version().get(),
-                sign_out.version().get(),
-                accept.version().get(),
-                switch.version().get(),
-            )
-        },
-        |_| current_session(),
-    );
-    provide_context(AuthContext {
-        session,
-        set_up,
-        sign_in,
-        sign_out,
-        accept,
-        switch,
-        create_organization,
-        change_password,
-    });
+    let session = Resource::new(move || (sign_out.version().get(), switch.version().get()), |_| current_session());
+    provide_context(AuthContext { session, sign_out, switch });
     // Switching organization reloads the app on the keys page, so that nothing of the previous
     // organization stays on screen or in a cached resource. Once per app, not per page.
     let toasts = use_toasts();
@@ -83,12 +52,6 @@ pub fn AuthProvider(children: Children) -> impl IntoView {
         Some(Ok(_)) => reload_on_keys(),
         Some(Err(e)) => toasts.error(error_message(&e)),
         None => {}
-    });
-    // Its errors show under its form.
-    Effect::new(move |_| {
-        if matches!(create_organization.value().get(), Some(Ok(_))) {
-            reload_on_keys();
-        }
     });
     children()
 }
@@ -114,18 +77,21 @@ pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
     }
 }
 
-/// After a successful setup or sign-in, on to the keys (the session resource refetches meanwhile).
+/// After a successful setup, sign-in or accepted invitation: the session is read again, and on to
+/// the keys.
 pub fn go_to_keys_once_signed_in(value: MappedSignal<Option<Result<(), AppError>>>) {
     let navigate = use_navigate();
+    let session = use_auth().session;
     Effect::new(move |_| {
         if matches!(value.get(), Some(Ok(()))) {
+            session.refetch();
             navigate("/keys", Default::default());
         }
     });
 }
 
 /// A full page load of the keys page: the way into another organization.
-fn reload_on_keys() {
+pub fn reload_on_keys() {
     #[cfg(feature = "hydrate")]
     let _ = window().location().assign("/keys");
 }

@@ -42,8 +42,10 @@ pub fn use_key_actions() -> KeyActions {
     expect_context::<KeyActions>()
 }
 
-#[component]
-pub fn KeyActionsProvider(children: Children) -> impl IntoView {
+/// The key actions of a page that changes keys (the keys, a key's page, the plan in settings),
+/// provided to its components. Made by the page, so that their code loads with it, not with the
+/// app's frame.
+pub fn provide_key_actions() -> KeyActions {
     let actions = KeyActions {
         create: ServerAction::new(),
         revoke: ServerAction::new(),
@@ -67,7 +69,7 @@ pub fn KeyActionsProvider(children: Children) -> impl IntoView {
     report(actions.rate_limit, toasts, false, |k| format!("Rate limit of \"{}\" saved.", k.name));
     report(actions.plan, toasts, false, |p| format!("Plan changed to {p}."));
     provide_context(actions);
-    children()
+    actions
 }
 
 fn report<S>(action: ServerAction<S>, toasts: Toasts, errors_too: bool, message: fn(&S::Output) -> String)

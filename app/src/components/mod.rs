@@ -14,10 +14,12 @@ mod toast;
 mod usage_chart;
 
 pub use app_shell::AppShell;
-pub use auth::{AuthContext, AuthProvider, RequireSession, current_member, go_to_keys_once_signed_in, use_auth};
+pub use auth::{
+    AuthContext, AuthProvider, RequireSession, current_member, go_to_keys_once_signed_in, reload_on_keys, use_auth,
+};
 pub use data_table::DataTable;
 pub use form_error::{ActionError, ErrorMessage, error_message, invalid_field};
-pub use key_actions::{KeyActions, KeyActionsProvider, use_key_actions};
+pub use key_actions::{KeyActions, provide_key_actions, use_key_actions};
 pub use modal::Modal;
 pub use scope_picker::ScopePicker;
 pub use status_badge::StatusBadge;

@@ -1,9 +1,9 @@
 //! The signed-in person's account: their password, and the sessions signed in as them.
 
-use crate::api::account::{EndOtherSessions, EndSession, list_sessions};
+use crate::api::account::{ChangePassword, CreateOrganization, EndOtherSessions, EndSession, list_sessions};
 use crate::components::{
     ActionError, AppShell, DataTable, ErrorMessage, RequireSession, error_message, format_time, invalid_field,
-    use_auth, use_toasts,
+    reload_on_keys, use_auth, use_toasts,
 };
 use crate::model::{MIN_PASSWORD_CHARS, SessionView};
 use leptos::html;
@@ -12,6 +12,8 @@ use leptos_meta::Title;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    // A new password ends the other sessions (this one stays): the list follows.
+    let change_password = ServerAction::<ChangePassword>::new();
     view! {
         <Title text="Your account" />
         <RequireSession>
@@ -25,8 +27,8 @@ pub fn AccountPage() -> impl IntoView {
                     </div>
                 </div>
                 <OrganizationsSection />
-                <PasswordSection />
-                <SessionsSection />
+                <PasswordSection action=change_password />
+                <SessionsSection change_password />
             </AppShell>
         </RequireSession>
     }
@@ -36,8 +38,14 @@ pub fn AccountPage() -> impl IntoView {
 #[component]
 fn OrganizationsSection() -> impl IntoView {
     let auth = use_auth();
-    let action = auth.create_organization;
+    let action = ServerAction::<CreateOrganization>::new();
     let value = action.value();
+    // The session moves to the new organization: a full load of its keys. (Errors show under the form.)
+    Effect::new(move |_| {
+        if matches!(value.get(), Some(Ok(_))) {
+            reload_on_keys();
+        }
+    });
     let session = move || auth.session.get().and_then(Result::ok).flatten();
     view! {
         <section class="card" aria-labelledby="organizations-title">
@@ -69,8 +77,7 @@ fn OrganizationsSection() -> impl IntoView {
 
 /// A new password; every other session ends with the old one.
 #[component]
-fn PasswordSection() -> impl IntoView {
-    let action = use_auth().change_password;
+fn PasswordSection(action: ServerAction<ChangePassword>) -> impl IntoView {
     let toasts = use_toasts();
     let form = NodeRef::<html::Form>::new();
     Effect::new(move |_| {
@@ -112,13 +119,12 @@ fn PasswordSection() -> impl IntoView {
 
 /// Where the person is signed in; any other session can be ended, or all of them at once.
 #[component]
-fn SessionsSection() -> impl IntoView {
-    let auth = use_auth();
+fn SessionsSection(change_password: ServerAction<ChangePassword>) -> impl IntoView {
     let toasts = use_toasts();
     let end = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
     let sessions = Resource::new(
-        move || (end.version().get(), end_others.version().get(), auth.change_password.version().get()),
+        move || (end.version().get(), end_others.version().get(), change_password.version().get()),
         |_| list_sessions(),
     );
     Effect::new(move |_| match end.value().get() {
@@ -136,10 +142,11 @@ fn SessionsSection() -> impl IntoView {
         <section class="card" aria-labelledby="sessions-title">
             <div class="section-header">
                 <h2 id="sessions-title">"Sessions"</h2>
-                <button type="button" class="button button-danger-quiet" disabled=move || end_others.pending().get()
-                    on:click=move |_| { end_others.dispatch(EndOtherSessions {}); }>
-                    "Sign out all other sessions"
-                </button>
+                <ActionForm action=end_others attr:class="inline-form">
+                    <button type="submit" class="button button-danger-quiet" disabled=move || end_others.pending().get()>
+                        "Sign out all other sessions"
+                    </button>
+                </ActionForm>
             </div>
             <p class="hint">"Browsers and devices signed in as you, in every organization."</p>
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
@@ -173,11 +180,13 @@ fn SessionTable(list: Vec<SessionView>, end: ServerAction<EndSession>) -> impl I
                                 <td>{s.last_seen_at.map_or_else(|| "—".to_owned(), format_time)}</td>
                                 <td class="actions">
                                     {(!s.current).then(|| view! {
-                                        <button type="button" class="button button-danger-quiet" aria-label=label
-                                            disabled=move || end.pending().get()
-                                            on:click=move |_| { end.dispatch(EndSession { session_id }); }>
-                                            "Sign out"
-                                        </button>
+                                        <ActionForm action=end attr:class="inline-form">
+                                            <input type="hidden" name="session_id" value=session_id.to_string() />
+                                            <button type="submit" class="button button-danger-quiet" aria-label=label
+                                                disabled=move || end.pending().get()>
+                                                "Sign out"
+                                            </button>
+                                        </ActionForm>
                                     })}
                                 </td>
                             </tr>

@@ -1,8 +1,8 @@
 //! Accepting an invitation: the link is the credential. A new person chooses a name and a password;
 //! someone with an account confirms it with their password.
 
-use crate::api::members::get_invitation;
-use crate::components::{ActionError, error_message, go_to_keys_once_signed_in, use_auth};
+use crate::api::members::{AcceptInvitation, get_invitation};
+use crate::components::{ActionError, error_message, go_to_keys_once_signed_in};
 use crate::model::MIN_PASSWORD_CHARS;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -13,8 +13,7 @@ pub fn InvitePage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.with(|p| p.get("token").unwrap_or_default());
     let preview = Resource::new(token, get_invitation);
-    let auth = use_auth();
-    let action = auth.accept;
+    let action = ServerAction::<AcceptInvitation>::new();
     let value = action.value();
     let pending = action.pending();
     go_to_keys_once_signed_in(value);

@@ -1,8 +1,8 @@
-use crate::api::keys::{DeleteKey, DisableKey, EnableKey, RotateKey, get_key_details, get_key_usage};
+use crate::api::keys::{DeleteKey, RotateKey, get_key_details, get_key_usage};
 use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
 use crate::components::{
     ActionError, AppShell, ErrorMessage, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member,
-    format_date, format_time, use_key_actions,
+    format_date, format_time, provide_key_actions, use_key_actions,
 };
 use crate::model::{ApiKey, AppError, KeyDetails, RateLimit, RotationGrace, UsageHistory};
 use leptos::prelude::*;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// `KeysData` in the keys page for why).
 #[component]
 pub fn KeyDetailsPage() -> impl IntoView {
-    let actions = use_key_actions();
+    let actions = provide_key_actions();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<Uuid>().ok())));
     let details = Resource::new(
@@ -128,13 +128,18 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
                 {status.can_rotate().then(|| view! {
                     <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
                 })}
+                // Forms, so that they work before the page's code has arrived, and without it.
                 {status.can_disable().then(|| view! {
-                    <button type="button" class="button" disabled=move || actions.disable.pending().get()
-                        on:click=move |_| { actions.disable.dispatch(DisableKey { id }); }>"Disable"</button>
+                    <ActionForm action=actions.disable attr:class="inline-form">
+                        <input type="hidden" name="id" value=id.to_string() />
+                        <button type="submit" class="button" disabled=move || actions.disable.pending().get()>"Disable"</button>
+                    </ActionForm>
                 })}
                 {status.can_enable().then(|| view! {
-                    <button type="button" class="button" disabled=move || actions.enable.pending().get()
-                        on:click=move |_| { actions.enable.dispatch(EnableKey { id }); }>"Enable"</button>
+                    <ActionForm action=actions.enable attr:class="inline-form">
+                        <input type="hidden" name="id" value=id.to_string() />
+                        <button type="submit" class="button" disabled=move || actions.enable.pending().get()>"Enable"</button>
+                    </ActionForm>
                 })}
                 {status.can_revoke().then(|| view! {
                     <button type="button" class="button button-danger-quiet"

@@ -3,7 +3,9 @@ use crate::api::projects::list_projects;
 use crate::components::keys::{
     CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog, TokenReveal,
 };
-use crate::components::{AppShell, ErrorMessage, RequireSession, after, current_member, use_key_actions};
+use crate::components::{
+    AppShell, ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions,
+};
 use crate::model::{
     ApiKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Permission, Project,
 };
@@ -27,7 +29,7 @@ struct KeysData {
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
-    let actions = use_key_actions();
+    let actions = provide_key_actions();
     let (query, set_query) = use_key_query();
     // Lists and figures follow every change: they refetch when any key action completes.
     let keys = Resource::new(move || (query.get(), actions.version()), |(q, _)| list_keys(q));

@@ -145,10 +145,12 @@ fn MemberTables(list: MemberList, actions: MemberActions) -> impl IntoView {
                                 <td>{format_date(i.expires_at)}</td>
                                 <td class="actions">
                                     {may_invite.then(|| view! {
-                                        <button type="button" class="button button-danger-quiet" aria-label=label
-                                            on:click=move |_| { actions.revoke.dispatch(RevokeInvitation { id }); }>
-                                            "Revoke"
-                                        </button>
+                                        <ActionForm action=actions.revoke attr:class="inline-form">
+                                            <input type="hidden" name="id" value=id.to_string() />
+                                            <button type="submit" class="button button-danger-quiet" aria-label=label>
+                                                "Revoke"
+                                            </button>
+                                        </ActionForm>
                                     })}
                                 </td>
                             </tr>
@@ -172,6 +174,7 @@ fn MemberRow(
     let suspended = member.status == MemberStatus::Suspended;
     let role_label = format!("Role of {}", member.name);
     let target = member.clone();
+    let suspend_label = format!("{} {}", if suspended { "Reactivate" } else { "Suspend" }, member.name);
     let role_cell = if changeable {
         view! {
             <select aria-label=role_label disabled=move || actions.role.pending().get()
@@ -199,11 +202,13 @@ fn MemberRow(
             <td>{member.last_active_at.map_or_else(|| "Never".to_owned(), format_time)}</td>
             <td class="actions">
                 {changeable.then(|| view! {
-                    <button type="button" class="button button-quiet"
-                        aria-label=format!("{} {}", if suspended { "Reactivate" } else { "Suspend" }, member.name)
-                        on:click=move |_| { actions.suspend.dispatch(SetMemberSuspended { user_id, suspended: !suspended }); }>
-                        {if suspended { "Reactivate" } else { "Suspend" }}
-                    </button>
+                    <ActionForm action=actions.suspend attr:class="inline-form">
+                        <input type="hidden" name="user_id" value=user_id.to_string() />
+                        <input type="hidden" name="suspended" value=(!suspended).to_string() />
+                        <button type="submit" class="button button-quiet" aria-label=suspend_label.clone()>
+                            {if suspended { "Reactivate" } else { "Suspend" }}
+                        </button>
+                    </ActionForm>
                     <button type="button" class="button button-danger-quiet" aria-label=format!("Remove {}", member.name)
                         on:click=move |_| remove_target.set(Some(target.clone()))>
                         "Remove"

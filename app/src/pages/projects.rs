@@ -171,11 +171,14 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
                     {archived.then(|| view! { " " <span class="badge status-revoked">"Archived"</span> })}
                 </h2>
                 {may_manage.then(|| view! {
-                    <button type="button" class="button button-quiet" aria-label=toggle_label
-                        disabled=move || actions.archive.pending().get()
-                        on:click=move |_| { actions.archive.dispatch(SetProjectArchived { project_id: id, archived: !archived }); }>
-                        {if archived { "Restore" } else { "Archive" }}
-                    </button>
+                    <ActionForm action=actions.archive attr:class="inline-form">
+                        <input type="hidden" name="project_id" value=id.to_string() />
+                        <input type="hidden" name="archived" value=(!archived).to_string() />
+                        <button type="submit" class="button button-quiet" aria-label=toggle_label
+                            disabled=move || actions.archive.pending().get()>
+                            {if archived { "Restore" } else { "Archive" }}
+                        </button>
+                    </ActionForm>
                 })}
             </div>
             <p class="hint">

@@ -1,5 +1,5 @@
 use crate::api::keys::get_key_stats;
-use crate::components::{ActionError, AppShell, RequireSession, use_auth, use_key_actions};
+use crate::components::{ActionError, AppShell, RequireSession, provide_key_actions, use_auth, use_key_actions};
 use crate::model::{Plan, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,6 +7,7 @@ use leptos_meta::Title;
 /// The organization's plan and usage; an owner switches plan here (no billing).
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    provide_key_actions();
     view! {
         <Title text="Settings" />
         <RequireSession>

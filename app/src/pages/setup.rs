@@ -1,5 +1,6 @@
+use crate::api::auth::SetUp;
 use crate::api::auth::needs_setup;
-use crate::components::{ActionError, go_to_keys_once_signed_in, invalid_field, use_auth};
+use crate::components::{ActionError, go_to_keys_once_signed_in, invalid_field};
 use crate::model::org::MIN_PASSWORD_CHARS;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,8 +9,7 @@ use leptos_router::components::Redirect;
 /// First run: the organization and its owner.
 #[component]
 pub fn SetupPage() -> impl IntoView {
-    let auth = use_auth();
-    let action = auth.set_up;
+    let action = ServerAction::<SetUp>::new();
     let value = action.value();
     let pending = action.pending();
     let setup = Resource::new(|| (), |_| needs_setup());

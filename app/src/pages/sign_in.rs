@@ -1,3 +1,4 @@
+use crate::api::auth::SignIn;
 use crate::api::auth::needs_setup;
 use crate::components::{ActionError, go_to_keys_once_signed_in, use_auth};
 use leptos::prelude::*;
@@ -7,7 +8,7 @@ use leptos_router::components::Redirect;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let auth = use_auth();
-    let action = auth.sign_in;
+    let action = ServerAction::<SignIn>::new();
     let value = action.value();
     let pending = action.pending();
     let setup = Resource::new(|| (), |_| needs_setup());

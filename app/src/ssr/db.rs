@@ -65,3 +65,24 @@ fn prepare_sqlite_path(url: &str) -> Result<String, DbErr> {
         format!("{url}?mode=rwc")
     })
 }
+
+/// Waits, `longest` at most, until none of the pool's connections is in use: work a finished
+/// request left behind (a page's render whose reader went away) ends before shutdown closes the
+/// pool, instead of failing against it.
+pub async fn settle(db: &DatabaseConnection, longest: Duration) {
+    let in_use = || match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size() as usize).saturating_sub(pool.num_idle())
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size() as usize).saturating_sub(pool.num_idle())
+        }
+        _ => 0,
+    };
+    let deadline = tokio::time::Instant::now() + longest;
+    while in_use() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

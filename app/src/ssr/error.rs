@@ -65,6 +65,20 @@ impl ServiceError {
         }
     }
 
+    /// Logs a failure on the server's side; the detail stays in the log, the caller gets a plain
+    /// message. Work a finished request left behind (a page's render whose reader went away) may
+    /// still reach for the database after shutdown closed its pool: that is the work being
+    /// cancelled, not a fault, and is not logged as one.
+    pub fn log(&self) {
+        use sea_orm::error::ConnAcquireErr;
+        match self {
+            ServiceError::Database(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed)) => {
+                tracing::debug!("work cancelled: the database is closed for shutdown");
+            }
+            _ => tracing::error!(error = %self, "internal error"),
+        }
+    }
+
     /// How long to wait before trying again, for the refusals that say so (`Retry-After`).
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
@@ -103,8 +117,7 @@ impl From<ServiceError> for AppError {
                 AppError::PlanLimitReached { plan: plan.label().to_owned(), limit }
             }
             ServiceError::Database(_) | ServiceError::Internal(_) => {
-                // The detail stays in the server's log; the person gets a plain message.
-                tracing::error!(error = %e, "internal error");
+                e.log();
                 AppError::Internal
             }
         }

@@ -136,7 +136,7 @@ impl IntoResponse for ApiError {
                         Vec::new(),
                     ),
                     ServiceError::Database(_) | ServiceError::Internal(_) => {
-                        tracing::error!(error = %e, "internal error");
+                        e.log();
                         (status, "INTERNAL_ERROR", "Something went wrong on our side.".to_owned(), Vec::new())
                     }
                 }
