@@ -93,7 +93,7 @@ async fn organization_with_keys(
     let core = Core::new(db.clone());
     let session = auth::register_organization(&core, form, &Client::default()).await?;
     let owner = auth::authenticate(&core, &session.token).await?;
-    organizations::change_plan(db, &owner, Plan::Enterprise).await?;
+    organizations::change_plan(&core, &owner, Plan::Enterprise).await?;
     let owner = Member { plan: Plan::Enterprise, ..owner };
     let project = app::ssr::services::projects::list(db, &owner).await?.remove(0);
 

@@ -1,7 +1,8 @@
 //! What the verification path knows about keys it has seen recently, by digest, so that a key in use
 //! costs no database work. Every change to a key forgets its digests before the change is answered.
 
-use crate::model::{Environment, KeyStatus, RateLimit, Role, ScopeSet};
+use crate::model::{Environment, KeyStats, KeyStatus, RateLimit, Role, ScopeSet};
+use crate::ssr::services::Reach;
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use std::sync::Arc;
@@ -161,5 +162,48 @@ mod tests {
         assert!(cache.get(&digest).is_none());
         cache.remember(digest, Lookup::Unknown, cache.generation());
         assert!(matches!(cache.get(&digest), Some(Lookup::Unknown)));
+    }
+}
+
+/// The figures above the keys table (counts, calls in the last day, the last call), per
+/// organization and reach: at 100,000 keys they cost several counts over the table, on every
+/// render of the keys page.
+///
+/// A change made through this instance forgets its organization's figures at once, so they are
+/// exact after every change a person makes. What moves on its own (calls, keys reaching their
+/// expiry, changes made through another instance) shows after `TTL` at most; calls already reach
+/// the database only every usage flush.
+#[derive(Clone)]
+pub struct StatsCache {
+    entries: Cache<(Uuid, Reach), KeyStats>,
+}
+
+impl StatsCache {
+    pub const TTL: Duration = Duration::from_secs(5);
+
+    pub fn get(&self, organization: Uuid, reach: Reach) -> Option<KeyStats> {
+        self.entries.get(&(organization, reach))
+    }
+
+    pub fn remember(&self, organization: Uuid, reach: Reach, stats: KeyStats) {
+        self.entries.insert((organization, reach), stats);
+    }
+
+    /// After a change to the organization's keys or plan.
+    pub fn forget(&self, organization: Uuid) {
+        // Only fails when closures are not enabled, which `default` does.
+        let _ = self.entries.invalidate_entries_if(move |(org, _), _| *org == organization);
+    }
+}
+
+impl Default for StatsCache {
+    fn default() -> Self {
+        Self {
+            entries: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Self::TTL)
+                .support_invalidation_closures()
+                .build(),
+        }
     }
 }

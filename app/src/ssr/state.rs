@@ -1,4 +1,4 @@
-use super::cache::KeyCache;
+use super::cache::{KeyCache, StatsCache};
 use super::rate_limit::RateLimiter;
 use super::services::auth::SessionPolicy;
 use super::throttle::{KeyFailureLimit, SignInThrottle};
@@ -15,6 +15,8 @@ pub struct Core {
     pub db: DatabaseConnection,
     /// Key state by digest, for the verification path.
     pub cache: KeyCache,
+    /// The keys page's figures, per organization.
+    pub stats: StatsCache,
     /// Calls counted in memory until the background task writes them.
     pub usage: UsageMeter,
     pub limiter: RateLimiter,
@@ -31,6 +33,7 @@ impl Core {
         Self {
             db,
             cache: KeyCache::default(),
+            stats: StatsCache::default(),
             usage: UsageMeter::default(),
             limiter: RateLimiter::default(),
             sign_in: SignInThrottle::default(),

@@ -28,7 +28,7 @@ async fn every_key_change_and_the_plan_are_recorded_with_before_and_after() {
     let rotated = rotation.key;
     keys::revoke(&t.core, &owner, key.id).await.expect("revoked");
     keys::delete(&t.core, &owner, key.id).await.expect("deleted");
-    organizations::change_plan(&t.db, &owner, Plan::Pro).await.expect("plan");
+    organizations::change_plan(&t.core, &owner, Plan::Pro).await.expect("plan");
 
     let page = audit::list(&t.db, &owner, AuditQuery::default()).await.expect("audit");
     assert_eq!(
@@ -87,7 +87,7 @@ async fn a_refused_change_records_nothing() {
 async fn filters_and_pages() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
-    organizations::change_plan(&t.db, &owner, Plan::Enterprise).await.expect("upgraded");
+    organizations::change_plan(&t.core, &owner, Plan::Enterprise).await.expect("upgraded");
     let developer = member(&t.db, &owner, Role::Developer, "Grace").await;
     let project = default_project(&t.db, &owner).await;
     let mut ids = Vec::new();

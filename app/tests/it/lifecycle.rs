@@ -3,10 +3,10 @@
 use app::model::{
     Environment, Expiration, KeyQuery, KeySort, KeyStatus, Plan, RateLimit, RateWindow, Role, RotationGrace,
 };
-use app::ssr::ServiceError;
 use app::ssr::entities::{api_key, key_rotation};
 use app::ssr::services::{Member, keys, organizations};
 use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
+use app::ssr::{Core, ServiceError};
 use chrono::{Duration, NaiveDate, Utc};
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use sha2::{Digest, Sha256};
@@ -26,9 +26,9 @@ fn conflict<T: std::fmt::Debug>(result: Result<T, ServiceError>) {
     assert!(matches!(result, Err(ServiceError::Conflict(_))), "expected a refusal, got {result:?}");
 }
 
-async fn enterprise(db: &DatabaseConnection) -> Member {
-    let owner = organization(db, "Acme", "ada@acme.test").await;
-    organizations::change_plan(db, &owner, Plan::Enterprise).await.expect("upgraded");
+async fn enterprise(core: &Core) -> Member {
+    let owner = organization(&core.db, "Acme", "ada@acme.test").await;
+    organizations::change_plan(core, &owner, Plan::Enterprise).await.expect("upgraded");
     Member { plan: Plan::Enterprise, ..owner }
 }
 
@@ -195,7 +195,7 @@ async fn a_bad_expiry_or_scope_at_creation_writes_nothing() {
 #[tokio::test]
 async fn the_table_searches_filters_sorts_and_pages_in_the_database() {
     let t = fresh_db().await;
-    let owner = enterprise(&t.db).await;
+    let owner = enterprise(&t.core).await;
     let other = organization(&t.db, "Globex", "hank@globex.test").await;
     let project = default_project(&t.db, &owner).await;
     let mut created = Vec::new();
@@ -252,18 +252,21 @@ async fn the_table_searches_filters_sorts_and_pages_in_the_database() {
 #[tokio::test]
 async fn only_an_owner_changes_the_plan_and_never_below_the_keys_in_use() {
     let t = fresh_db().await;
-    let owner = enterprise(&t.db).await;
+    let owner = enterprise(&t.core).await;
     let project = default_project(&t.db, &owner).await;
     for i in 0..5 {
         keys::create(&t.core, &owner, new_key(&format!("k{i}"), &project)).await.expect("created");
     }
     let developer = Member { role: Role::Developer, ..owner.clone() };
-    assert!(matches!(organizations::change_plan(&t.db, &developer, Plan::Pro).await, Err(ServiceError::Forbidden(_))));
-    match organizations::change_plan(&t.db, &owner, Plan::Free).await {
+    assert!(matches!(
+        organizations::change_plan(&t.core, &developer, Plan::Pro).await,
+        Err(ServiceError::Forbidden(_))
+    ));
+    match organizations::change_plan(&t.core, &owner, Plan::Free).await {
         Err(ServiceError::Invalid(e)) => assert_eq!(e.field, "plan"),
         other => panic!("expected the downgrade refused, got {other:?}"),
     }
-    assert_eq!(organizations::change_plan(&t.db, &owner, Plan::Developer).await.expect("changed"), Plan::Developer);
+    assert_eq!(organizations::change_plan(&t.core, &owner, Plan::Developer).await.expect("changed"), Plan::Developer);
     let stats = keys::stats(&t.core, &owner).await.expect("stats");
     assert_eq!(stats.max_keys, Some(10));
 }
@@ -283,4 +286,31 @@ async fn a_viewer_changes_nothing() {
     ));
     assert!(matches!(keys::delete(&t.core, &viewer, key.id).await, Err(ServiceError::Forbidden(_))));
     assert_eq!(page(&t.core, &viewer).await.len(), 1, "a viewer still sees");
+}
+
+#[tokio::test]
+async fn the_keys_pages_figures_are_exact_after_every_change_though_cached() {
+    let t = fresh_db().await;
+    let owner = enterprise(&t.core).await;
+    let project = default_project(&t.db, &owner).await;
+    let figures = || async { keys::stats(&t.core, &owner).await.expect("stats") };
+    let first = keys::create(&t.core, &owner, new_key("first", &project)).await.expect("created");
+    assert_eq!((figures().await.active, figures().await.live), (1, 1));
+    // Each change shows at once, although the figures were just read (and cached).
+    let second = keys::create(&t.core, &owner, new_key("second", &project)).await.expect("created");
+    assert_eq!((figures().await.total_created, figures().await.active), (2, 2));
+    keys::disable(&t.core, &owner, second.key.id).await.expect("disabled");
+    assert_eq!((figures().await.active, figures().await.live), (1, 2));
+    keys::revoke(&t.core, &owner, first.key.id).await.expect("revoked");
+    assert_eq!((figures().await.active, figures().await.live), (0, 1));
+    keys::delete(&t.core, &owner, first.key.id).await.expect("deleted");
+    assert_eq!((figures().await.live, figures().await.total_created), (1, 2));
+    organizations::change_plan(&t.core, &owner, Plan::Developer).await.expect("plan");
+    assert_eq!(figures().await.max_keys, Some(10));
+    // Another organization's change leaves these figures alone, and the other way round.
+    let other = organization(&t.db, "Other", "grace@other.test").await;
+    let elsewhere = default_project(&t.db, &other).await;
+    keys::create(&t.core, &other, new_key("theirs", &elsewhere)).await.expect("created");
+    assert_eq!(figures().await.live, 1);
+    assert_eq!(keys::stats(&t.core, &other).await.expect("stats").live, 1);
 }

@@ -59,7 +59,7 @@ async fn attempt(t: &TestDb, actor: &Member, action: Action, own: Uuid, anothers
         RevokeAnothersKey => keys::revoke(&t.core, actor, anothers).await.map(drop),
         GrantManageAll => keys::update_scopes(&t.core, actor, own, &["api_keys.manage_all".to_owned()]).await.map(drop),
         ReadKeys => keys::list(&t.core, actor, &Default::default()).await.map(drop),
-        ChangePlan => organizations::change_plan(&t.db, actor, Plan::Pro).await.map(drop),
+        ChangePlan => organizations::change_plan(&t.core, actor, Plan::Pro).await.map(drop),
         ReadAudit => audit::list(&t.db, actor, AuditQuery::default()).await.map(drop),
         ExportAudit => audit::export_csv(&t.db, actor, AuditQuery::default()).await.map(drop),
         ManageProjects => projects::create(&t.db, actor, &format!("Project {}", Uuid::now_v7())).await.map(drop),
@@ -72,7 +72,7 @@ async fn every_role_may_do_what_the_table_says_and_nothing_else() {
     for (role, allowed) in MATRIX {
         let t = fresh_db().await;
         let owner = organization(&t.db, "Acme", "ada@acme.test").await;
-        organizations::change_plan(&t.db, &owner, Plan::Enterprise).await.expect("upgraded");
+        organizations::change_plan(&t.core, &owner, Plan::Enterprise).await.expect("upgraded");
         let actor = match role {
             Role::Owner => owner.clone(),
             _ => member(&t.db, &owner, role, "Grace").await,
@@ -177,7 +177,7 @@ async fn a_key_changes_only_what_its_creator_may_change() {
     for (role, allowed) in KEY_MATRIX {
         let t = fresh_db().await;
         let owner = organization(&t.db, "Acme", "ada@acme.test").await;
-        organizations::change_plan(&t.db, &owner, Plan::Enterprise).await.expect("upgraded");
+        organizations::change_plan(&t.core, &owner, Plan::Enterprise).await.expect("upgraded");
         let creator = match role {
             Role::Owner => owner.clone(),
             _ => member(&t.db, &owner, role, "Grace").await,

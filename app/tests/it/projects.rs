@@ -171,7 +171,7 @@ async fn two_changes_adding_the_same_new_scope_at_once_both_succeed() {
 async fn concurrent_writes_all_succeed() {
     let t = fresh_db().await;
     let owner = organization(&t.db, "Acme", "ada@acme.test").await;
-    organizations::change_plan(&t.db, &owner, Plan::Enterprise).await.expect("plan");
+    organizations::change_plan(&t.core, &owner, Plan::Enterprise).await.expect("plan");
     let owner = app::ssr::services::Member { plan: Plan::Enterprise, ..owner };
     let project = default_project(&t.db, &owner).await;
     let existing = keys::create(&t.core, &owner, new_key("existing", &project)).await.expect("key").key.id;

@@ -84,7 +84,7 @@ async fn start_configured(
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let owner = organization(&core.db, "Acme", "ada@acme.test").await;
-    organizations::change_plan(&core.db, &owner, plan).await.expect("plan");
+    organizations::change_plan(&core, &owner, plan).await.expect("plan");
     let owner = Member { plan, ..owner };
     let project = projects::list(&core.db, &owner).await.expect("projects").remove(0);
     let admin =

@@ -118,7 +118,7 @@ struct Organization {
 async fn acme(url: &str, plan: Plan) -> Organization {
     let core = Core::new(db::connect_and_migrate(url).await.expect("database with migrations"));
     let owner = organization(&core.db, "Acme", "ada@acme.test").await;
-    organizations::change_plan(&core.db, &owner, plan).await.expect("plan");
+    organizations::change_plan(&core, &owner, plan).await.expect("plan");
     let owner = Member { plan, ..owner };
     let project = projects::list(&core.db, &owner).await.expect("projects").remove(0);
     let scopes = ScopePreset::Organization.scopes().to_strings();

@@ -91,6 +91,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     }));
     audit::record(&txn, actor, change).await?;
     txn.commit().await?;
+    core.stats.forget(org.id);
     tracing::info!(key = %key.id, prefix = %key.prefix, organization = %org.id, "API key created");
 
     let names = Names::load(&core.db, org.id, std::slice::from_ref(&key)).await?;
@@ -328,6 +329,7 @@ pub async fn rotate(
     invalidation::announce(&txn, Stale::Digests(&stale)).await?;
     txn.commit().await?;
     core.cache.forget(stale);
+    core.stats.forget(actor.organization_id());
     tracing::info!(key = %key.id, prefix = %key.prefix, grace = grace.as_str(), "API key rotated");
 
     let names = Names::load(&core.db, actor.organization_id(), std::slice::from_ref(&key)).await?;
@@ -350,6 +352,7 @@ pub async fn delete(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<(), 
     invalidation::announce(&txn, Stale::Digests(&stale)).await?;
     txn.commit().await?;
     core.cache.forget(stale);
+    core.stats.forget(actor.organization_id());
     tracing::info!(key = %key.id, prefix = %key.prefix, "API key deleted");
     Ok(())
 }
@@ -360,6 +363,9 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
     actor.require(ManagementScope::StatsRead)?;
     let db = &core.db;
     let reach = actor.reach();
+    if let Some(stats) = core.stats.get(actor.organization_id(), reach) {
+        return Ok(stats);
+    }
     let now = Utc::now();
     let org = organization::Entity::find_by_id(actor.organization_id())
         .one(db)
@@ -399,14 +405,16 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
         .one(db)
         .await?;
     let (valid, denied) = calls.unwrap_or_default();
-    Ok(KeyStats {
+    let stats = KeyStats {
         total_created: u64::try_from(org.keys_created_total).unwrap_or_default(),
         active,
         live,
         max_keys: org.plan.max_keys(),
         calls_24h: u64::try_from(valid.unwrap_or(0) + denied.unwrap_or(0)).unwrap_or_default(),
         last_call: last_call.flatten(),
-    })
+    };
+    core.stats.remember(org.id, reach, stats.clone());
+    Ok(stats)
 }
 
 /// Calls per hour over the last seven days, valid and denied, oldest first, every hour present.
@@ -546,6 +554,7 @@ async fn transition(
     invalidation::announce(&txn, Stale::Digests(&stale)).await?;
     txn.commit().await?;
     core.cache.forget(stale);
+    core.stats.forget(actor.organization_id());
     tracing::info!(key = %key.id, prefix = %key.prefix, status = key.status.as_str(), "API key changed");
     let names = Names::load(&core.db, actor.organization_id(), std::slice::from_ref(&key)).await?;
     Ok(names.view(key, now))

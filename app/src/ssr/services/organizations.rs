@@ -3,9 +3,9 @@
 use super::Member;
 use super::audit::{self, Change};
 use crate::model::{AuditAction, FieldError, KeyStatus, Permission, Plan};
-use crate::ssr::ServiceError;
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, organization};
+use crate::ssr::{Core, ServiceError};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 /// Switches the plan (no billing). Only an owner may; a plan too small for the keys already live is
 /// refused rather than leaving the organization over its limit.
-pub async fn change_plan(db: &DatabaseConnection, member: &Member, plan: Plan) -> Result<Plan, ServiceError> {
+pub async fn change_plan(core: &Core, member: &Member, plan: Plan) -> Result<Plan, ServiceError> {
     member.permits(Permission::BillingManage)?;
-    let txn = begin_write(db).await?;
+    let txn = begin_write(&core.db).await?;
     let org = organization::Entity::find_by_id(member.organization_id)
         .one(&txn)
         .await?
@@ -39,6 +39,8 @@ pub async fn change_plan(db: &DatabaseConnection, member: &Member, plan: Plan) -
         .from_to(json!({ "plan": was.as_str() }), json!({ "plan": plan.as_str() }));
     audit::record(&txn, member, change).await?;
     txn.commit().await?;
+    // The keys page's figures show the plan's limit.
+    core.stats.forget(member.organization_id);
     tracing::info!(organization = %member.organization_id, plan = plan.as_str(), "plan changed");
     Ok(plan)
 }

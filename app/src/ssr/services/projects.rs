@@ -132,6 +132,7 @@ pub async fn rename(core: &Core, member: &Member, project_id: Uuid, name: &str) 
     invalidation::announce(&txn, Stale::Everything).await?;
     txn.commit().await?;
     core.cache.clear();
+    core.stats.forget(member.organization_id);
     Ok(())
 }
 
