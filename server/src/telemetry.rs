@@ -89,11 +89,7 @@ pub fn routes(handle: PrometheusHandle, core: Core, token: Option<String>) -> Ro
 
 async fn render(State(exporter): State<Exporter>, headers: HeaderMap) -> Response {
     if let Some(expected) = &exporter.token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+        let presented = crate::rest::extract::bearer_token(&headers).unwrap_or_default();
         if !bool::from(presented.as_bytes().ct_eq(expected.as_bytes())) {
             return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "metrics token required")
                 .into_response();

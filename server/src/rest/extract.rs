@@ -13,13 +13,19 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 /// The API key of the request: `X-API-Key: <key>` or `Authorization: Bearer <key>`.
-pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
-    if let Some(key) = headers.get("x-api-key") {
-        return key.to_str().ok();
+pub fn presented_key(headers: &HeaderMap) -> Option<String> {
+    match headers.get("x-api-key") {
+        Some(key) => key.to_str().ok().map(str::to_owned),
+        None => bearer_token(headers),
     }
-    let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, key) = authorization.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(key)
+}
+
+/// `Authorization: Bearer <token>`, read by the `headers` crate: the one parser of it, for the
+/// REST API and the metrics endpoint.
+pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    use axum_extra::headers::HeaderMapExt;
+    use axum_extra::headers::authorization::{Authorization, Bearer};
+    headers.typed_get::<Authorization<Bearer>>().map(|authorization| authorization.token().to_owned())
 }
 
 /// The API key of the request, for a route that authenticates in its handler.
@@ -29,7 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PresentedKey {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(presented_key(&parts.headers).map(str::to_owned)))
+        Ok(Self(presented_key(&parts.headers)))
     }
 }
 
@@ -197,9 +203,12 @@ mod tests {
     fn both_headers_carry_a_key() {
         let mut headers = HeaderMap::new();
         headers.insert(header::AUTHORIZATION, "Bearer kw_live_x".parse().expect("header"));
-        assert_eq!(presented_key(&headers), Some("kw_live_x"));
+        assert_eq!(presented_key(&headers).as_deref(), Some("kw_live_x"));
+        let mut lower = HeaderMap::new();
+        lower.insert(header::AUTHORIZATION, "bearer kw_live_z".parse().expect("header"));
+        assert_eq!(presented_key(&lower).as_deref(), Some("kw_live_z"), "the scheme is case-insensitive");
         headers.insert("x-api-key", "kw_live_y".parse().expect("header"));
-        assert_eq!(presented_key(&headers), Some("kw_live_y"));
+        assert_eq!(presented_key(&headers).as_deref(), Some("kw_live_y"));
         let mut basic = HeaderMap::new();
         basic.insert(header::AUTHORIZATION, "Basic abc".parse().expect("header"));
         assert_eq!(presented_key(&basic), None);

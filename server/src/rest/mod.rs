@@ -58,7 +58,7 @@ async fn authenticate(State(state): State<AppState>, mut request: Request, next:
     let now = Utc::now();
     let address = request.extensions().get::<ClientAddress>().map(|ClientAddress(ip)| *ip);
     let presented = presented_key(request.headers());
-    let (mut caller, rate) = match verification::authenticate(&state.core, presented, address, now).await {
+    let (mut caller, rate) = match verification::authenticate(&state.core, presented.as_deref(), address, now).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };

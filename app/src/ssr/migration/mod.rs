@@ -9,6 +9,7 @@ mod m20261123_000004_members;
 mod m20261123_000005_sessions;
 mod m20261123_000006_projects;
 mod m20261125_000007_installation;
+mod m20261126_000008_key_name_order;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_sessions::Migration),
             Box::new(m20261123_000006_projects::Migration),
             Box::new(m20261125_000007_installation::Migration),
+            Box::new(m20261126_000008_key_name_order::Migration),
         ]
     }
 }
