@@ -34,6 +34,8 @@ pub use sign_in::SignInPage;
 macro_rules! lazy_areas {
     ($($area:ident($pages:ident, $preload:ident) { $($route:ident => $page:ident),* $(,)? })*) => {
         $(
+            // Each variant is named after its route.
+            #[allow(clippy::enum_variant_names)]
             #[derive(Clone, Copy)]
             enum $pages {
                 $($route,)*

@@ -296,8 +296,11 @@ fn add_excluded(column: key_usage::Column) -> sea_orm::sea_query::SimpleExpr {
 mod tests {
     use super::*;
 
+    /// Calls (valid, denied) per key and hour, and each key's last call: what a flush writes.
+    type Pending = (HashMap<(Uuid, i64), (u64, u64)>, HashMap<Uuid, i64>);
+
     /// What the next flush would write, without a database.
-    fn pending(meter: &UsageMeter) -> (HashMap<(Uuid, i64), (u64, u64)>, HashMap<Uuid, i64>) {
+    fn pending(meter: &UsageMeter) -> Pending {
         let closed = std::mem::take(&mut *meter.closed.lock().unwrap());
         let mut hours: HashMap<(Uuid, i64), (u64, u64)> =
             closed.iter().map(|(k, t)| (*k, (t.valid, t.denied))).collect();

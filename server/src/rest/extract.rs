@@ -7,8 +7,8 @@ use app::ssr::input;
 use app::ssr::services::KeyCaller;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -146,6 +146,7 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::header;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
