@@ -32,6 +32,11 @@ pub(crate) struct Instance {
 
 impl Instance {
     pub(crate) async fn start(database_url: &str, settings: &[(&str, &str)]) -> Self {
+        Self::start_logging_to(database_url, settings, Stdio::null()).await
+    }
+
+    /// With its log (warnings and errors) written to `log`.
+    pub(crate) async fn start_logging_to(database_url: &str, settings: &[(&str, &str)], log: impl Into<Stdio>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
         command
@@ -42,7 +47,7 @@ impl Instance {
             .env("KEYWARD_LOG", "warn")
             .env_remove("REDIS_URL")
             .env_remove("KEYWARD_METRICS_TOKEN")
-            .stdout(Stdio::null());
+            .stdout(log);
         for (name, value) in settings {
             command.env(name, value);
         }
@@ -272,4 +277,42 @@ async fn one_instance_reports_readiness_and_metrics_and_writes_usage_when_stoppe
         .expect("usage rows");
     let (valid, denied) = rows.iter().fold((0, 0), |(v, d), r| (v + r.valid, d + r.denied));
     assert_eq!((valid, denied), (30, 0), "every verification counted before the process stopped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_under_load_lets_the_pages_in_flight_end_without_errors() {
+    use app::ssr::services::{Client, auth};
+    use app::ssr::test_support::PASSWORD;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = fresh_database_url(dir.path()).await;
+    let org = acme(&url, Plan::Enterprise).await;
+    for i in 0..200 {
+        keys::create(&org.core, &org.owner, scoped_key(&format!("service-{i}"), &org.project, vec![]))
+            .await
+            .expect("key");
+    }
+    let session = auth::sign_in(&org.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let log_path = dir.path().join("keyward.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let instance = Instance::start_logging_to(&url, &[], log).await;
+    // Renders of the keys page, many at once, which their readers give up on midway: the work
+    // they started is still running when the process is told to stop.
+    let renders: Vec<_> = (0..64)
+        .map(|_| {
+            let request = instance
+                .http
+                .get(format!("{}/keys", instance.base))
+                .header("Cookie", format!("kw_session={}", session.token))
+                .header("Accept", "text/html");
+            tokio::spawn(async move { request.send().await.map(|r| r.status()) })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    for render in &renders {
+        render.abort();
+    }
+    let status = tokio::task::spawn_blocking(move || instance.stop()).await.expect("stopped");
+    assert!(status.success(), "keyward exits cleanly on SIGTERM under load: {status}");
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(!log.contains("ERROR"), "no errors while shutting down under load:\n{log}");
 }
