@@ -169,7 +169,7 @@ impl KeyName {
         if name.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new("name", format!("must be at most {} characters", Self::MAX_CHARS)));
         }
-        super::org::plain_text("name", name)?;
+        super::text::plain_text("name", name)?;
         Ok(Self(name.to_owned()))
     }
 
@@ -210,7 +210,7 @@ impl NewKey {
             ));
         }
         // Descriptions may run over lines; nothing else hidden.
-        super::org::plain_text("description", &raw.replace(['\n', '\r', '\t'], " "))?;
+        super::text::plain_text("description", &raw.replace(['\n', '\r', '\t'], " "))?;
         Ok(Some(raw.to_owned()))
     }
 }

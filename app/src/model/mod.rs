@@ -6,14 +6,17 @@ mod error;
 mod key;
 mod lifecycle;
 mod members;
-pub mod org;
 mod permission;
 mod plan;
 mod project;
 #[cfg(test)]
 mod props;
 mod query;
+mod role;
 mod scope;
+mod session;
+mod setup;
+mod text;
 pub mod token;
 mod usage;
 mod verification;
@@ -26,14 +29,14 @@ pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
 pub use members::{
     INVITATION_DAYS, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
 };
-pub use org::{
-    MIN_PASSWORD_CHARS, Project, Role, SessionInfo, SetupForm, normalize_email, organization_name, plain_text,
-    validate_new_password,
-};
 pub use permission::Permission;
 pub use plan::Plan;
-pub use project::{CustomScope, ProjectOverview, project_name};
+pub use project::{CustomScope, Project, ProjectOverview, project_name};
 pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, PAGE_SIZES};
+pub use role::Role;
 pub use scope::{ManagementScope, Scope, ScopePreset, ScopeSet};
+pub use session::SessionInfo;
+pub use setup::{MIN_PASSWORD_CHARS, SetupForm, normalize_email, validate_new_password};
+pub use text::{organization_name, plain_text};
 pub use usage::{HourlyUsage, UsageHistory};
 pub use verification::{KeyRejection, VerifyCode};

@@ -6,6 +6,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// A project keys can be created in, as the pickers need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: Uuid,
+    pub name: String,
+    /// The custom scopes it defines, offered when picking a key's scopes.
+    #[serde(default)]
+    pub scopes: Vec<CustomScope>,
+}
+
 /// A scope a project defines for its own API (`telemetry.write`), with what it allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomScope {
@@ -27,7 +37,7 @@ impl CustomScope {
             let max = Self::MAX_DESCRIPTION_CHARS;
             return Err(FieldError::new("description", format!("must be at most {max} characters")));
         }
-        super::org::plain_text("description", description)?;
+        super::text::plain_text("description", description)?;
         Ok(Self { name: scope.as_str().to_owned(), description: description.to_owned() })
     }
 }
@@ -49,7 +59,7 @@ pub struct ProjectOverview {
 
 /// A project's name: trimmed, 1 to 80 characters (the same rule as an organization's).
 pub fn project_name(raw: &str) -> Result<String, FieldError> {
-    super::org::bounded("name", raw, 80)
+    super::text::bounded("name", raw, 80)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 use crate::api::auth::SetUp;
 use crate::api::auth::needs_setup;
 use crate::components::{ActionError, go_to_keys_once_signed_in, invalid_field};
-use crate::model::org::MIN_PASSWORD_CHARS;
+use crate::model::MIN_PASSWORD_CHARS;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
