@@ -188,7 +188,7 @@ test("search, filters and pagination live in the URL", async ({ page }) => {
     await page.getByLabel("Per page").selectOption("10");
     await expect(page.getByRole("status").filter({ hasText: /^1–10 of \d+$/ })).toBeVisible();
     await expect(page.getByRole("link", { name: "batch 29", exact: true })).toBeVisible();
-    await page.getByRole("button", { name: "Next" }).click();
+    await page.getByRole("link", { name: "Next" }).click();
     await expect(page).toHaveURL(/page=2/);
     await expect(page.getByRole("status").filter({ hasText: /^11–20 of \d+$/ })).toBeVisible();
     await expect(page.getByRole("link", { name: "batch 19", exact: true })).toBeVisible();

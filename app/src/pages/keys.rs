@@ -12,6 +12,7 @@ use crate::model::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
+use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 
@@ -206,20 +207,28 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
         update(&|q| q.search.clear());
     };
     let current = move || query.get();
+    // What the form does not show, carried along when it is sent.
+    let per_page = query.with_untracked(|q| (q.per_page != KeyQuery::default().per_page).then_some(q.per_page));
 
+    // A GET form, as the audit log's: without JavaScript (or before it arrives) it loads the page
+    // its fields describe. Once the page runs, each change applies as it is made.
     view! {
-        <div class="toolbar" role="search">
+        <Form method="GET" action="/keys" attr:class="toolbar" attr:role="search">
+            {per_page.map(|n| view! { <input type="hidden" name="per_page" value=n.to_string() /> })}
             <div class="search">
                 <label for="key-search" class="visually-hidden">"Search keys"</label>
-                <input id="key-search" type="search" placeholder="Search by name or prefix" autocomplete="off"
-                    prop:value=move || search.get() on:input=on_search />
+                // The attribute for the server's HTML (a form sent without JavaScript keeps the
+                // search); the property once the page runs.
+                <input id="key-search" type="search" name="q" placeholder="Search by name or prefix" autocomplete="off"
+                    value=query.with_untracked(|q| q.search.clone()) prop:value=move || search.get() on:input=on_search />
                 <Show when=move || !search.with(String::is_empty)>
                     <button type="button" class="clear" aria-label="Clear search" on:click=clear>"×"</button>
                 </Show>
             </div>
             <label class="filter">
                 "Project "
-                <select on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.project = v.parse().ok()) }>
+                <select name="project"
+                    on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.project = v.parse().ok()) }>
                     <option value="" selected=move || current().project.is_none()>"All"</option>
                     {projects.into_iter().map(|p| view! {
                         <option value=p.id.to_string() selected=move || current().project == Some(p.id)>{p.name}</option>
@@ -228,7 +237,8 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
             </label>
             <label class="filter">
                 "Environment "
-                <select on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.environment = v.parse().ok()) }>
+                <select name="env"
+                    on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.environment = v.parse().ok()) }>
                     <option value="" selected=move || current().environment.is_none()>"All"</option>
                     {Environment::ALL.into_iter().map(|e| view! {
                         <option value=e.as_str() selected=move || current().environment == Some(e)>{e.label()}</option>
@@ -237,7 +247,8 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
             </label>
             <label class="filter">
                 "Status "
-                <select on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.status = KeyStatus::from_name(&v)) }>
+                <select name="status"
+                    on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.status = KeyStatus::from_name(&v)) }>
                     <option value="" selected=move || current().status.is_none()>"All"</option>
                     {[KeyStatus::Active, KeyStatus::Disabled, KeyStatus::Expired, KeyStatus::Revoked].into_iter().map(|s| view! {
                         <option value=s.as_str() selected=move || current().status == Some(s)>{s.label()}</option>
@@ -245,13 +256,14 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
                 </select>
             </label>
             <label class="filter check">
-                <input type="checkbox" prop:checked=move || current().hide_revoked
+                <input type="checkbox" name="hide_revoked" value="1" checked=query.with_untracked(|q| q.hide_revoked)
+                    prop:checked=move || current().hide_revoked
                     on:change=move |ev| { let on = event_target_checked(&ev); update(&|q| q.hide_revoked = on) } />
                 "Hide revoked"
             </label>
             <label class="filter">
                 "Sort "
-                <select on:change=move |ev| {
+                <select name="sort" on:change=move |ev| {
                     let v = event_target_value(&ev);
                     update(&|q| q.sort = KeySort::from_name(&v).unwrap_or_default())
                 }>
@@ -260,16 +272,19 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
                     }).collect_view()}
                 </select>
             </label>
-        </div>
+            <button type="submit" class="button button-quiet">"Apply"</button>
+        </Form>
     }
 }
 
 #[component]
 fn Pagination(page: KeyPage, set_query: Callback<KeyQuery>, query: Memo<KeyQuery>) -> impl IntoView {
-    let go = move |page: u32| {
-        let mut next = query.get_untracked();
-        next.page = page;
-        set_query.run(next);
+    let link = move |page: u32| {
+        let mut params = ParamsMap::new();
+        for (key, value) in (KeyQuery { page, ..query.get_untracked() }).to_params() {
+            params.insert(key, value);
+        }
+        format!("/keys{}", params.to_query_string())
     };
     let (current, pages) = (page.page, page.pages());
     view! {
@@ -288,13 +303,10 @@ fn Pagination(page: KeyPage, set_query: Callback<KeyQuery>, query: Memo<KeyQuery
                     }).collect_view()}
                 </select>
             </label>
-            <button type="button" class="button" disabled=!page.has_previous() on:click=move |_| go(current - 1)>
-                "Previous"
-            </button>
+            // Links: they work before the page's code arrives, and without it.
+            {page.has_previous().then(|| view! { <a class="button" href=link(current - 1)>"Previous"</a> })}
             <span>{format!("Page {current} of {pages}")}</span>
-            <button type="button" class="button" disabled=!page.has_next() on:click=move |_| go(current + 1)>
-                "Next"
-            </button>
+            {page.has_next().then(|| view! { <a class="button" href=link(current + 1)>"Next"</a> })}
         </nav>
     }
 }

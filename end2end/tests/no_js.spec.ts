@@ -1,0 +1,78 @@
+import { expect, test, owner, createKeysDirectly } from "./fixtures";
+
+// The dashboard before its code arrives, or in a browser that runs none: pages are server-rendered,
+// filters are GET forms, paging is links, one-click changes are forms that post and come back.
+// Runs after lifecycle.spec.ts (same organization, one worker): there are more keys than one page.
+test.describe("without JavaScript", () => {
+test.use({ javaScriptEnabled: false });
+
+test("a person signs in, searches, filters, pages through the keys and disables one", async ({ page }) => {
+  await test.step("sign in", async () => {
+    await page.goto("/sign-in");
+    await page.getByLabel("Email").fill(owner.email);
+    await page.getByLabel("Password").fill(owner.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/keys$/);
+    await expect(page.getByRole("heading", { name: "API Keys" })).toBeVisible();
+  });
+
+  await createKeysDirectly(page, ["No script one", "No script two"], "staging");
+
+  await test.step("search by name, from the search box", async () => {
+    await page.reload();
+    await page.getByLabel("Search keys").fill("no script");
+    await page.getByLabel("Search keys").press("Enter");
+    await expect(page).toHaveURL(/q=no(\+|%20)script/);
+    await expect(page.getByRole("link", { name: "No script one", exact: true })).toBeVisible();
+    await expect(page.getByRole("link", { name: "No script two", exact: true })).toBeVisible();
+    await expect(page.getByRole("status").filter({ hasText: /^1–2 of 2$/ })).toBeVisible();
+  });
+
+  await test.step("filter by environment, applied by the form", async () => {
+    await page.getByLabel("Environment").selectOption("production");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect(page).toHaveURL(/env=production/);
+    await expect(page.getByText("No keys match this search and these filters.")).toBeVisible();
+    await page.getByLabel("Environment").selectOption("staging");
+    await page.getByRole("button", { name: "Apply" }).click();
+    await expect(page.getByRole("link", { name: "No script two", exact: true })).toBeVisible();
+  });
+
+  await test.step("page through every key with the links", async () => {
+    await page.goto("/keys");
+    await expect(page.getByRole("status").filter({ hasText: /^1–25 of \d+$/ })).toBeVisible();
+    await page.getByRole("link", { name: "Next" }).click();
+    await expect(page).toHaveURL(/page=2/);
+    await expect(page.getByRole("status").filter({ hasText: /^26–\d+ of \d+$/ })).toBeVisible();
+    await page.getByRole("link", { name: "Previous" }).click();
+    await expect(page.getByRole("status").filter({ hasText: /^1–25 of \d+$/ })).toBeVisible();
+  });
+
+  await test.step("disable a key, and enable it again, with the forms on its page", async () => {
+    await page.goto("/keys?q=no+script+one");
+    await page.getByRole("link", { name: "No script one", exact: true }).click();
+    await expect(page.getByRole("heading", { name: "No script one" })).toBeVisible();
+    await page.getByRole("button", { name: "Disable" }).click();
+    // Back on the key's page (the server sends the browser back where the form was).
+    await expect(page).toHaveURL(/\/keys\/[0-9a-f-]{36}\??$/);
+    await expect(page.getByRole("button", { name: "Enable" })).toBeVisible();
+    await page.getByRole("button", { name: "Enable" }).click();
+    await expect(page.getByRole("button", { name: "Disable" })).toBeVisible();
+  });
+});
+});
+
+test("hydrated, the same toolbar applies each filter as it changes", async ({ page }) => {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(owner.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
+  await page.getByLabel("Search keys").fill("no script");
+  await expect(page).toHaveURL(/q=no(\+|%20)script/);
+  await expect(page.getByRole("status").filter({ hasText: /^1–2 of 2$/ })).toBeVisible();
+  await page.getByLabel("Environment").selectOption("production");
+  await expect(page).toHaveURL(/env=production/);
+  await expect(page.getByText("No keys match this search and these filters.")).toBeVisible();
+});
