@@ -56,6 +56,7 @@ async fn serve(config: Config) -> Result<(), Failure> {
         leptos_options.site_addr = listen;
     }
     let addr = leptos_options.site_addr;
+    require_hash_file(&leptos_options)?;
 
     let db = db::connect_and_migrate(&config.common.database_url).await?;
     tracing::info!(backend = ?db.get_database_backend(), "database ready, migrations applied");
@@ -139,6 +140,27 @@ async fn create_owner(args: CreateOwnerArgs) -> Result<(), Failure> {
     tracing::info!("created {what} and its owner; sign in at the dashboard");
     db.close().await?;
     Ok(())
+}
+
+/// With `hash-files` on, the pages name the site's files from `hash.txt`, which cargo-leptos writes
+/// beside the binary it builds; leptos panics rendering any page without it. Refused at start
+/// instead, saying what to do.
+fn require_hash_file(options: &leptos::config::LeptosOptions) -> Result<(), Failure> {
+    if !options.hash_files {
+        return Ok(());
+    }
+    let exe = std::env::current_exe()?;
+    let hash_file = exe.parent().unwrap_or(std::path::Path::new(".")).join(&*options.hash_file);
+    if hash_file.exists() {
+        return Ok(());
+    }
+    Err(format!(
+        "{} is missing: the site's files are named by their hash (hash-files in Leptos.toml), and `cargo leptos build` \
+         writes this file beside the binary it builds. Copy it with the binary, or set LEPTOS_HASH_FILES=false for a \
+         server that serves no pages.",
+        hash_file.display()
+    )
+    .into())
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.

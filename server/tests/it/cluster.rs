@@ -45,6 +45,8 @@ impl Instance {
             .env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"))
             .env("KEYWARD_LEPTOS_TOML", concat!(env!("CARGO_MANIFEST_DIR"), "/../Leptos.toml"))
             .env("KEYWARD_LOG", "warn")
+            // Its pages are not what these tests look at: no site build's hash.txt is needed.
+            .env("LEPTOS_HASH_FILES", "false")
             .env_remove("REDIS_URL")
             .env_remove("KEYWARD_METRICS_TOKEN")
             .stdout(log);
