@@ -140,7 +140,7 @@ struct Seeded {
 
 async fn seed(core: &Core) -> Result<Seeded, Failure> {
     let owner = fixtures::organization(&core.db, "Load", "load@load.test").await;
-    organizations::change_plan(&core.db, &owner, Plan::Enterprise).await?;
+    organizations::change_plan(&core, &owner, Plan::Enterprise).await?;
     let owner = Member { plan: Plan::Enterprise, ..owner };
     let project = projects::list(&core.db, &owner).await?.remove(0);
     let scopes = ScopePreset::Workspace.scopes().to_strings();
