@@ -26,11 +26,9 @@ pub fn build(state: AppState, site: Site) -> Router {
     let shell_options = state.leptos_options.clone();
     let hashed_files = state.leptos_options.hash_files;
 
-    let routes = Router::new()
-        // Trivial on purpose: also the baseline the verification benchmark is measured against.
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(crate::telemetry::readyz))
-        .merge(crate::rest::routes(state.clone()))
+    // The dashboard: pages, server functions, downloads and the site's files, with the layers only
+    // they need (the management and verification APIs, below, do without them).
+    let dashboard = Router::new()
         .route("/api/{*fn_name}", post(server_fn).get(server_fn))
         .route("/audit/export.csv", get(crate::dashboard::audit_csv))
         .leptos_routes_with_context(
@@ -44,6 +42,12 @@ pub fn build(state: AppState, site: Site) -> Router {
         .layer(middleware::from_fn_with_state(hashed_files, site_files_cached))
         .layer(middleware::from_fn(redirects_redirect))
         .layer(middleware::from_fn(sign_in_once));
+    let routes = Router::new()
+        // Trivial on purpose: also the baseline the verification benchmark is measured against.
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(crate::telemetry::readyz))
+        .merge(crate::rest::routes(state.clone()))
+        .merge(dashboard);
     with_edge(routes.with_state(state), site)
 }
 
