@@ -57,10 +57,11 @@ target/site/.front: $(FRONT_SOURCES) | tools
 test: test-rust test-e2e test-api
 
 # The Rust tests build under the test profile (target/debug: no LTO, incremental), never touching the
-# release binary and site that cargo-leptos built. `--tests` leaves the examples to `make bench`.
+# release binary and site that cargo-leptos built. `--examples` builds the benchmarks too (unoptimised,
+# run as empty test binaries), so that a change that breaks `make bench` fails here first.
 # TEST_ARGS go to the test runner, e.g. TEST_ARGS=--include-ignored where PostgreSQL and Redis answer.
 TEST_ARGS ?=
-TEST_CRATES := -p app --features app/test-support -p keyward --tests
+TEST_CRATES := -p app --features app/test-support -p keyward --tests --examples
 test-rust:
 	cargo test --locked $(TEST_CRATES) -- $(TEST_ARGS)
 
