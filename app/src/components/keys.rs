@@ -106,7 +106,8 @@ pub fn EmptyKeys(on_create: Callback<()>) -> impl IntoView {
     }
 }
 
-/// The create form, in a dialog. Posts to the `create_key` server function (and works before hydration).
+/// The create form, in a dialog. Posts to the `create_key` server function. The dialog opens once the
+/// page's code runs: without it, no key can be created here yet (its token is shown in another dialog).
 #[component]
 pub fn CreateKeyDialog(
     #[prop(into)] open: Signal<bool>,
