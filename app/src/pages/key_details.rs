@@ -1,8 +1,8 @@
 use crate::api::keys::{DeleteKey, RotateKey, get_key_details, get_key_usage};
 use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, AppShell, ErrorMessage, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member,
-    format_date, format_time, provide_key_actions, use_key_actions,
+    ActionError, AppShell, ErrorMessage, KeyActions, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart,
+    current_member, format_date, format_time, provide_key_actions, use_key_actions,
 };
 use crate::model::{ApiKey, AppError, KeyDetails, RateLimit, RotationGrace, UsageHistory};
 use leptos::prelude::*;
@@ -17,27 +17,11 @@ pub fn KeyDetailsPage() -> impl IntoView {
     let actions = provide_key_actions();
     let params = use_params_map();
     let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|id| id.parse::<Uuid>().ok())));
-    let details = Resource::new(
-        move || (id.get(), actions.version()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_key_details(id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
+    let details = of_the_key(id, actions, get_key_details);
     // Created here, with the details, and not once they have arrived: a resource created after an
     // await is numbered in the order the awaits happen to end, which on a busy server differs from
     // the browser's, and then hydration reads another resource's data and panics.
-    let usage = Resource::new(
-        move || (id.get(), actions.version()),
-        |(id, _)| async move {
-            match id {
-                Some(id) => get_key_usage(id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
+    let usage = of_the_key(id, actions, get_key_usage);
 
     view! {
         <Title text="API key" />
@@ -47,6 +31,28 @@ pub fn KeyDetailsPage() -> impl IntoView {
             </AppShell>
         </RequireSession>
     }
+}
+
+/// What `fetch` says of the key the URL names (none when the URL's id is not one), fetched again
+/// after every key action.
+fn of_the_key<T, Fut>(
+    id: Memo<Option<Uuid>>,
+    actions: KeyActions,
+    fetch: impl Fn(Uuid) -> Fut + Copy + Send + Sync + 'static,
+) -> Resource<Result<Option<T>, AppError>>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    Resource::new(
+        move || (id.get(), actions.version()),
+        move |(id, _)| async move {
+            match id {
+                Some(id) => fetch(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    )
 }
 
 type KeyDetailsResource = Resource<Result<Option<KeyDetails>, AppError>>;
