@@ -665,6 +665,22 @@ async fn the_dashboard_exports_the_audit_log_as_csv_to_those_allowed() {
     assert!(csv.contains(&id.to_string()));
 
     assert_eq!(export(None).await.expect("answer").status(), StatusCode::UNAUTHORIZED);
+    // A made-up session, and a well-formed one that was never issued.
+    for forged in ["not-a-session", &"ab".repeat(32)] {
+        assert_eq!(export(Some(forged.to_owned())).await.expect("answer").status(), StatusCode::UNAUTHORIZED);
+    }
+    // The owner of another organization exports their own log: none of Acme's changes are in it.
+    let form = SetupForm {
+        organization: "Rival".into(),
+        name: "Lin".into(),
+        email: "lin@rival.test".into(),
+        password: "correct horse battery".into(),
+    };
+    let rival = auth::register_organization(&s.core, form, &Client::default()).await.expect("rival");
+    let answer = export(Some(rival.token)).await.expect("answer");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let theirs = answer.text().await.expect("body");
+    assert_eq!(theirs.lines().count(), 1, "the header alone: {theirs}");
     // A developer reads the log but may not export it.
     let developer = add_member(&s, Role::Developer, "grace@acme.test").await;
     let answer = export(Some(developer)).await.expect("answer");
