@@ -51,7 +51,7 @@ async fn run(total: usize, concurrency: usize, server: &str) -> Result<(), Failu
     let dir = tempfile::tempdir()?;
     let sqlite = Instance::start(&format!("sqlite://{}/load.db", dir.path().display())).await?;
     let seeded = seed(&sqlite.core).await?;
-    let single = load(&[sqlite.base.clone()], &seeded, total, concurrency).await?;
+    let single = load(std::slice::from_ref(&sqlite.base), &seeded, total, concurrency).await?;
     single.print("one instance, SQLite (baseline)", None);
     sqlite.stop().await?;
 
@@ -140,7 +140,7 @@ struct Seeded {
 
 async fn seed(core: &Core) -> Result<Seeded, Failure> {
     let owner = fixtures::organization(&core.db, "Load", "load@load.test").await;
-    organizations::change_plan(&core, &owner, Plan::Enterprise).await?;
+    organizations::change_plan(core, &owner, Plan::Enterprise).await?;
     let owner = Member { plan: Plan::Enterprise, ..owner };
     let project = projects::list(&core.db, &owner).await?.remove(0);
     let scopes = ScopePreset::Workspace.scopes().to_strings();
