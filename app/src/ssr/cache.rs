@@ -1,7 +1,7 @@
 //! What the verification path knows about keys it has seen recently, by digest, so that a key in use
 //! costs no database work. Every change to a key forgets its digests before the change is answered.
 
-use crate::model::{Environment, KeyStats, KeyStatus, RateLimit, Role, ScopeSet};
+use crate::model::{Environment, KeyQuery, KeyStats, KeyStatus, RateLimit, Role, ScopeSet};
 use crate::ssr::services::Reach;
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
@@ -165,45 +165,67 @@ mod tests {
     }
 }
 
-/// The figures above the keys table (counts, calls in the last day, the last call), per
-/// organization and reach: at 100,000 keys they cost several counts over the table, on every
-/// render of the keys page.
+/// The figures above the keys table (counts, calls in the last day, the last call), and how many
+/// keys a list's filters match, per organization and reach: at 100,000 keys each costs a count
+/// over the table, on every render and every page of the keys list.
 ///
 /// A change made through this instance forgets its organization's figures at once, so they are
-/// exact after every change a person makes. What moves on its own (calls, keys reaching their
-/// expiry, changes made through another instance) shows after `TTL` at most; calls already reach
-/// the database only every usage flush.
+/// exact after every change a person makes; a figure read while a change was made is not kept
+/// (see [`StatsCache::generation`]). What moves on its own (calls, keys reaching their expiry,
+/// changes made through another instance) shows after `TTL` at most; calls already reach the
+/// database only every usage flush.
 #[derive(Clone)]
 pub struct StatsCache {
     entries: Cache<(Uuid, Reach), KeyStats>,
+    /// Keyed by the list's filters alone (its sort and page set to their defaults).
+    totals: Cache<(Uuid, Reach, KeyQuery), u64>,
+    /// Bumped by every change: a figure read before it is stale.
+    generation: Arc<AtomicU64>,
 }
 
 impl StatsCache {
     pub const TTL: Duration = Duration::from_secs(5);
 
+    /// Read before the database, and handed back to `remember*`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     pub fn get(&self, organization: Uuid, reach: Reach) -> Option<KeyStats> {
         self.entries.get(&(organization, reach))
     }
 
-    pub fn remember(&self, organization: Uuid, reach: Reach, stats: KeyStats) {
-        self.entries.insert((organization, reach), stats);
+    pub fn remember(&self, organization: Uuid, reach: Reach, stats: KeyStats, read_at: u64) {
+        if read_at == self.generation() {
+            self.entries.insert((organization, reach), stats);
+        }
+    }
+
+    pub fn total(&self, organization: Uuid, reach: Reach, filters: &KeyQuery) -> Option<u64> {
+        self.totals.get(&(organization, reach, filters.clone()))
+    }
+
+    pub fn remember_total(&self, organization: Uuid, reach: Reach, filters: KeyQuery, total: u64, read_at: u64) {
+        if read_at == self.generation() {
+            self.totals.insert((organization, reach, filters), total);
+        }
     }
 
     /// After a change to the organization's keys or plan.
     pub fn forget(&self, organization: Uuid) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         // Only fails when closures are not enabled, which `default` does.
         let _ = self.entries.invalidate_entries_if(move |(org, _), _| *org == organization);
+        let _ = self.totals.invalidate_entries_if(move |(org, _, _), _| *org == organization);
     }
 }
 
 impl Default for StatsCache {
     fn default() -> Self {
-        Self {
-            entries: Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(Self::TTL)
-                .support_invalidation_closures()
-                .build(),
-        }
+        Self { entries: figures_cache(), totals: figures_cache(), generation: Arc::default() }
     }
+}
+
+fn figures_cache<K: std::hash::Hash + Eq + Send + Sync + 'static, V: Clone + Send + Sync + 'static>() -> Cache<K, V> {
+    Cache::builder().max_capacity(10_000).time_to_live(StatsCache::TTL).support_invalidation_closures().build()
 }

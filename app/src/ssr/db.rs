@@ -1,9 +1,9 @@
 //! Connecting to the database and bringing its schema up to date.
 
-use super::migration::Migrator;
+use super::migration::{Migrator, POSTGRES_SEARCH_INDEXES};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
@@ -13,7 +13,32 @@ use std::time::Duration;
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url).await?;
     Migrator::up(&db, None).await?;
+    warn_if_search_scans(&db).await?;
     Ok(db)
+}
+
+/// On PostgreSQL the keys search is indexed only where `pg_trgm` could be installed (see the
+/// key-search migration). Without it the search works, more slowly: the indexes are tried again at
+/// every start, and the operator is told what is missing.
+async fn warn_if_search_scans(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let indexed = || async {
+        let check = "SELECT 1 FROM pg_indexes WHERE indexname = 'ix_api_keys_name_trigrams'";
+        Ok::<_, DbErr>(db.query_one_raw(Statement::from_string(DbBackend::Postgres, check)).await?.is_some())
+    };
+    if indexed().await? {
+        return Ok(());
+    }
+    db.execute_unprepared(POSTGRES_SEARCH_INDEXES).await?;
+    if !indexed().await? {
+        tracing::warn!(
+            "PostgreSQL's pg_trgm extension is missing: searching keys scans them. Install PostgreSQL's \
+             contrib package, run `CREATE EXTENSION pg_trgm` as a superuser, and restart"
+        );
+    }
+    Ok(())
 }
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {

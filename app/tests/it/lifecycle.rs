@@ -8,7 +8,7 @@ use app::ssr::services::{Member, keys, organizations};
 use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
 use app::ssr::{Core, ServiceError};
 use chrono::{Duration, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -247,6 +247,63 @@ async fn the_table_searches_filters_sorts_and_pages_in_the_database() {
 
     let stats = keys::stats(&t.core, &owner).await.expect("stats");
     assert_eq!((stats.total_created, stats.active, stats.live, stats.max_keys), (30, 28, 29, None));
+}
+
+/// The search reads indexes (a trigram table on SQLite, kept by triggers; `pg_trgm` on PostgreSQL):
+/// they must follow every change to the keys, survive `VACUUM`, and give the results a scan gave.
+#[tokio::test]
+async fn the_search_finds_what_a_scan_would_after_renames_deletions_and_a_vacuum() {
+    let t = fresh_db().await;
+    let owner = enterprise(&t.core).await;
+    let project = default_project(&t.db, &owner).await;
+    let mut ids = Vec::new();
+    for name in ["Billing Worker", "billing-cron", "Search \"quoted\" 100%", "Ünïcode Gateway", "under_score"] {
+        ids.push(keys::create(&t.core, &owner, new_key(name, &project)).await.expect("created").key);
+    }
+    let found = |search: &str| {
+        let (core, owner, search) = (t.core.clone(), owner.clone(), search.to_owned());
+        async move {
+            let page = keys::list(&core, &owner, &KeyQuery { search, ..KeyQuery::default() }).await.expect("list");
+            let mut names: Vec<String> = page.keys.into_iter().map(|k| k.name).collect();
+            names.sort();
+            names
+        }
+    };
+    assert_eq!(found("BILLING").await, ["Billing Worker", "billing-cron"], "any case");
+    assert_eq!(found("ing-c").await, ["billing-cron"], "inside a word");
+    assert_eq!(found("bi").await, ["Billing Worker", "billing-cron"], "shorter than a trigram");
+    assert_eq!(found("\"quoted\"").await, ["Search \"quoted\" 100%"], "quotes are literal");
+    assert_eq!(found("100%").await, ["Search \"quoted\" 100%"], "so is a wildcard");
+    assert!(found("g_w").await.is_empty(), "an underscore matches only itself (not the space of \"Billing Worker\")");
+    assert_eq!(found("under_").await, ["under_score"]);
+    assert_eq!(found("gateway").await, ["Ünïcode Gateway"]);
+    let prefix = ids[0].prefix.to_uppercase();
+    assert_eq!(found(&prefix[..prefix.len() - 2]).await, ["Billing Worker"], "a prefix, in any case");
+    assert!(found(&ids[0].prefix[3..]).await.is_empty(), "a prefix matches from its start only");
+
+    // Renamed (no service renames yet; the index must follow whoever writes the name).
+    let mut renamed = api_key::Entity::find_by_id(ids[1].id).one(&t.db).await.expect("read").expect("key").into_active_model();
+    renamed.name = Set("nightly job".into());
+    renamed.update(&t.db).await.expect("renamed");
+    assert_eq!(found("billing").await, ["Billing Worker"]);
+    assert_eq!(found("nightly").await, ["nightly job"]);
+
+    keys::revoke(&t.core, &owner, ids[0].id).await.expect("revoked");
+    keys::delete(&t.core, &owner, ids[0].id).await.expect("deleted");
+    assert!(found("billing").await.is_empty(), "a deleted key is gone from the index");
+    let rotated = keys::rotate(&t.core, &owner, ids[4].id, RotationGrace::None).await.expect("rotated");
+    assert_eq!(found(&rotated.key.prefix).await, ["under_score"], "the new prefix");
+
+    if t.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        t.db.execute_unprepared("VACUUM").await.expect("vacuum");
+    }
+    let added = keys::create(&t.core, &owner, new_key("after vacuum", &project)).await.expect("created").key;
+    assert_eq!(found("vacuum").await, ["after vacuum"]);
+    assert_eq!(found("nightly").await, ["nightly job"], "still the right key after VACUUM");
+    keys::revoke(&t.core, &owner, added.id).await.expect("revoked");
+    keys::delete(&t.core, &owner, added.id).await.expect("deleted");
+    assert!(found("vacuum").await.is_empty());
+    assert_eq!(found("gateway").await, ["Ünïcode Gateway"], "deleting one key leaves the others");
 }
 
 #[tokio::test]

@@ -10,6 +10,9 @@ mod m20261123_000005_sessions;
 mod m20261123_000006_projects;
 mod m20261125_000007_installation;
 mod m20261126_000008_key_name_order;
+mod m20261126_000009_key_search;
+
+pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
 pub struct Migrator;
 
@@ -25,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_projects::Migration),
             Box::new(m20261125_000007_installation::Migration),
             Box::new(m20261126_000008_key_name_order::Migration),
+            Box::new(m20261126_000009_key_search::Migration),
         ]
     }
 }

@@ -16,9 +16,9 @@ use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::usage::{HOUR_MS, hour_start};
 use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, NullOrdering};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::{Value, json};
@@ -106,7 +106,7 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
     within_reach(Reach { project: None, ..reach }, None, query.environment)?;
     let db = &core.db;
     let now = Utc::now();
-    let mut select = api_key::Entity::find().filter(filter(actor.organization_id(), reach, query, now));
+    let mut select = api_key::Entity::find().filter(filter(db.get_database_backend(), actor.organization_id(), reach, query, now));
     select = match query.sort {
         KeySort::Created => select.order_by_desc(api_key::Column::CreatedAt),
         KeySort::LastUsed => select.order_by_with_nulls(api_key::Column::LastUsedAt, Order::Desc, NullOrdering::Last),
@@ -114,7 +114,24 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
         KeySort::Name => select.order_by(Func::lower(Expr::col(api_key::Column::Name)), Order::Asc),
     };
     let select = select.order_by_desc(api_key::Column::Id);
-    let total = select.clone().count(db).await?;
+    // The count costs a pass over the matching keys, and is the same on every page and sort.
+    let filters = KeyQuery {
+        search: query.search.trim().to_lowercase(),
+        project: query.project,
+        environment: query.environment,
+        status: query.status,
+        hide_revoked: query.hide_revoked,
+        ..KeyQuery::default()
+    };
+    let total = match core.stats.total(actor.organization_id(), reach, &filters) {
+        Some(total) => total,
+        None => {
+            let read_at = core.stats.generation();
+            let total = select.clone().count(db).await?;
+            core.stats.remember_total(actor.organization_id(), reach, filters, total, read_at);
+            total
+        }
+    };
     let keys = select.offset(query.offset()).limit(u64::from(query.per_page)).all(db).await?;
     let names = Names::load(db, actor.organization_id(), &keys).await?;
     Ok(KeyPage {
@@ -125,22 +142,11 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
     })
 }
 
-fn filter(organization_id: Uuid, reach: Reach, query: &KeyQuery, now: DateTime<Utc>) -> Condition {
+fn filter(backend: DbBackend, organization_id: Uuid, reach: Reach, query: &KeyQuery, now: DateTime<Utc>) -> Condition {
     let mut condition = reach_condition(organization_id, reach);
     let search = query.search.trim().to_lowercase();
     if !search.is_empty() {
-        let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        condition = condition.add(
-            Condition::any()
-                .add(
-                    Expr::expr(Func::lower(Expr::col(api_key::Column::Name)))
-                        .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
-                )
-                .add(
-                    Expr::expr(Func::lower(Expr::col(api_key::Column::Prefix)))
-                        .like(sea_orm::sea_query::LikeExpr::new(format!("{escaped}%")).escape('\\')),
-                ),
-        );
+        condition = condition.add(search_condition(backend, &search));
     }
     if let Some(project) = query.project {
         condition = condition.add(api_key::Column::ProjectId.eq(project));
@@ -163,6 +169,32 @@ fn filter(organization_id: Uuid, reach: Reach, query: &KeyQuery, now: DateTime<U
         condition = condition.add(api_key::Column::Status.ne(KeyStatus::Revoked));
     }
     condition
+}
+
+/// Keys whose name contains `search`, or whose prefix starts with it (`search` is lower-case;
+/// case-insensitive, wildcards literal), read from the indexes of the key-search migration.
+fn search_condition(backend: DbBackend, search: &str) -> Condition {
+    let lower = |column| Expr::expr(Func::lower(Expr::col(column)));
+    // SQLite's trigram index needs three characters; a shorter search scans, as it must.
+    if backend == DbBackend::Sqlite && search.chars().count() >= 3 {
+        // An FTS5 phrase is literal, but for its quotes, which are doubled.
+        let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+        let named = Query::select()
+            .column(Alias::new("key_id"))
+            .from(Alias::new("api_key_search"))
+            .and_where(Expr::cust_with_values("api_key_search MATCH ?", [phrase]))
+            .to_owned();
+        // [search, search + the last code point): every string that starts with `search`.
+        let after = format!("{search}{}", char::MAX);
+        return Condition::any()
+            .add(api_key::Column::Id.in_subquery(named))
+            .add(lower(api_key::Column::Prefix).gte(search).and(lower(api_key::Column::Prefix).lt(after)));
+    }
+    // PostgreSQL: `pg_trgm` indexes serve these two as they are.
+    let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    Condition::any()
+        .add(lower(api_key::Column::Name).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
+        .add(lower(api_key::Column::Prefix).like(LikeExpr::new(format!("{escaped}%")).escape('\\')))
 }
 
 /// A key with its rotation history.
@@ -366,13 +398,14 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
     if let Some(stats) = core.stats.get(actor.organization_id(), reach) {
         return Ok(stats);
     }
+    let read_at = core.stats.generation();
     let now = Utc::now();
     let org = organization::Entity::find_by_id(actor.organization_id())
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("organization"))?;
     let active = api_key::Entity::find()
-        .filter(filter(org.id, reach, &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() }, now))
+        .filter(filter(db.get_database_backend(), org.id, reach, &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() }, now))
         .count(db)
         .await?;
     let live = organizations::count_live_keys(db, org.id).await?;
@@ -413,7 +446,7 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
         calls_24h: u64::try_from(valid.unwrap_or(0) + denied.unwrap_or(0)).unwrap_or_default(),
         last_call: last_call.flatten(),
     };
-    core.stats.remember(org.id, reach, stats.clone());
+    core.stats.remember(org.id, reach, stats.clone(), read_at);
     Ok(stats)
 }
 
