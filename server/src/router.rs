@@ -6,6 +6,7 @@ use app::ssr::AppState;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
+use axum::handler::Handler;
 use axum::extract::State;
 use axum::http::Request;
 use axum::middleware::{self, Next};
@@ -15,6 +16,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use std::sync::Arc;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
+use tower_http::services::ServeDir;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
 use tracing::{Level, Span};
@@ -25,6 +27,19 @@ pub fn build(state: AppState, site: Site) -> Router {
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     let hashed_files = state.leptos_options.hash_files;
+
+    // The site's files (`/pkg/`, the favicon), precompressed copies (brotli, gzip) first when the
+    // browser takes them; anything else is the app's own "not found" page. Not leptos's
+    // `file_and_error_handler` for the files: it serves one inside a reactive owner made with
+    // `Owner::new()` and answers with the `ResponseOptions` it finds in context. That owner is a child
+    // of whatever owner the worker thread last left current, often a page being rendered for someone
+    // else: the file took that page's headers (its policy, `no-store`, any cookie), and the page went
+    // out without them and could not hydrate (test: `dashboard.rs`, files and pages at once).
+    let not_found = leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
+    let site_files = ServeDir::new(&*state.leptos_options.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(not_found);
 
     // The dashboard: pages, server functions, downloads and the site's files, with the layers only
     // they need (the management and verification APIs, below, do without them).
@@ -37,7 +52,7 @@ pub fn build(state: AppState, site: Site) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(shell_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback_service(site_files)
         .layer(middleware::from_fn(server_fn_edge))
         .layer(middleware::from_fn_with_state(hashed_files, site_files_cached))
         .layer(middleware::from_fn(redirects_redirect))

@@ -24,11 +24,15 @@ pub fn policy(nonce: &str) -> String {
 /// Sets the page's headers on the response being rendered.
 pub fn send() {
     let Some(response) = use_context::<ResponseOptions>() else {
+        tracing::warn!("a page rendered without its response options: it gets no policy of its own");
         return;
     };
     let csp = match leptos::nonce::use_nonce() {
         Some(nonce) => HeaderValue::from_str(&policy(&nonce.to_string())).ok(),
-        None => Some(HeaderValue::from_static(STRICTEST)),
+        None => {
+            tracing::warn!("a page rendered without a nonce: nothing inline may run");
+            Some(HeaderValue::from_static(STRICTEST))
+        }
     };
     if let Some(csp) = csp {
         response.insert_header(header::CONTENT_SECURITY_POLICY, csp);

@@ -17,6 +17,9 @@ use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// The whole router on a loopback port, with an organization, its owner and a full-access key.
+/// The one file in the test server's site, at `/pkg/` (see `start_configured`).
+pub(crate) const SITE_FILE: &str = "keyward.wasm";
+
 pub(crate) struct Server {
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
@@ -72,7 +75,14 @@ async fn start_configured(
     let mut db = db::connect_and_migrate(&url).await.expect("database with migrations");
     configure(&mut db);
     let core = Core::new(db);
-    let leptos_options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
+    // A site with one file of the kind a page loads, served beside the pages.
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("pkg")).expect("site folder");
+    std::fs::write(site.join("pkg").join(SITE_FILE), b"\0asm not really").expect("site file");
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("keyward")
+        .site_root(site.to_string_lossy().into_owned())
+        .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let addr = listener.local_addr().expect("address");
     let trusted = keyward::security::parse_trusted_proxies(trusted_proxies).expect("proxies");

@@ -1,7 +1,7 @@
 //! The dashboard's pages over real HTTP: what one render costs the database, and how a page that
 //! sends a person elsewhere answers.
 
-use crate::api::{start, start_recording_statements};
+use crate::api::{SITE_FILE, start, start_recording_statements};
 use app::ssr::services::{Client, auth};
 use app::ssr::test_support::PASSWORD;
 use reqwest::StatusCode;
@@ -126,4 +126,45 @@ async fn each_request_signs_in_its_own_member_however_they_interleave() {
             if i % 2 == 0 { ("ada@acme.test", "grace@acme.test") } else { ("grace@acme.test", "ada@acme.test") };
         assert!(html.contains(mine) && !html.contains(theirs), "request {i} shows {mine} only");
     }
+}
+
+/// Pages and the site's files requested at once, as a browser loading a page does: every page keeps
+/// its own policy and `no-store`, and no file carries a page's headers. (leptos's file handler once
+/// answered a file with the headers of a page being rendered for someone else on the same worker
+/// thread; that page then had none, and could not hydrate: a quarter of the pages, here, before.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_site_files_served_at_once_each_keep_their_own_headers() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    for i in 0..5 {
+        s.key(&format!("service-{i}"), &["api_keys.read"]).await;
+    }
+    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let cookie = format!("kw_session={}", session.token);
+    let header = |response: &reqwest::Response, name: &str| {
+        response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    let mut problems = Vec::new();
+    for round in 0..60 {
+        let page = s.http.get(format!("{root}/keys")).header(COOKIE, &cookie).header(ACCEPT, "text/html").send();
+        let file = s.http.get(format!("{root}/pkg/{SITE_FILE}")).send();
+        let other_file = s.http.get(format!("{root}/pkg/{SITE_FILE}")).header("Accept-Encoding", "br, gzip").send();
+        let (page, file, other_file) = tokio::join!(page, file, other_file);
+        let page = page.expect("page");
+        assert_eq!(page.status(), StatusCode::OK);
+        if !header(&page, "content-security-policy").contains("'nonce-") || header(&page, "cache-control") != "no-store" {
+            problems.push(format!("round {round}: the page lost its headers: {:?}", page.headers()));
+        }
+        for file in [file.expect("file"), other_file.expect("file")] {
+            assert_eq!(file.status(), StatusCode::OK);
+            if header(&file, "content-security-policy").contains("'nonce-") || file.headers().contains_key("set-cookie") {
+                problems.push(format!("round {round}: a file took a page's headers: {:?}", file.headers()));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} of 60 rounds:\n{}", problems.len(), problems.join("\n"));
+
+    let missing = s.http.get(format!("{root}/pkg/nothing-here.wasm")).header(ACCEPT, "text/html").send().await.expect("answer");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND, "a missing file is the app's own not-found page");
+    assert!(header(&missing, "content-security-policy").contains("'nonce-"));
 }
