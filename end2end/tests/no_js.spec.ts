@@ -7,6 +7,15 @@ test.describe("without JavaScript", () => {
 test.use({ javaScriptEnabled: false });
 
 test("a person signs in, searches, filters, pages through the keys and disables one", async ({ page }) => {
+  await test.step("a wrong password brings the form back, saying so", async () => {
+    await page.goto("/sign-in");
+    await page.getByLabel("Email").fill(owner.email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect(page).toHaveURL(/\/sign-in\?/);
+    await expect(page.getByText("Invalid email or password.")).toBeVisible();
+  });
+
   await test.step("sign in", async () => {
     await page.goto("/sign-in");
     await page.getByLabel("Email").fill(owner.email);

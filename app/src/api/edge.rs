@@ -42,6 +42,9 @@ async fn settle(path: &str, arguments: &Bytes, response: Response<Body>) -> Resp
     if !refused || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         return response;
     }
+    if response.headers().contains_key(header::LOCATION) {
+        return back_to_the_form(response);
+    }
     let (parts, body) = response.into_parts();
     // An error body is a few hundred bytes of JSON (the typed AppError).
     let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
@@ -63,6 +66,19 @@ async fn settle(path: &str, arguments: &Bytes, response: Response<Body>) -> Resp
         }
     }
     settled
+}
+
+/// A form posted without JavaScript and refused: server_fn sends the browser back to the form's page
+/// with the error in its URL (`__err`), where the page's `ActionForm` shows it. The refusal's own
+/// status (set for scripts) would otherwise turn that redirect into a page of JSON. Its headers (a
+/// cookie, `Retry-After`) stay.
+fn back_to_the_form(response: Response<Body>) -> Response<Body> {
+    let (mut parts, _) = response.into_parts();
+    parts.status = StatusCode::SEE_OTHER;
+    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+        parts.headers.remove(name);
+    }
+    Response::from_parts(parts, Body::empty())
 }
 
 /// The typed error as server_fn encodes it, with its own status.

@@ -350,3 +350,35 @@ async fn a_refusal_keeps_its_retry_after_through_the_edge() {
     let seconds: u64 = retry_after.expect("Retry-After").to_str().expect("text").parse().expect("seconds");
     assert!(seconds > 0);
 }
+
+/// Without JavaScript a refused form comes back to its page, the error in the URL for the page to
+/// show (server_fn's `__err`), not as a page of JSON; a successful one comes back without it.
+#[tokio::test]
+async fn a_form_refused_without_javascript_goes_back_to_its_page_with_the_error() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let post = |password: &'static str| {
+        http.post(format!("{root}/api/sign_in"))
+            .header("Origin", &root)
+            .header("Accept", "text/html,application/xhtml+xml")
+            .header("Referer", format!("{root}/sign-in"))
+            .form(&[("email", "ada@acme.test"), ("password", password)])
+            .send()
+    };
+    let refused = post("a wrong guess").await.expect("answered");
+    assert_eq!(refused.status(), StatusCode::SEE_OTHER);
+    let location = refused.headers().get("location").expect("Location").to_str().expect("text").to_owned();
+    assert!(location.starts_with(&format!("{root}/sign-in?")) && location.contains("__err="), "{location}");
+    assert!(refused.headers().get("set-cookie").is_none(), "no session for a wrong password");
+    assert!(refused.text().await.expect("body").is_empty());
+
+    let page = http.get(&location).header("Accept", "text/html").send().await.expect("answered");
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.expect("page");
+    assert!(html.contains("Invalid email or password."), "the page shows the refusal: {html}");
+
+    let signed_in = post(PASSWORD).await.expect("answered");
+    assert_eq!(signed_in.status(), StatusCode::FOUND);
+    assert!(signed_in.headers().get("set-cookie").is_some());
+}
