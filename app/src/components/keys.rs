@@ -274,11 +274,6 @@ pub fn RevokeDialog(target: RwSignal<Option<ApiKey>>, action: ServerAction<Revok
     let pending = action.pending();
     let name = move || target.with(|k| k.as_ref().map(|k| k.name.clone()).unwrap_or_default());
     let prefix = move || target.with(|k| k.as_ref().map(|k| k.prefix.clone()).unwrap_or_default());
-    let revoke = move |_| {
-        if let Some(key) = target.get_untracked() {
-            action.dispatch(RevokeKey { id: key.id });
-        }
-    };
 
     view! {
         <Modal id="revoke-key" title="Revoke API key" open on_close=Callback::new(move |()| target.set(None))>
@@ -286,12 +281,16 @@ pub fn RevokeDialog(target: RwSignal<Option<ApiKey>>, action: ServerAction<Revok
                 "Revoke "<strong>{name}</strong>" ("<code>{prefix}</code>")? Every request that uses it will be refused "
                 "immediately. This cannot be undone; the key stays listed as revoked."
             </p>
-            <div class="dialog-actions">
-                <button type="button" class="button" on:click=move |_| target.set(None)>"Cancel"</button>
-                <button type="button" class="button button-danger" disabled=move || pending.get() on:click=revoke>
-                    {move || if pending.get() { "Revoking…" } else { "Revoke key" }}
-                </button>
-            </div>
+            <ActionForm action>
+                <input type="hidden" name="id"
+                    value=move || target.with(|k| k.as_ref().map(|k| k.id.to_string()).unwrap_or_default()) />
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| target.set(None)>"Cancel"</button>
+                    <button type="submit" class="button button-danger" disabled=move || pending.get()>
+                        {move || if pending.get() { "Revoking…" } else { "Revoke key" }}
+                    </button>
+                </div>
+            </ActionForm>
         </Modal>
     }
 }

@@ -1,4 +1,4 @@
-use crate::api::keys::{DeleteKey, RotateKey, get_key_details, get_key_usage};
+use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
 use crate::components::{
     ActionError, AppShell, ErrorMessage, KeyActions, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart,
@@ -265,24 +265,25 @@ fn KeyUsage(usage: KeyUsageResource) -> impl IntoView {
 #[component]
 fn RotateDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
     let actions = use_key_actions();
-    let grace = RwSignal::new(RotationGrace::None.as_str().to_owned());
     let pending = actions.rotate.pending();
     view! {
         <Modal id="rotate-key" title="Rotate API key" open on_close=Callback::new(move |()| open.set(false))>
             <p>{format!("\"{name}\" gets a new secret; its name, scopes, limits, project and environment stay.")}</p>
-            <div class="field">
-                <label for="rotate-grace">"Keep the old secret working for"</label>
-                <select id="rotate-grace" on:change=move |ev| grace.set(event_target_value(&ev))>
-                    {RotationGrace::ALL.into_iter().map(|g| view! { <option value=g.as_str()>{g.label()}</option> }).collect_view()}
-                </select>
-            </div>
-            <div class="dialog-actions">
-                <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
-                <button type="button" class="button button-primary" disabled=move || pending.get()
-                    on:click=move |_| { actions.rotate.dispatch(RotateKey { id, grace: grace.get_untracked() }); }>
-                    {move || if pending.get() { "Rotating…" } else { "Rotate key" }}
-                </button>
-            </div>
+            <ActionForm action=actions.rotate>
+                <input type="hidden" name="id" value=id.to_string() />
+                <div class="field">
+                    <label for="rotate-grace">"Keep the old secret working for"</label>
+                    <select id="rotate-grace" name="grace">
+                        {RotationGrace::ALL.into_iter().map(|g| view! { <option value=g.as_str()>{g.label()}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Rotating…" } else { "Rotate key" }}
+                    </button>
+                </div>
+            </ActionForm>
         </Modal>
     }
 }
@@ -294,21 +295,27 @@ fn DeleteDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
     let typed = RwSignal::new(String::new());
     let expected = name.clone();
     let confirmed = Memo::new(move |_| typed.with(|t| t.trim() == expected));
+    // Copy, so the dialog's content can be built again each time it opens.
+    let confirm_label = Signal::stored(format!("Type \"{name}\" to confirm"));
     view! {
         <Modal id="delete-key" title="Delete API key" open on_close=Callback::new(move |()| open.set(false))>
             <p>{format!("\"{name}\" and its history will be deleted. This cannot be undone.")}</p>
-            <div class="field">
-                <label for="delete-confirm">{format!("Type \"{name}\" to confirm")}</label>
-                <input id="delete-confirm" type="text" autocomplete="off" prop:value=move || typed.get()
-                    on:input=move |ev| typed.set(event_target_value(&ev)) />
-            </div>
-            <div class="dialog-actions">
-                <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
-                <button type="button" class="button button-danger" disabled=move || !confirmed.get() || actions.delete.pending().get()
-                    on:click=move |_| { actions.delete.dispatch(DeleteKey { id }); }>
-                    "Delete key"
-                </button>
-            </div>
+            <ActionForm action=actions.delete>
+                <input type="hidden" name="id" value=id.to_string() />
+                <div class="field">
+                    <label for="delete-confirm">{confirm_label}</label>
+                    // Not sent: the name only guards the button.
+                    <input id="delete-confirm" type="text" autocomplete="off" prop:value=move || typed.get()
+                        on:input=move |ev| typed.set(event_target_value(&ev)) />
+                </div>
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-danger"
+                        disabled=move || !confirmed.get() || actions.delete.pending().get()>
+                        "Delete key"
+                    </button>
+                </div>
+            </ActionForm>
         </Modal>
     }
 }

@@ -301,17 +301,16 @@ fn RemoveDialog(target: RwSignal<Option<MemberView>>, action: ServerAction<Remov
     view! {
         <Modal id="remove-member" title="Remove member" open on_close=Callback::new(move |()| target.set(None))>
             <p>{move || format!("{} will lose access to this organization at once. Their account and the keys they created stay.", name())}</p>
-            <div class="dialog-actions">
-                <button type="button" class="button button-quiet" on:click=move |_| target.set(None)>"Cancel"</button>
-                <button type="button" class="button button-danger" disabled=move || action.pending().get()
-                    on:click=move |_| {
-                        if let Some(m) = target.get_untracked() {
-                            action.dispatch(RemoveMember { user_id: m.user_id });
-                        }
-                    }>
-                    "Remove member"
-                </button>
-            </div>
+            <ActionForm action>
+                <input type="hidden" name="user_id"
+                    value=move || target.with(|t| t.as_ref().map(|m| m.user_id.to_string()).unwrap_or_default()) />
+                <div class="dialog-actions">
+                    <button type="button" class="button button-quiet" on:click=move |_| target.set(None)>"Cancel"</button>
+                    <button type="submit" class="button button-danger" disabled=move || action.pending().get()>
+                        "Remove member"
+                    </button>
+                </div>
+            </ActionForm>
         </Modal>
     }
 }

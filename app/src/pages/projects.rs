@@ -149,12 +149,14 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
                                 {if scope.description.is_empty() { "No description".to_owned() } else { scope.description }}
                             </span>
                             {may_manage.then(|| view! {
-                                <button type="button" class="button button-danger-quiet button-small" aria-label=label
-                                    on:click=move |_| {
-                                        actions.remove.dispatch(RemoveProjectScope { project_id: id, scope: scope_name.clone() });
-                                    }>
-                                    "Remove"
-                                </button>
+                                <ActionForm action=actions.remove attr:class="inline-form">
+                                    <input type="hidden" name="project_id" value=id.to_string() />
+                                    <input type="hidden" name="scope" value=scope_name />
+                                    <button type="submit" class="button button-danger-quiet button-small" aria-label=label
+                                        disabled=move || actions.remove.pending().get()>
+                                        "Remove"
+                                    </button>
+                                </ActionForm>
                             })}
                         </li>
                     }
