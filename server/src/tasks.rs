@@ -49,18 +49,29 @@ async fn flush(core: &Core) {
 pub const SESSION_PURGE_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// Deletes the sessions that have ended (past their lifetime, or idle too long) every `every`, until
-/// `stop` turns true. Several instances may purge the same database: deleting is idempotent.
+/// `stop` turns true. Several instances may purge the same database: deleting is idempotent. The
+/// same tick keeps SQLite's planner statistics current as the keys grow (see
+/// `db::refresh_planner_statistics`).
 pub fn spawn_session_purge(core: Core, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticks.tick() => purge_sessions(&core).await,
+                _ = ticks.tick() => {
+                    purge_sessions(&core).await;
+                    refresh_planner_statistics(&core).await;
+                }
                 _ = stop.changed() => break,
             }
         }
     })
+}
+
+async fn refresh_planner_statistics(core: &Core) {
+    if let Err(e) = app::ssr::db::refresh_planner_statistics(&core.db).await {
+        tracing::warn!(error = %e, "refreshing the database's planner statistics failed; will retry");
+    }
 }
 
 async fn purge_sessions(core: &Core) {

@@ -9,6 +9,9 @@
 //!   `lower(prefix)` serves a range. The FTS table's rows are found by key through
 //!   `api_key_search_rows`, not through `api_keys.rowid`: `VACUUM` may renumber the rowids of a
 //!   table without an INTEGER PRIMARY KEY, and a search keyed on them would then point at other keys.
+//!
+//! Both: the environment-and-status index also holds `expires_at`, so that counting a filtered list
+//! ("active" means not expired either) reads the index alone, not every matching key.
 
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
@@ -61,10 +64,24 @@ $$";
 const POSTGRES_DOWN: &str =
     "DROP INDEX IF EXISTS ix_api_keys_prefix_trigrams; DROP INDEX IF EXISTS ix_api_keys_name_trigrams";
 
+const BOTH_UP: &[&str] = &[
+    "CREATE INDEX ix_api_keys_organization_environment_expiry \
+     ON api_keys (organization_id, environment, status, expires_at)",
+    "DROP INDEX ix_api_keys_organization_environment",
+];
+
+const BOTH_DOWN: &[&str] = &[
+    "CREATE INDEX ix_api_keys_organization_environment ON api_keys (organization_id, environment, status)",
+    "DROP INDEX ix_api_keys_organization_environment_expiry",
+];
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        for statement in BOTH_UP {
+            db.execute_unprepared(statement).await?;
+        }
         match db.get_database_backend() {
             DbBackend::Sqlite => {
                 for statement in SQLITE_UP {
@@ -80,6 +97,9 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        for statement in BOTH_DOWN {
+            db.execute_unprepared(statement).await?;
+        }
         match db.get_database_backend() {
             DbBackend::Sqlite => {
                 for statement in SQLITE_DOWN {
