@@ -160,6 +160,8 @@ test("search, filters and pagination live in the URL", async ({ page }) => {
   await createKeysDirectly(page, batch.slice(0, 15), "staging");
   await createKeysDirectly(page, batch.slice(15), "development");
   await page.reload();
+  // Typing searches as you type only once the page's code runs (before, the form's Enter does).
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
 
   await test.step("search as you type, and clear", async () => {
     await page.getByLabel("Search keys").fill("batch 1");
