@@ -79,37 +79,26 @@ const BOTH_DOWN: &[&str] = &[
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for statement in BOTH_UP {
-            db.execute_unprepared(statement).await?;
-        }
-        match db.get_database_backend() {
-            DbBackend::Sqlite => {
-                for statement in SQLITE_UP {
-                    db.execute_unprepared(statement).await?;
-                }
-            }
-            _ => {
-                db.execute_unprepared(POSTGRES_SEARCH_INDEXES).await?;
-            }
-        }
-        Ok(())
+        let own: &[&str] = match db.get_database_backend() {
+            DbBackend::Sqlite => SQLITE_UP,
+            _ => &[POSTGRES_SEARCH_INDEXES],
+        };
+        run(db, [BOTH_UP, own]).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for statement in BOTH_DOWN {
-            db.execute_unprepared(statement).await?;
-        }
-        match db.get_database_backend() {
-            DbBackend::Sqlite => {
-                for statement in SQLITE_DOWN {
-                    db.execute_unprepared(statement).await?;
-                }
-            }
-            _ => {
-                db.execute_unprepared(POSTGRES_DOWN).await?;
-            }
-        }
-        Ok(())
+        let own: &[&str] = match db.get_database_backend() {
+            DbBackend::Sqlite => SQLITE_DOWN,
+            _ => &[POSTGRES_DOWN],
+        };
+        run(db, [BOTH_DOWN, own]).await
     }
+}
+
+async fn run(db: &SchemaManagerConnection<'_>, groups: [&[&str]; 2]) -> Result<(), DbErr> {
+    for statement in groups.into_iter().flatten() {
+        db.execute_unprepared(statement).await?;
+    }
+    Ok(())
 }
