@@ -10,8 +10,9 @@
 //!   `api_key_search_rows`, not through `api_keys.rowid`: `VACUUM` may renumber the rowids of a
 //!   table without an INTEGER PRIMARY KEY, and a search keyed on them would then point at other keys.
 //!
-//! Both: the environment-and-status index also holds `expires_at`, so that counting a filtered list
-//! ("active" means not expired either) reads the index alone, not every matching key.
+//! Both: the environment-and-status index also holds `created_at`, so that a filtered page reads
+//! the keys in the list's order and stops after the page, and `expires_at`, so that counting a
+//! filtered list ("active" means not expired either) reads the index alone.
 
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
@@ -65,14 +66,14 @@ const POSTGRES_DOWN: &str =
     "DROP INDEX IF EXISTS ix_api_keys_prefix_trigrams; DROP INDEX IF EXISTS ix_api_keys_name_trigrams";
 
 const BOTH_UP: &[&str] = &[
-    "CREATE INDEX ix_api_keys_organization_environment_expiry \
-     ON api_keys (organization_id, environment, status, expires_at)",
+    "CREATE INDEX ix_api_keys_organization_environment_created \
+     ON api_keys (organization_id, environment, status, created_at, expires_at)",
     "DROP INDEX ix_api_keys_organization_environment",
 ];
 
 const BOTH_DOWN: &[&str] = &[
     "CREATE INDEX ix_api_keys_organization_environment ON api_keys (organization_id, environment, status)",
-    "DROP INDEX ix_api_keys_organization_environment_expiry",
+    "DROP INDEX ix_api_keys_organization_environment_created",
 ];
 
 #[async_trait::async_trait]
