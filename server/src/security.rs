@@ -161,7 +161,6 @@ fn from_this_site(headers: &HeaderMap, site: &Site) -> bool {
 /// come back to the page they were posted from when there is no JavaScript), and HSTS over HTTPS. Pages add their CSP and
 /// `Cache-Control` themselves (see `app::ssr::page_headers`).
 pub async fn standard_headers(State(site): State<Arc<Site>>, request: Request, next: Next) -> Response {
-    let uri = request.uri().clone();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -175,9 +174,10 @@ pub async fn standard_headers(State(site): State<Arc<Site>>, request: Request, n
     let is_html = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     if is_html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(app::ssr::page_headers::STRICTEST));
-        // A page that renders without its policy cannot hydrate: that is a bug, and says so.
+        // A page that renders without its policy cannot hydrate: that is a bug, and says so (the
+        // request's span names the path).
         if response.status().is_success() {
-            tracing::warn!(status = %response.status(), path = uri.path(), "an HTML answer left without its page's policy");
+            tracing::warn!(status = %response.status(), "an HTML answer left without its page's policy");
         }
     }
     response

@@ -277,6 +277,16 @@ async fn the_search_finds_what_a_scan_would_after_renames_deletions_and_a_vacuum
     assert!(found("g_w").await.is_empty(), "an underscore matches only itself (not the space of \"Billing Worker\")");
     assert_eq!(found("under_").await, ["under_score"]);
     assert_eq!(found("gateway").await, ["Ünïcode Gateway"]);
+    // Full-text query syntax is searched for as text, never run, and never fails the list.
+    for hostile in ["x\"", "\"\"\"", "*", "billing*", "NEAR(billing worker)", "billing OR cron", "{name}: x", "^bil", "'); DROP TABLE api_keys; --", "🔑🔑🔑"] {
+        assert!(found(hostile).await.is_empty(), "{hostile:?} is text");
+    }
+    assert!(found(&"x".repeat(64)).await.is_empty(), "the longest search allowed");
+    // Another organization's keys match the words too, and are never shown.
+    let other = organization(&t.db, "Globex", "hank@globex.test").await;
+    let other_project = default_project(&t.db, &other).await;
+    keys::create(&t.core, &other, new_key("Billing at Globex", &other_project)).await.expect("created");
+    assert_eq!(found("billing").await, ["Billing Worker", "billing-cron"], "never another organization's");
     let prefix = ids[0].prefix.to_uppercase();
     assert_eq!(found(&prefix[..prefix.len() - 2]).await, ["Billing Worker"], "a prefix, in any case");
     assert!(found(&ids[0].prefix[3..]).await.is_empty(), "a prefix matches from its start only");

@@ -190,7 +190,7 @@ fn search_condition(backend: DbBackend, search: &str) -> Condition {
             .add(api_key::Column::Id.in_subquery(named))
             .add(lower(api_key::Column::Prefix).gte(search).and(lower(api_key::Column::Prefix).lt(after)));
     }
-    // PostgreSQL: `pg_trgm` indexes serve these two as they are.
+    // PostgreSQL's `pg_trgm` indexes serve these two as they are (and SQLite scans for them).
     let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     Condition::any()
         .add(lower(api_key::Column::Name).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')))
