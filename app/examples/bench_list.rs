@@ -49,7 +49,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("sorted by last used", KeyQuery { sort: KeySort::LastUsed, ..KeyQuery::default() }),
     ];
     println!("keys list server function (service), median / p95 over {ITERATIONS} runs");
-    println!("(\"counted\": the list's total counted every run, as after a change; else cached, as a person paging sees it)");
+    println!(
+        "(\"counted\": the list's total counted every run, as after a change; else cached, as a person paging sees it)"
+    );
     println!("{:<46} {:>22} {:>22} {:>8}", "query", format!("{big} keys"), "1000 keys (baseline)", "ratio");
     for (label, query) in cases {
         for counted in [true, false] {

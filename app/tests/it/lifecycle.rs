@@ -8,7 +8,9 @@ use app::ssr::services::{Member, keys, organizations};
 use app::ssr::test_support::{default_project, fresh_db, new_key, organization, page};
 use app::ssr::{Core, ServiceError};
 use chrono::{Duration, NaiveDate, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, PaginatorTrait, Set,
+};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -278,7 +280,18 @@ async fn the_search_finds_what_a_scan_would_after_renames_deletions_and_a_vacuum
     assert_eq!(found("under_").await, ["under_score"]);
     assert_eq!(found("gateway").await, ["Ünïcode Gateway"]);
     // Full-text query syntax is searched for as text, never run, and never fails the list.
-    for hostile in ["x\"", "\"\"\"", "*", "billing*", "NEAR(billing worker)", "billing OR cron", "{name}: x", "^bil", "'); DROP TABLE api_keys; --", "🔑🔑🔑"] {
+    for hostile in [
+        "x\"",
+        "\"\"\"",
+        "*",
+        "billing*",
+        "NEAR(billing worker)",
+        "billing OR cron",
+        "{name}: x",
+        "^bil",
+        "'); DROP TABLE api_keys; --",
+        "🔑🔑🔑",
+    ] {
         assert!(found(hostile).await.is_empty(), "{hostile:?} is text");
     }
     assert!(found(&"x".repeat(64)).await.is_empty(), "the longest search allowed");
@@ -292,7 +305,8 @@ async fn the_search_finds_what_a_scan_would_after_renames_deletions_and_a_vacuum
     assert!(found(&ids[0].prefix[3..]).await.is_empty(), "a prefix matches from its start only");
 
     // Renamed (no service renames yet; the index must follow whoever writes the name).
-    let mut renamed = api_key::Entity::find_by_id(ids[1].id).one(&t.db).await.expect("read").expect("key").into_active_model();
+    let mut renamed =
+        api_key::Entity::find_by_id(ids[1].id).one(&t.db).await.expect("read").expect("key").into_active_model();
     renamed.name = Set("nightly job".into());
     renamed.update(&t.db).await.expect("renamed");
     assert_eq!(found("billing").await, ["Billing Worker"]);

@@ -18,8 +18,8 @@ use crate::ssr::{Core, ServiceError, crypto};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -106,7 +106,8 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
     within_reach(Reach { project: None, ..reach }, None, query.environment)?;
     let db = &core.db;
     let now = Utc::now();
-    let mut select = api_key::Entity::find().filter(filter(db.get_database_backend(), actor.organization_id(), reach, query, now));
+    let mut select =
+        api_key::Entity::find().filter(filter(db.get_database_backend(), actor.organization_id(), reach, query, now));
     select = match query.sort {
         KeySort::Created => select.order_by_desc(api_key::Column::CreatedAt),
         KeySort::LastUsed => select.order_by_with_nulls(api_key::Column::LastUsedAt, Order::Desc, NullOrdering::Last),
@@ -405,7 +406,13 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
         .await?
         .ok_or(ServiceError::NotFound("organization"))?;
     let active = api_key::Entity::find()
-        .filter(filter(db.get_database_backend(), org.id, reach, &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() }, now))
+        .filter(filter(
+            db.get_database_backend(),
+            org.id,
+            reach,
+            &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() },
+            now,
+        ))
         .count(db)
         .await?;
     let live = organizations::count_live_keys(db, org.id).await?;
