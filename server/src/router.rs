@@ -6,24 +6,24 @@ use app::ssr::AppState;
 use app::{App, shell};
 use axum::Router;
 use axum::body::Body;
-use axum::handler::Handler;
 use axum::extract::State;
+use axum::handler::Handler;
 use axum::http::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
-use std::sync::Arc;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use std::sync::{Arc, OnceLock};
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
-use tower_http::services::ServeDir;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, MakeSpan, TraceLayer};
 use tracing::{Level, Span};
 
 pub fn build(state: AppState, site: Site) -> Router {
     let site = Arc::new(site);
-    let route_list = generate_route_list(App);
+    let route_list = route_list();
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     let hashed_files = state.leptos_options.hash_files;
@@ -36,10 +36,8 @@ pub fn build(state: AppState, site: Site) -> Router {
     // else: the file took that page's headers (its policy, `no-store`, any cookie), and the page went
     // out without them and could not hydrate (test: `dashboard.rs`, files and pages at once).
     let not_found = leptos_axum::file_and_error_handler::<AppState, _>(shell).with_state(state.clone());
-    let site_files = ServeDir::new(&*state.leptos_options.site_root)
-        .precompressed_br()
-        .precompressed_gzip()
-        .fallback(not_found);
+    let site_files =
+        ServeDir::new(&*state.leptos_options.site_root).precompressed_br().precompressed_gzip().fallback(not_found);
 
     // The dashboard: pages, server functions, downloads and the site's files, with the layers only
     // they need (the management and verification APIs, below, do without them).
@@ -64,6 +62,15 @@ pub fn build(state: AppState, site: Site) -> Router {
         .merge(crate::rest::routes(state.clone()))
         .merge(dashboard);
     with_edge(routes.with_state(state), site)
+}
+
+/// The app's pages, worked out once per process. While leptos works them out it suppresses resource
+/// loading process-wide, and a resource first polled in that window, by a page being rendered for
+/// anyone, waits forever (leptos-rs/leptos#4773): a second router built in the same process (the
+/// tests build one per server) hung a page now and then.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// The layers every route sits behind, innermost first: the cross-site check, the standard headers,

@@ -16,9 +16,14 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
-/// The whole router on a loopback port, with an organization, its owner and a full-access key.
 /// The one file in the test server's site, at `/pkg/` (see `start_configured`).
 pub(crate) const SITE_FILE: &str = "keyward.wasm";
+
+/// The longest any request of a test waits for its answer: a server that stops answering fails its
+/// test, and does not hold the whole suite until CI's time runs out.
+pub(crate) const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The whole router on a loopback port, with an organization, its owner and a full-access key.
 
 pub(crate) struct Server {
     pub(crate) base: String,
@@ -70,6 +75,11 @@ async fn start_configured(
     https: bool,
     configure: impl FnOnce(&mut sea_orm::DatabaseConnection),
 ) -> Server {
+    // The servers' log, when asked for (e.g. KEYWARD_TEST_LOG=debug, with --nocapture).
+    if let Ok(filter) = std::env::var("KEYWARD_TEST_LOG") {
+        let filter = tracing_subscriber::EnvFilter::new(filter);
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    }
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = fresh_database_url(dir.path()).await;
     let mut db = db::connect_and_migrate(&url).await.expect("database with migrations");
@@ -102,7 +112,18 @@ async fn start_configured(
             .await
             .expect("admin key")
             .token;
-    Server { base, http: reqwest::Client::new(), core, owner, project, admin, _dir: dir }
+    let http = reqwest::Client::builder().timeout(ANSWER_WITHIN).build().expect("client");
+    Server { base, http, core, owner, project, admin, _dir: dir }
+}
+
+/// What another server started in this process builds, on the same database: its router, with the
+/// app's pages worked out.
+pub(crate) fn another_servers_router(core: &Core) -> axum::Router {
+    let options = leptos::config::LeptosOptions::builder().output_name("keyward").build();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 9));
+    let trusted = keyward::security::parse_trusted_proxies("").expect("proxies");
+    let site = keyward::security::Site::new(None, addr, trusted, false).expect("site");
+    keyward::router::build(AppState::new(options, core.clone(), false), site)
 }
 
 impl Server {

@@ -54,7 +54,11 @@ impl Instance {
             command.env(name, value);
         }
         let child = command.spawn().expect("keyward starts");
-        let instance = Self { child, base: format!("http://127.0.0.1:{port}"), http: reqwest::Client::new() };
+        let instance = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::builder().timeout(crate::api::ANSWER_WITHIN).build().expect("client"),
+        };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(response) = instance.http.get(format!("{}/readyz", instance.base)).send().await

@@ -1,7 +1,7 @@
 //! The dashboard's pages over real HTTP: what one render costs the database, and how a page that
 //! sends a person elsewhere answers.
 
-use crate::api::{SITE_FILE, start, start_recording_statements};
+use crate::api::{SITE_FILE, another_servers_router, start, start_recording_statements};
 use app::ssr::services::{Client, auth};
 use app::ssr::test_support::PASSWORD;
 use reqwest::StatusCode;
@@ -81,7 +81,11 @@ async fn one_render_of_the_keys_page_or_a_keys_page_runs_a_fixed_number_of_state
 async fn a_page_that_sends_a_person_elsewhere_answers_with_a_real_redirect() {
     let s = start().await;
     let root = s.base.trim_end_matches("/api/v1").to_owned();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::api::ANSWER_WITHIN)
+        .build()
+        .expect("client");
     // Whatever the client accepts: a browser without JavaScript, curl, a crawler.
     for accept in ["text/html", "*/*", ""] {
         for (path, to) in [("/", "/sign-in"), ("/keys", "/sign-in"), ("/audit", "/sign-in")] {
@@ -128,6 +132,42 @@ async fn each_request_signs_in_its_own_member_however_they_interleave() {
     }
 }
 
+/// leptos stops every resource of the process from loading while it works out an app's pages
+/// (leptos-rs/leptos#4773): a page rendered meanwhile waited for its data forever. The pages are
+/// worked out once per process, so another server starting (the tests start many) holds up no one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_another_server_starts_in_the_same_process() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    s.key("service-while-starting", &["api_keys.read"]).await;
+    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let cookie = format!("kw_session={}", session.token);
+    let core = s.core.clone();
+    let starting = tokio::task::spawn_blocking(move || {
+        for _ in 0..40 {
+            drop(another_servers_router(&core));
+        }
+    });
+    let render = || {
+        let request = s.http.get(format!("{root}/keys")).header(COOKIE, &cookie).header(ACCEPT, "text/html");
+        async move {
+            let answer = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                let response = request.send().await.expect("response");
+                assert_eq!(response.status(), StatusCode::OK);
+                response.text().await.expect("page")
+            });
+            answer.await.expect("the page answers within 10 s while another server starts")
+        }
+    };
+    let mut rendered = 0;
+    while !starting.is_finished() || rendered < 20 {
+        let (first, second) = tokio::join!(render(), render());
+        assert!(first.contains("service-while-starting") && second.contains("service-while-starting"));
+        rendered += 2;
+    }
+    starting.await.expect("routers built");
+}
+
 /// Pages and the site's files requested at once, as a browser loading a page does: every page keeps
 /// its own policy and `no-store`, and no file carries a page's headers. (leptos's file handler once
 /// answered a file with the headers of a page being rendered for someone else on the same worker
@@ -152,19 +192,22 @@ async fn pages_and_site_files_served_at_once_each_keep_their_own_headers() {
         let (page, file, other_file) = tokio::join!(page, file, other_file);
         let page = page.expect("page");
         assert_eq!(page.status(), StatusCode::OK);
-        if !header(&page, "content-security-policy").contains("'nonce-") || header(&page, "cache-control") != "no-store" {
+        if !header(&page, "content-security-policy").contains("'nonce-") || header(&page, "cache-control") != "no-store"
+        {
             problems.push(format!("round {round}: the page lost its headers: {:?}", page.headers()));
         }
         for file in [file.expect("file"), other_file.expect("file")] {
             assert_eq!(file.status(), StatusCode::OK);
-            if header(&file, "content-security-policy").contains("'nonce-") || file.headers().contains_key("set-cookie") {
+            if header(&file, "content-security-policy").contains("'nonce-") || file.headers().contains_key("set-cookie")
+            {
                 problems.push(format!("round {round}: a file took a page's headers: {:?}", file.headers()));
             }
         }
     }
     assert!(problems.is_empty(), "{} of 60 rounds:\n{}", problems.len(), problems.join("\n"));
 
-    let missing = s.http.get(format!("{root}/pkg/nothing-here.wasm")).header(ACCEPT, "text/html").send().await.expect("answer");
+    let missing =
+        s.http.get(format!("{root}/pkg/nothing-here.wasm")).header(ACCEPT, "text/html").send().await.expect("answer");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND, "a missing file is the app's own not-found page");
     assert!(header(&missing, "content-security-policy").contains("'nonce-"));
 }

@@ -357,7 +357,11 @@ async fn a_refusal_keeps_its_retry_after_through_the_edge() {
 async fn a_form_refused_without_javascript_goes_back_to_its_page_with_the_error() {
     let s = start().await;
     let root = s.base.trim_end_matches("/api/v1").to_owned();
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::api::ANSWER_WITHIN)
+        .build()
+        .expect("client");
     let post = |password: &'static str| {
         http.post(format!("{root}/api/sign_in"))
             .header("Origin", &root)
