@@ -50,7 +50,8 @@ curl -fs "$base/healthz" >/dev/null || { echo "the server did not answer /health
 
 # A full-access key, made as the owner would in the dashboard: sign in, then the `create_key` server
 # function (a change must come with this site's Origin). Its scopes: every management scope of the
-# catalog (app/src/model/scope.rs, ManagementScope::as_str), which is what "full access" means.
+# catalog (app/src/model/scope.rs, each ManagementScope's `#[strum(serialize = …)]` name), which is
+# what "full access" means.
 jar="$data/cookies"
 fn() { # server function NAME, then curl's form arguments
   local name=$1; shift
@@ -61,7 +62,7 @@ grep -q kw_session "$jar" || { echo "signing in set no session cookie"; exit 1; 
 # The Enterprise plan has no key limit: on the Free plan (3 keys), creating keys would soon be 409.
 fn change_plan --data-urlencode "plan=enterprise" >/dev/null
 project=$(fn list_projects -X POST | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
-scopes=$(sed -n 's/^ *Self::[A-Za-z]* => "\([a-z_]*\.[a-z_]*\)",$/\1/p' app/src/model/scope.rs | tr '\n' ' ')
+scopes=$(sed -n 's/^ *#\[strum(serialize = "\([a-z_]*\.[a-z_]*\)")\]$/\1/p' app/src/model/scope.rs | tr '\n' ' ')
 [ "$(wc -w <<<"$scopes")" -ge 15 ] || { echo "could not read the scope catalog: $scopes"; exit 1; }
 token=$(fn create_key --data-urlencode "name=schemathesis" --data-urlencode "project_id=$project" \
   --data-urlencode "environment=production" --data-urlencode "scopes=$scopes" --data-urlencode "expiration=never" |

@@ -10,6 +10,7 @@ use crate::model::{
     RotatedKey, ScopePreset,
 };
 use leptos::prelude::*;
+use strum::VariantArray;
 
 /// One page of the organization's keys. Only prefixes and masked previews: never a secret.
 #[component]
@@ -162,7 +163,7 @@ pub fn CreateKeyDialog(
                     <div class="field">
                         <label for="key-environment">"Environment"</label>
                         <select id="key-environment" name="environment" aria-invalid=invalid_field(value, "environment")>
-                            {Environment::ALL.into_iter().map(|e| view! {
+                            {Environment::VARIANTS.iter().copied().map(|e| view! {
                                 <option value=e.as_str()>{e.label()}</option>
                             }).collect_view()}
                         </select>
@@ -341,7 +342,7 @@ where
                 <select id="key-rate-window" name="rate_limit_window" aria-invalid=invalid_field(value, "rate_limit_window")
                     on:change=move |ev| window.set(event_target_value(&ev))>
                     <option value="none" selected=move || window.with(|w| w == "none")>"No limit"</option>
-                    {RateWindow::ALL.into_iter().map(|w| view! {
+                    {RateWindow::VARIANTS.iter().copied().map(|w| view! {
                         <option value=w.as_str() selected=move || window.with(|c| c == w.as_str())>
                             {format!("Per {}", w.as_str())}
                         </option>

@@ -4,6 +4,7 @@
 use crate::model::{CustomScope, ManagementScope, ScopePreset, ScopeSet};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
+use strum::VariantArray;
 
 /// Posts `scopes` (the checked management scopes, space-separated) and `custom_scopes`.
 #[component]
@@ -53,7 +54,7 @@ pub fn ScopePicker(
             <legend>"Scopes"</legend>
             <input type="hidden" name="scopes" prop:value=joined />
             <div class="presets" role="group" aria-label="Presets">
-                {ScopePreset::ALL.into_iter().map(|preset| view! {
+                {ScopePreset::VARIANTS.iter().copied().map(|preset| view! {
                     <button type="button" class="button button-small" aria-pressed=move || preset_matches(preset).to_string()
                         on:click=move |_| apply(preset)>
                         {preset.label()}

@@ -5,6 +5,7 @@ use sea_orm::entity::prelude::StringLen;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use strum::VariantArray;
 use uuid::Uuid;
 
 /// Where a key may be used. Its token says so too (`live`, `stage`, `dev`).
@@ -12,7 +13,9 @@ use uuid::Uuid;
 #[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
 #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(strum::VariantArray, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Environment {
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "production"))]
     Production,
@@ -23,14 +26,8 @@ pub enum Environment {
 }
 
 impl Environment {
-    pub const ALL: [Environment; 3] = [Environment::Production, Environment::Staging, Environment::Development];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Environment::Production => "production",
-            Environment::Staging => "staging",
-            Environment::Development => "development",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub const fn label(self) -> &'static str {
@@ -51,7 +48,7 @@ impl Environment {
     }
 
     pub fn from_token_segment(segment: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|e| e.token_segment() == segment)
+        Self::VARIANTS.iter().copied().find(|e| e.token_segment() == segment)
     }
 }
 
@@ -64,8 +61,9 @@ impl fmt::Display for Environment {
 impl FromStr for Environment {
     type Err = FieldError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
+        Self::VARIANTS
+            .iter()
+            .copied()
             .find(|e| e.as_str() == s)
             .ok_or_else(|| FieldError::new("environment", "must be production, staging or development"))
     }
@@ -76,7 +74,9 @@ impl FromStr for Environment {
 #[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
 #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(strum::VariantArray, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum KeyStatus {
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "active"))]
     Active,
@@ -139,18 +139,11 @@ impl KeyStatus {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        [KeyStatus::Active, KeyStatus::Disabled, KeyStatus::Revoked, KeyStatus::Expired]
-            .into_iter()
-            .find(|s| s.as_str() == name)
+        name.parse().ok()
     }
 
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            KeyStatus::Active => "active",
-            KeyStatus::Disabled => "disabled",
-            KeyStatus::Revoked => "revoked",
-            KeyStatus::Expired => "expired",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }
 
@@ -331,7 +324,7 @@ mod tests {
 
     #[test]
     fn environments_parse_from_their_names_and_token_segments() {
-        for env in Environment::ALL {
+        for &env in Environment::VARIANTS {
             assert_eq!(env.as_str().parse::<Environment>(), Ok(env));
             assert_eq!(Environment::from_token_segment(env.token_segment()), Some(env));
         }

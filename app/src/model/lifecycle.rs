@@ -66,7 +66,9 @@ impl Expiration {
 #[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
 #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(strum::VariantArray, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum RateWindow {
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "second"))]
     Second,
@@ -77,14 +79,8 @@ pub enum RateWindow {
 }
 
 impl RateWindow {
-    pub const ALL: [RateWindow; 3] = [Self::Second, Self::Minute, Self::Hour];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Second => "second",
-            Self::Minute => "minute",
-            Self::Hour => "hour",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub const fn seconds(self) -> u32 {
@@ -96,7 +92,7 @@ impl RateWindow {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|w| w.as_str() == name)
+        name.parse().ok()
     }
 }
 
@@ -137,17 +133,31 @@ impl RateLimit {
 }
 
 /// How long the old secret keeps working after a rotation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 pub enum RotationGrace {
+    #[strum(serialize = "none")]
     None,
+    #[strum(serialize = "1h")]
     OneHour,
+    #[strum(serialize = "24h")]
     OneDay,
+    #[strum(serialize = "7d")]
     SevenDays,
 }
 
 impl RotationGrace {
-    pub const ALL: [RotationGrace; 4] = [Self::None, Self::OneHour, Self::OneDay, Self::SevenDays];
-
     pub fn duration(self) -> Option<Duration> {
         match self {
             Self::None => None,
@@ -157,13 +167,8 @@ impl RotationGrace {
         }
     }
 
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::OneHour => "1h",
-            Self::OneDay => "24h",
-            Self::SevenDays => "7d",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub const fn label(self) -> &'static str {
@@ -176,16 +181,14 @@ impl RotationGrace {
     }
 
     pub fn from_name(name: &str) -> Result<Self, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|g| g.as_str() == name.trim())
-            .ok_or_else(|| FieldError::new("grace", "must be none, 1h, 24h or 7d"))
+        name.trim().parse().map_err(|_| FieldError::new("grace", "must be none, 1h, 24h or 7d"))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     fn now() -> DateTime<Utc> {
         NaiveDate::from_ymd_opt(2026, 11, 22).and_then(|d| d.and_hms_opt(12, 0, 0)).map(|t| t.and_utc()).expect("date")
@@ -228,7 +231,7 @@ mod tests {
 
     #[test]
     fn grace_periods_parse_from_their_names() {
-        for grace in RotationGrace::ALL {
+        for &grace in RotationGrace::VARIANTS {
             assert_eq!(RotationGrace::from_name(grace.as_str()), Ok(grace));
         }
         assert_eq!(RotationGrace::OneDay.duration(), Some(Duration::hours(24)));

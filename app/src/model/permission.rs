@@ -6,52 +6,40 @@ use super::{ManagementScope, Role};
 use serde::{Deserialize, Serialize};
 
 /// Something a member may be allowed to do in the dashboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::VariantArray, strum::IntoStaticStr,
+)]
 pub enum Permission {
     /// Organization settings and projects.
+    #[strum(serialize = "settings.manage")]
     SettingsManage,
     /// The organization's plan.
+    #[strum(serialize = "billing.manage")]
     BillingManage,
+    #[strum(serialize = "members.invite")]
     MembersInvite,
     /// Change a member's role, suspend or remove a member.
+    #[strum(serialize = "members.role_change")]
     MembersRoleChange,
+    #[strum(serialize = "api_keys.read")]
     ApiKeysRead,
+    #[strum(serialize = "api_keys.create")]
     ApiKeysCreate,
     /// Revoke, disable, enable, rotate, edit and delete the keys one created.
+    #[strum(serialize = "api_keys.manage_own")]
     ApiKeysManageOwn,
     /// Do all of that to anyone's keys.
+    #[strum(serialize = "api_keys.manage_all")]
     ApiKeysManageAll,
+    #[strum(serialize = "audit.read")]
     AuditRead,
+    #[strum(serialize = "audit.export")]
     AuditExport,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
-        Self::SettingsManage,
-        Self::BillingManage,
-        Self::MembersInvite,
-        Self::MembersRoleChange,
-        Self::ApiKeysRead,
-        Self::ApiKeysCreate,
-        Self::ApiKeysManageOwn,
-        Self::ApiKeysManageAll,
-        Self::AuditRead,
-        Self::AuditExport,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::SettingsManage => "settings.manage",
-            Self::BillingManage => "billing.manage",
-            Self::MembersInvite => "members.invite",
-            Self::MembersRoleChange => "members.role_change",
-            Self::ApiKeysRead => "api_keys.read",
-            Self::ApiKeysCreate => "api_keys.create",
-            Self::ApiKeysManageOwn => "api_keys.manage_own",
-            Self::ApiKeysManageAll => "api_keys.manage_all",
-            Self::AuditRead => "audit.read",
-            Self::AuditExport => "audit.export",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     /// The permission in words, after "cannot".
@@ -95,8 +83,6 @@ impl Permission {
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Developer, Role::Viewer];
-
     /// The table: an owner may do everything; an admin everything but the plan; a developer creates
     /// keys and manages the ones they created; a viewer sees, never changes.
     pub const fn can(self, permission: Permission) -> bool {
@@ -114,13 +100,8 @@ impl Role {
         self.can(Permission::needed_for(scope))
     }
 
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Developer => "developer",
-            Role::Viewer => "viewer",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     /// What the role does not allow, as the dashboard says it.
@@ -129,7 +110,7 @@ impl Role {
     }
 
     pub fn parse(raw: &str) -> Option<Role> {
-        Self::ALL.into_iter().find(|r| r.as_str() == raw)
+        raw.parse().ok()
     }
 
     /// The roles a member with this role may hand out (invite as, or change others to): never more
@@ -142,12 +123,13 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strum::VariantArray;
 
     #[test]
     fn the_role_table() {
         use Permission::*;
         let expected: [(Role, &[Permission]); 4] = [
-            (Role::Owner, &Permission::ALL),
+            (Role::Owner, Permission::VARIANTS),
             (
                 Role::Admin,
                 &[
@@ -166,7 +148,7 @@ mod tests {
             (Role::Viewer, &[ApiKeysRead, AuditRead]),
         ];
         for (role, allowed) in expected {
-            for permission in Permission::ALL {
+            for &permission in Permission::VARIANTS {
                 assert_eq!(role.can(permission), allowed.contains(&permission), "{role:?} {permission:?}");
             }
         }

@@ -3,12 +3,15 @@ use sea_orm::entity::prelude::StringLen;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use strum::VariantArray;
 
 /// An organization's plan. Its key limit lives here and nowhere else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
 #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
+#[derive(strum::VariantArray, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Plan {
     #[cfg_attr(feature = "ssr", sea_orm(string_value = "free"))]
     Free,
@@ -21,8 +24,6 @@ pub enum Plan {
 }
 
 impl Plan {
-    pub const ALL: [Plan; 4] = [Plan::Free, Plan::Developer, Plan::Pro, Plan::Enterprise];
-
     /// How many keys that are neither deleted nor revoked the plan allows; `None` is unlimited.
     pub const fn max_keys(self) -> Option<u32> {
         match self {
@@ -38,13 +39,8 @@ impl Plan {
         self.max_keys().is_none_or(|max| live_keys < u64::from(max))
     }
 
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Plan::Free => "free",
-            Plan::Developer => "developer",
-            Plan::Pro => "pro",
-            Plan::Enterprise => "enterprise",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub const fn label(self) -> &'static str {
@@ -66,7 +62,7 @@ impl fmt::Display for Plan {
 impl FromStr for Plan {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Plan::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| format!("unknown plan \"{s}\""))
+        Plan::VARIANTS.iter().copied().find(|p| p.as_str() == s).ok_or_else(|| format!("unknown plan \"{s}\""))
     }
 }
 
@@ -92,7 +88,7 @@ mod tests {
 
     #[test]
     fn plans_round_trip_through_their_names() {
-        for plan in Plan::ALL {
+        for &plan in Plan::VARIANTS {
             assert_eq!(plan.as_str().parse::<Plan>(), Ok(plan));
         }
         assert!("gold".parse::<Plan>().is_err());

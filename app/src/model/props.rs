@@ -22,17 +22,8 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use std::collections::HashMap;
 use std::fmt::Debug;
+use strum::VariantArray;
 use uuid::Uuid;
-
-const STATUSES: [KeyStatus; 4] = [KeyStatus::Active, KeyStatus::Disabled, KeyStatus::Revoked, KeyStatus::Expired];
-
-/// Fails to compile when a status is added, until it is added to [`STATUSES`] too.
-#[allow(dead_code)]
-fn every_status_is_in_the_list(status: KeyStatus) {
-    match status {
-        KeyStatus::Active | KeyStatus::Disabled | KeyStatus::Revoked | KeyStatus::Expired => {}
-    }
-}
 
 /// `resource.action`, as the scope grammar allows it.
 const SCOPE_GRAMMAR: &str = "[a-z][a-z0-9_]{0,31}\\.[a-z][a-z0-9_]{0,31}";
@@ -104,17 +95,17 @@ fn a_now() -> impl Strategy<Value = DateTime<Utc>> {
 /// Every name the product writes and reads back: in URLs, forms, the database, the API.
 fn every_name() -> Vec<&'static str> {
     let mut names = Vec::new();
-    names.extend(Environment::ALL.map(Environment::as_str));
-    names.extend(Environment::ALL.map(Environment::token_segment));
-    names.extend(STATUSES.map(KeyStatus::as_str));
-    names.extend(RateWindow::ALL.map(RateWindow::as_str));
-    names.extend(RotationGrace::ALL.map(RotationGrace::as_str));
-    names.extend(Role::ALL.map(Role::as_str));
-    names.extend(Plan::ALL.map(Plan::as_str));
-    names.extend(KeySort::ALL.map(KeySort::as_str));
-    names.extend(AuditAction::ALL.map(AuditAction::as_str));
-    names.extend(ManagementScope::ALL.map(ManagementScope::as_str));
-    names.extend(ScopePreset::ALL.map(ScopePreset::as_str));
+    names.extend(Environment::VARIANTS.iter().copied().map(Environment::as_str));
+    names.extend(Environment::VARIANTS.iter().copied().map(Environment::token_segment));
+    names.extend(KeyStatus::VARIANTS.iter().copied().map(KeyStatus::as_str));
+    names.extend(RateWindow::VARIANTS.iter().copied().map(RateWindow::as_str));
+    names.extend(RotationGrace::VARIANTS.iter().copied().map(RotationGrace::as_str));
+    names.extend(Role::VARIANTS.iter().copied().map(Role::as_str));
+    names.extend(Plan::VARIANTS.iter().copied().map(Plan::as_str));
+    names.extend(KeySort::VARIANTS.iter().copied().map(KeySort::as_str));
+    names.extend(AuditAction::VARIANTS.iter().copied().map(AuditAction::as_str));
+    names.extend(ManagementScope::VARIANTS.iter().copied().map(ManagementScope::as_str));
+    names.extend(ScopePreset::VARIANTS.iter().copied().map(ScopePreset::as_str));
     names
 }
 
@@ -132,36 +123,36 @@ fn only_its_name<T: Copy + Debug>(
 
 #[test]
 fn every_name_the_product_writes_reads_back() {
-    for environment in Environment::ALL {
+    for &environment in Environment::VARIANTS {
         assert_eq!(environment.as_str().parse::<Environment>(), Ok(environment));
         assert_eq!(Environment::from_token_segment(environment.token_segment()), Some(environment));
     }
-    for status in STATUSES {
+    for &status in KeyStatus::VARIANTS {
         assert_eq!(KeyStatus::from_name(status.as_str()), Some(status));
     }
-    for window in RateWindow::ALL {
+    for &window in RateWindow::VARIANTS {
         assert_eq!(RateWindow::from_name(window.as_str()), Some(window));
     }
-    for grace in RotationGrace::ALL {
+    for &grace in RotationGrace::VARIANTS {
         assert_eq!(RotationGrace::from_name(grace.as_str()), Ok(grace));
     }
-    for role in Role::ALL {
+    for &role in Role::VARIANTS {
         assert_eq!(Role::parse(role.as_str()), Some(role));
     }
-    for plan in Plan::ALL {
+    for &plan in Plan::VARIANTS {
         assert_eq!(plan.as_str().parse::<Plan>(), Ok(plan));
     }
-    for sort in KeySort::ALL {
+    for &sort in KeySort::VARIANTS {
         assert_eq!(KeySort::from_name(sort.as_str()), Some(sort));
     }
-    for action in AuditAction::ALL {
+    for &action in AuditAction::VARIANTS {
         assert_eq!(AuditAction::parse(action.as_str()), Some(action));
     }
-    for scope in ManagementScope::ALL {
+    for &scope in ManagementScope::VARIANTS {
         assert_eq!(ManagementScope::from_name(scope.as_str()), Some(scope));
         assert_eq!(Scope::parse(scope.as_str()), Ok(Scope::from(scope)));
     }
-    for preset in ScopePreset::ALL {
+    for &preset in ScopePreset::VARIANTS {
         assert_eq!(ScopePreset::from_name(preset.as_str()), Some(preset));
         let stored = preset.scopes().to_strings();
         assert_eq!(ScopeSet::parse(stored.iter().map(String::as_str)), Ok(preset.scopes()));
@@ -199,7 +190,7 @@ fn documented_checksum(body: &str) -> String {
 /// A token as `KeyToken::generate` writes it, for any environment, with randomness the test picks.
 fn well_formed_token() -> impl Strategy<Value = (Environment, String)> {
     let base62: Vec<char> = ('0'..='9').chain('A'..='Z').chain('a'..='z').collect();
-    (select(Environment::ALL.to_vec()), vec(select(base62), RANDOM_LEN)).prop_map(|(environment, random)| {
+    (select(Environment::VARIANTS.to_vec()), vec(select(base62), RANDOM_LEN)).prop_map(|(environment, random)| {
         let body = format!("{PRODUCT_PREFIX}_{}_{}", environment.token_segment(), String::from_iter(random));
         let token = format!("{body}{}", documented_checksum(&body));
         (environment, token)
@@ -267,7 +258,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn a_generated_token_parses_back_to_itself(environment in select(Environment::ALL.to_vec())) {
+    fn a_generated_token_parses_back_to_itself(environment in select(Environment::VARIANTS.to_vec())) {
         let token = KeyToken::generate(environment);
         prop_assert_eq!(token.environment(), environment);
         prop_assert_eq!(KeyToken::parse(token.expose_secret()), Ok(token));
@@ -309,7 +300,7 @@ fn described(description: &str) -> NewKey {
 fn scope_text() -> impl Strategy<Value = String> {
     prop_oneof![
         SCOPE_GRAMMAR,
-        input(ManagementScope::ALL.map(ManagementScope::as_str).to_vec()),
+        input(ManagementScope::VARIANTS.iter().copied().map(ManagementScope::as_str).collect::<Vec<_>>()),
         "[ a-zA-Z0-9_.-]{0,70}"
     ]
 }
@@ -317,7 +308,7 @@ fn scope_text() -> impl Strategy<Value = String> {
 fn scope_list_entry() -> impl Strategy<Value = String> {
     prop_oneof![
         8 => SCOPE_GRAMMAR,
-        1 => select(ManagementScope::ALL.map(ManagementScope::as_str).to_vec()).prop_map(str::to_owned),
+        1 => select(ManagementScope::VARIANTS.iter().copied().map(ManagementScope::as_str).collect::<Vec<_>>()).prop_map(str::to_owned),
         1 => Just(" ".to_owned()),
     ]
 }
@@ -370,7 +361,7 @@ proptest! {
     #[test]
     fn every_rate_limit_reads_back_from_its_fields(
         requests in 1..=RateLimit::MAX_REQUESTS,
-        window in select(RateWindow::ALL.to_vec()),
+        window in select(RateWindow::VARIANTS.to_vec()),
     ) {
         let limit = RateLimit { requests, window };
         prop_assert_eq!(RateLimit::from_form(Some(&requests.to_string()), window.as_str()), Ok(Some(limit)));
@@ -491,10 +482,10 @@ fn keys_page_params() -> impl Strategy<Value = HashMap<&'static str, String>> {
     (
         option::of(prop_oneof![1 => any_text(), 2 => typed_search()]),
         uuid_param(),
-        param(Environment::ALL.map(Environment::as_str).to_vec()),
-        param(STATUSES.map(KeyStatus::as_str).to_vec()),
+        param(Environment::VARIANTS.iter().copied().map(Environment::as_str).collect::<Vec<_>>()),
+        param(KeyStatus::VARIANTS.iter().copied().map(KeyStatus::as_str).collect::<Vec<_>>()),
         param(vec!["1", "true", "0", "false"]),
-        param(KeySort::ALL.map(KeySort::as_str).to_vec()),
+        param(KeySort::VARIANTS.iter().copied().map(KeySort::as_str).collect::<Vec<_>>()),
         option::of(number_text()),
         option::of(number_text()),
     )
@@ -520,10 +511,10 @@ fn valid_key_query() -> impl Strategy<Value = KeyQuery> {
     (
         search,
         option::of(any::<u128>().prop_map(Uuid::from_u128)),
-        option::of(select(Environment::ALL.to_vec())),
-        option::of(select(STATUSES.to_vec())),
+        option::of(select(Environment::VARIANTS.to_vec())),
+        option::of(select(KeyStatus::VARIANTS.to_vec())),
         any::<bool>(),
-        select(KeySort::ALL.to_vec()),
+        select(KeySort::VARIANTS.to_vec()),
         1..=u32::MAX,
         select(PAGE_SIZES.to_vec()),
     )
@@ -553,7 +544,7 @@ fn keys_page_reloaded(query: &KeyQuery) -> KeyQuery {
 fn audit_page_params() -> impl Strategy<Value = HashMap<&'static str, String>> {
     (
         uuid_param(),
-        param(AuditAction::ALL.map(AuditAction::as_str).to_vec()),
+        param(AuditAction::VARIANTS.iter().copied().map(AuditAction::as_str).collect::<Vec<_>>()),
         uuid_param(),
         option::of(date_text()),
         option::of(date_text()),
@@ -569,7 +560,7 @@ fn audit_page_params() -> impl Strategy<Value = HashMap<&'static str, String>> {
 fn audit_query() -> impl Strategy<Value = AuditQuery> {
     (
         option::of(any::<u128>().prop_map(Uuid::from_u128)),
-        option::of(select(AuditAction::ALL.to_vec())),
+        option::of(select(AuditAction::VARIANTS.to_vec())),
         option::of(any::<u128>().prop_map(Uuid::from_u128)),
         option::of(any_date()),
         option::of(any_date()),

@@ -9,8 +9,22 @@ use uuid::Uuid;
 pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
 const DEFAULT_PAGE_SIZE: u32 = 25;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum KeySort {
     /// Newest first.
     #[default]
@@ -22,14 +36,8 @@ pub enum KeySort {
 }
 
 impl KeySort {
-    pub const ALL: [KeySort; 3] = [Self::Created, Self::LastUsed, Self::Name];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::LastUsed => "last_used",
-            Self::Name => "name",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub const fn label(self) -> &'static str {
@@ -41,7 +49,7 @@ impl KeySort {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        name.parse().ok()
     }
 }
 

@@ -5,6 +5,7 @@ use super::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
+use strum::VariantArray;
 
 /// A validated `resource.action` scope: lower-case letters, digits and `_`, each part 1 to 32
 /// characters, e.g. `api_keys.read` or `telemetry.write`.
@@ -63,62 +64,57 @@ impl From<ManagementScope> for Scope {
 }
 
 /// The scopes of Keyward's own management API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 pub enum ManagementScope {
+    #[strum(serialize = "api_keys.read")]
     ApiKeysRead,
+    #[strum(serialize = "api_keys.create")]
     ApiKeysCreate,
+    #[strum(serialize = "api_keys.update")]
     ApiKeysUpdate,
+    #[strum(serialize = "api_keys.rotate")]
     ApiKeysRotate,
+    #[strum(serialize = "api_keys.revoke")]
     ApiKeysRevoke,
+    #[strum(serialize = "api_keys.delete")]
     ApiKeysDelete,
+    #[strum(serialize = "api_keys.verify")]
     ApiKeysVerify,
+    #[strum(serialize = "api_keys.manage_all")]
     ApiKeysManageAll,
+    #[strum(serialize = "projects.read")]
     ProjectsRead,
+    #[strum(serialize = "stats.read")]
     StatsRead,
+    #[strum(serialize = "audit.read")]
     AuditRead,
+    #[strum(serialize = "audit.export")]
     AuditExport,
+    #[strum(serialize = "members.read")]
     MembersRead,
+    #[strum(serialize = "organization.read")]
     OrganizationRead,
+    #[strum(serialize = "billing.read")]
     BillingRead,
 }
 
 impl ManagementScope {
-    pub const ALL: [ManagementScope; 15] = [
-        Self::ApiKeysRead,
-        Self::ApiKeysCreate,
-        Self::ApiKeysUpdate,
-        Self::ApiKeysRotate,
-        Self::ApiKeysRevoke,
-        Self::ApiKeysDelete,
-        Self::ApiKeysVerify,
-        Self::ApiKeysManageAll,
-        Self::ProjectsRead,
-        Self::StatsRead,
-        Self::AuditRead,
-        Self::AuditExport,
-        Self::MembersRead,
-        Self::OrganizationRead,
-        Self::BillingRead,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::ApiKeysRead => "api_keys.read",
-            Self::ApiKeysCreate => "api_keys.create",
-            Self::ApiKeysUpdate => "api_keys.update",
-            Self::ApiKeysRotate => "api_keys.rotate",
-            Self::ApiKeysRevoke => "api_keys.revoke",
-            Self::ApiKeysDelete => "api_keys.delete",
-            Self::ApiKeysVerify => "api_keys.verify",
-            Self::ApiKeysManageAll => "api_keys.manage_all",
-            Self::ProjectsRead => "projects.read",
-            Self::StatsRead => "stats.read",
-            Self::AuditRead => "audit.read",
-            Self::AuditExport => "audit.export",
-            Self::MembersRead => "members.read",
-            Self::OrganizationRead => "organization.read",
-            Self::BillingRead => "billing.read",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     /// The heading the scope is listed under in the checklist.
@@ -165,7 +161,7 @@ impl ManagementScope {
     /// The groups, in catalog order, each with its scopes.
     pub fn grouped() -> Vec<(&'static str, Vec<ManagementScope>)> {
         let mut groups: Vec<(&'static str, Vec<ManagementScope>)> = Vec::new();
-        for scope in Self::ALL {
+        for &scope in Self::VARIANTS {
             match groups.iter_mut().find(|(g, _)| *g == scope.group()) {
                 Some((_, scopes)) => scopes.push(scope),
                 None => groups.push((scope.group(), vec![scope])),
@@ -175,13 +171,25 @@ impl ManagementScope {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        name.parse().ok()
     }
 }
 
 /// Ready-made scope sets for the create dialog.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::VariantArray,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ScopePreset {
     /// `api_keys.verify` alone: what a service that checks its callers' keys needs, and nothing it
     /// could use to change a key.
@@ -196,11 +204,9 @@ pub enum ScopePreset {
 }
 
 impl ScopePreset {
-    pub const ALL: [ScopePreset; 4] = [Self::Verifier, Self::ReadOnly, Self::Workspace, Self::Organization];
-
     pub fn scopes(self) -> ScopeSet {
         let pick = |f: fn(ManagementScope) -> bool| {
-            ScopeSet(ManagementScope::ALL.into_iter().filter(|s| f(*s)).map(Scope::from).collect())
+            ScopeSet(ManagementScope::VARIANTS.iter().copied().filter(|s| f(*s)).map(Scope::from).collect())
         };
         use ManagementScope::*;
         match self {
@@ -213,13 +219,8 @@ impl ScopePreset {
         }
     }
 
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Verifier => "verifier",
-            Self::ReadOnly => "read_only",
-            Self::Workspace => "workspace",
-            Self::Organization => "organization",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 
     pub const fn label(self) -> &'static str {
@@ -232,7 +233,7 @@ impl ScopePreset {
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == name)
+        name.parse().ok()
     }
 }
 
@@ -271,7 +272,7 @@ impl ScopeSet {
 
     /// Holds every management scope: behaves as full access.
     pub fn is_full_access(&self) -> bool {
-        ManagementScope::ALL.iter().all(|s| self.contains(s.as_str()))
+        ManagementScope::VARIANTS.iter().all(|s| self.contains(s.as_str()))
     }
 
     /// What the table shows: "Full access", "Read-only", "No scopes", "1 scope", "5 scopes".
@@ -313,8 +314,8 @@ mod tests {
     #[test]
     fn the_catalog_scopes_are_valid_and_unique() {
         let set = ScopePreset::Organization.scopes();
-        assert_eq!(set.len(), ManagementScope::ALL.len());
-        for scope in ManagementScope::ALL {
+        assert_eq!(set.len(), ManagementScope::VARIANTS.len());
+        for &scope in ManagementScope::VARIANTS {
             assert_eq!(ManagementScope::from_name(scope.as_str()), Some(scope));
             assert!(Scope::parse(scope.as_str()).is_ok());
         }

@@ -17,7 +17,9 @@ pub enum KeyRejection {
 /// The verdict on a presented key. Always an HTTP 200: `valid` and this code say how it went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(strum::VariantArray, strum::IntoStaticStr)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
     Valid,
     /// Unknown, malformed, bad checksum, or another project's key.
@@ -31,28 +33,7 @@ pub enum VerifyCode {
 }
 
 impl VerifyCode {
-    /// Every code, in declaration order (`code as usize` indexes it).
-    pub const ALL: [Self; 8] = [
-        Self::Valid,
-        Self::NotFound,
-        Self::Expired,
-        Self::Disabled,
-        Self::Revoked,
-        Self::WrongEnvironment,
-        Self::InsufficientScope,
-        Self::RateLimited,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Valid => "VALID",
-            Self::NotFound => "NOT_FOUND",
-            Self::Expired => "EXPIRED",
-            Self::Disabled => "DISABLED",
-            Self::Revoked => "REVOKED",
-            Self::WrongEnvironment => "WRONG_ENVIRONMENT",
-            Self::InsufficientScope => "INSUFFICIENT_SCOPE",
-            Self::RateLimited => "RATE_LIMITED",
-        }
+    pub fn as_str(self) -> &'static str {
+        self.into()
     }
 }

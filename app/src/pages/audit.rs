@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
+use strum::VariantArray;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -84,7 +85,7 @@ fn Filters(query: AuditQuery, page: AuditPage) -> impl IntoView {
                 "Action "
                 <select name="action">
                     <option value="">"Any action"</option>
-                    {AuditAction::ALL.into_iter().map(|a| view! {
+                    {AuditAction::VARIANTS.iter().copied().map(|a| view! {
                         <option value=a.as_str() selected=query.action == Some(a)>{a.label()}</option>
                     }).collect_view()}
                 </select>

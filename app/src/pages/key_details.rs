@@ -8,6 +8,7 @@ use crate::model::{ApiKey, AppError, KeyDetails, RateLimit, RotationGrace, Usage
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use strum::VariantArray;
 use uuid::Uuid;
 
 /// The key's details and usage, loaded from the page itself and read inside its suspense (see
@@ -274,7 +275,7 @@ fn RotateDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
                 <div class="field">
                     <label for="rotate-grace">"Keep the old secret working for"</label>
                     <select id="rotate-grace" name="grace">
-                        {RotationGrace::ALL.into_iter().map(|g| view! { <option value=g.as_str()>{g.label()}</option> }).collect_view()}
+                        {RotationGrace::VARIANTS.iter().copied().map(|g| view! { <option value=g.as_str()>{g.label()}</option> }).collect_view()}
                     </select>
                 </div>
                 <div class="dialog-actions">

@@ -15,6 +15,7 @@ use leptos_router::NavigateOptions;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
+use strum::VariantArray;
 
 /// The page's data, loaded from the page itself and read inside its suspense: a resource created
 /// inside a suspense is created again each time the suspense re-runs its children (on the server,
@@ -240,7 +241,7 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
                 <select name="env"
                     on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.environment = v.parse().ok()) }>
                     <option value="" selected=move || current().environment.is_none()>"All"</option>
-                    {Environment::ALL.into_iter().map(|e| view! {
+                    {Environment::VARIANTS.iter().copied().map(|e| view! {
                         <option value=e.as_str() selected=move || current().environment == Some(e)>{e.label()}</option>
                     }).collect_view()}
                 </select>
@@ -267,7 +268,7 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
                     let v = event_target_value(&ev);
                     update(&|q| q.sort = KeySort::from_name(&v).unwrap_or_default())
                 }>
-                    {KeySort::ALL.into_iter().map(|s| view! {
+                    {KeySort::VARIANTS.iter().copied().map(|s| view! {
                         <option value=s.as_str() selected=move || current().sort == s>{s.label()}</option>
                     }).collect_view()}
                 </select>

@@ -10,6 +10,7 @@ use crate::components::{
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use strum::VariantArray;
 
 #[component]
 pub fn MembersPage() -> impl IntoView {
@@ -183,7 +184,7 @@ fn MemberRow(
                         actions.role.dispatch(ChangeMemberRole { user_id, role });
                     }
                 }>
-                {Role::ALL.into_iter().filter(|r| my_role.may_assign(*r)).map(|r| view! {
+                {Role::VARIANTS.iter().copied().filter(|r| my_role.may_assign(*r)).map(|r| view! {
                     <option value=r.as_str() selected=r == member.role>{r.label()}</option>
                 }).collect_view()}
             </select>
@@ -243,7 +244,7 @@ fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> imp
                         <div class="field">
                             <label for="invite-role">"Role"</label>
                             <select id="invite-role" name="role">
-                                {Role::ALL.into_iter().filter(|r| my_role.may_assign(*r)).map(|r| view! {
+                                {Role::VARIANTS.iter().copied().filter(|r| my_role.may_assign(*r)).map(|r| view! {
                                     <option value=r.as_str() selected=r == Role::Developer>{r.label()}</option>
                                 }).collect_view()}
                             </select>

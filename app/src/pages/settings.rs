@@ -3,6 +3,7 @@ use crate::components::{ActionError, AppShell, RequireSession, provide_key_actio
 use crate::model::{Plan, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use strum::VariantArray;
 
 /// The organization's plan and usage; an owner switches plan here (no billing).
 #[component]
@@ -53,7 +54,7 @@ fn SettingsView() -> impl IntoView {
             <ActionForm action=actions.plan attr:class="form">
                 <fieldset class="plans" disabled=move || !is_owner()>
                     <legend>"Change plan"</legend>
-                    {Plan::ALL.into_iter().map(|plan| {
+                    {Plan::VARIANTS.iter().copied().map(|plan| {
                         let limit = plan.max_keys().map_or_else(|| "Unlimited keys".to_owned(), |n| format!("{n} keys"));
                         view! {
                             <label class="check">
