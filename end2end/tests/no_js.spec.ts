@@ -1,4 +1,4 @@
-import { expect, test, owner, createKeysDirectly } from "./fixtures";
+import { expect, test, owner, createKeysDirectly, sameOrigin } from "./fixtures";
 
 // The dashboard before its code arrives, or in a browser that runs none: pages are server-rendered,
 // filters are GET forms, paging is links, one-click changes are forms that post and come back.
@@ -6,7 +6,7 @@ import { expect, test, owner, createKeysDirectly } from "./fixtures";
 test.describe("without JavaScript", () => {
 test.use({ javaScriptEnabled: false });
 
-test("a person signs in, searches, filters, pages through the keys and disables one", async ({ page }) => {
+test("a person signs in, searches, filters, pages through the keys, disables one and changes a role", async ({ page, browser }) => {
   await test.step("a wrong password brings the form back, saying so", async () => {
     await page.goto("/sign-in");
     await page.getByLabel("Email").fill(owner.email);
@@ -67,6 +67,28 @@ test("a person signs in, searches, filters, pages through the keys and disables 
     await expect(page.getByRole("button", { name: "Enable" })).toBeVisible();
     await page.getByRole("button", { name: "Enable" }).click();
     await expect(page.getByRole("button", { name: "Disable" })).toBeVisible();
+  });
+
+  await test.step("change a member's role with the form in their row", async () => {
+    // A member to change: invited and joined through the server functions, as scripts would.
+    const invited = await page.request.post("/api/invite_member", { headers: sameOrigin(page),
+      form: { email: "no.script@acme.test", role: "developer" } });
+    expect(invited.ok(), await invited.text()).toBe(true);
+    const { token } = await invited.json();
+    const theirs = await browser.newContext();
+    const joined = await theirs.request.post("/api/accept_invitation", { headers: sameOrigin(page),
+      form: { token, name: "No Script", password: "a long enough password" } });
+    expect(joined.ok(), await joined.text()).toBe(true);
+    await theirs.close();
+
+    await page.goto("/members");
+    const row = page.getByRole("row").filter({ hasText: "no.script@acme.test" });
+    await expect(row.getByLabel("Role of No Script", { exact: true })).toHaveValue("developer");
+    await row.getByLabel("Role of No Script", { exact: true }).selectOption({ label: "Viewer" });
+    await row.getByRole("button", { name: "Change role of No Script" }).click();
+    await expect(page).toHaveURL(/\/members\??$/);
+    await expect(page.getByRole("row").filter({ hasText: "no.script@acme.test" }).getByLabel("Role of No Script", { exact: true }))
+      .toHaveValue("viewer");
   });
 });
 });

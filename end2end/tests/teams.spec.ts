@@ -148,5 +148,14 @@ test("an invited developer joins, creates a key, cannot revoke another's, and th
     await expect(eve.getByRole("heading", { name: "This invitation cannot be used" })).toBeVisible();
     await again.close();
   });
+
+  await test.step("the owner makes Grace a viewer with the form in her row", async () => {
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Members" }).click();
+    const row = page.getByRole("row").filter({ hasText: "grace@acme.test" });
+    await row.getByLabel("Role of Grace Hopper", { exact: true }).selectOption({ label: "Viewer" });
+    await row.getByRole("button", { name: "Change role of Grace Hopper" }).click();
+    await expect(page.getByText("Grace Hopper is now Viewer.")).toBeVisible();
+    await expect(row.getByLabel("Role of Grace Hopper", { exact: true })).toHaveValue("viewer");
+  });
   await graceContext.close();
 });

@@ -176,18 +176,21 @@ fn MemberRow(
     let role_label = format!("Role of {}", member.name);
     let target = member.clone();
     let suspend_label = format!("{} {}", if suspended { "Reactivate" } else { "Suspend" }, member.name);
+    // A form with its own button, not a select that acts as it changes: it works before the page's
+    // code runs, and choosing a role (with the keyboard, option by option) changes nothing by itself.
+    let change_label = format!("Change role of {}", member.name);
     let role_cell = if changeable {
         view! {
-            <select aria-label=role_label disabled=move || actions.role.pending().get()
-                on:change=move |ev| {
-                    if let Some(role) = Role::parse(&event_target_value(&ev)) {
-                        actions.role.dispatch(ChangeMemberRole { user_id, role });
-                    }
-                }>
-                {Role::VARIANTS.iter().copied().filter(|r| my_role.may_assign(*r)).map(|r| view! {
-                    <option value=r.as_str() selected=r == member.role>{r.label()}</option>
-                }).collect_view()}
-            </select>
+            <ActionForm action=actions.role attr:class="inline-form">
+                <input type="hidden" name="user_id" value=user_id.to_string() />
+                <select name="role" aria-label=role_label>
+                    {Role::VARIANTS.iter().copied().filter(|r| my_role.may_assign(*r)).map(|r| view! {
+                        <option value=r.as_str() selected=r == member.role>{r.label()}</option>
+                    }).collect_view()}
+                </select>
+                <button type="submit" class="button button-quiet" aria-label=change_label
+                    disabled=move || actions.role.pending().get()>"Change role"</button>
+            </ActionForm>
         }
         .into_any()
     } else {
