@@ -57,6 +57,15 @@ test("a person signs in, searches, filters, pages through the keys, disables one
     await expect(page.getByRole("status").filter({ hasText: /^1–25 of \d+$/ })).toBeVisible();
   });
 
+  await test.step("show 10 keys per page, keeping the sort", async () => {
+    await page.goto("/keys?sort=name");
+    await page.getByLabel("Per page").selectOption("10");
+    await page.getByRole("button", { name: "Show" }).click();
+    await expect(page).toHaveURL(/\/keys\?sort=name&per_page=10$/);
+    await expect(page.getByRole("status").filter({ hasText: /^1–10 of \d+$/ })).toBeVisible();
+    await expect(page.getByLabel("Sort")).toHaveValue("name");
+  });
+
   await test.step("disable a key, and enable it again, with the forms on its page", async () => {
     await page.goto("/keys?q=no+script+one");
     await page.getByRole("link", { name: "No script one", exact: true }).click();

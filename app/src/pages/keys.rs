@@ -288,22 +288,33 @@ fn Pagination(page: KeyPage, set_query: Callback<KeyQuery>, query: Memo<KeyQuery
         format!("/keys{}", params.to_query_string())
     };
     let (current, pages) = (page.page, page.pages());
+    let kept: Vec<_> = query
+        .with_untracked(KeyQuery::to_params)
+        .into_iter()
+        .filter(|(name, _)| !matches!(*name, "page" | "per_page"))
+        .collect();
     view! {
         <nav class="pagination" aria-label="Pagination">
             <span class="range" role="status">{page.range_label()}</span>
-            <label class="filter">
-                "Per page "
-                <select on:change=move |ev| {
-                    let mut next = query.get_untracked();
-                    next.per_page = event_target_value(&ev).parse().unwrap_or(next.per_page);
-                    next.page = 1;
-                    set_query.run(next);
-                }>
-                    {PAGE_SIZES.into_iter().map(|n| view! {
-                        <option value=n.to_string() selected=n == page.per_page>{n}</option>
-                    }).collect_view()}
-                </select>
-            </label>
+            // A GET form of its own, which keeps the list's filters and starts again at page 1: its
+            // Show button loads the page without JavaScript; once the page runs, a change applies.
+            <Form method="GET" action="/keys" attr:class="per-page">
+                {kept.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value /> }).collect_view()}
+                <label class="filter">
+                    "Per page "
+                    <select name="per_page" on:change=move |ev| {
+                        let mut next = query.get_untracked();
+                        next.per_page = event_target_value(&ev).parse().unwrap_or(next.per_page);
+                        next.page = 1;
+                        set_query.run(next);
+                    }>
+                        {PAGE_SIZES.into_iter().map(|n| view! {
+                            <option value=n.to_string() selected=n == page.per_page>{n}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class="button button-quiet">"Show"</button>
+            </Form>
             // Links: they work before the page's code arrives, and without it.
             {page.has_previous().then(|| view! { <a class="button" href=link(current - 1)>"Previous"</a> })}
             <span>{format!("Page {current} of {pages}")}</span>
