@@ -6,7 +6,7 @@ import { expect, test, owner, createKeysDirectly, sameOrigin } from "./fixtures"
 test.describe("without JavaScript", () => {
 test.use({ javaScriptEnabled: false });
 
-test("a person signs in, searches, filters, pages through the keys, disables one and changes a role", async ({ page, browser }) => {
+test("a person signs in, searches, filters, pages through the keys, disables and revokes one, and changes a role", async ({ page, browser }) => {
   await test.step("a wrong password brings the form back, saying so", async () => {
     await page.goto("/sign-in");
     await page.getByLabel("Email").fill(owner.email);
@@ -76,6 +76,20 @@ test("a person signs in, searches, filters, pages through the keys, disables one
     await expect(page.getByRole("button", { name: "Enable" })).toBeVisible();
     await page.getByRole("button", { name: "Enable" }).click();
     await expect(page.getByRole("button", { name: "Disable" })).toBeVisible();
+  });
+
+  await test.step("revoke a key from its page, through its confirmation dialog", async () => {
+    await page.goto("/keys?q=no+script+two");
+    await page.getByRole("link", { name: "No script two", exact: true }).click();
+    await expect(page.getByRole("heading", { name: "No script two" })).toBeVisible();
+    // The browser opens the dialog itself (an invoker command): no script runs here.
+    await page.getByRole("button", { name: "Revoke", exact: true }).click();
+    const dialog = page.getByRole("dialog", { name: "Revoke API key" });
+    await expect(dialog).toBeVisible();
+    await dialog.getByRole("button", { name: "Revoke key" }).click();
+    await expect(page).toHaveURL(/\/keys\/[0-9a-f-]{36}\??$/);
+    await expect(page.getByRole("button", { name: "Revoke", exact: true })).toHaveCount(0);
+    await expect(page.getByRole("button", { name: "Delete permanently" })).toBeVisible();
   });
 
   await test.step("change a member's role with the form in their row", async () => {

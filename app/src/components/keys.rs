@@ -268,16 +268,41 @@ async fn write_clipboard(_text: &str) -> Result<(), ()> {
     Err(())
 }
 
-/// Asks before revoking: revocation is permanent.
+/// Asks before revoking: revocation is permanent. In the keys table, it opens for the key its row's
+/// button sets as `target`.
 #[component]
 pub fn RevokeDialog(target: RwSignal<Option<ApiKey>>, action: ServerAction<RevokeKey>) -> impl IntoView {
     let open = Signal::derive(move || target.with(Option::is_some));
+    view! { <RevokeConfirmation target open on_close=Callback::new(move |()| target.set(None)) action /> }
+}
+
+/// The same for one key, on its own page: in the page while closed, it is opened by the button
+/// naming [`REVOKE_DIALOG`] in its `commandfor`, with or without the page's code.
+#[component]
+pub fn RevokeKeyDialog(key: ApiKey, open: RwSignal<bool>, action: ServerAction<RevokeKey>) -> impl IntoView {
+    let target = RwSignal::new(Some(key));
+    view! {
+        <RevokeConfirmation target open on_close=Callback::new(move |()| open.set(false)) action opens_without_script=true />
+    }
+}
+
+/// The id of the revoke dialog, which a `commandfor` names.
+pub const REVOKE_DIALOG: &str = "revoke-key";
+
+#[component]
+fn RevokeConfirmation(
+    target: RwSignal<Option<ApiKey>>,
+    #[prop(into)] open: Signal<bool>,
+    on_close: Callback<()>,
+    action: ServerAction<RevokeKey>,
+    #[prop(optional)] opens_without_script: bool,
+) -> impl IntoView {
     let pending = action.pending();
     let name = move || target.with(|k| k.as_ref().map(|k| k.name.clone()).unwrap_or_default());
     let prefix = move || target.with(|k| k.as_ref().map(|k| k.prefix.clone()).unwrap_or_default());
 
     view! {
-        <Modal id="revoke-key" title="Revoke API key" open on_close=Callback::new(move |()| target.set(None))>
+        <Modal id=REVOKE_DIALOG title="Revoke API key" open on_close opens_without_script>
             <p>
                 "Revoke "<strong>{name}</strong>" ("<code>{prefix}</code>")? Every request that uses it will be refused "
                 "immediately. This cannot be undone; the key stays listed as revoked."
@@ -286,7 +311,8 @@ pub fn RevokeDialog(target: RwSignal<Option<ApiKey>>, action: ServerAction<Revok
                 <input type="hidden" name="id"
                     value=move || target.with(|k| k.as_ref().map(|k| k.id.to_string()).unwrap_or_default()) />
                 <div class="dialog-actions">
-                    <button type="button" class="button" on:click=move |_| target.set(None)>"Cancel"</button>
+                    <button type="button" class="button" commandfor=REVOKE_DIALOG command="close"
+                        on:click=move |_| on_close.run(())>"Cancel"</button>
                     <button type="submit" class="button button-danger" disabled=move || pending.get()>
                         {move || if pending.get() { "Revoking…" } else { "Revoke key" }}
                     </button>

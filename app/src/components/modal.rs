@@ -13,6 +13,11 @@ pub fn Modal(
     /// Called when the dialog closes for any reason (Escape, a Close button, the program).
     #[prop(into)]
     on_close: Callback<()>,
+    /// Its content is in the page while closed, so that a button with `commandfor` (the dialog's
+    /// id) and `command="show-modal"` opens it before the page's code runs, or without it.
+    /// Otherwise the content is made afresh each time it opens (no stale input).
+    #[prop(optional)]
+    opens_without_script: bool,
     children: ChildrenFn,
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
@@ -36,7 +41,7 @@ pub fn Modal(
     view! {
         <dialog id=id class="modal" node_ref=dialog aria-labelledby=labelled_by on:close=move |_| on_close.run(())>
             <h2 id=title_id class="modal-title">{title}</h2>
-            <Show when=move || open.get()>{children()}</Show>
+            <Show when=move || opens_without_script || open.get()>{children()}</Show>
         </dialog>
     }
 }

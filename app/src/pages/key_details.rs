@@ -1,10 +1,10 @@
 use crate::api::keys::{get_key_details, get_key_usage};
-use crate::components::keys::{RateLimitFields, RevokeDialog, TokenDialog, TokenReveal};
+use crate::components::keys::{REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal};
 use crate::components::{
     ActionError, AppShell, ErrorMessage, KeyActions, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart,
     current_member, format_date, format_time, provide_key_actions, use_key_actions,
 };
-use crate::model::{ApiKey, AppError, KeyDetails, RateLimit, RotationGrace, UsageHistory};
+use crate::model::{AppError, KeyDetails, RateLimit, RotationGrace, UsageHistory};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -93,13 +93,14 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
     let limit_open = RwSignal::new(false);
     let rotate_open = RwSignal::new(false);
     let delete_open = RwSignal::new(false);
-    let revoke_target = RwSignal::new(None::<ApiKey>);
+    let revoke_open = RwSignal::new(false);
     let rotate = actions.rotate;
     let reveal = TokenReveal::from_action(rotate.value());
     for (action_done, open) in [
         (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
         (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),
         (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
+        (Signal::derive(move || matches!(actions.revoke.value().get(), Some(Ok(_)))), revoke_open),
     ] {
         Effect::new(move |_| {
             if action_done.get() {
@@ -148,9 +149,11 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
                         <button type="submit" class="button" disabled=move || actions.enable.pending().get()>"Enable"</button>
                     </ActionForm>
                 })}
+                // Opens its dialog without the page's code too (an invoker command), where the
+                // browser has them; the dialog's form then posts and comes back.
                 {status.can_revoke().then(|| view! {
-                    <button type="button" class="button button-danger-quiet"
-                        on:click=move |_| revoke_target.set(Some(key_for_revoke.clone()))>"Revoke"</button>
+                    <button type="button" class="button button-danger-quiet" commandfor=REVOKE_DIALOG command="show-modal"
+                        on:click=move |_| revoke_open.set(true)>"Revoke"</button>
                 })}
                 {status.can_delete().then(|| view! {
                     <button type="button" class="button button-danger" on:click=move |_| delete_open.set(true)>
@@ -238,7 +241,7 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
 
         <RotateDialog id open=rotate_open name=key.name.clone() />
         <DeleteDialog id open=delete_open name=key.name.clone() />
-        <RevokeDialog target=revoke_target action=actions.revoke />
+        {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key_for_revoke open=revoke_open action=actions.revoke /> })}
         <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
     }
 }
