@@ -7,19 +7,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// What happened. Stored as its `as_str` name ("key.revoked"), which the filters and the CSV use.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(strum::VariantArray, strum::IntoStaticStr, strum::EnumString)]
 pub enum AuditAction {
     #[strum(serialize = "key.created")]
     KeyCreated,

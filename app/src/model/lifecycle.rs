@@ -133,19 +133,8 @@ impl RateLimit {
 }
 
 /// How long the old secret keeps working after a rotation.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::EnumString,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(strum::VariantArray, strum::IntoStaticStr, strum::EnumString)]
 pub enum RotationGrace {
     #[strum(serialize = "none")]
     None,

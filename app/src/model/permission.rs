@@ -6,9 +6,8 @@ use super::{ManagementScope, Role};
 use serde::{Deserialize, Serialize};
 
 /// Something a member may be allowed to do in the dashboard.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::VariantArray, strum::IntoStaticStr,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(strum::VariantArray, strum::IntoStaticStr)]
 pub enum Permission {
     /// Organization settings and projects.
     #[strum(serialize = "settings.manage")]
