@@ -4,7 +4,9 @@ use crate::components::{
     ActionError, AppShell, ErrorMessage, KeyActions, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart,
     current_member, format_date, format_time, provide_key_actions, use_key_actions,
 };
-use crate::model::{AppError, KeyDetails, RateLimit, RotationGrace, UsageHistory};
+use crate::model::{
+    ApiKey, AppError, CustomScope, KeyDetails, RateLimit, Rotation, RotationGrace, ScopeSet, UsageHistory,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -83,19 +85,53 @@ fn KeyDetailsView(details: KeyDetailsResource, usage: KeyUsageResource) -> impl 
     }
 }
 
+/// The key's page once its details have arrived: what it is, its usage, scopes and rotations, and,
+/// for a member who may change it, the changes they can make.
 #[component]
 fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView {
+    let KeyDetails { key, rotations, project_scopes } = details;
+    let may_change = current_member().is_some_and(|m| m.may_change(&key));
+    view! {
+        <div class="page-header">
+            <div>
+                <h1>{key.name.clone()}</h1>
+                <p class="lead">{key.description.clone().unwrap_or_default()}</p>
+            </div>
+            <StatusBadge status=key.status />
+        </div>
+        {if may_change {
+            view! { <KeyChanges key=key.clone() project_scopes /> }.into_any()
+        } else {
+            view! {
+                <p class="hint" role="note">"You can see this key. Only the member who created it, an admin or an owner can change it."</p>
+            }.into_any()
+        }}
+        <KeyProperties key=key.clone() />
+        <section aria-labelledby="usage-title">
+            <h2 id="usage-title">"Usage"</h2>
+            <KeyUsage usage />
+        </section>
+        <section aria-labelledby="scopes-title">
+            <h2 id="scopes-title">{format!("Scopes ({})", key.scopes.summary())}</h2>
+            <ul class="scope-list">
+                {key.scopes.to_strings().into_iter().map(|s| view! { <li><code>{s}</code></li> }).collect_view()}
+            </ul>
+        </section>
+        <RotationHistory rotations />
+    }
+}
+
+/// The changes a member may make to the key, as its status allows, and the dialogs they open. Each
+/// dialog closes once its change is made.
+#[component]
+fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let actions = use_key_actions();
-    let key = details.key.clone();
-    let status = key.status;
-    let id = key.id;
+    let (id, status) = (key.id, key.status);
     let scopes_open = RwSignal::new(false);
     let limit_open = RwSignal::new(false);
     let rotate_open = RwSignal::new(false);
     let delete_open = RwSignal::new(false);
     let revoke_open = RwSignal::new(false);
-    let rotate = actions.rotate;
-    let reveal = TokenReveal::from_action(rotate.value());
     for (action_done, open) in [
         (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
         (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),
@@ -108,91 +144,79 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
             }
         });
     }
-    let scopes_list = key.scopes.to_strings();
-    let initial_scopes = StoredValue::new(key.scopes.clone());
-    let project_scopes = StoredValue::new(details.project_scopes.clone());
-    let initial_limit = key.rate_limit;
-    let in_grace = key.previous_valid_until.is_some();
-    let key_for_revoke = key.clone();
-    let may_change = current_member().is_some_and(|m| m.may_change(&key));
+    let rotate = actions.rotate;
+    let reveal = TokenReveal::from_action(rotate.value());
 
     view! {
-        <div class="page-header">
-            <div>
-                <h1>{key.name.clone()}</h1>
-                <p class="lead">{key.description.clone().unwrap_or_default()}</p>
-            </div>
-            <StatusBadge status />
+        <div class="key-actions" role="group" aria-label="Key actions">
+            {status.can_edit().then(|| view! {
+                <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
+                <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
+            })}
+            {status.can_rotate().then(|| view! {
+                <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
+            })}
+            // Forms, so that they work before the page's code has arrived, and without it.
+            {status.can_disable().then(|| view! {
+                <ActionForm action=actions.disable attr:class="inline-form">
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <button type="submit" class="button" disabled=move || actions.disable.pending().get()>"Disable"</button>
+                </ActionForm>
+            })}
+            {status.can_enable().then(|| view! {
+                <ActionForm action=actions.enable attr:class="inline-form">
+                    <input type="hidden" name="id" value=id.to_string() />
+                    <button type="submit" class="button" disabled=move || actions.enable.pending().get()>"Enable"</button>
+                </ActionForm>
+            })}
+            // Opens its dialog without the page's code too (an invoker command), where the
+            // browser has them; the dialog's form then posts and comes back.
+            {status.can_revoke().then(|| view! {
+                <button type="button" class="button button-danger-quiet" commandfor=REVOKE_DIALOG command="show-modal"
+                    on:click=move |_| revoke_open.set(true)>"Revoke"</button>
+            })}
+            {status.can_delete().then(|| view! {
+                <button type="button" class="button button-danger" on:click=move |_| delete_open.set(true)>
+                    "Delete permanently"
+                </button>
+            })}
         </div>
-        {(!may_change).then(|| view! {
-            <p class="hint" role="note">"You can see this key. Only the member who created it, an admin or an owner can change it."</p>
-        })}
-        {may_change.then(|| view! {
-            <div class="key-actions" role="group" aria-label="Key actions">
-                {status.can_edit().then(|| view! {
-                    <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
-                    <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
-                })}
-                {status.can_rotate().then(|| view! {
-                    <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
-                })}
-                // Forms, so that they work before the page's code has arrived, and without it.
-                {status.can_disable().then(|| view! {
-                    <ActionForm action=actions.disable attr:class="inline-form">
-                        <input type="hidden" name="id" value=id.to_string() />
-                        <button type="submit" class="button" disabled=move || actions.disable.pending().get()>"Disable"</button>
-                    </ActionForm>
-                })}
-                {status.can_enable().then(|| view! {
-                    <ActionForm action=actions.enable attr:class="inline-form">
-                        <input type="hidden" name="id" value=id.to_string() />
-                        <button type="submit" class="button" disabled=move || actions.enable.pending().get()>"Enable"</button>
-                    </ActionForm>
-                })}
-                // Opens its dialog without the page's code too (an invoker command), where the
-                // browser has them; the dialog's form then posts and comes back.
-                {status.can_revoke().then(|| view! {
-                    <button type="button" class="button button-danger-quiet" commandfor=REVOKE_DIALOG command="show-modal"
-                        on:click=move |_| revoke_open.set(true)>"Revoke"</button>
-                })}
-                {status.can_delete().then(|| view! {
-                    <button type="button" class="button button-danger" on:click=move |_| delete_open.set(true)>
-                        "Delete permanently"
-                    </button>
-                })}
-            </div>
-        })}
+        <EditScopesDialog id open=scopes_open initial=key.scopes.clone() defined=project_scopes />
+        <EditRateLimitDialog id open=limit_open initial=key.rate_limit />
+        <RotateDialog id open=rotate_open name=key.name.clone() />
+        <DeleteDialog id open=delete_open name=key.name.clone() />
+        {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
+        <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
+    }
+}
 
+/// What the key is: its preview (and a previous secret still in its grace), where it works, its
+/// limits, and who made it when.
+#[component]
+fn KeyProperties(key: ApiKey) -> impl IntoView {
+    let grace = key.previous_valid_until.map(|until| format!("The previous secret works until {}", format_time(until)));
+    view! {
         <dl class="properties">
-            <dt>"Key"</dt><dd><code>{key.preview.clone()}</code>
-                {in_grace.then(|| view! { <span class="grace">
-                    {format!("The previous secret works until {}", key.previous_valid_until.map(format_time).unwrap_or_default())}
-                </span> })}
+            <dt>"Key"</dt><dd><code>{key.preview}</code>
+                {grace.map(|grace| view! { <span class="grace">{grace}</span> })}
             </dd>
-            <dt>"Project"</dt><dd>{key.project_name.clone()}</dd>
+            <dt>"Project"</dt><dd>{key.project_name}</dd>
             <dt>"Environment"</dt><dd>{key.environment.label()}</dd>
             <dt>"Rate limit"</dt><dd>{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</dd>
             <dt>"Expires"</dt><dd>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</dd>
             <dt>"Last used"</dt><dd>{key.last_used_at.map_or_else(|| "Never".to_owned(), format_time)}</dd>
-            <dt>"Created by"</dt><dd>{key.created_by.clone()}</dd>
+            <dt>"Created by"</dt><dd>{key.created_by}</dd>
             <dt>"Created"</dt><dd>{format_time(key.created_at)}</dd>
         </dl>
+    }
+}
 
-        <section aria-labelledby="usage-title">
-            <h2 id="usage-title">"Usage"</h2>
-            <KeyUsage usage />
-        </section>
-
-        <section aria-labelledby="scopes-title">
-            <h2 id="scopes-title">{format!("Scopes ({})", key.scopes.summary())}</h2>
-            <ul class="scope-list">
-                {scopes_list.into_iter().map(|s| view! { <li><code>{s}</code></li> }).collect_view()}
-            </ul>
-        </section>
-
+#[component]
+fn RotationHistory(rotations: Vec<Rotation>) -> impl IntoView {
+    view! {
         <section aria-labelledby="rotations-title">
             <h2 id="rotations-title">"Rotation history"</h2>
-            {if details.rotations.is_empty() {
+            {if rotations.is_empty() {
                 view! { <p class="hint">"Never rotated."</p> }.into_any()
             } else {
                 view! {
@@ -202,7 +226,7 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
                             <th scope="col">"Old prefix"</th><th scope="col">"New prefix"</th><th scope="col">"Old secret valid until"</th>
                         </tr></thead>
                         <tbody>
-                            {details.rotations.into_iter().map(|r| view! {
+                            {rotations.into_iter().map(|r| view! {
                                 <tr>
                                     <td>{format_time(r.rotated_at)}</td><td>{r.rotated_by}</td>
                                     <td><code>{r.old_prefix}</code></td><td><code>{r.new_prefix}</code></td>
@@ -214,35 +238,44 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
                 }.into_any()
             }}
         </section>
+    }
+}
 
-        <Modal id="edit-scopes" title="Edit scopes" open=scopes_open on_close=Callback::new(move |()| scopes_open.set(false))>
+#[component]
+fn EditScopesDialog(id: Uuid, open: RwSignal<bool>, initial: ScopeSet, defined: Vec<CustomScope>) -> impl IntoView {
+    let actions = use_key_actions();
+    // Kept, so the dialog's content can be built again each time it opens.
+    let (initial, defined) = (StoredValue::new(initial), StoredValue::new(defined));
+    view! {
+        <Modal id="edit-scopes" title="Edit scopes" open on_close=Callback::new(move |()| open.set(false))>
             <ActionForm action=actions.scopes attr:class="form">
                 <input type="hidden" name="id" value=id.to_string() />
-                <ScopePicker initial=initial_scopes.get_value() defined=project_scopes.get_value() />
+                <ScopePicker initial=initial.get_value() defined=defined.get_value() />
                 <ActionError value=actions.scopes.value() />
                 <div class="dialog-actions">
-                    <button type="button" class="button" on:click=move |_| scopes_open.set(false)>"Cancel"</button>
+                    <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-primary">"Save scopes"</button>
                 </div>
             </ActionForm>
         </Modal>
+    }
+}
 
-        <Modal id="edit-rate-limit" title="Edit rate limit" open=limit_open on_close=Callback::new(move |()| limit_open.set(false))>
+#[component]
+fn EditRateLimitDialog(id: Uuid, open: RwSignal<bool>, initial: Option<RateLimit>) -> impl IntoView {
+    let actions = use_key_actions();
+    view! {
+        <Modal id="edit-rate-limit" title="Edit rate limit" open on_close=Callback::new(move |()| open.set(false))>
             <ActionForm action=actions.rate_limit attr:class="form">
                 <input type="hidden" name="id" value=id.to_string() />
-                <RateLimitFields value=actions.rate_limit.value() initial=initial_limit />
+                <RateLimitFields value=actions.rate_limit.value() initial />
                 <ActionError value=actions.rate_limit.value() />
                 <div class="dialog-actions">
-                    <button type="button" class="button" on:click=move |_| limit_open.set(false)>"Cancel"</button>
+                    <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-primary">"Save rate limit"</button>
                 </div>
             </ActionForm>
         </Modal>
-
-        <RotateDialog id open=rotate_open name=key.name.clone() />
-        <DeleteDialog id open=delete_open name=key.name.clone() />
-        {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key_for_revoke open=revoke_open action=actions.revoke /> })}
-        <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
     }
 }
 
