@@ -113,27 +113,7 @@ fn KeysView(data: KeysData) -> impl IntoView {
             })}
         </Transition>
 
-        <Transition fallback=|| view! { <p class="loading" role="status">"Loading keys…"</p> }>
-            {move || Suspend::new(async move {
-                match keys.await {
-                    Ok(page) if page.total == 0 && query.with_untracked(|q| *q == KeyQuery::default()) => {
-                        view! { <EmptyKeys on_create=open_create /> }.into_any()
-                    }
-                    Ok(page) if page.keys.is_empty() => view! {
-                        <p class="empty-results" role="status">"No keys match this search and these filters."</p>
-                        <Pagination page set_query query />
-                    }.into_any(),
-                    Ok(page) => {
-                        let rows = page.keys.clone();
-                        view! {
-                            <KeysTable keys=rows on_revoke=Callback::new(move |key| revoke_target.set(Some(key))) />
-                            <Pagination page set_query query />
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <KeyList keys query set_query on_create=open_create on_revoke=Callback::new(move |key| revoke_target.set(Some(key))) />
 
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -146,6 +126,41 @@ fn KeysView(data: KeysData) -> impl IntoView {
         </Transition>
         <TokenDialog reveal on_close=Callback::new(move |()| create.value().set(None)) />
         <RevokeDialog target=revoke_target action=actions.revoke />
+    }
+}
+
+/// The page of keys the URL asks for, with its pagination; or, for an organization without keys,
+/// how to make the first.
+#[component]
+fn KeyList(
+    keys: Resource<Result<KeyPage, crate::model::AppError>>,
+    query: Memo<KeyQuery>,
+    set_query: Callback<KeyQuery>,
+    on_create: Callback<()>,
+    on_revoke: Callback<ApiKey>,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading keys…"</p> }>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Ok(page) if page.total == 0 && query.with_untracked(|q| *q == KeyQuery::default()) => {
+                        view! { <EmptyKeys on_create /> }.into_any()
+                    }
+                    Ok(page) if page.keys.is_empty() => view! {
+                        <p class="empty-results" role="status">"No keys match this search and these filters."</p>
+                        <Pagination page set_query query />
+                    }.into_any(),
+                    Ok(page) => {
+                        let rows = page.keys.clone();
+                        view! {
+                            <KeysTable keys=rows on_revoke />
+                            <Pagination page set_query query />
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 
@@ -180,33 +195,17 @@ fn CreateButton(stats: KeyStats, on_create: Callback<()>) -> impl IntoView {
 }
 
 /// Search (debounced) and filters. Every change goes into the URL and back to page 1.
+/// Applies a change of the list's filters, which starts it again at page 1.
+fn refilter(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, change: impl FnOnce(&mut KeyQuery)) {
+    let mut next = query.get_untracked();
+    change(&mut next);
+    next.page = 1;
+    set_query.run(next);
+}
+
 #[component]
 fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<Project>) -> impl IntoView {
-    let search = RwSignal::new(query.get_untracked().search);
-    let typed = StoredValue::new(0u64);
-    let update = move |change: &dyn Fn(&mut KeyQuery)| {
-        let mut next = query.get_untracked();
-        change(&mut next);
-        next.page = 1;
-        set_query.run(next);
-    };
-    let on_search = move |ev| {
-        let text = event_target_value(&ev);
-        search.set(text.clone());
-        // Debounce: only the last keystroke within 300 ms searches.
-        let stamp = typed.get_value() + 1;
-        typed.set_value(stamp);
-        after(300, move || {
-            if typed.get_value() == stamp {
-                update(&|q| q.search = text.trim().to_owned());
-            }
-        });
-    };
-    let clear = move |_| {
-        search.set(String::new());
-        typed.update_value(|s| *s += 1);
-        update(&|q| q.search.clear());
-    };
+    let update = move |change: &dyn Fn(&mut KeyQuery)| refilter(query, set_query, change);
     let current = move || query.get();
     // What the form does not show, carried along when it is sent.
     let per_page = query.with_untracked(|q| (q.per_page != KeyQuery::default().per_page).then_some(q.per_page));
@@ -216,16 +215,7 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
     view! {
         <Form method="GET" action="/keys" attr:class="toolbar" attr:role="search">
             {per_page.map(|n| view! { <input type="hidden" name="per_page" value=n.to_string() /> })}
-            <div class="search">
-                <label for="key-search" class="visually-hidden">"Search keys"</label>
-                // The attribute for the server's HTML (a form sent without JavaScript keeps the
-                // search); the property once the page runs.
-                <input id="key-search" type="search" name="q" placeholder="Search by name or prefix" autocomplete="off"
-                    value=query.with_untracked(|q| q.search.clone()) prop:value=move || search.get() on:input=on_search />
-                <Show when=move || !search.with(String::is_empty)>
-                    <button type="button" class="clear" aria-label="Clear search" on:click=clear>"×"</button>
-                </Show>
-            </div>
+            <SearchBox query set_query />
             <label class="filter">
                 "Project "
                 <select name="project"
@@ -275,6 +265,42 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
             </label>
             <button type="submit" class="button button-quiet">"Apply"</button>
         </Form>
+    }
+}
+
+/// The search field: a search runs once typing pauses, and the × clears it.
+#[component]
+fn SearchBox(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>) -> impl IntoView {
+    let search = RwSignal::new(query.get_untracked().search);
+    let typed = StoredValue::new(0u64);
+    let on_search = move |ev| {
+        let text = event_target_value(&ev);
+        search.set(text.clone());
+        // Debounce: only the last keystroke within 300 ms searches.
+        let stamp = typed.get_value() + 1;
+        typed.set_value(stamp);
+        after(300, move || {
+            if typed.get_value() == stamp {
+                refilter(query, set_query, |q| q.search = text.trim().to_owned());
+            }
+        });
+    };
+    let clear = move |_| {
+        search.set(String::new());
+        typed.update_value(|s| *s += 1);
+        refilter(query, set_query, |q| q.search.clear());
+    };
+    view! {
+        <div class="search">
+            <label for="key-search" class="visually-hidden">"Search keys"</label>
+            // The attribute for the server's HTML (a form sent without JavaScript keeps the
+            // search); the property once the page runs.
+            <input id="key-search" type="search" name="q" placeholder="Search by name or prefix" autocomplete="off"
+                value=query.with_untracked(|q| q.search.clone()) prop:value=move || search.get() on:input=on_search />
+            <Show when=move || !search.with(String::is_empty)>
+                <button type="button" class="clear" aria-label="Clear search" on:click=clear>"×"</button>
+            </Show>
+        </div>
     }
 }
 
