@@ -30,38 +30,55 @@ pub fn ScopePicker(
             .collect::<Vec<_>>()
             .join(" "),
     );
-    let has_custom = move |name: &str| custom.with(|c| c.split([' ', ',']).any(|s| s == name));
-    let toggle_custom = move |name: &str, on: bool| {
-        custom.update(|c| {
-            let mut names: Vec<String> =
-                c.split([' ', ',']).filter(|s| !s.is_empty() && *s != name).map(str::to_owned).collect();
-            if on {
-                names.push(name.to_owned());
-            }
-            *c = names.join(" ");
-        });
-    };
-    let preset_matches = move |preset: ScopePreset| {
-        checked.with(|c| {
-            c.iter().eq(preset.scopes().iter().map(|s| s.as_str().to_owned()).collect::<BTreeSet<_>>().iter())
-        })
-    };
-    let apply = move |preset: ScopePreset| checked.set(preset.scopes().to_strings().into_iter().collect());
     let joined = move || checked.with(|c| c.iter().cloned().collect::<Vec<_>>().join(" "));
 
     view! {
         <fieldset class="scope-picker">
             <legend>"Scopes"</legend>
             <input type="hidden" name="scopes" prop:value=joined />
-            <div class="presets" role="group" aria-label="Presets">
-                {ScopePreset::VARIANTS.iter().copied().map(|preset| view! {
-                    <button type="button" class="button button-small" aria-pressed=move || preset_matches(preset).to_string()
-                        on:click=move |_| apply(preset)>
-                        {preset.label()}
-                    </button>
-                }).collect_view()}
+            <Presets checked />
+            <ManagementScopes checked />
+            <ProjectScopes defined custom />
+            <div class="field">
+                <label for="custom-scopes">"Custom scopes for your API"</label>
+                <input id="custom-scopes" name="custom_scopes" type="text" autocomplete="off"
+                    value=custom.get_untracked() prop:value=move || custom.get()
+                    on:input=move |ev| custom.set(event_target_value(&ev))
+                    placeholder="e.g. telemetry.write orders.read" aria-describedby="custom-scopes-hint" />
+                <small id="custom-scopes-hint" class="hint">"resource.action, separated by spaces or commas."</small>
             </div>
-            {ManagementScope::grouped().into_iter().map(|(group, scopes)| view! {
+        </fieldset>
+    }
+}
+
+/// One button per preset, pressed while the checked scopes are exactly its own.
+#[component]
+fn Presets(checked: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    let matches = move |preset: ScopePreset| {
+        checked.with(|c| {
+            c.iter().eq(preset.scopes().iter().map(|s| s.as_str().to_owned()).collect::<BTreeSet<_>>().iter())
+        })
+    };
+    let apply = move |preset: ScopePreset| checked.set(preset.scopes().to_strings().into_iter().collect());
+    view! {
+        <div class="presets" role="group" aria-label="Presets">
+            {ScopePreset::VARIANTS.iter().copied().map(|preset| view! {
+                <button type="button" class="button button-small" aria-pressed=move || matches(preset).to_string()
+                    on:click=move |_| apply(preset)>
+                    {preset.label()}
+                </button>
+            }).collect_view()}
+        </div>
+    }
+}
+
+/// Keyward's own scopes, a checkbox each, grouped by what they concern.
+#[component]
+fn ManagementScopes(checked: RwSignal<BTreeSet<String>>) -> impl IntoView {
+    ManagementScope::grouped()
+        .into_iter()
+        .map(|(group, scopes)| {
+            view! {
                 <fieldset class="scope-group">
                     <legend>{group}</legend>
                     {scopes.into_iter().map(|scope| {
@@ -83,37 +100,48 @@ pub fn ScopePicker(
                         }
                     }).collect_view()}
                 </fieldset>
-            }).collect_view()}
-            {move || {
-                let defined = defined.get();
-                (!defined.is_empty()).then(|| view! {
-                    <fieldset class="scope-group">
-                        <legend>"Defined in this project"</legend>
-                        {defined.into_iter().map(|scope| {
-                            let id = format!("custom-scope-{}", scope.name.replace('.', "-"));
-                            let label_for = id.clone();
-                            let (checked_name, toggled_name) = (scope.name.clone(), scope.name.clone());
-                            view! {
-                                <label class="check" for=label_for>
-                                    <input type="checkbox" id=id
-                                        prop:checked=move || has_custom(&checked_name)
-                                        on:change=move |ev| toggle_custom(&toggled_name, event_target_checked(&ev)) />
-                                    <code>{scope.name}</code>
-                                    <span class="hint">{scope.description}</span>
-                                </label>
-                            }
-                        }).collect_view()}
-                    </fieldset>
-                })
-            }}
-            <div class="field">
-                <label for="custom-scopes">"Custom scopes for your API"</label>
-                <input id="custom-scopes" name="custom_scopes" type="text" autocomplete="off"
-                    value=custom.get_untracked() prop:value=move || custom.get()
-                    on:input=move |ev| custom.set(event_target_value(&ev))
-                    placeholder="e.g. telemetry.write orders.read" aria-describedby="custom-scopes-hint" />
-                <small id="custom-scopes-hint" class="hint">"resource.action, separated by spaces or commas."</small>
-            </div>
-        </fieldset>
+            }
+        })
+        .collect_view()
+}
+
+/// The custom scopes the project defines, as checkboxes that add their names to (or take them
+/// from) the custom scopes' text field.
+#[component]
+fn ProjectScopes(defined: Signal<Vec<CustomScope>>, custom: RwSignal<String>) -> impl IntoView {
+    let has = move |name: &str| custom.with(|c| c.split([' ', ',']).any(|s| s == name));
+    let toggle = move |name: &str, on: bool| {
+        custom.update(|c| {
+            let mut names: Vec<String> =
+                c.split([' ', ',']).filter(|s| !s.is_empty() && *s != name).map(str::to_owned).collect();
+            if on {
+                names.push(name.to_owned());
+            }
+            *c = names.join(" ");
+        });
+    };
+    move || {
+        let defined = defined.get();
+        (!defined.is_empty()).then(|| {
+            view! {
+                <fieldset class="scope-group">
+                    <legend>"Defined in this project"</legend>
+                    {defined.into_iter().map(|scope| {
+                        let id = format!("custom-scope-{}", scope.name.replace('.', "-"));
+                        let label_for = id.clone();
+                        let (checked_name, toggled_name) = (scope.name.clone(), scope.name.clone());
+                        view! {
+                            <label class="check" for=label_for>
+                                <input type="checkbox" id=id
+                                    prop:checked=move || has(&checked_name)
+                                    on:change=move |ev| toggle(&toggled_name, event_target_checked(&ev)) />
+                                <code>{scope.name}</code>
+                                <span class="hint">{scope.description}</span>
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+            }
+        })
     }
 }
