@@ -168,6 +168,36 @@ async fn pages_render_while_another_server_starts_in_the_same_process() {
     starting.await.expect("routers built");
 }
 
+/// Many renders at once on two threads: each page's `<head>` is its own, with its title and its one
+/// stylesheet. (leptos_meta writes a head tag into the context it finds while the HTML is written,
+/// and a render resumed on a thread that rendered another page since could find that page's.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_page_rendered_at_once_has_its_own_head() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    for i in 0..5 {
+        s.key(&format!("service-{i}"), &["api_keys.read"]).await;
+    }
+    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let cookie = format!("kw_session={}", session.token);
+    for round in 0..20 {
+        let pages = (0..8).map(|i| {
+            let path = if i % 2 == 0 { "/keys" } else { "/members" };
+            let request = s.http.get(format!("{root}{path}")).header(COOKIE, &cookie).header(ACCEPT, "text/html");
+            async move { (path, request.send().await.expect("response").text().await.expect("page")) }
+        });
+        for (path, html) in futures::future::join_all(pages).await {
+            let title = if path == "/keys" {
+                "<title>API Keys · Keyward</title>"
+            } else {
+                "<title>Members · Keyward</title>"
+            };
+            assert!(html.contains(title), "round {round}: {path} lacks {title}");
+            assert_eq!(html.matches("rel=\"stylesheet\"").count(), 1, "round {round}: {path}'s stylesheet links");
+        }
+    }
+}
+
 /// Pages and the site's files requested at once, as a browser loading a page does: every page keeps
 /// its own policy and `no-store`, and no file carries a page's headers. (leptos's file handler once
 /// answered a file with the headers of a page being rendered for someone else on the same worker
