@@ -132,16 +132,24 @@ async fn each_request_signs_in_its_own_member_however_they_interleave() {
     }
 }
 
+/// A server whose organization has these keys, its dashboard's address, and the owner's session
+/// cookie.
+async fn owner_signed_in(keys: &[&str]) -> (crate::api::Server, String, String) {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    for name in keys {
+        s.key(name, &["api_keys.read"]).await;
+    }
+    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    (s, root, format!("kw_session={}", session.token))
+}
+
 /// leptos stops every resource of the process from loading while it works out an app's pages
 /// (leptos-rs/leptos#4773): a page rendered meanwhile waited for its data forever. The pages are
 /// worked out once per process, so another server starting (the tests start many) holds up no one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_while_another_server_starts_in_the_same_process() {
-    let s = start().await;
-    let root = s.base.trim_end_matches("/api/v1").to_owned();
-    s.key("service-while-starting", &["api_keys.read"]).await;
-    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
-    let cookie = format!("kw_session={}", session.token);
+    let (s, root, cookie) = owner_signed_in(&["service-while-starting"]).await;
     let core = s.core.clone();
     let starting = tokio::task::spawn_blocking(move || {
         for _ in 0..40 {
@@ -173,13 +181,7 @@ async fn pages_render_while_another_server_starts_in_the_same_process() {
 /// and a render resumed on a thread that rendered another page since could find that page's.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_page_rendered_at_once_has_its_own_head() {
-    let s = start().await;
-    let root = s.base.trim_end_matches("/api/v1").to_owned();
-    for i in 0..5 {
-        s.key(&format!("service-{i}"), &["api_keys.read"]).await;
-    }
-    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
-    let cookie = format!("kw_session={}", session.token);
+    let (s, root, cookie) = owner_signed_in(&["service-0", "service-1", "service-2", "service-3", "service-4"]).await;
     for round in 0..20 {
         let pages = (0..8).map(|i| {
             let path = if i % 2 == 0 { "/keys" } else { "/members" };
@@ -204,13 +206,7 @@ async fn each_page_rendered_at_once_has_its_own_head() {
 /// thread; that page then had none, and could not hydrate: a quarter of the pages, here, before.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_and_site_files_served_at_once_each_keep_their_own_headers() {
-    let s = start().await;
-    let root = s.base.trim_end_matches("/api/v1").to_owned();
-    for i in 0..5 {
-        s.key(&format!("service-{i}"), &["api_keys.read"]).await;
-    }
-    let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
-    let cookie = format!("kw_session={}", session.token);
+    let (s, root, cookie) = owner_signed_in(&["service-0", "service-1", "service-2", "service-3", "service-4"]).await;
     let header = |response: &reqwest::Response, name: &str| {
         response.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
     };
