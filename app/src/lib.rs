@@ -59,6 +59,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
+                        // The keys with the create form open; posted without JavaScript, its answer.
+                        <Route path=path!("/keys/new") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/keys/:id") view={Lazy::<KeyDetailsRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />

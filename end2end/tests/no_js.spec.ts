@@ -6,7 +6,7 @@ import { expect, test, owner, createKeysDirectly, sameOrigin } from "./fixtures"
 test.describe("without JavaScript", () => {
 test.use({ javaScriptEnabled: false });
 
-test("a person signs in, searches, filters, pages through the keys, disables and revokes one, and changes a role", async ({ page, browser }) => {
+test("a person signs in, searches, filters, pages through the keys, disables and revokes one, changes a role, and creates a key", async ({ page, browser }) => {
   await test.step("a wrong password brings the form back, saying so", async () => {
     await page.goto("/sign-in");
     await page.getByLabel("Email").fill(owner.email);
@@ -113,6 +113,41 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await expect(page.getByRole("row").filter({ hasText: "no.script@acme.test" }).getByLabel("Role of No Script", { exact: true }))
       .toHaveValue("viewer");
   });
+
+  await test.step("create a key through its dialog, and see its token once", async () => {
+    await page.goto("/keys");
+    // The browser opens the dialog itself (an invoker command); the form posts to /keys/new.
+    await page.getByRole("button", { name: "Create API Key" }).click();
+    const form = page.getByRole("dialog", { name: "Create API Key" });
+    await expect(form).toBeVisible();
+    await form.getByLabel("Name", { exact: true }).fill("Scriptless worker");
+    await form.getByLabel("Environment").selectOption("staging");
+    await form.getByRole("button", { name: "Create key" }).click();
+    await expect(page).toHaveURL(/\/keys\/new$/);
+    const reveal = page.getByRole("dialog", { name: "Save your API key" });
+    await expect(reveal).toBeVisible();
+    const token = (await reveal.getByLabel("API key").textContent())?.trim() ?? "";
+    expect(token).toMatch(/^kw_stage_[A-Za-z0-9]{38}$/);
+    await expect(page.getByRole("link", { name: "Scriptless worker", exact: true })).toBeVisible();
+    await reveal.getByRole("button", { name: "I have saved it" }).click();
+    await expect(reveal).toBeHidden();
+    // Once: the list, loaded again, has the key and not its token.
+    await page.goto("/keys?q=scriptless");
+    await expect(page.getByRole("link", { name: "Scriptless worker", exact: true })).toBeVisible();
+    await expect(page.getByText(token)).toHaveCount(0);
+  });
+
+  await test.step("a refused create comes back with the form open and the reason", async () => {
+    await page.goto("/keys");
+    await page.getByRole("button", { name: "Create API Key" }).click();
+    const form = page.getByRole("dialog", { name: "Create API Key" });
+    await form.getByLabel("Name", { exact: true }).fill("   ");
+    await form.getByRole("button", { name: "Create key" }).click();
+    const again = page.getByRole("dialog", { name: "Create API Key" });
+    await expect(again).toBeVisible();
+    await expect(again.getByRole("alert")).toContainText("Name");
+    await expect(page.getByRole("dialog", { name: "Save your API key" })).toBeHidden();
+  });
 });
 });
 
@@ -129,4 +164,26 @@ test("hydrated, the same toolbar applies each filter as it changes", async ({ pa
   await page.getByLabel("Environment").selectOption("production");
   await expect(page).toHaveURL(/env=production/);
   await expect(page.getByText("No keys match this search and these filters.")).toBeVisible();
+});
+
+test("hydrated, /keys/new opens the create form, whose key's token is shown once", async ({ page }) => {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(owner.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/keys$/);
+  await page.goto("/keys/new");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
+  const form = page.getByRole("dialog", { name: "Create API Key" });
+  await expect(form).toBeVisible();
+  await form.getByLabel("Name", { exact: true }).fill("Hydrated worker");
+  await form.getByRole("button", { name: "Create key" }).click();
+  await expect(form).toBeHidden();
+  const reveal = page.getByRole("dialog", { name: "Save your API key" });
+  await expect(reveal.getByLabel("API key")).toHaveText(/^kw_live_/);
+  await reveal.getByRole("button", { name: "I have saved it" }).click();
+  await expect(reveal).toBeHidden();
+  // The form opens again empty.
+  await page.getByRole("button", { name: "Create API Key" }).click();
+  await expect(form.getByLabel("Name", { exact: true })).toHaveValue("");
 });

@@ -41,8 +41,13 @@ pub fn build(state: AppState, site: Site) -> Router {
 
     // The dashboard: pages, server functions, downloads and the site's files, with the layers only
     // they need (the management and verification APIs, below, do without them).
+    let sent_forms = crate::dashboard::SentForms::default();
+    let create_key_without_script = move |State(state): State<AppState>, request: Request<Body>| {
+        crate::dashboard::create_key_without_script(state, sent_forms.clone(), request)
+    };
     let dashboard = Router::new()
         .route("/api/{*fn_name}", post(server_fn).get(server_fn))
+        .route("/keys/new", post(create_key_without_script))
         .route("/audit/export.csv", get(crate::dashboard::audit_csv))
         .leptos_routes_with_context(
             &state,

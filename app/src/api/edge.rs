@@ -119,13 +119,18 @@ type Reader = fn(&[u8]) -> Option<AppError>;
 
 /// Arguments posted as a form (server_fn's default, `PostUrl`, and what `ActionForm` sends).
 fn form<T: DeserializeOwned>(arguments: &[u8]) -> Option<AppError> {
+    read_form::<T>(arguments).err()
+}
+
+/// A form read as server_fn reads a server function's arguments, for a route that takes one
+/// itself (a form posted without JavaScript); a field that does not read is named.
+pub fn read_form<T: DeserializeOwned>(form: &[u8]) -> Result<T, AppError> {
     // As server_fn reads them: nested up to 5 levels, not strict about encoded brackets.
     let config = serde_qs::Config::new(5, false);
-    let Ok(deserializer) = serde_qs::Deserializer::with_config(&config, arguments) else {
-        return Some(AppError::Malformed("the arguments are not a valid form".into()));
-    };
-    let e = serde_path_to_error::deserialize::<_, T>(deserializer).err()?;
-    Some(input::fault(&e.path().to_string(), &e.inner().to_string()).into())
+    let deserializer = serde_qs::Deserializer::with_config(&config, form)
+        .map_err(|_| AppError::Malformed("the arguments are not a valid form".into()))?;
+    serde_path_to_error::deserialize::<_, T>(deserializer)
+        .map_err(|e| input::fault(&e.path().to_string(), &e.inner().to_string()).into())
 }
 
 /// Arguments posted as JSON (`input = Json`): one argument, whose fields are the ones to name.

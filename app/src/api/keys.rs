@@ -49,21 +49,44 @@ pub async fn create_key(
     rate_limit_requests: Option<String>,
     rate_limit_window: Option<String>,
 ) -> Result<CreatedKey, AppError> {
-    use crate::model::{Expiration, NewKey, RateLimit};
     let (state, member) = super::context::member().await?;
-    let input = NewKey {
+    let form = CreateKey {
         name,
         description,
         project_id,
         environment,
-        scopes: split_scopes(scopes.as_deref(), custom_scopes.as_deref()),
-        expiration: Expiration::from_form(expiration.as_deref().unwrap_or_default(), expires_on.as_deref())?,
-        rate_limit: RateLimit::from_form(
-            rate_limit_requests.as_deref(),
-            rate_limit_window.as_deref().unwrap_or_default(),
-        )?,
+        scopes,
+        custom_scopes,
+        expiration,
+        expires_on,
+        rate_limit_requests,
+        rate_limit_window,
     };
-    Ok(crate::ssr::services::keys::create(&state.core, &member, input).await?)
+    Ok(crate::ssr::services::keys::create(&state.core, &member, form.into_new_key()?).await?)
+}
+
+#[cfg(feature = "ssr")]
+impl CreateKey {
+    /// The key the create form describes, or the field that is wrong. Also for the same form
+    /// posted without JavaScript (`POST /keys/new`).
+    pub fn into_new_key(self) -> Result<crate::model::NewKey, AppError> {
+        use crate::model::{Expiration, NewKey, RateLimit};
+        Ok(NewKey {
+            name: self.name,
+            description: self.description,
+            project_id: self.project_id,
+            environment: self.environment,
+            scopes: split_scopes(self.scopes.as_deref(), self.custom_scopes.as_deref()),
+            expiration: Expiration::from_form(
+                self.expiration.as_deref().unwrap_or_default(),
+                self.expires_on.as_deref(),
+            )?,
+            rate_limit: RateLimit::from_form(
+                self.rate_limit_requests.as_deref(),
+                self.rate_limit_window.as_deref().unwrap_or_default(),
+            )?,
+        })
+    }
 }
 
 #[server(endpoint = "revoke_key")]

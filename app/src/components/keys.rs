@@ -1,8 +1,8 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    ActionError, Modal, ScopePicker, StatusBadge, after, current_member, format_date, format_time, invalid_field,
-    iso_time, use_toasts,
+    ActionError, ErrorMessage, Modal, ScopePicker, StatusBadge, after, current_member, format_date, format_time,
+    invalid_field, iso_time, use_toasts,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
@@ -100,26 +100,37 @@ pub fn EmptyKeys(on_create: Callback<()>) -> impl IntoView {
                 "API keys let your services and customers call your API. Create one per integration, "
                 "so that you can revoke it alone when it is no longer needed."
             </p>
-            <button type="button" class="button button-primary" on:click=move |_| on_create.run(())>
+            <button type="button" class="button button-primary" commandfor=CREATE_DIALOG command="show-modal"
+                on:click=move |_| on_create.run(())>
                 "Create API Key"
             </button>
         </section>
     }
 }
 
-/// The create form, in a dialog. Posts to the `create_key` server function. The dialog opens once the
-/// page's code runs: without it, no key can be created here yet (its token is shown in another dialog).
+/// The id of the create dialog, which a `commandfor` names.
+pub const CREATE_DIALOG: &str = "create-key";
+
+/// Where the create form goes without JavaScript (or before it runs): a route that creates the
+/// key and answers with the keys page showing its token (see `server/src/dashboard.rs`).
+pub const CREATE_WITHOUT_SCRIPT: &str = "/keys/new";
+
+/// The create form, in a dialog, in the page while closed: a button naming [`CREATE_DIALOG`] in its
+/// `commandfor` opens it with or without the page's code. Once that code runs, the form posts to
+/// the `create_key` server function; without it, to [`CREATE_WITHOUT_SCRIPT`], whose refusal comes
+/// back as `refused`.
 #[component]
 pub fn CreateKeyDialog(
     #[prop(into)] open: Signal<bool>,
     on_close: Callback<()>,
     action: ServerAction<CreateKey>,
     projects: Vec<Project>,
+    refused: Option<AppError>,
 ) -> impl IntoView {
     let value = action.value();
     let pending = action.pending();
 
-    // The dialog's content is mounted afresh each time it opens (so no stale input); a stale error
+    // The dialog's content is made afresh each time it opens (so no stale input); a stale error
     // from the last attempt is cleared too.
     Effect::new(move |_| {
         if open.get() && value.with_untracked(|v| matches!(v, Some(Err(_)))) {
@@ -134,10 +145,16 @@ pub fn CreateKeyDialog(
         projects
             .with_value(|all| all.iter().find(|p| Some(p.id) == picked).map(|p| p.scopes.clone()).unwrap_or_default())
     });
+    // A refusal of the form sent without JavaScript, until the form is sent again from here.
+    let refused = StoredValue::new(refused);
+    let refused = move || value.with(Option::is_none).then(|| refused.get_value()).flatten();
 
     view! {
-        <Modal id="create-key" title="Create API Key" open on_close>
+        <Modal id=CREATE_DIALOG title="Create API Key" open on_close opens_without_script=true>
             <ActionForm action attr:class="form">
+                // Sent only without JavaScript: the same form posted twice (a reload of its answer)
+                // creates one key.
+                <input type="hidden" name="form_id" value=form_id() />
                 <div class="field">
                     <label for="key-name">"Name"</label>
                     <input id="key-name" name="name" type="text" required maxlength=KeyName::MAX_CHARS.to_string()
@@ -173,15 +190,26 @@ pub fn CreateKeyDialog(
                 <ExpiryFields value />
                 <RateLimitFields value initial=None />
                 <ActionError value />
+                {move || refused().map(|error| view! { <ErrorMessage error /> })}
                 <div class="dialog-actions">
-                    <button type="button" class="button" on:click=move |_| on_close.run(())>"Cancel"</button>
-                    <button type="submit" class="button button-primary" disabled=move || pending.get()>
+                    <button type="button" class="button" commandfor=CREATE_DIALOG command="close"
+                        on:click=move |_| on_close.run(())>"Cancel"</button>
+                    <button type="submit" class="button button-primary" formaction=CREATE_WITHOUT_SCRIPT
+                        disabled=move || pending.get()>
                         {move || if pending.get() { "Creating…" } else { "Create key" }}
                     </button>
                 </div>
             </ActionForm>
         </Modal>
     }
+}
+
+/// A new id for each create form the server renders; the browser's code needs none.
+fn form_id() -> String {
+    #[cfg(feature = "ssr")]
+    return uuid::Uuid::new_v4().to_string();
+    #[cfg(not(feature = "ssr"))]
+    String::new()
 }
 
 /// A new token (from a create or a rotation), shown this once, with a Copy button.
@@ -214,6 +242,8 @@ impl TokenReveal {
     }
 }
 
+const TOKEN_DIALOG: &str = "new-token";
+
 #[component]
 pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: Callback<()>) -> impl IntoView {
     let copied = RwSignal::new(false);
@@ -236,7 +266,7 @@ pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: 
     };
 
     view! {
-        <Modal id="new-token" title="Save your API key" open on_close>
+        <Modal id=TOKEN_DIALOG title="Save your API key" open on_close>
             <p>"The key "<strong>{name}</strong>" is ready:"</p>
             <div class="token-box">
                 <code class="token" aria-label="API key">{token}</code>
@@ -249,7 +279,8 @@ pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: 
                 " Store it somewhere safe now, such as your secrets manager. If you lose it, rotate or revoke the key."
             </p>
             <div class="dialog-actions">
-                <button type="button" class="button button-primary" on:click=move |_| on_close.run(())>
+                <button type="button" class="button button-primary" commandfor=TOKEN_DIALOG command="close"
+                    on:click=move |_| on_close.run(())>
                     "I have saved it"
                 </button>
             </div>

@@ -14,8 +14,9 @@ pub fn Modal(
     #[prop(into)]
     on_close: Callback<()>,
     /// Its content is in the page while closed, so that a button with `commandfor` (the dialog's
-    /// id) and `command="show-modal"` opens it before the page's code runs, or without it.
-    /// Otherwise the content is made afresh each time it opens (no stale input).
+    /// id) and `command="show-modal"` opens it before the page's code runs, or without it. Either
+    /// way, once the page's code runs, the content is made afresh each time it opens (no stale
+    /// input).
     #[prop(optional)]
     opens_without_script: bool,
     children: ChildrenFn,
@@ -38,10 +39,16 @@ pub fn Modal(
         let _ = wants_open;
     });
 
+    // Open in the server's HTML when it is open as the page renders (the answer to a form sent
+    // without JavaScript): the browser shows it before, or without, the page's code. That code
+    // leaves it as the server showed it; it opens everything else as a modal.
+    let open_in_html = cfg!(feature = "ssr") && open.get_untracked();
+
     view! {
-        <dialog id=id class="modal" node_ref=dialog aria-labelledby=labelled_by on:close=move |_| on_close.run(())>
+        <dialog id=id class="modal" open=open_in_html node_ref=dialog aria-labelledby=labelled_by
+            on:close=move |_| on_close.run(())>
             <h2 id=title_id class="modal-title">{title}</h2>
-            <Show when=move || opens_without_script || open.get()>{children()}</Show>
+            {move || (open.get() || opens_without_script).then(|| children())}
         </dialog>
     }
 }

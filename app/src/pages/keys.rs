@@ -1,19 +1,21 @@
 use crate::api::keys::{get_key_stats, list_keys};
 use crate::api::projects::list_projects;
 use crate::components::keys::{
-    CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog, TokenReveal,
+    CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog,
+    TokenReveal,
 };
 use crate::components::{
     AppShell, ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions,
 };
 use crate::model::{
-    ApiKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Permission, Project,
+    ApiKey, AppError, CreatedKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Permission,
+    Project,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
 use leptos_router::components::Form;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use strum::VariantArray;
 
@@ -24,10 +26,20 @@ use strum::VariantArray;
 struct KeysData {
     query: Memo<KeyQuery>,
     set_query: Callback<KeyQuery>,
-    keys: Resource<Result<KeyPage, crate::model::AppError>>,
-    stats: Resource<Result<KeyStats, crate::model::AppError>>,
-    projects: Resource<Result<Vec<Project>, crate::model::AppError>>,
+    keys: Resource<Result<KeyPage, AppError>>,
+    stats: Resource<Result<KeyStats, AppError>>,
+    projects: Resource<Result<Vec<Project>, AppError>>,
+    /// The answer to the create form sent without JavaScript, when this page is that answer.
+    sent: Resource<Option<Result<CreatedKey, AppError>>>,
+    /// At `/keys/new`: the create form is open as the page loads.
+    create_asked: bool,
 }
+
+/// The answer to the create form posted without JavaScript (`POST /keys/new`): the server renders
+/// the keys page with it, in the request's context. The new token reaches the browser in that one
+/// page and is kept nowhere.
+#[derive(Clone)]
+pub struct CreateFormAnswer(pub Result<CreatedKey, AppError>);
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
@@ -37,7 +49,16 @@ pub fn KeysPage() -> impl IntoView {
     let keys = Resource::new(move || (query.get(), actions.version()), |(q, _)| list_keys(q));
     let stats = Resource::new(move || actions.version(), |_| get_key_stats());
     let projects = Resource::new(|| (), |_| list_projects());
-    let data = KeysData { query, set_query, keys, stats, projects };
+    // A resource, so that the browser hydrates the page with the answer the server rendered.
+    let sent = Resource::new(
+        || (),
+        |()| {
+            let answer = use_context::<CreateFormAnswer>().map(|CreateFormAnswer(answer)| answer);
+            async move { answer }
+        },
+    );
+    let create_asked = use_location().pathname.with_untracked(|path| path == CREATE_WITHOUT_SCRIPT);
+    let data = KeysData { query, set_query, keys, stats, projects, sent, create_asked };
     view! {
         <Title text="API Keys" />
         <RequireSession>
@@ -67,13 +88,13 @@ fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
 #[component]
 fn KeysView(data: KeysData) -> impl IntoView {
     let actions = use_key_actions();
-    let KeysData { query, set_query, keys, stats, projects } = data;
+    let KeysData { query, set_query, keys, stats, projects, sent, create_asked } = data;
 
     let create_open = RwSignal::new(false);
     let revoke_target = RwSignal::new(None::<ApiKey>);
     let create = actions.create;
     // The new token lives only in the action's value, and is dropped when its dialog closes.
-    let reveal = TokenReveal::from_action(create.value());
+    let created = TokenReveal::from_action(create.value());
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(_))) {
             create_open.set(false);
@@ -118,13 +139,28 @@ fn KeysView(data: KeysData) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let projects = projects.await.unwrap_or_default();
+                let refused = sent.await.and_then(Result::err);
+                if refused.is_some() || create_asked {
+                    create_open.set(true);
+                }
                 view! {
                     <CreateKeyDialog open=create_open on_close=Callback::new(move |()| create_open.set(false))
-                        action=create projects />
+                        action=create projects refused />
                 }
             })}
         </Transition>
-        <TokenDialog reveal on_close=Callback::new(move |()| create.value().set(None)) />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                // Shown once: closing the dialog forgets it.
+                let created_without_script = RwSignal::new(sent.await.and_then(Result::ok).as_ref().map(TokenReveal::from));
+                let reveal = Signal::derive(move || created.get().or_else(|| created_without_script.get()));
+                let on_close = Callback::new(move |()| {
+                    create.value().set(None);
+                    created_without_script.set(None);
+                });
+                view! { <TokenDialog reveal on_close /> }
+            })}
+        </Transition>
         <RevokeDialog target=revoke_target action=actions.revoke />
     }
 }
@@ -133,7 +169,7 @@ fn KeysView(data: KeysData) -> impl IntoView {
 /// how to make the first.
 #[component]
 fn KeyList(
-    keys: Resource<Result<KeyPage, crate::model::AppError>>,
+    keys: Resource<Result<KeyPage, AppError>>,
     query: Memo<KeyQuery>,
     set_query: Callback<KeyQuery>,
     on_create: Callback<()>,
@@ -179,7 +215,8 @@ fn CreateButton(stats: KeyStats, on_create: Callback<()>) -> impl IntoView {
     view! {
         <div class="create-area">
             <button type="button" class="button button-primary" disabled=at_limit.is_some() || role_refusal.is_some()
-                aria-describedby=described_by on:click=move |_| on_create.run(())>
+                aria-describedby=described_by commandfor=CREATE_DIALOG command="show-modal"
+                on:click=move |_| on_create.run(())>
                 "Create API Key"
             </button>
             {role_refusal.map(|reason| view! { <p id="create-refused" class="upgrade-prompt" role="note">{reason}</p> })}

@@ -18,7 +18,7 @@ pub use audit::AuditPage;
 pub use home::HomePage;
 pub use invite::InvitePage;
 pub use key_details::KeyDetailsPage;
-pub use keys::KeysPage;
+pub use keys::{CreateFormAnswer, KeysPage};
 pub use members::MembersPage;
 pub use not_found::NotFound;
 pub use projects::ProjectsPage;

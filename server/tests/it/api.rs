@@ -24,7 +24,6 @@ pub(crate) const SITE_FILE: &str = "keyward.wasm";
 pub(crate) const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The whole router on a loopback port, with an organization, its owner and a full-access key.
-
 pub(crate) struct Server {
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,

@@ -237,3 +237,108 @@ async fn pages_and_site_files_served_at_once_each_keep_their_own_headers() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND, "a missing file is the app's own not-found page");
     assert!(header(&missing, "content-security-policy").contains("'nonce-"));
 }
+
+/// The create form as a browser without JavaScript sends it (`POST /keys/new`, same origin): each
+/// attack is refused with nothing created, and the key made shows its token in the answer, once.
+#[tokio::test]
+async fn the_create_form_sent_without_javascript_answers_with_the_token_once_and_refuses_attacks() {
+    use app::model::Role;
+    use app::ssr::entities::api_key;
+    use app::ssr::services::projects;
+    use app::ssr::test_support::{member, organization};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    use uuid::Uuid;
+
+    let (s, root, ada) = owner_signed_in(&[]).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(crate::api::ANSWER_WITHIN)
+        .build()
+        .expect("client");
+    let keys = || async { api_key::Entity::find().count(&s.core.db).await.expect("keys") };
+    let project = s.project.id.to_string();
+    let send = |cookie: Option<&str>, origin: &str, fields: Vec<(&'static str, String)>| {
+        let mut request = http.post(format!("{root}/keys/new")).header("Origin", origin).form(&fields);
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        async move {
+            let response = request.send().await.expect("response");
+            let (status, headers) = (response.status(), response.headers().clone());
+            (status, headers, response.text().await.expect("page"))
+        }
+    };
+    let form = |name: &str, project: &str, form_id: &str| {
+        vec![
+            ("form_id", form_id.to_owned()),
+            ("name", name.to_owned()),
+            ("project_id", project.to_owned()),
+            ("environment", "production".to_owned()),
+            ("scopes", "api_keys.read".to_owned()),
+            ("expiration", "never".to_owned()),
+            ("rate_limit_window", "none".to_owned()),
+        ]
+    };
+    let before = keys().await;
+
+    // Made: the answer is the keys page with the new key's token, which verifies.
+    let form_id = Uuid::now_v7().to_string();
+    let (status, headers, page) = send(Some(&ada), &root, form("Billing worker", &project, &form_id)).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    assert_eq!(headers.get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let token = token_in(&page).expect("the token is on the page");
+    assert_eq!(s.verify(&token).await["valid"], true, "the token shown is the key's");
+    assert!(page.contains("Billing worker"), "the new key is in the list");
+    assert_eq!(keys().await, before + 1);
+
+    // The same form again (a reload of the answer): no second key, no token.
+    let (status, _, page) = send(Some(&ada), &root, form("Billing worker", &project, &form_id)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(token_in(&page).is_none() && page.contains("already sent"), "{page}");
+    // Nor does the keys page, loaded again, show it.
+    let page = http.get(format!("{root}/keys")).header(COOKIE, &ada).send().await.expect("page");
+    assert!(token_in(&page.text().await.expect("page")).is_none());
+    assert_eq!(keys().await, before + 1);
+
+    // Bad input: the field named, on the page with the form open; nothing made.
+    let fresh = || Uuid::now_v7().to_string();
+    for (fields, field) in [
+        (form("   ", &project, &fresh()), "Name"),
+        (form("Fine", "not-a-uuid", &fresh()), "Project id"),
+        (form("Fine", &project, "not-a-uuid"), "Form id"),
+        ([&form("Fine", &project, &fresh())[1..]].concat(), "Form id"),
+        ([form("Fine", &project, &fresh()), vec![("expiration", "someday".to_owned())]].concat(), "Expiration"),
+    ] {
+        let (status, _, page) = send(Some(&ada), &root, fields).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert!(page.contains(field) && token_in(&page).is_none(), "{field}: {page}");
+    }
+    // Another organization's project.
+    let other = organization(&s.core.db, "Globex", "hank@globex.test").await;
+    let theirs = projects::list(&s.core.db, &other).await.expect("projects").remove(0).id.to_string();
+    let (status, _, page) = send(Some(&ada), &root, form("Fine", &theirs, &fresh())).await;
+    assert!(status.is_client_error() && token_in(&page).is_none(), "another organization's project: {status}");
+    // A viewer, who may not create keys.
+    member(&s.core.db, &s.owner, Role::Viewer, "Grace").await;
+    let grace = auth::sign_in(&s.core, "grace@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let grace = format!("kw_session={}", grace.token);
+    let (status, _, page) = send(Some(&grace), &root, form("Fine", &project, &fresh())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(token_in(&page).is_none());
+    // Another site's page, with Ada's cookie.
+    let (status, _, _) = send(Some(&ada), "https://evil.example", form("Fine", &project, &fresh())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // No session: on to sign in.
+    let (status, headers, _) = send(None, &root, form("Fine", &project, &fresh())).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers.get(LOCATION).and_then(|v| v.to_str().ok()), Some("/sign-in"));
+
+    assert_eq!(keys().await, before + 1, "no refused form made a key");
+}
+
+/// A whole key token in a page's HTML (not a prefix or a masked preview), if there is one.
+fn token_in(page: &str) -> Option<String> {
+    page.match_indices("kw_")
+        .map(|(at, _)| page[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect::<String>())
+        .find(|candidate| app::model::token::KeyToken::parse(candidate).is_ok())
+}
