@@ -8,11 +8,11 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use components::{AuthProvider, ToastProvider};
+use components::{AuthProvider, SignedInLayout, ToastProvider};
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::Lazy;
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
     AccountRoute, AuditRoute, HomePage, InviteRoute, KeyDetailsRoute, KeysRoute, MembersRoute, NotFound, ProjectsRoute,
@@ -58,15 +58,18 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
-                        // The keys with the create form open; posted without JavaScript, its answer.
-                        <Route path=path!("/keys/new") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/keys/:id") view={Lazy::<KeyDetailsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async />
-                        <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                        // The signed-in pages, in one frame that stays as a person moves between them.
+                        <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
+                            <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
+                            // The keys with the create form open; posted without JavaScript, its answer.
+                            <Route path=path!("/keys/new") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
+                            <Route path=path!("/keys/:id") view={Lazy::<KeyDetailsRoute>::new()} ssr=SsrMode::Async />
+                            <Route path=path!("/settings") view={Lazy::<SettingsRoute>::new()} ssr=SsrMode::Async />
+                            <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                            <Route path=path!("/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async />
+                            <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async />
+                            <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                        </ParentRoute>
                         <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
                     </Routes>
                 </AuthProvider>

@@ -1,18 +1,37 @@
 use super::use_auth;
 use crate::model::SessionInfo;
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{A, Outlet};
+
+/// The frame of every signed-in page, made once: moving between the pages below it swaps only the
+/// page in its `<Outlet/>`, while the header stays. Each page still awaits the session itself
+/// (`RequireSession`) before it shows anything: the outlet is not inside a suspense of the frame's,
+/// whose children the server makes twice (once to start their data loading, once to render), with
+/// every resource in them.
+#[component]
+pub fn SignedInLayout() -> impl IntoView {
+    view! {
+        <AppShell>
+            <Outlet />
+        </AppShell>
+    }
+}
 
 /// The signed-in frame: the organization (and a switcher when there are several), the navigation,
-/// who is signed in, and Sign out.
+/// who is signed in, and Sign out. What comes from the session is shown once it is known, the same
+/// on the server and in the hydrating browser.
 #[component]
 pub fn AppShell(children: Children) -> impl IntoView {
     let auth = use_auth();
-    let session = move || auth.session.get().and_then(Result::ok).flatten();
+    let session = move || async move { auth.session.await.ok().flatten() };
     view! {
         <header class="app-header">
             <a class="brand" href="/keys">"Keyward"</a>
-            {move || session().map(|s| view! { <OrganizationSwitcher session=s /> })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    session().await.map(|s| view! { <OrganizationSwitcher session=s /> })
+                })}
+            </Transition>
             <nav aria-label="Main">
                 <A href="/keys">"API Keys"</A>
                 <A href="/projects">"Projects"</A>
@@ -22,7 +41,9 @@ pub fn AppShell(children: Children) -> impl IntoView {
             </nav>
             <div class="account">
                 <A href="/account" attr:class="user-name" attr:title="Your account: password and sessions">
-                    {move || session().map(|s| s.user_name)}
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move { session().await.map(|s| s.user_name) })}
+                    </Transition>
                 </A>
                 <ActionForm action=auth.sign_out>
                     <button type="submit" class="button button-quiet" disabled=move || auth.sign_out.pending().get()>

@@ -13,7 +13,7 @@ mod time;
 mod toast;
 mod usage_chart;
 
-pub use app_shell::AppShell;
+pub use app_shell::{AppShell, SignedInLayout};
 pub use auth::{
     AuthContext, AuthProvider, RequireSession, current_member, go_to_keys_once_signed_in, reload_on_keys, use_auth,
 };

@@ -2,8 +2,8 @@
 
 use crate::api::account::{ChangePassword, CreateOrganization, EndOtherSessions, EndSession, list_sessions};
 use crate::components::{
-    ActionError, AppShell, DataTable, ErrorMessage, RequireSession, error_message, format_time, invalid_field,
-    reload_on_keys, use_auth, use_toasts,
+    ActionError, DataTable, ErrorMessage, RequireSession, error_message, format_time, invalid_field, reload_on_keys,
+    use_auth, use_toasts,
 };
 use crate::model::{MIN_PASSWORD_CHARS, SessionView};
 use leptos::html;
@@ -17,19 +17,17 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <Title text="Your account" />
         <RequireSession>
-            <AppShell>
-                <div class="page-header">
-                    <div>
-                        <h1>"Your account"</h1>
-                        <p class="lead">{move || {
-                            use_auth().session.get().and_then(Result::ok).flatten().map(|s| format!("Signed in as {}", s.email))
-                        }}</p>
-                    </div>
+            <div class="page-header">
+                <div>
+                    <h1>"Your account"</h1>
+                    <p class="lead">{move || {
+                        use_auth().session.get().and_then(Result::ok).flatten().map(|s| format!("Signed in as {}", s.email))
+                    }}</p>
                 </div>
-                <OrganizationsSection />
-                <PasswordSection action=change_password />
-                <SessionsSection change_password />
-            </AppShell>
+            </div>
+            <OrganizationsSection />
+            <PasswordSection action=change_password />
+            <SessionsSection change_password />
         </RequireSession>
     }
 }

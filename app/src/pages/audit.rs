@@ -2,7 +2,7 @@
 //! form), so a filtered view can be shared, reloaded, and exported as it is.
 
 use crate::api::audit::list_audit;
-use crate::components::{AppShell, DataTable, ErrorMessage, RequireSession, format_time, iso_time, use_auth};
+use crate::components::{DataTable, ErrorMessage, RequireSession, format_time, iso_time, use_auth};
 use crate::model::{AuditAction, AuditEntry, AuditPage, AuditQuery, Permission, capitalize};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,9 +16,7 @@ pub fn AuditPage() -> impl IntoView {
     view! {
         <Title text="Audit log" />
         <RequireSession>
-            <AppShell>
-                <AuditView />
-            </AppShell>
+            <AuditView />
         </RequireSession>
     }
 }

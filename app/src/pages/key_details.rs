@@ -1,8 +1,8 @@
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, AppShell, ErrorMessage, KeyActions, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart,
-    current_member, format_date, format_time, provide_key_actions, use_key_actions,
+    ActionError, ErrorMessage, KeyActions, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member,
+    format_date, format_time, provide_key_actions, use_key_actions,
 };
 use crate::model::{
     ApiKey, AppError, CustomScope, KeyDetails, RateLimit, Rotation, RotationGrace, ScopeSet, UsageHistory,
@@ -29,9 +29,7 @@ pub fn KeyDetailsPage() -> impl IntoView {
     view! {
         <Title text="API key" />
         <RequireSession>
-            <AppShell>
-                <KeyDetailsView details usage />
-            </AppShell>
+            <KeyDetailsView details usage />
         </RequireSession>
     }
 }

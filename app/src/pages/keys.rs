@@ -4,9 +4,7 @@ use crate::components::keys::{
     CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog,
     TokenReveal,
 };
-use crate::components::{
-    AppShell, ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions,
-};
+use crate::components::{ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions};
 use crate::model::{
     ApiKey, AppError, CreatedKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Permission,
     Project,
@@ -62,9 +60,7 @@ pub fn KeysPage() -> impl IntoView {
     view! {
         <Title text="API Keys" />
         <RequireSession>
-            <AppShell>
-                <KeysView data />
-            </AppShell>
+            <KeysView data />
         </RequireSession>
     }
 }

@@ -4,7 +4,7 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    ActionError, AppShell, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message, format_date,
+    ActionError, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message, format_date,
     format_time, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
@@ -17,9 +17,7 @@ pub fn MembersPage() -> impl IntoView {
     view! {
         <Title text="Members" />
         <RequireSession>
-            <AppShell>
-                <MembersView />
-            </AppShell>
+            <MembersView />
         </RequireSession>
     }
 }

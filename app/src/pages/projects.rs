@@ -4,8 +4,7 @@ use crate::api::projects::{
     CreateProject, DefineProjectScope, RemoveProjectScope, RenameProject, SetProjectArchived, list_project_overview,
 };
 use crate::components::{
-    ActionError, AppShell, ErrorMessage, RequireSession, current_member, error_message, format_date, invalid_field,
-    use_toasts,
+    ActionError, ErrorMessage, RequireSession, current_member, error_message, format_date, invalid_field, use_toasts,
 };
 use crate::model::{Permission, ProjectOverview};
 use leptos::prelude::*;
@@ -17,9 +16,7 @@ pub fn ProjectsPage() -> impl IntoView {
     view! {
         <Title text="Projects" />
         <RequireSession>
-            <AppShell>
-                <ProjectsView />
-            </AppShell>
+            <ProjectsView />
         </RequireSession>
     }
 }

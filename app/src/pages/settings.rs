@@ -1,5 +1,5 @@
 use crate::api::keys::get_key_stats;
-use crate::components::{ActionError, AppShell, RequireSession, provide_key_actions, use_auth, use_key_actions};
+use crate::components::{ActionError, RequireSession, provide_key_actions, use_auth, use_key_actions};
 use crate::model::{Plan, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -12,9 +12,7 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <Title text="Settings" />
         <RequireSession>
-            <AppShell>
-                <SettingsView />
-            </AppShell>
+            <SettingsView />
         </RequireSession>
     }
 }
