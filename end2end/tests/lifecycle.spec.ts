@@ -172,10 +172,10 @@ test("search, filters and pagination live in the URL", async ({ page }) => {
   });
 
   await test.step("filter by environment and status, hide revoked", async () => {
-    await page.getByLabel("Environment").selectOption("staging");
+    await page.getByRole("search").getByLabel("Environment").selectOption("staging");
     await expect(page).toHaveURL(/env=staging/);
     await expect(page.getByRole("status").filter({ hasText: "of 15" })).toBeVisible();
-    await page.getByLabel("Environment").selectOption("");
+    await page.getByRole("search").getByLabel("Environment").selectOption("");
     await page.getByLabel("Status").selectOption("revoked");
     await expect(page.getByRole("link", { name: "Production backend", exact: true })).toBeVisible();
     await expect(page.getByRole("link", { name: "batch 00", exact: true })).toHaveCount(0);

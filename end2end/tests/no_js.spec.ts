@@ -38,11 +38,11 @@ test("a person signs in, searches, filters, pages through the keys, disables and
   });
 
   await test.step("filter by environment, applied by the form", async () => {
-    await page.getByLabel("Environment").selectOption("production");
+    await page.getByRole("search").getByLabel("Environment").selectOption("production");
     await page.getByRole("button", { name: "Apply" }).click();
     await expect(page).toHaveURL(/env=production/);
     await expect(page.getByText("No keys match this search and these filters.")).toBeVisible();
-    await page.getByLabel("Environment").selectOption("staging");
+    await page.getByRole("search").getByLabel("Environment").selectOption("staging");
     await page.getByRole("button", { name: "Apply" }).click();
     await expect(page.getByRole("link", { name: "No script two", exact: true })).toBeVisible();
   });
@@ -161,7 +161,7 @@ test("hydrated, the same toolbar applies each filter as it changes", async ({ pa
   await page.getByLabel("Search keys").fill("no script");
   await expect(page).toHaveURL(/q=no(\+|%20)script/);
   await expect(page.getByRole("status").filter({ hasText: /^1–2 of 2$/ })).toBeVisible();
-  await page.getByLabel("Environment").selectOption("production");
+  await page.getByRole("search").getByLabel("Environment").selectOption("production");
   await expect(page).toHaveURL(/env=production/);
   await expect(page.getByText("No keys match this search and these filters.")).toBeVisible();
 });
@@ -186,4 +186,23 @@ test("hydrated, /keys/new opens the create form, whose key's token is shown once
   // The form opens again empty.
   await page.getByRole("button", { name: "Create API Key" }).click();
   await expect(form.getByLabel("Name", { exact: true })).toHaveValue("");
+});
+
+test("the signed-in frame stays as a person moves between pages", async ({ page }) => {
+  await page.goto("/sign-in");
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill(owner.password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
+  // A mark on the header the server rendered: a frame made again would not carry it.
+  const header = page.getByRole("banner");
+  await header.evaluate((element) => element.setAttribute("data-marked", "on the keys page"));
+  const nav = page.getByRole("navigation", { name: "Main" });
+  for (const [link, heading] of [["Members", "Members"], ["Projects", "Projects"], ["Audit log", "Audit log"], ["API Keys", "API Keys"]]) {
+    await nav.getByRole("link", { name: link }).click();
+    await expect(page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
+    await expect(header).toHaveAttribute("data-marked", "on the keys page");
+  }
+  await expect(header.getByRole("link", { name: owner.name })).toBeVisible();
 });

@@ -120,19 +120,3 @@ test("a person founds a second organization, switches between them, ends their o
   });
   await laptopContext.close();
 });
-
-test("the signed-in frame stays as a person moves between pages", async ({ page }) => {
-  await signIn(page);
-  await expect(page).toHaveURL(/\/keys$/);
-  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
-  // A mark on the header the server rendered: a frame made again would not carry it.
-  const header = page.getByRole("banner");
-  await header.evaluate((element) => element.setAttribute("data-marked", "on the keys page"));
-  const nav = page.getByRole("navigation", { name: "Main" });
-  for (const [link, heading] of [["Members", "Members"], ["Projects", "Projects"], ["Audit log", "Audit log"], ["API Keys", "API Keys"]]) {
-    await nav.getByRole("link", { name: link }).click();
-    await expect(page.getByRole("heading", { name: heading, level: 1 })).toBeVisible();
-    await expect(header).toHaveAttribute("data-marked", "on the keys page");
-  }
-  await expect(header.getByRole("link", { name: owner.name })).toBeVisible();
-});

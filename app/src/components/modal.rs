@@ -44,11 +44,19 @@ pub fn Modal(
     // leaves it as the server showed it; it opens everything else as a modal.
     let open_in_html = cfg!(feature = "ssr") && open.get_untracked();
 
+    // Each opening is a new key for the content, which a keyed list makes afresh: rebuilt in place,
+    // an input would keep what was typed the last time.
+    let openings = Memo::new(move |before: Option<&u32>| {
+        let before = before.copied().unwrap_or_default();
+        if open.get() { before + 1 } else { before }
+    });
+    let shown = move || (open.get() || opens_without_script).then(|| openings.get());
+
     view! {
         <dialog id=id class="modal" open=open_in_html node_ref=dialog aria-labelledby=labelled_by
             on:close=move |_| on_close.run(())>
             <h2 id=title_id class="modal-title">{title}</h2>
-            {move || (open.get() || opens_without_script).then(|| children())}
+            <For each=shown key=|opening| *opening let(_)>{children()}</For>
         </dialog>
     }
 }
