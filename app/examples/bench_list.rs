@@ -154,6 +154,7 @@ async fn organization_with_keys(
         .ok_or("organization")?
         .into_active_model();
     org.keys_created_total = Set(i64::try_from(count)?);
+    org.keys_stored = Set(i64::try_from(count)?);
     org.update(&txn).await?;
     txn.commit().await?;
     Ok((owner, session.token))

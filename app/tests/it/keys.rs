@@ -175,3 +175,50 @@ async fn concurrent_creates_never_exceed_the_plan_limit() {
     assert_eq!(created, 3);
     assert_eq!(stored_keys(&t.db).await, 3);
 }
+
+/// The unfiltered list's total is the number kept beside the organization, not a count over its
+/// keys: it follows every create and delete, and nothing that was refused.
+#[tokio::test]
+async fn the_whole_lists_total_follows_creates_and_deletes_and_nothing_refused() {
+    use app::model::KeyQuery;
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let other = organization(&t.db, "Globex", "hank@globex.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let theirs = default_project(&t.db, &other).await;
+    keys::create(&t.core, &other, new_key("theirs", &theirs)).await.expect("created");
+    let mut created = Vec::new();
+    for i in 0..3 {
+        created.push(keys::create(&t.core, &owner, new_key(&format!("key {i}"), &project)).await.expect("created"));
+    }
+    let total = |member| {
+        let core = t.core.clone();
+        async move { keys::list(&core, member, &KeyQuery::default()).await.expect("listed").total }
+    };
+    let kept = || async {
+        organization::Entity::find()
+            .all(&t.db)
+            .await
+            .expect("orgs")
+            .into_iter()
+            .map(|o| o.keys_stored)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!((total(&owner).await, total(&other).await), (3, 1));
+
+    // Refused: over the plan's limit; deleting a key that still works.
+    assert!(keys::create(&t.core, &owner, new_key("one too many", &project)).await.is_err());
+    assert!(keys::delete(&t.core, &owner, created[0].key.id).await.is_err());
+    assert_eq!(total(&owner).await, 3);
+
+    keys::revoke(&t.core, &owner, created[0].key.id).await.expect("revoked");
+    keys::delete(&t.core, &owner, created[0].key.id).await.expect("deleted");
+    assert_eq!((total(&owner).await, total(&other).await), (2, 1));
+    assert_eq!(stored_keys(&t.db).await, 3, "two of Acme's, one of Globex's");
+    let mut kept = kept().await;
+    kept.sort_unstable();
+    assert_eq!(kept, vec![1, 2], "what is kept is what is stored");
+    // A filtered list still counts its keys.
+    let active = KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() };
+    assert_eq!(keys::list(&t.core, &owner, &active).await.expect("listed").total, 2);
+}

@@ -313,6 +313,10 @@ async fn the_create_form_sent_without_javascript_answers_with_the_token_once_and
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
         assert!(page.contains(field) && token_in(&page).is_none(), "{field}: {page}");
     }
+    // A body over the limit server functions have too.
+    let (status, _, page) = send(Some(&ada), &root, form(&"x".repeat(70 * 1024), &project, &fresh())).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.contains("larger than 64 KB") && token_in(&page).is_none());
     // Another organization's project.
     let other = organization(&s.core.db, "Globex", "hank@globex.test").await;
     let theirs = projects::list(&s.core.db, &other).await.expect("projects").remove(0).id.to_string();

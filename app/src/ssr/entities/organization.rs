@@ -11,6 +11,8 @@ pub struct Model {
     /// Every key ever created, deleted ones included. Also the row creates lock on, so that
     /// concurrent creates are serialised per organization and the plan limit holds.
     pub keys_created_total: i64,
+    /// The keys it holds now, any status (deleted keys are gone).
+    pub keys_stored: i64,
     pub created_at: DateTimeUtc,
 }
 

@@ -11,6 +11,7 @@ mod m20261123_000006_projects;
 mod m20261125_000007_installation;
 mod m20261126_000008_key_name_order;
 mod m20261126_000009_key_search;
+mod m20261126_000010_keys_stored;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_installation::Migration),
             Box::new(m20261126_000008_key_name_order::Migration),
             Box::new(m20261126_000009_key_search::Migration),
+            Box::new(m20261126_000010_keys_stored::Migration),
         ]
     }
 }

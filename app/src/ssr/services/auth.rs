@@ -258,6 +258,7 @@ pub(crate) async fn found_organization(
         name: Set(name),
         plan: Set(Plan::Free),
         keys_created_total: Set(0),
+        keys_stored: Set(0),
         created_at: Set(now),
     }
     .insert(txn)

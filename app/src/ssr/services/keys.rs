@@ -128,7 +128,13 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
         Some(total) => total,
         None => {
             let read_at = core.stats.generation();
-            let total = select.clone().count(db).await?;
+            // Every key of the organization, as a member sees the list first: kept beside it.
+            let whole_organization = reach == Reach::default() && filters == KeyQuery::default();
+            let total = if whole_organization {
+                organizations::keys_stored(db, actor.organization_id()).await?
+            } else {
+                select.clone().count(db).await?
+            };
             core.stats.remember_total(actor.organization_id(), reach, filters, total, read_at);
             total
         }
@@ -378,6 +384,7 @@ pub async fn delete(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<(), 
         return Err(ServiceError::Conflict("Disable or revoke the key before deleting it.".into()));
     }
     api_key::Entity::delete_by_id(key.id).exec(&txn).await?;
+    organizations::count_key_deleted(&txn, key.organization_id).await?;
     let change = Change::new(AuditAction::KeyDeleted, "key", key.id, target_name(&key))
         .from_to(json!({ "status": key.status.as_str() }), json!({ "status": "deleted" }));
     audit::record(&txn, actor, change).await?;

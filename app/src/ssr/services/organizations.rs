@@ -59,14 +59,38 @@ pub(crate) async fn lock(
         .ok_or(ServiceError::NotFound("organization"))
 }
 
-/// Counts one more key ever created in the organization (rolled back with the transaction).
+/// Counts one more key created, ever and held now, in the organization (rolled back with the
+/// transaction).
 pub(crate) async fn count_key_created(txn: &DatabaseTransaction, organization_id: Uuid) -> Result<(), ServiceError> {
     organization::Entity::update_many()
         .col_expr(organization::Column::KeysCreatedTotal, Expr::col(organization::Column::KeysCreatedTotal).add(1))
+        .col_expr(organization::Column::KeysStored, Expr::col(organization::Column::KeysStored).add(1))
         .filter(organization::Column::Id.eq(organization_id))
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Counts one key fewer held by the organization (rolled back with the transaction).
+pub(crate) async fn count_key_deleted(txn: &DatabaseTransaction, organization_id: Uuid) -> Result<(), ServiceError> {
+    organization::Entity::update_many()
+        .col_expr(organization::Column::KeysStored, Expr::col(organization::Column::KeysStored).sub(1))
+        .filter(organization::Column::Id.eq(organization_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// The keys the organization holds, any status: what its unfiltered keys list totals.
+pub(crate) async fn keys_stored(db: &impl ConnectionTrait, organization_id: Uuid) -> Result<u64, ServiceError> {
+    let stored = organization::Entity::find_by_id(organization_id)
+        .select_only()
+        .column(organization::Column::KeysStored)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("organization"))?;
+    Ok(u64::try_from(stored).unwrap_or_default())
 }
 
 /// Keys that count against the plan: not revoked (deleted keys are gone from the table).
