@@ -8,7 +8,7 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
-use components::{AuthProvider, SignedInLayout, ToastProvider};
+use components::{AuthProvider, ToastProvider};
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::Lazy;
@@ -16,7 +16,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
     AccountRoute, AuditRoute, HomePage, InviteRoute, KeyDetailsRoute, KeysRoute, MembersRoute, NotFound, ProjectsRoute,
-    SettingsRoute, SetupRoute, SignInRoute,
+    SettingsRoute, SetupRoute, SignInRoute, SignedInRoute,
 };
 
 /// The HTML document the server renders around the app.
@@ -59,7 +59,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async />
                         <Route path=path!("/sign-in") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async />
                         // The signed-in pages, in one frame that stays as a person moves between them.
-                        <ParentRoute path=path!("") view=SignedInLayout ssr=SsrMode::Async>
+                        <ParentRoute path=path!("") view={Lazy::<SignedInRoute>::new()} ssr=SsrMode::Async>
                             <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />
                             // The keys with the create form open; posted without JavaScript, its answer.
                             <Route path=path!("/keys/new") view={Lazy::<KeysRoute>::new()} ssr=SsrMode::Async />

@@ -207,7 +207,7 @@ pub fn CreateKeyDialog(
 /// A new id for each create form the server renders; the browser's code needs none.
 fn form_id() -> String {
     #[cfg(feature = "ssr")]
-    return uuid::Uuid::new_v4().to_string();
+    return uuid::Uuid::now_v7().to_string();
     #[cfg(not(feature = "ssr"))]
     String::new()
 }

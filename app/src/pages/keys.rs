@@ -89,7 +89,8 @@ fn KeysView(data: KeysData) -> impl IntoView {
     let create_open = RwSignal::new(false);
     let revoke_target = RwSignal::new(None::<ApiKey>);
     let create = actions.create;
-    // The new token lives only in the action's value, and is dropped when its dialog closes.
+    // The new token lives only in the action's value (or, sent without JavaScript, in the page's
+    // answer), and is dropped when its dialog closes.
     let created = TokenReveal::from_action(create.value());
     Effect::new(move |_| {
         if matches!(create.value().get(), Some(Ok(_))) {

@@ -26,11 +26,14 @@ pub use settings::SettingsPage;
 pub use setup::SetupPage;
 pub use sign_in::SignInPage;
 
+use crate::components::SignedInLayout;
+
 /// The pages come in three lazily loaded chunks of the browser's WASM (`cargo leptos --split`),
 /// by what a visit uses together: the keys (the list, a key, the plan), the team (members,
-/// projects, the audit log, the account), and the ways in (setup, sign-in, an invitation). A first
-/// visit downloads the app's frame and one area, not every page; one chunk per page would cost a
-/// hundred small requests, for the code pages share.
+/// projects, the audit log, the account), and the ways in (setup, sign-in, an invitation); the
+/// signed-in pages' frame is a fourth. A first visit downloads the app's core and one area (with
+/// the frame, behind a sign-in), not every page; one chunk per page would cost a hundred small
+/// requests, for the code pages share.
 macro_rules! lazy_areas {
     ($($area:ident($pages:ident, $preload:ident) { $($route:ident => $page:ident),* $(,)? })*) => {
         $(
@@ -86,6 +89,11 @@ lazy_areas! {
         ProjectsRoute => ProjectsPage,
         AuditRoute => AuditPage,
         AccountRoute => AccountPage,
+    }
+    // The signed-in pages' frame (header, navigation): a parent route, loaded with the first of
+    // them a visit shows; in the first bundle it would be on every page, the ways in too.
+    frame_area(FrameArea, __preload_frame_area) {
+        SignedInRoute => SignedInLayout,
     }
     entry_area(EntryArea, __preload_entry_area) {
         SetupRoute => SetupPage,
