@@ -1,4 +1,4 @@
-import { expect, test, owner, createKeysDirectly, sameOrigin } from "./fixtures";
+import { expect, test, owner, createKeysDirectly, sameOrigin, signIn } from "./fixtures";
 
 // The dashboard before its code arrives, or in a browser that runs none: pages are server-rendered,
 // filters are GET forms, paging is links, one-click changes are forms that post and come back.
@@ -152,10 +152,7 @@ test("a person signs in, searches, filters, pages through the keys, disables and
 });
 
 test("hydrated, the same toolbar applies each filter as it changes", async ({ page }) => {
-  await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(owner.email);
-  await page.getByLabel("Password").fill(owner.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page);
   await expect(page).toHaveURL(/\/keys$/);
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
   await page.getByLabel("Search keys").fill("no script");
@@ -167,10 +164,7 @@ test("hydrated, the same toolbar applies each filter as it changes", async ({ pa
 });
 
 test("hydrated, /keys/new opens the create form, whose key's token is shown once", async ({ page }) => {
-  await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(owner.email);
-  await page.getByLabel("Password").fill(owner.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page);
   await expect(page).toHaveURL(/\/keys$/);
   await page.goto("/keys/new");
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
@@ -189,10 +183,7 @@ test("hydrated, /keys/new opens the create form, whose key's token is shown once
 });
 
 test("the signed-in frame stays as a person moves between pages", async ({ page }) => {
-  await page.goto("/sign-in");
-  await page.getByLabel("Email").fill(owner.email);
-  await page.getByLabel("Password").fill(owner.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await signIn(page);
   await expect(page).toHaveURL(/\/keys$/);
   await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
   // A mark on the header the server rendered: a frame made again would not carry it.
