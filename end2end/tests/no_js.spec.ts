@@ -126,6 +126,7 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await expect(page).toHaveURL(/\/keys\/new$/);
     const reveal = page.getByRole("dialog", { name: "Save your API key" });
     await expect(reveal).toBeVisible();
+    await expect(page.getByRole("dialog", { name: "Create API Key" })).toBeHidden();
     const token = (await reveal.getByLabel("API key").textContent())?.trim() ?? "";
     expect(token).toMatch(/^kw_stage_[A-Za-z0-9]{38}$/);
     await expect(page.getByRole("link", { name: "Scriptless worker", exact: true })).toBeVisible();

@@ -136,8 +136,11 @@ fn KeysView(data: KeysData) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let projects = projects.await.unwrap_or_default();
-                let refused = sent.await.and_then(Result::err);
-                if refused.is_some() || create_asked {
+                let sent = sent.await;
+                // Open at `/keys/new`, unless this page answers the form: then only to show why
+                // it was refused (a key made is shown in the token's dialog instead).
+                let refused = sent.as_ref().and_then(|answer| answer.as_ref().err().cloned());
+                if refused.is_some() || (create_asked && sent.is_none()) {
                     create_open.set(true);
                 }
                 view! {
