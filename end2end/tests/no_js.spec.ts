@@ -122,6 +122,8 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await expect(form).toBeVisible();
     await form.getByLabel("Name", { exact: true }).fill("Scriptless worker");
     await form.getByLabel("Environment").selectOption("staging");
+    // The Workspace preset's 6 scopes, and one more: the boxes themselves are sent.
+    await form.getByRole("checkbox", { name: /api_keys\.rotate/ }).check();
     await form.getByRole("button", { name: "Create key" }).click();
     await expect(page).toHaveURL(/\/keys\/new$/);
     const reveal = page.getByRole("dialog", { name: "Save your API key" });
@@ -129,7 +131,7 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await expect(page.getByRole("dialog", { name: "Create API Key" })).toBeHidden();
     const token = (await reveal.getByLabel("API key").textContent())?.trim() ?? "";
     expect(token).toMatch(/^kw_stage_[A-Za-z0-9]{38}$/);
-    await expect(page.getByRole("link", { name: "Scriptless worker", exact: true })).toBeVisible();
+    await expect(page.getByRole("row").filter({ hasText: "Scriptless worker" })).toContainText("7 scopes");
     await reveal.getByRole("button", { name: "I have saved it" }).click();
     await expect(reveal).toBeHidden();
     // Once: the list, loaded again, has the key and not its token.

@@ -82,9 +82,15 @@ async fn create_once(
     #[derive(serde::Deserialize)]
     struct Sending {
         form_id: Uuid,
+        /// The checked scope boxes (`scope[]`, `ScopePicker`): without JavaScript, the `scopes`
+        /// field the page's code fills from them stays empty.
+        #[serde(default)]
+        scope: Vec<String>,
     }
-    let Sending { form_id } = read_form(form)?;
-    let new_key = read_form::<CreateKey>(form)?.into_new_key()?;
+    let Sending { form_id, scope } = read_form(form)?;
+    let mut fields = read_form::<CreateKey>(form)?;
+    fields.scopes = Some([fields.scopes.unwrap_or_default(), scope.join(" ")].join(" "));
+    let new_key = fields.into_new_key()?;
     let first_time = sent.0.entry((member.user_id, form_id)).or_insert(()).is_fresh();
     if !first_time {
         return Err(AppError::Conflict(

@@ -6,6 +6,10 @@ use leptos::prelude::*;
 use std::collections::BTreeSet;
 use strum::VariantArray;
 
+/// The checkboxes' own name: what a form sent without the page's code posts (each checked
+/// scope); the page's code posts `scopes` instead, which it fills.
+pub const CHECKED_SCOPE: &str = "scope[]";
+
 /// Posts `scopes` (the checked management scopes, space-separated) and `custom_scopes`.
 #[component]
 pub fn ScopePicker(
@@ -87,7 +91,7 @@ fn ManagementScopes(checked: RwSignal<BTreeSet<String>>) -> impl IntoView {
                         let label_for = id.clone();
                         view! {
                             <label class="check" for=label_for>
-                                <input type="checkbox" id=id value=name
+                                <input type="checkbox" id=id name=CHECKED_SCOPE value=name
                                     checked=checked.with_untracked(|c| c.contains(name))
                                     prop:checked=move || checked.with(|c| c.contains(name))
                                     on:change=move |ev| {
@@ -132,7 +136,7 @@ fn ProjectScopes(defined: Signal<Vec<CustomScope>>, custom: RwSignal<String>) ->
                         let (checked_name, toggled_name) = (scope.name.clone(), scope.name.clone());
                         view! {
                             <label class="check" for=label_for>
-                                <input type="checkbox" id=id
+                                <input type="checkbox" id=id name=CHECKED_SCOPE value=scope.name.clone()
                                     prop:checked=move || has(&checked_name)
                                     on:change=move |ev| toggle(&toggled_name, event_target_checked(&ev)) />
                                 <code>{scope.name}</code>

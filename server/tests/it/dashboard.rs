@@ -291,6 +291,19 @@ async fn the_create_form_sent_without_javascript_answers_with_the_token_once_and
     assert!(page.contains("Billing worker"), "the new key is in the list");
     assert_eq!(keys().await, before + 1);
 
+    // Without JavaScript the checked boxes are sent themselves (`scope[]`), and they are the key's.
+    let mut boxes = form("Boxes", &project, &Uuid::now_v7().to_string());
+    boxes.retain(|(name, _)| *name != "scopes");
+    boxes.extend([("scopes", String::new()), ("scope[]", "api_keys.read".into()), ("scope[]", "stats.read".into())]);
+    let (status, _, page) = send(Some(&ada), &root, boxes).await;
+    assert_eq!(status, StatusCode::CREATED, "{page}");
+    let verdict = s.verify(&token_in(&page).expect("a token")).await;
+    let mut scopes: Vec<String> =
+        serde_json::from_value(verdict["scopes"].clone()).expect("the verdict lists the key's scopes");
+    scopes.sort();
+    assert_eq!(scopes, ["api_keys.read", "stats.read"]);
+    let before = before + 1;
+
     // The same form again (a reload of the answer): no second key, no token.
     let (status, _, page) = send(Some(&ada), &root, form("Billing worker", &project, &form_id)).await;
     assert_eq!(status, StatusCode::CONFLICT);
