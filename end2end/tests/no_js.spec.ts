@@ -124,6 +124,11 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await form.getByLabel("Environment").selectOption("staging");
     // The Workspace preset's 6 scopes, and one more: the boxes themselves are sent.
     await form.getByRole("checkbox", { name: /api_keys\.rotate/ }).check();
+    // A rate limit and a date: their fields are open without the page's code.
+    await form.getByLabel("Rate limit", { exact: true }).selectOption("minute");
+    await form.getByLabel("Requests", { exact: true }).fill("120");
+    await form.getByLabel("Expiration", { exact: true }).selectOption("date");
+    await form.getByLabel("Expires on", { exact: true }).fill("2030-01-31");
     await form.getByRole("button", { name: "Create key" }).click();
     await expect(page).toHaveURL(/\/keys\/new$/);
     const reveal = page.getByRole("dialog", { name: "Save your API key" });
@@ -131,7 +136,10 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await expect(page.getByRole("dialog", { name: "Create API Key" })).toBeHidden();
     const token = (await reveal.getByLabel("API key").textContent())?.trim() ?? "";
     expect(token).toMatch(/^kw_stage_[A-Za-z0-9]{38}$/);
-    await expect(page.getByRole("row").filter({ hasText: "Scriptless worker" })).toContainText("7 scopes");
+    const row = page.getByRole("row").filter({ hasText: "Scriptless worker" });
+    await expect(row).toContainText("7 scopes");
+    await expect(row).toContainText("120 / minute");
+    await expect(row).toContainText("2030-01-31");
     await reveal.getByRole("button", { name: "I have saved it" }).click();
     await expect(reveal).toBeHidden();
     // Once: the list, loaded again, has the key and not its token.

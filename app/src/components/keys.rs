@@ -373,13 +373,15 @@ where
                     <option value="date">"On a date"</option>
                 </select>
             </div>
-            <Show when=move || choice.with(|c| c == "date")>
-                <div class="field">
-                    <label for="key-expires-on">"Expires on"</label>
-                    <input id="key-expires-on" name="expires_on" type="date" required
-                        aria-invalid=invalid_field(value, "expires_on") />
-                </div>
-            </Show>
+            // In the server's HTML whatever the choice, so that a date can be given without the
+            // page's code (it is read only for "On a date"); once the code runs, shown and
+            // required only then.
+            <div class="field" prop:hidden=move || choice.with(|c| c != "date")>
+                <label for="key-expires-on">"Expires on"</label>
+                <input id="key-expires-on" name="expires_on" type="date"
+                    prop:required=move || choice.with(|c| c == "date")
+                    aria-invalid=invalid_field(value, "expires_on") />
+            </div>
         </div>
     }
 }
@@ -410,7 +412,8 @@ where
                 <label for="key-rate-requests">"Requests"</label>
                 <input id="key-rate-requests" name="rate_limit_requests" type="number" min="1"
                     max=RateLimit::MAX_REQUESTS.to_string() value=requests
-                    disabled=move || window.with(|w| w == "none")
+                    // Without the page's code the field stays open (it is read only with a window).
+                    prop:disabled=move || window.with(|w| w == "none")
                     aria-invalid=invalid_field(value, "rate_limit_requests") />
             </div>
         </div>
