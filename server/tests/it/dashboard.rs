@@ -342,6 +342,21 @@ async fn the_create_form_sent_without_javascript_answers_with_the_token_once_and
     let (status, _, page) = send(Some(&grace), &root, form("Fine", &project, &fresh())).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(token_in(&page).is_none());
+    // The checked boxes are checked as strictly as the field the page's code fills: a scope that
+    // is not one is named, and a developer cannot hand out a scope their role may not use.
+    let boxed = |scope: &str| {
+        let mut fields = form("Fine", &project, &fresh());
+        fields.push(("scope[]", scope.to_owned()));
+        fields
+    };
+    let (status, _, page) = send(Some(&ada), &root, boxed("Not A Scope!")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Scopes") && token_in(&page).is_none(), "{page}");
+    member(&s.core.db, &s.owner, Role::Developer, "Lin").await;
+    let lin = auth::sign_in(&s.core, "lin@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let (status, _, page) = send(Some(&format!("kw_session={}", lin.token)), &root, boxed("api_keys.manage_all")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(token_in(&page).is_none());
     // Another site's page, with Ada's cookie.
     let (status, _, _) = send(Some(&ada), "https://evil.example", form("Fine", &project, &fresh())).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
