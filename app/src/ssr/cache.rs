@@ -5,8 +5,8 @@ use crate::model::{Environment, KeyQuery, KeyStats, KeyStatus, RateLimit, Role, 
 use crate::ssr::services::Reach;
 use chrono::{DateTime, Utc};
 use moka::sync::Cache;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -31,6 +31,9 @@ pub struct KeyRecord {
     /// The creator's role in the key's organization now; `None` once they are suspended or removed.
     /// A key's management power never exceeds it (changes of membership clear the cache).
     pub creator_role: Option<Role>,
+    /// The key's part of a verification answer, as the REST API writes it: made at the first
+    /// verification that finds the record, then copied (a change to the key makes a new record).
+    pub answer: OnceLock<Box<[u8]>>,
 }
 
 /// What a digest stands for.
@@ -139,6 +142,7 @@ mod tests {
             rate_limit: None,
             created_by: Uuid::nil(),
             creator_role: Some(Role::Owner),
+            answer: OnceLock::new(),
         })
     }
 

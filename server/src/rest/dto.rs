@@ -246,7 +246,7 @@ pub struct VerifyKey {
 }
 
 /// The verdict. `valid` is true only for VALID; the key's details are there whenever it was found.
-/// Borrows from the cached key: the hot path copies nothing to answer.
+/// The documented shape; the hot path writes it with [`verification_answer`].
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Verification<'a> {
     pub valid: bool,
@@ -303,6 +303,58 @@ impl<'a> From<&'a Verdict> for Verification<'a> {
             }),
         }
     }
+}
+
+/// What a verification answer says about the key found: [`Verification`]'s key fields, in its order.
+#[derive(Serialize)]
+struct VerifiedKey<'a> {
+    key_id: Uuid,
+    name: &'a str,
+    project: VerifiedProject<'a>,
+    environment: Environment,
+    scopes: Vec<&'a str>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+/// The verification answer as JSON: [`Verification`], written with the key's fields serialized once
+/// per cached key (they cannot change while it is cached: any change to a key evicts it) rather than
+/// on every verification, the formatting of ids, names and scopes being most of an answer's cost.
+pub fn verification_answer(verdict: &Verdict) -> Vec<u8> {
+    let mut out = Vec::with_capacity(384);
+    out.extend_from_slice(if verdict.valid() {
+        b"{\"valid\":true,\"code\":\""
+    } else {
+        b"{\"valid\":false,\"code\":\""
+    });
+    out.extend_from_slice(verdict.code.as_str().as_bytes());
+    out.push(b'"');
+    if let Some(key) = verdict.key.as_deref() {
+        let fields = key.answer.get_or_init(|| {
+            let described = VerifiedKey {
+                key_id: key.id,
+                name: &key.name,
+                project: VerifiedProject { id: key.project_id, name: &key.project_name },
+                environment: key.environment,
+                scopes: key.scopes.iter().map(|s| s.as_str()).collect(),
+                expires_at: key.expires_at,
+            };
+            // An object's members without its braces: serde_json cannot fail on these types.
+            let object = serde_json::to_vec(&described).unwrap_or_else(|_| b"{}".to_vec());
+            object[1..object.len() - 1].into()
+        });
+        if !fields.is_empty() {
+            out.push(b',');
+            out.extend_from_slice(fields);
+        }
+    }
+    if let Some(rate) = verdict.rate {
+        out.extend_from_slice(b",\"ratelimit\":");
+        let state = RateLimitState { limit: rate.limit, remaining: rate.remaining, reset: rate.reset_at_ms };
+        // Three integers: cannot fail.
+        let _ = serde_json::to_writer(&mut out, &state);
+    }
+    out.push(b'}');
+    out
 }
 
 /// The audit log's filters, as query parameters. Unlike the dashboard's URL, a value that does not
@@ -389,5 +441,59 @@ impl From<AuditPage> for AuditEventList {
             page: page.page,
             per_page: page.per_page,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::{Role, ScopeSet};
+    use app::ssr::cache::KeyRecord;
+    use app::ssr::rate_limit::RateState;
+    use std::sync::{Arc, OnceLock};
+
+    fn key(name: &str, scopes: &[&str], expires_at: Option<DateTime<Utc>>) -> Arc<KeyRecord> {
+        Arc::new(KeyRecord {
+            id: Uuid::now_v7(),
+            organization_id: Uuid::now_v7(),
+            project_id: Uuid::now_v7(),
+            project_name: "Billing \"EU\" ✓".into(),
+            environment: Environment::Staging,
+            name: name.into(),
+            status: KeyStatus::Active,
+            expires_at,
+            scopes: ScopeSet::parse(scopes.iter().copied()).expect("scopes"),
+            rate_limit: None,
+            created_by: Uuid::now_v7(),
+            creator_role: Some(Role::Developer),
+            answer: OnceLock::new(),
+        })
+    }
+
+    /// The hand-assembled answer is, byte for byte, what serde makes of the documented shape: with
+    /// and without a key, an expiry, scopes, a rate limit, and names that JSON must escape; also the
+    /// second time, from the key's kept fields.
+    #[test]
+    fn the_verification_answer_is_the_documented_shape_byte_for_byte() {
+        let expiry = "2030-01-31T12:00:00.123Z".parse().ok();
+        let keys =
+            [key("checkout \"prod\"\n\\ 日本", &["telemetry.write", "api_keys.read"], expiry), key("", &[], None)];
+        let rate = RateState { allowed: true, limit: 100, remaining: 99, reset_at_ms: 1_900_000_000_000 };
+        let mut verdicts = vec![Verdict { code: VerifyCode::NotFound, key: None, rate: None }];
+        for key in &keys {
+            for code in [VerifyCode::Valid, VerifyCode::Revoked, VerifyCode::RateLimited] {
+                for rate in [None, Some(rate)] {
+                    verdicts.push(Verdict { code, key: Some(Arc::clone(key)), rate });
+                }
+            }
+        }
+        for verdict in &verdicts {
+            let documented = serde_json::to_string(&Verification::from(verdict)).expect("serializes");
+            for _ in 0..2 {
+                let answer = String::from_utf8(verification_answer(verdict)).expect("UTF-8");
+                assert_eq!(answer, documented);
+            }
+        }
+        assert!(keys.iter().all(|k| k.answer.get().is_some()), "each key's fields are kept after its first answer");
     }
 }

@@ -93,8 +93,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return Err(FieldError::new("body", "must be a JSON object").into());
         }
-        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(&mut deserializer).map(ApiJson).map_err(|e| body_error(&e).into())
+        // Read plainly first (the verification path's every request); only a body that fails is
+        // read again, tracking where, to name the field.
+        serde_json::from_slice(&bytes).map(ApiJson).or_else(|_| {
+            let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+            serde_path_to_error::deserialize(&mut deserializer).map(ApiJson).map_err(|e| body_error(&e).into())
+        })
     }
 }
 

@@ -16,9 +16,11 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use dto::{Verification, VerifyKey};
+
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 use extract::{ApiJson, PresentedKey, presented_key};
 use problem::{ApiError, Problem, rate_limit_headers};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -114,7 +116,7 @@ async fn verify(
         Ok::<_, ApiError>(verification::verify(&state.core, &caller, &request, now).await?)
     };
     let response = match verdict.await {
-        Ok(verdict) => Json(Verification::from(&verdict)).into_response(),
+        Ok(verdict) => ([(header::CONTENT_TYPE, JSON)], dto::verification_answer(&verdict)).into_response(),
         Err(e) => e.into_response(),
     };
     settle(&state, &caller, rate, now, response)

@@ -205,6 +205,7 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
         rate_limit: stored_rate_limit(&row),
         created_by: row.created_by,
         creator_role,
+        answer: std::sync::OnceLock::new(),
     });
     Ok(match (current, until) {
         (true, _) => Lookup::Current(key),
