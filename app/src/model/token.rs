@@ -50,12 +50,19 @@ impl KeyToken {
         // The OS generator cannot fail on a working Linux; where it does, no secret can be made.
         let random = Alphanumeric.sample_string(&mut rand::rngs::OsRng.unwrap_err(), RANDOM_LEN);
         let body = format!("{PRODUCT_PREFIX}_{}_{random}", environment.token_segment());
-        let token = format!("{body}{}", checksum(&body));
+        let sum = checksum(&body);
+        // Only base62 digits were written.
+        let token = format!("{body}{}", std::str::from_utf8(&sum).unwrap_or_default());
         Self { token, environment }
     }
 
     /// Checks the shape and checksum of a presented key. Pure and cheap: no lookup.
     pub fn parse(presented: &str) -> Result<Self, TokenError> {
+        Self::shaped(presented)?.checked()
+    }
+
+    /// Checks the shape of a presented key only: see [`ShapedToken`].
+    pub fn shaped(presented: &str) -> Result<ShapedToken<'_>, TokenError> {
         let rest =
             presented.strip_prefix(PRODUCT_PREFIX).and_then(|r| r.strip_prefix('_')).ok_or(TokenError::Malformed)?;
         let (segment, tail) = rest.split_once('_').ok_or(TokenError::Malformed)?;
@@ -63,11 +70,7 @@ impl KeyToken {
         if tail.len() != RANDOM_LEN + CHECKSUM_LEN || !tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(TokenError::Malformed);
         }
-        let (body, sum) = presented.split_at(presented.len() - CHECKSUM_LEN);
-        if checksum(body) != sum {
-            return Err(TokenError::BadChecksum);
-        }
-        Ok(Self { token: presented.to_owned(), environment })
+        Ok(ShapedToken { token: presented, environment })
     }
 
     pub fn environment(&self) -> Environment {
@@ -91,16 +94,48 @@ impl KeyToken {
     }
 }
 
-/// CRC32 of `body` in fixed-width base62 (62^6 > 2^32, so six characters always suffice).
-fn checksum(body: &str) -> String {
+/// A presented key in a token's shape whose checksum is not checked yet. The verification path
+/// looks its digest up among the keys it has seen first, then checks the checksum only before going
+/// to the database: every digest it remembers is of a token whose checksum was good, so a token
+/// with a bad one never finds anything there, and a key in use is not checksummed at every call.
+#[derive(Clone, Copy)]
+pub struct ShapedToken<'a> {
+    token: &'a str,
+    environment: Environment,
+}
+
+impl fmt::Debug for ShapedToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ShapedToken({:?})", self.environment)
+    }
+}
+
+impl<'a> ShapedToken<'a> {
+    /// The secret itself: to digest. Never to log.
+    pub fn expose_secret(&self) -> &'a str {
+        self.token
+    }
+
+    /// The whole token, once its checksum matches.
+    pub fn checked(self) -> Result<KeyToken, TokenError> {
+        let (body, sum) = self.token.split_at(self.token.len() - CHECKSUM_LEN);
+        if checksum(body) != sum.as_bytes() {
+            return Err(TokenError::BadChecksum);
+        }
+        Ok(KeyToken { token: self.token.to_owned(), environment: self.environment })
+    }
+}
+
+/// CRC32 of `body` in fixed-width base62 (62^6 > 2^32, so six characters always suffice). Bytes,
+/// not a string: every presented key is checked, and the check allocates nothing.
+fn checksum(body: &str) -> [u8; CHECKSUM_LEN] {
     let mut n = u64::from(crc32fast::hash(body.as_bytes()));
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(n % 62) as usize];
         n /= 62;
     }
-    // Only ASCII was written.
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(all(test, feature = "ssr"))]
@@ -155,6 +190,20 @@ mod tests {
             let changed = String::from_utf8(changed).expect("ascii");
             assert!(KeyToken::parse(&changed).is_err(), "change at {i} was accepted");
         }
+    }
+
+    #[test]
+    fn a_shaped_token_is_whole_only_once_its_checksum_matches() {
+        let token = fresh(Environment::Staging);
+        let shaped = KeyToken::shaped(token.expose_secret()).expect("a token's shape");
+        assert_eq!(shaped.expose_secret(), token.expose_secret());
+        assert_eq!(shaped.checked(), Ok(token.clone()));
+        let (body, _) = token.expose_secret().split_at(token.expose_secret().len() - CHECKSUM_LEN);
+        let wrong = format!("{body}000000");
+        let shaped = KeyToken::shaped(&wrong).expect("the shape alone is right");
+        assert_eq!(shaped.checked(), Err(TokenError::BadChecksum));
+        assert!(!format!("{shaped:?}").contains(body), "a shaped token's Debug shows no secret");
+        assert_eq!(KeyToken::shaped("kw_live_short").map(|_| ()), Err(TokenError::Malformed));
     }
 
     #[test]

@@ -301,13 +301,7 @@ async fn ten_thousand_unknown_keys_from_one_address_cost_a_bounded_number_of_loo
             *answers.entry(status).or_default() += 1;
         }
     }
-    let scraped = instance.http.get(format!("{}/metrics", instance.base)).bearer_auth("scrape-token-2").send().await;
-    let text = scraped.expect("answered").text().await.expect("metrics");
-    let lookups: f64 = text
-        .lines()
-        .find(|l| l.starts_with("keyward_key_database_lookups_total"))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0);
+    let lookups = instance.database_lookups("scrape-token-2").await;
     // A run may straddle a minute boundary: two minutes' share at most.
     let bound = f64::from(2 * KeyFailureLimit::DEFAULT_PER_MINUTE);
     eprintln!("10,000 unknown keys: {answers:?}, {lookups} database lookups (bound {bound})");

@@ -96,6 +96,17 @@ impl Instance {
         verdict["code"].as_str().expect("a code").to_owned()
     }
 
+    /// How many times the instance has looked a presented key up in the database, as its
+    /// `/metrics` (scraped with `metrics_token`) says.
+    pub(crate) async fn database_lookups(&self, metrics_token: &str) -> f64 {
+        let scraped = self.http.get(format!("{}/metrics", self.base)).bearer_auth(metrics_token).send().await;
+        let text = scraped.expect("answered").text().await.expect("metrics");
+        text.lines()
+            .find(|l| l.starts_with("keyward_key_database_lookups_total"))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
     /// SIGTERM, then waits for the process to finish its requests and exit.
     fn stop(mut self) -> std::process::ExitStatus {
         let terminated = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
@@ -321,4 +332,33 @@ async fn a_shutdown_under_load_lets_the_pages_in_flight_end_without_errors() {
     assert!(status.success(), "keyward exits cleanly on SIGTERM under load: {status}");
     let log = std::fs::read_to_string(&log_path).expect("log");
     assert!(!log.contains("ERROR"), "no errors while shutting down under load:\n{log}");
+}
+
+/// A key's checksum is checked only on the way to the database, a key in use being found among the
+/// keys already seen first: beside a real key that is cached, a copy of it with a wrong checksum
+/// finds nothing, as the calling key (401) or as the key verified (NOT_FOUND), and costs no lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_with_a_wrong_checksum_finds_nothing_and_costs_no_database_lookup() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = fresh_database_url(dir.path()).await;
+    let org = acme(&url, Plan::Free).await;
+    let instance = Instance::start(&url, &[("KEYWARD_METRICS_TOKEN", "scrape-token-3")]).await;
+    let token =
+        keys::create(&org.core, &org.owner, scoped_key("orders", &org.project, vec![])).await.expect("key").token;
+    assert_eq!(instance.verify(&org.admin, &token, &[]).await, "VALID");
+    let lookups = instance.database_lookups("scrape-token-3").await;
+    assert!(lookups >= 2.0, "the two keys were looked up once each: {lookups}");
+
+    // The last character is the checksum's: any other value is wrong.
+    let wrong_checksum = |token: &str| {
+        let (body, last) = token.split_at(token.len() - 1);
+        format!("{body}{}", if last == "0" { "1" } else { "0" })
+    };
+    assert_eq!(instance.verify(&org.admin, &wrong_checksum(&token), &[]).await, "NOT_FOUND");
+    let (status, problem) = instance.post("/keys/verify", &wrong_checksum(&org.admin), json!({ "key": token })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+    assert_eq!(instance.database_lookups("scrape-token-3").await, lookups);
+    // The real keys are unharmed, and still cached.
+    assert_eq!(instance.verify(&org.admin, &token, &[]).await, "VALID");
+    assert_eq!(instance.database_lookups("scrape-token-3").await, lookups);
 }

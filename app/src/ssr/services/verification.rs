@@ -1,10 +1,10 @@
 //! The hot path: authenticating the API key that calls, and judging a key presented to the team's
-//! own API. A key seen recently costs no database work (see [`crate::ssr::cache`]); malformed and
-//! bad-checksum keys are refused before any lookup.
+//! own API. A key seen recently costs no database work (see [`crate::ssr::cache`]); malformed keys
+//! are refused before any lookup, and bad-checksum keys before any database lookup.
 
 use super::KeyCaller;
 use super::keys::{load_scopes, stored_rate_limit};
-use crate::model::token::KeyToken;
+use crate::model::token::{KeyToken, ShapedToken};
 use crate::model::{Environment, KeyStatus, ManagementScope, Scope};
 use crate::ssr::cache::{Digest, KeyRecord, Lookup};
 use crate::ssr::entities::{api_key, membership, project};
@@ -66,8 +66,8 @@ pub async fn authenticate(
     let presented =
         presented.map(str::trim).filter(|p| !p.is_empty()).ok_or(ServiceError::KeyRejected(KeyRejection::Missing))?;
     let invalid = || ServiceError::KeyRejected(KeyRejection::Invalid);
-    let token = KeyToken::parse(presented).map_err(|_| invalid())?;
-    let key = resolve(core, &token, address, now).await?.ok_or_else(invalid)?;
+    let token = KeyToken::shaped(presented).map_err(|_| invalid())?;
+    let key = resolve(core, token, address, now).await?.ok_or_else(invalid)?;
     match KeyStatus::effective(key.status, key.expires_at, now) {
         KeyStatus::Active => {}
         KeyStatus::Revoked => return Err(ServiceError::KeyRejected(KeyRejection::Invalid)),
@@ -102,9 +102,9 @@ pub async fn verify(
     if !caller.holds(ManagementScope::ApiKeysVerify) {
         return Err(ServiceError::MissingScope(ManagementScope::ApiKeysVerify.as_str()));
     }
-    let found = match KeyToken::parse(request.key.trim()) {
+    let found = match KeyToken::shaped(request.key.trim()) {
         // The caller is a known key, held to its own rate limit: no per-address limit here.
-        Ok(token) => resolve(core, &token, None, now).await?,
+        Ok(token) => resolve(core, token, None, now).await?,
         Err(_) => None,
     };
     let Some(key) = found
@@ -139,9 +139,10 @@ pub async fn verify(
 /// The key a token stands for, from the cache or else the database (and then cached). A replaced
 /// secret stands for its key only until its grace period ends. With `address`, a lookup that finds
 /// nothing counts against that address, and an address with too many is refused the next lookup.
+/// The checksum is checked only on the way to the database (see [`ShapedToken`]).
 async fn resolve(
     core: &Core,
-    token: &KeyToken,
+    token: ShapedToken<'_>,
     address: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<Option<Arc<KeyRecord>>, ServiceError> {
@@ -150,6 +151,7 @@ async fn resolve(
     metrics::cache_lookup(cached.is_some());
     let lookup = match cached {
         Some(lookup) => lookup,
+        None if token.checked().is_err() => return Ok(None),
         None => {
             let now_ms = now.timestamp_millis();
             if let Some(address) = address {
