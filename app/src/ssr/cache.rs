@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use moka::sync::Cache;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// SHA-256 of a presented token.
@@ -47,14 +47,23 @@ pub enum Lookup {
     Replaced { key: Arc<KeyRecord>, until: DateTime<Utc> },
 }
 
-/// A bounded, concurrent cache (moka: TinyLFU admission, so a flood of one-off digests cannot push
-/// out the keys in real use). The time-to-live only bounds how long an entry lives if an invalidation
-/// were ever missed; correctness comes from [`KeyCache::forget`].
+/// A bounded, concurrent cache (quick_cache: S3-FIFO, so a flood of one-off digests passes through
+/// its probation queue without pushing out the keys in real use). Every verification reads it twice,
+/// so a read is kept to a shard's read lock and a table probe. The time-to-live only bounds how long
+/// an entry lives if an invalidation were ever missed; correctness comes from [`KeyCache::forget`].
 #[derive(Clone)]
 pub struct KeyCache {
-    entries: Cache<Digest, Lookup>,
+    entries: Arc<quick_cache::sync::Cache<Digest, Remembered>>,
+    ttl: Duration,
     /// Bumped by every invalidation: a lookup that raced one does not cache what it read.
     generation: Arc<AtomicU64>,
+}
+
+/// A lookup, and until when it may be used.
+#[derive(Clone)]
+struct Remembered {
+    lookup: Lookup,
+    until: Instant,
 }
 
 impl KeyCache {
@@ -62,14 +71,18 @@ impl KeyCache {
     pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
 
     pub fn new(capacity: u64, ttl: Duration) -> Self {
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
         Self {
-            entries: Cache::builder().max_capacity(capacity).time_to_live(ttl).build(),
+            entries: Arc::new(quick_cache::sync::Cache::new(capacity)),
+            ttl,
             generation: Arc::new(AtomicU64::new(0)),
         }
     }
 
     pub fn get(&self, digest: &Digest) -> Option<Lookup> {
-        self.entries.get(digest)
+        let remembered = self.entries.get(digest)?;
+        // An outlived entry is simply not used: the lookup that follows replaces it.
+        (Instant::now() < remembered.until).then_some(remembered.lookup)
     }
 
     /// Where a lookup starts: pass it back to [`KeyCache::remember`].
@@ -83,10 +96,10 @@ impl KeyCache {
         if self.generation() != started_at {
             return;
         }
-        self.entries.insert(digest, lookup);
+        self.entries.insert(digest, Remembered { lookup, until: Instant::now() + self.ttl });
         // An invalidation between the check and the insert: drop what may be stale.
         if self.generation() != started_at {
-            self.entries.invalidate(&digest);
+            self.entries.remove(&digest);
         }
     }
 
@@ -96,19 +109,19 @@ impl KeyCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         for digest in digests {
             if let Some(digest) = from_hex(digest) {
-                self.entries.invalidate(&digest);
+                self.entries.remove(&digest);
             }
         }
     }
 
-    /// Keys and digests held now (approximate: moka counts lazily).
+    /// Keys and digests held now.
     pub fn entry_count(&self) -> u64 {
-        self.entries.entry_count()
+        self.entries.len() as u64
     }
 
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.entries.invalidate_all();
+        self.entries.clear();
     }
 }
 
@@ -164,6 +177,45 @@ mod tests {
         cache.forget([hex::encode([1u8; 32]).as_str()]);
         cache.remember(digest, Lookup::Unknown, started);
         assert!(cache.get(&digest).is_none());
+        cache.remember(digest, Lookup::Unknown, cache.generation());
+        assert!(matches!(cache.get(&digest), Some(Lookup::Unknown)));
+    }
+
+    #[test]
+    fn a_flood_of_unknown_keys_does_not_push_out_the_keys_in_use() {
+        let cache = KeyCache::new(10_000, KeyCache::DEFAULT_TTL);
+        let digest = |n: u32, kind: u8| {
+            let mut digest = [kind; 32];
+            digest[..4].copy_from_slice(&n.to_le_bytes());
+            digest
+        };
+        for n in 0..200 {
+            cache.remember(digest(n, 1), Lookup::Current(record()), cache.generation());
+        }
+        // In use: each is read again after it is cached.
+        for n in 0..200 {
+            assert!(cache.get(&digest(n, 1)).is_some());
+        }
+        // Five times the capacity in digests presented once each (random tokens from an attacker).
+        for n in 0..50_000 {
+            let unknown = digest(n, 2);
+            assert!(cache.get(&unknown).is_none());
+            cache.remember(unknown, Lookup::Unknown, cache.generation());
+        }
+        let kept = (0..200).filter(|&n| matches!(cache.get(&digest(n, 1)), Some(Lookup::Current(_)))).count();
+        assert_eq!(kept, 200, "keys in use pushed out by one-off digests");
+        assert!(cache.entry_count() <= 10_000, "{} entries", cache.entry_count());
+    }
+
+    #[test]
+    fn an_entry_is_not_used_past_its_time_to_live() {
+        let cache = KeyCache::new(100, Duration::from_millis(200));
+        let digest = [3u8; 32];
+        cache.remember(digest, Lookup::Current(record()), cache.generation());
+        assert!(cache.get(&digest).is_some());
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(cache.get(&digest).is_none(), "an entry outlived its time-to-live");
+        // The next lookup's answer replaces it.
         cache.remember(digest, Lookup::Unknown, cache.generation());
         assert!(matches!(cache.get(&digest), Some(Lookup::Unknown)));
     }
