@@ -73,7 +73,8 @@ impl RateLimiter {
             if shared.paused(now_ms) {
                 metrics::counter!(crate::ssr::metrics::SHARED_LIMIT_SKIPS).increment(1);
             } else {
-                match shared.check(key, limit, now_ms).await {
+                // Boxed, as the database lookup is: only keys with a limit pay for this future.
+                match Box::pin(shared.check(key, limit, now_ms)).await {
                     Ok(state) => return state,
                     Err(e) => shared.report(&e, now_ms),
                 }
