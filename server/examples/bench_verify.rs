@@ -22,6 +22,10 @@ struct Figures {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// The server's CPU time (user and system, all threads: it runs in this process) per request
+    /// answered. The load generator shares the two cores, so throughput also carries its cost;
+    /// this does not.
+    cpu_us: f64,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -50,8 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "Verification API under load: wrk -t2 -c32, {rounds} rounds of {turn} s per endpoint, in turn; loopback, same process"
     );
     println!(
-        "{:<34} {:>10} {:>10} {:>10} {:>12} {:>12}",
-        "endpoint (medians)", "req/s", "p50 ms", "p99 ms", "vs /healthz", "vs POST"
+        "{:<34} {:>10} {:>10} {:>10} {:>12} {:>12} {:>14}",
+        "endpoint (medians)", "req/s", "p50 ms", "p99 ms", "vs /healthz", "vs POST", "server CPU/req"
     );
     let mut runs: Vec<Vec<Figures>> = endpoints.iter().map(|_| Vec::new()).collect();
     for _ in 0..rounds {
@@ -73,7 +77,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!();
     println!("At half the peak rate: hey -c 8 -z {seconds}s, fixed rate per worker");
-    println!("{:<34} {:>10} {:>10} {:>10} {:>12}", "endpoint", "req/s", "p50 ms", "p99 ms", "p99 < 2 ms");
+    println!(
+        "{:<34} {:>10} {:>10} {:>10} {:>12} {:>14}",
+        "endpoint", "req/s", "p50 ms", "p99 ms", "p99 < 2 ms", "server CPU/req"
+    );
     // The floor: the trivial POST at the valid key's rate, so that the load generator's and the
     // machine's own share of the latency shows beside the verification's.
     let valid_rate = peaks.first().map_or(1.0, |(_, _, peak)| *peak) / 2.0;
@@ -88,13 +95,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
 fn print_fixed_rate(label: &str, f: &Figures) {
     let within = if f.p99_ms < 2.0 { "yes" } else { "NO" };
-    println!("{label:<34} {:>10.0} {:>10.3} {:>10.3} {within:>12}", f.rps, f.p50_ms, f.p99_ms);
+    println!("{label:<34} {:>10.0} {:>10.3} {:>10.3} {within:>12} {:>11.1} us", f.rps, f.p50_ms, f.p99_ms, f.cpu_us);
 }
 
 impl Figures {
     fn median(runs: &[Figures]) -> Figures {
         let of = |field: fn(&Figures) -> f64| median(runs.iter().map(field).collect());
-        Figures { rps: of(|f| f.rps), p50_ms: of(|f| f.p50_ms), p99_ms: of(|f| f.p99_ms) }
+        Figures { rps: of(|f| f.rps), p50_ms: of(|f| f.p50_ms), p99_ms: of(|f| f.p99_ms), cpu_us: of(|f| f.cpu_us) }
     }
 }
 
@@ -111,12 +118,13 @@ fn median(mut values: Vec<f64>) -> f64 {
 fn print_row(label: &str, f: &Figures, healthz: Option<f64>, post: Option<f64>) {
     let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |r| format!("{:.0}%", r * 100.0));
     println!(
-        "{label:<34} {:>10.0} {:>10.3} {:>10.3} {:>12} {:>12}",
+        "{label:<34} {:>10.0} {:>10.3} {:>10.3} {:>12} {:>12} {:>11.1} us",
         f.rps,
         f.p50_ms,
         f.p99_ms,
         ratio(healthz),
-        ratio(post)
+        ratio(post),
+        f.cpu_us
     );
 }
 
@@ -192,17 +200,38 @@ fn wrk(url: &str, post: Option<(&str, &str)>, seconds: u64) -> Result<Figures, B
     if post.is_some() {
         command.arg("-s").arg(script.path());
     }
+    let cpu_before = process_cpu_seconds()?;
     let output = command.arg(url).output()?;
+    let cpu = process_cpu_seconds()? - cpu_before;
     let text = String::from_utf8_lossy(&output.stdout);
     if text.contains("Non-2xx") {
         return Err(format!("wrk saw errors:\n{text}").into());
     }
     let field = |prefix: &str| text.lines().map(str::trim).find_map(|l| l.strip_prefix(prefix)).map(str::trim);
+    // "123456 requests in 2.00s, 20.00MB read"
+    let requests: f64 = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in ").map(|(n, _)| n.trim().parse().ok()))
+        .flatten()
+        .filter(|&n: &f64| n > 0.0)
+        .ok_or("wrk: no request count")?;
     Ok(Figures {
         rps: field("Requests/sec:").and_then(|v| v.parse().ok()).ok_or("wrk: no Requests/sec")?,
         p50_ms: field("50%").and_then(wrk_duration_ms).ok_or("wrk: no p50")?,
         p99_ms: field("99%").and_then(wrk_duration_ms).ok_or("wrk: no p99")?,
+        cpu_us: cpu * 1e6 / requests,
     })
+}
+
+/// This process's CPU time so far, all threads, user and system (`/proc/self/stat`, in clock ticks
+/// of 10 ms: a 2 s turn uses over a second of it, so the rounding stays under 1 %).
+fn process_cpu_seconds() -> Result<f64, Box<dyn std::error::Error>> {
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The fields after the command name (which may hold spaces), from the third: utime is the 14th.
+    let fields: Vec<&str> = stat.rsplit_once(')').ok_or("/proc/self/stat")?.1.split_whitespace().collect();
+    let ticks = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<f64>().ok()).ok_or("/proc/self/stat: no CPU times");
+    Ok((ticks(14)? + ticks(15)?) / TICKS_PER_SECOND)
 }
 
 /// "123.45us", "1.20ms", "2.00s".
@@ -221,20 +250,29 @@ fn wrk_duration_ms(value: &str) -> Option<f64> {
 fn hey(url: &str, key: &str, body: &str, rate: f64, seconds: u64) -> Result<Figures, Box<dyn std::error::Error>> {
     const WORKERS: f64 = 8.0;
     let per_worker = (rate / WORKERS).max(1.0).round();
-    let output = Command::new("hey")
-        .args(["-c", "8", "-q", &per_worker.to_string(), "-z", &format!("{seconds}s"), "-m", "POST"])
-        .args(["-T", "application/json", "-H", &format!("X-API-Key: {key}"), "-d", body, url])
-        .output()?;
+    let header = format!("X-API-Key: {key}");
+    let mut command = Command::new("hey");
+    command.args(["-c", "8", "-q", &per_worker.to_string(), "-z", &format!("{seconds}s"), "-m", "POST"]);
+    command.args(["-T", "application/json", "-H", &header, "-d", body, url]);
+    let cpu_before = process_cpu_seconds()?;
+    let output = command.output()?;
+    let cpu = process_cpu_seconds()? - cpu_before;
     let text = String::from_utf8_lossy(&output.stdout);
     let non_200 = text.lines().map(str::trim).any(|l| l.starts_with('[') && !l.starts_with("[200]"));
     if non_200 {
         return Err(format!("hey saw errors:\n{text}").into());
     }
     let field = |prefix: &str| text.lines().map(str::trim).find_map(|l| l.strip_prefix(prefix)).map(str::trim);
+    // "[200]\t12345 responses"
+    let answered: f64 = field("[200]")
+        .and_then(|v| v.strip_suffix(" responses")?.trim().parse().ok())
+        .filter(|&n: &f64| n > 0.0)
+        .ok_or("hey: no response count")?;
     let seconds_ms = |v: &str| v.strip_suffix(" secs").and_then(|s| s.parse::<f64>().ok()).map(|s| s * 1000.0);
     Ok(Figures {
         rps: field("Requests/sec:").and_then(|v| v.parse().ok()).ok_or("hey: no Requests/sec")?,
         p50_ms: field("50% in").and_then(seconds_ms).ok_or("hey: no p50")?,
         p99_ms: field("99% in").and_then(seconds_ms).ok_or("hey: no p99")?,
+        cpu_us: cpu * 1e6 / answered,
     })
 }
