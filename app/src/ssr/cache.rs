@@ -196,11 +196,18 @@ mod tests {
         for n in 0..200 {
             assert!(cache.get(&digest(n, 1)).is_some());
         }
-        // Five times the capacity in digests presented once each (random tokens from an attacker).
+        // Five times the capacity in digests of random tokens from an attacker, each presented twice
+        // (so that each is seen again once cached), while the keys in use go on being used.
         for n in 0..50_000 {
             let unknown = digest(n, 2);
             assert!(cache.get(&unknown).is_none());
             cache.remember(unknown, Lookup::Unknown, cache.generation());
+            assert!(cache.get(&unknown).is_some());
+            if n % 1_000 == 0 {
+                for key in 0..200 {
+                    cache.get(&digest(key, 1));
+                }
+            }
         }
         let kept = (0..200).filter(|&n| matches!(cache.get(&digest(n, 1)), Some(Lookup::Current(_)))).count();
         assert_eq!(kept, 200, "keys in use pushed out by one-off digests");
