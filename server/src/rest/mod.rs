@@ -19,13 +19,14 @@ use axum::routing::{any, get, post, put};
 use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use dto::{Verification, VerifyKey};
-
-const JSON: HeaderValue = HeaderValue::from_static("application/json");
 use extract::{ApiJson, PresentedKey, presented_key};
 use problem::{ApiError, Problem, rate_limit_headers};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// The verification answer's type, made once rather than parsed from a string on every answer.
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// The `/api/v1` routes, with their full paths: merged into the app's router rather than nested, so
 /// that no request pays for a rewritten URI.
