@@ -10,6 +10,8 @@ const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "keyward-e2e-"));
 const server = process.env.KEYWARD_BIN ?? "./target/release/keyward";
 
+const LAST = /(first_use|accessibility)\.spec\.ts/;
+
 export default defineConfig({
   testDir: "./tests",
   // The tests share one server and one organization, and build on each other: run them in order.
@@ -35,9 +37,15 @@ export default defineConfig({
     },
   },
   // "site" checks first that the page hydrates; when it cannot, the specs are skipped, not timed out.
+  // The first-use checks (and the accessibility scan) run last, at a laptop's size and then a
+  // phone's: they make keys of their own, which the specs before them do not expect.
   projects: [
     { name: "site", testMatch: /site\.setup\.ts/ },
-    { name: "dashboard", testMatch: /\.spec\.ts/, dependencies: ["site"] },
+    { name: "dashboard", testMatch: /\.spec\.ts/, testIgnore: LAST, dependencies: ["site"],
+      use: { viewport: { width: 1280, height: 800 } } },
+    { name: "1280", testMatch: LAST, dependencies: ["dashboard"], use: { viewport: { width: 1280, height: 800 } } },
+    { name: "390", testMatch: LAST, dependencies: ["1280"],
+      use: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } },
   ],
   webServer: {
     command: server,

@@ -63,6 +63,17 @@ export async function postCreateKey(page: Page, name: string, environment = "dev
   });
 }
 
+export type Created = { key: { id: string }; token: string };
+
+/** A production key of the Default project with these scopes, made through the `create_key` server function. */
+export async function createKey(page: Page, name: string, scopes: string): Promise<Created> {
+  const response = await page.request.post("/api/create_key", { headers: sameOrigin(page),
+    form: { name, project_id: await defaultProjectId(page), environment: "production", scopes, expiration: "never" },
+  });
+  expect(response.ok(), await response.text()).toBe(true);
+  return (await response.json()) as Created;
+}
+
 export async function createKeysDirectly(page: Page, names: string[], environment = "development") {
   for (const name of names) {
     const response = await postCreateKey(page, name, environment);

@@ -86,7 +86,8 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
     await expect(row).toContainText("Production");
     await expect(row).toContainText("Active");
     await expect(row).toContainText(owner.name);
-    await expect(row).toContainText("Never");
+    // Created with the dialog's suggested expiry: 90 days.
+    await expect(row).toContainText(new Date(Date.now() + 90 * 86_400_000).toISOString().slice(0, 10));
     expect(await page.content()).not.toContain(token);
   });
 

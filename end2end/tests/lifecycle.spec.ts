@@ -56,11 +56,14 @@ test("keys are created with presets and custom scopes, edited, disabled, rotated
 
   await test.step("a read-only preset", async () => {
     await createInDialog(page, "Reporting", async (dialog) => {
-      // The dialog opens on the Workspace preset, and its checkboxes say so.
-      await expect(dialog.getByRole("button", { name: "Workspace" })).toHaveAttribute("aria-pressed", "true");
+      // The dialog opens on the Read-only preset (least privilege), and its checkboxes say so.
+      await expect(dialog.getByRole("button", { name: "Read-only" })).toHaveAttribute("aria-pressed", "true");
+      await expect(dialog.getByRole("checkbox", { name: /api_keys\.read/ })).toBeChecked();
+      await expect(dialog.getByRole("checkbox", { name: /api_keys\.create/ })).not.toBeChecked();
+      // Another preset, and back.
+      await dialog.getByRole("button", { name: "Workspace" }).click();
       await expect(dialog.getByRole("checkbox", { name: /api_keys\.create/ })).toBeChecked();
       await dialog.getByRole("button", { name: "Read-only" }).click();
-      await expect(dialog.getByRole("checkbox", { name: /api_keys\.read/ })).toBeChecked();
       await expect(dialog.getByRole("checkbox", { name: /api_keys\.create/ })).not.toBeChecked();
     });
     await expect(row(page, "Reporting")).toContainText("Read-only");
@@ -107,8 +110,12 @@ test("keys are created with presets and custom scopes, edited, disabled, rotated
     await expect(page.getByRole("listitem").filter({ hasText: "audit.read" })).toHaveCount(0);
   });
 
-  await test.step("disable and enable", async () => {
+  await test.step("disable (a production key: asked first) and enable", async () => {
     await page.getByRole("button", { name: "Disable" }).click();
+    const confirm = page.getByRole("dialog", { name: "Disable production key" });
+    await expect(confirm).toContainText("every request that uses it will be refused");
+    await confirm.getByRole("button", { name: "Disable key" }).click();
+    await expect(confirm).toBeHidden();
     await expect(page.locator(".page-header")).toContainText("Disabled");
     await page.getByRole("button", { name: "Enable" }).click();
     await expect(page.locator(".page-header")).toContainText("Active");

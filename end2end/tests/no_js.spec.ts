@@ -122,7 +122,7 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await expect(form).toBeVisible();
     await form.getByLabel("Name", { exact: true }).fill("Scriptless worker");
     await form.getByLabel("Environment").selectOption("staging");
-    // The Workspace preset's 6 scopes, and one more: the boxes themselves are sent.
+    // The Read-only preset's 7 scopes, and one more: the boxes themselves are sent.
     await form.getByRole("checkbox", { name: /api_keys\.rotate/ }).check();
     // A rate limit and a date: their fields are open without the page's code.
     await form.getByLabel("Rate limit", { exact: true }).selectOption("minute");
@@ -137,7 +137,7 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     const token = (await reveal.getByLabel("API key").textContent())?.trim() ?? "";
     expect(token).toMatch(/^kw_stage_[A-Za-z0-9]{38}$/);
     const row = page.getByRole("row").filter({ hasText: "Scriptless worker" });
-    await expect(row).toContainText("7 scopes");
+    await expect(row).toContainText("8 scopes");
     await expect(row).toContainText("120 / minute");
     await expect(row).toContainText("2030-01-31");
     await reveal.getByRole("button", { name: "I have saved it" }).click();

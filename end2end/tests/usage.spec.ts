@@ -1,16 +1,4 @@
-import type { Page } from "@playwright/test";
-import { expect, test, defaultProjectId, signIn, sameOrigin } from "./fixtures";
-
-type Created = { key: { id: string }; token: string };
-
-/** A production key of the Default project, made through the dashboard's `create_key` server function. */
-async function createKey(page: Page, name: string, scopes: string): Promise<Created> {
-  const response = await page.request.post("/api/create_key", { headers: sameOrigin(page),
-    form: { name, project_id: await defaultProjectId(page), environment: "production", scopes, expiration: "never" },
-  });
-  expect(response.ok(), await response.text()).toBe(true);
-  return (await response.json()) as Created;
-}
+import { expect, test, createKey, signIn } from "./fixtures";
 
 test("keys work: services verify them, scripts manage them, and the dashboard shows their use", async ({ page, request }) => {
   await signIn(page);

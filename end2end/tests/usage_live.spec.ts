@@ -1,19 +1,12 @@
-import { expect, test, defaultProjectId, sameOrigin, signIn } from "./fixtures";
+import { expect, test, createKey, signIn } from "./fixtures";
 
 // A key's page with live traffic: its usage changes between the server's render and the browser's
 // hydration, which must not make the two disagree (a hydration panic leaves every button dead).
 test("a key's page hydrates cleanly, load after load, while the key is being verified", async ({ page, request }) => {
   await signIn(page);
   await expect(page).toHaveURL(/\/keys/);
-  const create = async (name: string, scopes: string) => {
-    const response = await page.request.post("/api/create_key", { headers: sameOrigin(page),
-      form: { name, project_id: await defaultProjectId(page), environment: "production", scopes, expiration: "never" },
-    });
-    expect(response.ok(), await response.text()).toBe(true);
-    return (await response.json()) as { key: { id: string }; token: string };
-  };
-  const verifier = await create("E2E live verifier", "api_keys.verify");
-  const busy = await create("E2E live customer", "telemetry.write");
+  const verifier = await createKey(page, "E2E live verifier", "api_keys.verify");
+  const busy = await createKey(page, "E2E live customer", "telemetry.write");
 
   // Verifications run the whole time, so the usage flush (every second here) keeps changing it.
   let running = true;

@@ -76,8 +76,9 @@ test("a person founds a second organization, switches between them, ends their o
     await expect(switcher.locator("option:checked")).toHaveText("Ada's Lab · Owner");
     await expect(page.getByText("No API keys yet")).toBeVisible();
 
+    // Choosing is switching: no button to forget.
+    await expect(page.getByRole("button", { name: "Switch" })).toBeHidden();
     await switcher.selectOption({ label: `${owner.organization} · Owner` });
-    await page.getByRole("button", { name: "Switch" }).click();
     await expect(page.getByLabel("Organization", { exact: true }).locator("option:checked")).toHaveText(
       `${owner.organization} · Owner`,
     );

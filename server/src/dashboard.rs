@@ -3,7 +3,7 @@
 
 use app::api::edge::{BODY_LIMIT, read_form};
 use app::api::keys::CreateKey;
-use app::model::{AppError, AuditQuery};
+use app::model::{AppError, AuditQuery, SiteOrigin};
 use app::pages::CreateFormAnswer;
 use app::ssr::AppState;
 use app::ssr::services::{Member, audit, keys};
@@ -43,7 +43,7 @@ pub async fn audit_csv(
 /// code ran). The key is made by the same service as with the `create_key` server function, and
 /// the answer is the keys page showing its token: a redirect would lose the token, which is kept
 /// nowhere to be shown later. A refusal is the same page with the form open and the reason in it.
-pub async fn create_key_without_script(state: AppState, sent: SentForms, request: Request) -> Response {
+pub async fn create_key_without_script(state: AppState, origin: SiteOrigin, sent: SentForms, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let member = match app::api::signed_in(&state, &parts).await {
         Ok(member) => member,
@@ -62,6 +62,7 @@ pub async fn create_key_without_script(state: AppState, sent: SentForms, request
     let render = leptos_axum::render_app_async_with_context(
         move || {
             provide_context(state.clone());
+            provide_context(origin.clone());
             provide_context(CreateFormAnswer(answer.clone()));
         },
         move || app::shell(options.clone()),

@@ -2,6 +2,7 @@
 
 use crate::security::{self, Site};
 use app::api::RequestSignIn;
+use app::model::SiteOrigin;
 use app::ssr::AppState;
 use app::{App, shell};
 use axum::Router;
@@ -42,8 +43,11 @@ pub fn build(state: AppState, site: Site) -> Router {
     // The dashboard: pages, server functions, downloads and the site's files, with the layers only
     // they need (the management and verification APIs, below, do without them).
     let sent_forms = crate::dashboard::SentForms::default();
+    // The address the pages name in the commands they show (the verify `curl`).
+    let origin = SiteOrigin(site.origin.clone());
+    let form_origin = origin.clone();
     let create_key_without_script = move |State(state): State<AppState>, request: Request<Body>| {
-        crate::dashboard::create_key_without_script(state, sent_forms.clone(), request)
+        crate::dashboard::create_key_without_script(state, form_origin.clone(), sent_forms.clone(), request)
     };
     let dashboard = Router::new()
         .route("/api/{*fn_name}", post(server_fn).get(server_fn))
@@ -52,7 +56,10 @@ pub fn build(state: AppState, site: Site) -> Router {
         .leptos_routes_with_context(
             &state,
             route_list,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                provide_context(origin.clone());
+            },
             move || shell(shell_options.clone()),
         )
         .fallback_service(site_files)

@@ -1,13 +1,13 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    ActionError, ErrorMessage, Modal, ScopePicker, StatusBadge, after, current_member, format_date, format_time,
-    invalid_field, iso_time, use_toasts,
+    ActionError, ErrorMessage, Modal, ScopeChoice, ScopePicker, StatusBadge, after, current_member, format_date,
+    format_time, invalid_field, iso_time, now, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyStats, Project, RateLimit, RateWindow,
-    RotatedKey, ScopePreset,
+    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyOutline, KeyStats, Project, RateLimit,
+    RateWindow, RotatedKey, ScopePreset, grouped, verify_command,
 };
 use leptos::prelude::*;
 use strum::VariantArray;
@@ -128,7 +128,6 @@ pub fn CreateKeyDialog(
     refused: Option<AppError>,
 ) -> impl IntoView {
     let value = action.value();
-    let pending = action.pending();
 
     // The dialog's content is made afresh each time it opens (so no stale input); a stale error
     // from the last attempt is cleared too.
@@ -137,70 +136,123 @@ pub fn CreateKeyDialog(
             value.set(None);
         }
     });
-    // The scopes offered follow the project picked.
-    let picked = RwSignal::new(projects.first().map(|p| p.id));
     let projects = StoredValue::new(projects);
-    let defined = Signal::derive(move || {
-        let picked = picked.get();
-        projects
-            .with_value(|all| all.iter().find(|p| Some(p.id) == picked).map(|p| p.scopes.clone()).unwrap_or_default())
-    });
     // A refusal of the form sent without JavaScript, until the form is sent again from here.
     let refused = StoredValue::new(refused);
     let refused = move || value.with(Option::is_none).then(|| refused.get_value()).flatten();
 
     view! {
         <Modal id=CREATE_DIALOG title="Create API Key" open on_close opens_without_script=true>
-            <ActionForm action attr:class="form">
-                // Sent only without JavaScript: the same form posted twice (a reload of its answer)
-                // creates one key.
-                <input type="hidden" name="form_id" value=form_id() />
-                <div class="field">
-                    <label for="key-name">"Name"</label>
-                    <input id="key-name" name="name" type="text" required maxlength=KeyName::MAX_CHARS.to_string()
-                        autocomplete="off" placeholder="e.g. Production backend"
-                        aria-invalid=invalid_field(value, "name") aria-describedby="key-name-hint" />
-                    <small id="key-name-hint" class="hint">"1 to 64 characters, to recognise the key later."</small>
-                </div>
-                <div class="field">
-                    <label for="key-description">"Description (optional)"</label>
-                    <textarea id="key-description" name="description" rows="2" maxlength="500"
-                        aria-invalid=invalid_field(value, "description")></textarea>
-                </div>
-                <div class="field-row">
-                    <div class="field">
-                        <label for="key-project">"Project"</label>
-                        <select id="key-project" name="project_id" aria-invalid=invalid_field(value, "project")
-                            on:change=move |ev| picked.set(event_target_value(&ev).parse().ok())>
-                            {projects.get_value().into_iter().map(|p| view! {
-                                <option value=p.id.to_string()>{p.name}</option>
-                            }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="key-environment">"Environment"</label>
-                        <select id="key-environment" name="environment" aria-invalid=invalid_field(value, "environment")>
-                            {Environment::VARIANTS.iter().copied().map(|e| view! {
-                                <option value=e.as_str()>{e.label()}</option>
-                            }).collect_view()}
-                        </select>
-                    </div>
-                </div>
-                <ScopePicker initial=ScopePreset::Workspace.scopes() defined />
-                <ExpiryFields value />
-                <RateLimitFields value initial=None />
-                <ActionError value />
-                {move || refused().map(|error| view! { <ErrorMessage error /> })}
-                <div class="dialog-actions">
-                    <button type="button" class="button" commandfor=CREATE_DIALOG command="close"
-                        on:click=move |_| on_close.run(())>"Cancel"</button>
-                    <button type="submit" class="button button-primary" formaction=CREATE_WITHOUT_SCRIPT
-                        disabled=move || pending.get()>
-                        {move || if pending.get() { "Creating…" } else { "Create key" }}
-                    </button>
-                </div>
-            </ActionForm>
+            <CreateKeyForm action projects refused=Signal::derive(refused) on_close />
         </Modal>
+    }
+}
+
+/// The create form's content, made afresh each time the dialog opens: its inputs, and the
+/// sentence that sums up the key they describe.
+#[component]
+fn CreateKeyForm(
+    action: ServerAction<CreateKey>,
+    projects: StoredValue<Vec<Project>>,
+    refused: Signal<Option<AppError>>,
+    on_close: Callback<()>,
+) -> impl IntoView {
+    let value = action.value();
+    let pending = action.pending();
+    // The scopes offered follow the project picked.
+    let picked = RwSignal::new(projects.with_value(|all| all.first().map(|p| p.id)));
+    let defined = Signal::derive(move || {
+        let picked = picked.get();
+        projects
+            .with_value(|all| all.iter().find(|p| Some(p.id) == picked).map(|p| p.scopes.clone()).unwrap_or_default())
+    });
+    // Least privilege first: anything more is a choice the person makes.
+    let scopes = ScopeChoice::new(&ScopePreset::FOR_NEW_KEYS.scopes());
+    let environment = RwSignal::new(Environment::VARIANTS[0]);
+    let expiry = ExpiryChoice::default();
+
+    view! {
+        <ActionForm action attr:class="form">
+            // Sent only without JavaScript: the same form posted twice (a reload of its answer)
+            // creates one key.
+            <input type="hidden" name="form_id" value=form_id() />
+            <div class="field">
+                <label for="key-name">"Name"</label>
+                <input id="key-name" name="name" type="text" required maxlength=KeyName::MAX_CHARS.to_string()
+                    autocomplete="off" placeholder="e.g. Production backend"
+                    aria-invalid=invalid_field(value, "name") aria-describedby="key-name-hint" />
+                <small id="key-name-hint" class="hint">"1 to 64 characters, to recognise the key later."</small>
+            </div>
+            <div class="field">
+                <label for="key-description">"Description (optional)"</label>
+                <textarea id="key-description" name="description" rows="2" maxlength="500"
+                    aria-invalid=invalid_field(value, "description")></textarea>
+            </div>
+            <div class="field-row">
+                <div class="field">
+                    <label for="key-project">"Project"</label>
+                    <select id="key-project" name="project_id" aria-invalid=invalid_field(value, "project")
+                        on:change=move |ev| picked.set(event_target_value(&ev).parse().ok())>
+                        {projects.get_value().into_iter().map(|p| view! {
+                            <option value=p.id.to_string()>{p.name}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="key-environment">"Environment"</label>
+                    <select id="key-environment" name="environment" aria-invalid=invalid_field(value, "environment")
+                        on:change=move |ev| {
+                            if let Ok(e) = event_target_value(&ev).parse() {
+                                environment.set(e);
+                            }
+                        }>
+                        {Environment::VARIANTS.iter().copied().map(|e| view! {
+                            <option value=e.as_str()>{e.label()}</option>
+                        }).collect_view()}
+                    </select>
+                </div>
+            </div>
+            <ScopePicker choice=scopes defined />
+            <ExpiryFields value choice=expiry />
+            <RateLimitFields value initial=None />
+            <NewKeyOutline scopes environment expiry />
+            <ActionError value />
+            {move || refused.get().map(|error| view! { <ErrorMessage error /> })}
+            <div class="dialog-actions">
+                <button type="button" class="button" commandfor=CREATE_DIALOG command="close"
+                    on:click=move |_| on_close.run(())>"Cancel"</button>
+                <button type="submit" class="button button-primary" formaction=CREATE_WITHOUT_SCRIPT
+                    disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating…" } else { "Create key" }}
+                </button>
+            </div>
+        </ActionForm>
+    }
+}
+
+/// One sentence that sums up the key before it is made: "Can read keys and the audit log, in
+/// Production, expires 23 Feb 2027." Kept true by the page's code, so shown only with it.
+#[component]
+fn NewKeyOutline(scopes: ScopeChoice, environment: RwSignal<Environment>, expiry: ExpiryChoice) -> impl IntoView {
+    let hydrated = use_hydrated();
+    let sentence = move || {
+        let scopes = scopes.scopes();
+        let environment = environment.get();
+        let now = now();
+        match Expiration::from_form(&expiry.choice.get(), Some(&expiry.date.get())).and_then(|e| e.expires_at(now)) {
+            Ok(expires_at) => KeyOutline { scopes, environment, expires_at }.to_string(),
+            // No date yet, or a bad one (its field says why once the form is sent).
+            Err(_) => format!("{}, in {}; pick the day it expires.", scopes.in_words(), environment.label()),
+        }
+    };
+    move || {
+        hydrated.get().then(|| {
+            view! {
+                <p class="key-outline" aria-live="polite">
+                    <span class="visually-hidden">"Summary: "</span>{sentence}
+                </p>
+            }
+        })
     }
 }
 
@@ -244,48 +296,103 @@ impl TokenReveal {
 
 const TOKEN_DIALOG: &str = "new-token";
 
+/// The token, shown once: Copy answers as it is pressed, a `curl` line tries the key, and
+/// Escape before Copy asks whether the key was saved (the explicit "I have saved it" does not).
 #[component]
 pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: Callback<()>) -> impl IntoView {
     let copied = RwSignal::new(false);
-    let toasts = use_toasts();
+    let asking = RwSignal::new(false);
+    // Said in the dialog: a toast would sit behind it.
+    let copy_failed = RwSignal::new(false);
     let open = Signal::derive(move || reveal.with(Option::is_some));
     let token = move || reveal.with(|r| r.as_ref().map(|r| r.token.clone()).unwrap_or_default());
     let name = move || reveal.with(|r| r.as_ref().map(|r| r.key_name.clone()).unwrap_or_default());
+    let origin = StoredValue::new(site_origin());
+    let command = move || origin.with_value(|origin| verify_command(origin, &token()));
+    // Each new token starts uncopied.
+    Effect::new(move |_| {
+        if open.get() {
+            copied.set(false);
+            asking.set(false);
+            copy_failed.set(false);
+        }
+    });
 
+    // The button says so at once: the clipboard can take most of a second to answer, and a
+    // person who sees nothing clicks again. A refusal takes it back and says what to do.
+    let just_copied = RwSignal::new(false);
     let copy = move |_| {
+        copied.set(true);
+        just_copied.set(true);
+        asking.set(false);
+        copy_failed.set(false);
+        after(2000, move || just_copied.set(false));
         let text = token();
         leptos::task::spawn_local(async move {
-            match write_clipboard(&text).await {
-                Ok(()) => {
-                    copied.set(true);
-                    after(2000, move || copied.set(false));
-                }
-                Err(()) => toasts.error("Could not copy. Select the key and copy it by hand."),
+            if write_clipboard(&text).await.is_err() {
+                copied.set(false);
+                just_copied.set(false);
+                copy_failed.set(true);
             }
         });
     };
+    let may_dismiss = Callback::new(move |()| {
+        let saved = copied.get_untracked() || asking.get_untracked();
+        asking.set(true);
+        saved
+    });
+    let close = move || {
+        asking.set(false);
+        on_close.run(());
+    };
 
     view! {
-        <Modal id=TOKEN_DIALOG title="Save your API key" open on_close>
+        <Modal id=TOKEN_DIALOG title="Save your API key" open on_close may_dismiss>
             <p>"The key "<strong>{name}</strong>" is ready:"</p>
             <div class="token-box">
                 <code class="token" aria-label="API key">{token}</code>
                 <button type="button" class="button" on:click=copy>
-                    {move || if copied.get() { "Copied!" } else { "Copy" }}
+                    {move || if just_copied.get() { "Copied!" } else { "Copy" }}
                 </button>
             </div>
+            {move || copy_failed.get().then(|| view! {
+                <p class="form-error" role="alert">"Could not copy. Select the key and copy it by hand."</p>
+            })}
             <p class="warning" role="note">
                 <strong>"This key will not be shown again."</strong>
                 " Store it somewhere safe now, such as your secrets manager. If you lose it, rotate or revoke the key."
             </p>
+            <p class="token-label" id="try-it">"Try it: verify the key with a verifier key of its project"</p>
+            <code class="command" aria-labelledby="try-it">{command}</code>
+            {move || asking.get().then(|| view! {
+                <div class="warning" role="alert">
+                    <p><strong>"Did you save the key?"</strong>" Once this closes, nobody can see it again."</p>
+                    <div class="dialog-actions">
+                        <button type="button" class="button" on:click=move |_| asking.set(false)>"Not yet"</button>
+                        <button type="button" class="button button-danger" on:click=move |_| close()>
+                            "Yes, close"
+                        </button>
+                    </div>
+                </div>
+            })}
             <div class="dialog-actions">
                 <button type="button" class="button button-primary" commandfor=TOKEN_DIALOG command="close"
-                    on:click=move |_| on_close.run(())>
+                    on:click=move |_| close()>
                     "I have saved it"
                 </button>
             </div>
         </Modal>
     }
+}
+
+/// This Keyward's address, for the commands a page shows: the server's own (its public URL), and
+/// in the browser the page's, which is the same wherever forms work at all (they are refused from
+/// any other origin).
+fn site_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    return web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    use_context::<crate::model::SiteOrigin>().map(|o| o.0).unwrap_or_default()
 }
 
 #[cfg(feature = "hydrate")]
@@ -353,13 +460,30 @@ fn RevokeConfirmation(
     }
 }
 
-/// When the key stops working: a period, a date, or never.
+/// When the key will stop working, as picked: `never`, a number of days, or `date` and the date.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpiryChoice {
+    pub choice: RwSignal<String>,
+    pub date: RwSignal<String>,
+}
+
+impl Default for ExpiryChoice {
+    fn default() -> Self {
+        Self {
+            choice: RwSignal::new(Expiration::SUGGESTED_DAYS.to_string()),
+            date: RwSignal::new(String::new()),
+        }
+    }
+}
+
+/// When the key stops working: a period (90 days to start with), a date, or never.
 #[component]
-pub fn ExpiryFields<T>(value: MappedSignal<Option<Result<T, AppError>>>) -> impl IntoView
+pub fn ExpiryFields<T>(value: MappedSignal<Option<Result<T, AppError>>>, choice: ExpiryChoice) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
 {
-    let choice = RwSignal::new("never".to_owned());
+    let ExpiryChoice { choice, date } = choice;
+    let suggested = Expiration::SUGGESTED_DAYS;
     view! {
         <div class="field-row">
             <div class="field">
@@ -368,10 +492,16 @@ where
                     on:change=move |ev| choice.set(event_target_value(&ev))>
                     <option value="never">"Never"</option>
                     {Expiration::PRESET_DAYS.into_iter().map(|d| view! {
-                        <option value=d.to_string()>{if d == 365 { "1 year".to_owned() } else { format!("{d} days") }}</option>
+                        <option value=d.to_string() selected=d == suggested>
+                            {if d == 365 { "1 year".to_owned() } else { format!("{d} days") }}
+                        </option>
                     }).collect_view()}
                     <option value="date">"On a date"</option>
                 </select>
+                // Shown by the style sheet while "Never" is picked, with or without the page's code.
+                <small class="field-warning never-expires">
+                    "A key that never expires works until someone revokes it, long after it is forgotten."
+                </small>
             </div>
             // In the server's HTML whatever the choice, so that a date can be given without the
             // page's code (it is read only for "On a date"); once the code runs, shown and
@@ -379,7 +509,10 @@ where
             <div class="field" prop:hidden=move || choice.with(|c| c != "date")>
                 <label for="key-expires-on">"Expires on"</label>
                 <input id="key-expires-on" name="expires_on" type="date"
+                    min=format_date(now() + chrono::Duration::days(1))
+                    max=format_date(now() + chrono::Duration::days(Expiration::MAX_DAYS))
                     prop:required=move || choice.with(|c| c == "date")
+                    on:input=move |ev| date.set(event_target_value(&ev))
                     aria-invalid=invalid_field(value, "expires_on") />
             </div>
         </div>
@@ -423,15 +556,18 @@ where
 /// The figures above the table.
 #[component]
 pub fn StatsBar(stats: KeyStats) -> impl IntoView {
-    let active = match stats.max_keys {
-        Some(max) => format!("{} of {max} allowed", stats.live),
-        None => format!("{} in use", stats.live),
+    // What counts toward the plan is every key not revoked: disabled and expired ones too.
+    let counted = match stats.max_keys {
+        Some(max) => format!("{} of the {} your plan allows (all but revoked keys count)", grouped(stats.live), grouped(max.into())),
+        None => format!("{} not revoked; your plan has no limit", grouped(stats.live)),
     };
     view! {
         <dl class="stats">
-            <div class="stat"><dt>"Total keys"</dt><dd>{stats.total_created}</dd><small>"ever created"</small></div>
-            <div class="stat"><dt>"Active keys"</dt><dd>{stats.active}</dd><small>{active}</small></div>
-            <div class="stat"><dt>"API calls (24h)"</dt><dd>{stats.calls_24h}</dd><small>"verifications and API calls"</small></div>
+            <div class="stat"><dt>"Total keys"</dt><dd>{grouped(stats.total_created)}</dd><small>"ever created"</small></div>
+            <div class="stat"><dt>"Active keys"</dt><dd>{grouped(stats.active)}</dd><small>{counted}</small></div>
+            <div class="stat">
+                <dt>"API calls (24h)"</dt><dd>{grouped(stats.calls_24h)}</dd><small>"verifications and API calls"</small>
+            </div>
             <div class="stat">
                 <dt>"Last call"</dt>
                 <dd>{stats.last_call.map_or_else(|| "Never".to_owned(), format_time)}</dd>

@@ -13,7 +13,7 @@ mod time;
 mod toast;
 mod usage_chart;
 
-pub use app_shell::{AppShell, SignedInLayout};
+pub use app_shell::{AppShell, Logo, SignedInLayout};
 pub use auth::{
     AuthContext, AuthProvider, RequireSession, current_member, go_to_keys_once_signed_in, reload_on_keys, use_auth,
 };
@@ -21,8 +21,8 @@ pub use data_table::DataTable;
 pub use form_error::{ActionError, ErrorMessage, error_message, invalid_field};
 pub use key_actions::{KeyActions, provide_key_actions, use_key_actions};
 pub use modal::Modal;
-pub use scope_picker::ScopePicker;
+pub use scope_picker::{ScopeChoice, ScopePicker};
 pub use status_badge::StatusBadge;
-pub use time::{after, format_date, format_time, iso_time};
+pub use time::{after, format_date, format_time, iso_time, now, use_hydrated};
 pub use toast::{ToastKind, ToastProvider, Toasts, use_toasts};
 pub use usage_chart::UsageChart;

@@ -19,6 +19,10 @@ pub fn Modal(
     /// input).
     #[prop(optional)]
     opens_without_script: bool,
+    /// Asked when the person presses Escape: `false` keeps the dialog open (the browser lets a
+    /// page do so once per user action, so a second Escape still closes it).
+    #[prop(optional, into)]
+    may_dismiss: Option<Callback<(), bool>>,
     children: ChildrenFn,
 ) -> impl IntoView {
     let dialog = NodeRef::<html::Dialog>::new();
@@ -54,7 +58,12 @@ pub fn Modal(
 
     view! {
         <dialog id=id class="modal" open=open_in_html node_ref=dialog aria-labelledby=labelled_by
-            on:close=move |_| on_close.run(())>
+            on:close=move |_| on_close.run(())
+            on:cancel=move |ev: leptos::ev::Event| {
+                if may_dismiss.is_some_and(|asked| !asked.run(())) {
+                    ev.prevent_default();
+                }
+            }>
             <h2 id=title_id class="modal-title">{title}</h2>
             <For each=shown key=|opening| *opening let(_)>{children()}</For>
         </dialog>

@@ -10,30 +10,46 @@ use strum::VariantArray;
 /// scope); the page's code posts `scopes` instead, which it fills.
 pub const CHECKED_SCOPE: &str = "scope[]";
 
+/// The scopes being picked: the checked management scopes, and the custom scopes' text. Made
+/// where the form is made, so that what else the form shows (the create dialog's summary) can
+/// follow it.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeChoice {
+    checked: RwSignal<BTreeSet<String>>,
+    /// The custom scopes, as typed; the checkboxes of the project's defined ones edit it.
+    custom: RwSignal<String>,
+}
+
+impl ScopeChoice {
+    pub fn new(initial: &ScopeSet) -> Self {
+        let (management, custom): (Vec<_>, Vec<_>) =
+            initial.iter().map(|s| s.to_string()).partition(|s| ManagementScope::from_name(s).is_some());
+        Self { checked: RwSignal::new(management.into_iter().collect()), custom: RwSignal::new(custom.join(" ")) }
+    }
+
+    /// The valid scopes picked so far (a bad custom scope is named when the form is sent).
+    pub fn scopes(&self) -> ScopeSet {
+        let checked = self.checked.get();
+        let custom = self.custom.get();
+        let valid = checked
+            .iter()
+            .map(String::as_str)
+            .chain(custom.split([' ', ',']))
+            .filter(|s| crate::model::Scope::parse(s).is_ok())
+            .collect::<Vec<_>>();
+        ScopeSet::parse(valid).unwrap_or_default()
+    }
+}
+
 /// Posts `scopes` (the checked management scopes, space-separated) and `custom_scopes`.
 #[component]
 pub fn ScopePicker(
-    initial: ScopeSet,
+    choice: ScopeChoice,
     /// The custom scopes the key's project defines.
     #[prop(into, optional)]
     defined: Signal<Vec<CustomScope>>,
 ) -> impl IntoView {
-    let checked = RwSignal::new(
-        initial
-            .iter()
-            .filter(|s| ManagementScope::from_name(s.as_str()).is_some())
-            .map(|s| s.to_string())
-            .collect::<BTreeSet<_>>(),
-    );
-    // The text field holds the custom scopes; the checkboxes of defined ones edit it.
-    let custom = RwSignal::new(
-        initial
-            .iter()
-            .filter(|s| ManagementScope::from_name(s.as_str()).is_none())
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>()
-            .join(" "),
-    );
+    let ScopeChoice { checked, custom } = choice;
     let joined = move || checked.with(|c| c.iter().cloned().collect::<Vec<_>>().join(" "));
 
     view! {

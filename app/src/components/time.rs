@@ -1,4 +1,5 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
+use leptos::prelude::{RwSignal, Set, Signal};
 
 /// A timestamp as the tables show it, the same on the server and in the browser (UTC).
 /// Written out by hand: chrono's `format` would ship a strftime interpreter to the browser.
@@ -30,4 +31,22 @@ pub fn after(ms: u32, f: impl FnOnce() + 'static) {
     gloo_timers::callback::Timeout::new(ms, f).forget();
     #[cfg(not(feature = "hydrate"))]
     let _ = (ms, f);
+}
+
+/// Now, where the code runs: chrono's clock reads nothing in the browser (without a binding that
+/// would add to the bundle), so there it asks the page.
+pub fn now() -> DateTime<Utc> {
+    #[cfg(feature = "hydrate")]
+    return DateTime::from_timestamp_millis(web_sys::js_sys::Date::now() as i64).unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    Utc::now()
+}
+
+/// True once the page's code runs in the browser, never while the server renders: what only the
+/// code can keep true (a summary of inputs, an answer to a click) waits for it, so the server's
+/// HTML and the hydrating browser agree, and the page without code shows nothing stale.
+pub fn use_hydrated() -> Signal<bool> {
+    let hydrated = RwSignal::new(false);
+    leptos::prelude::Effect::new(move |_| hydrated.set(true));
+    hydrated.into()
 }

@@ -2,7 +2,7 @@
 //! the browser alike: no chart library to ship.
 
 use super::format_time;
-use crate::model::UsageHistory;
+use crate::model::{UsageHistory, grouped};
 use leptos::prelude::*;
 
 const BAR: f64 = 4.0;
@@ -11,7 +11,12 @@ const HEIGHT: f64 = 120.0;
 #[component]
 pub fn UsageChart(history: UsageHistory) -> impl IntoView {
     let (valid, denied) = (history.valid(), history.denied());
-    let summary = format!("{} calls in the last 7 days: {valid} valid, {denied} denied", valid + denied);
+    let summary = format!(
+        "{} calls in the last 7 days: {} valid, {} denied",
+        grouped(valid + denied),
+        grouped(valid),
+        grouped(denied)
+    );
     // Hours with no calls draw nothing.
     let busy: Vec<(usize, crate::model::HourlyUsage)> =
         history.hours.iter().copied().enumerate().filter(|(_, h)| h.total() > 0).collect();

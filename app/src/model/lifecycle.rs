@@ -18,6 +18,8 @@ pub enum Expiration {
 impl Expiration {
     /// The periods the dialog offers, in days.
     pub const PRESET_DAYS: [u16; 5] = [30, 60, 90, 180, 365];
+    /// What the dialog starts on: a key nobody remembers stops working on its own.
+    pub const SUGGESTED_DAYS: u16 = 90;
     /// No key may be made to live longer than this from now.
     pub const MAX_DAYS: i64 = 5 * 366;
 
@@ -147,6 +149,9 @@ pub enum RotationGrace {
 }
 
 impl RotationGrace {
+    /// What the rotate dialog starts on: a day for every integration to take the new secret.
+    pub const SUGGESTED: Self = Self::OneDay;
+
     pub fn duration(self) -> Option<Duration> {
         match self {
             Self::None => None,

@@ -6,6 +6,7 @@ mod error;
 mod key;
 mod lifecycle;
 mod members;
+mod outline;
 mod permission;
 mod plan;
 mod project;
@@ -29,6 +30,7 @@ pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
 pub use members::{
     INVITATION_DAYS, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
 };
+pub use outline::{KeyOutline, SiteOrigin, day_in_words, verify_command};
 pub use permission::Permission;
 pub use plan::Plan;
 pub use project::{CustomScope, Project, ProjectOverview, project_name};
@@ -37,6 +39,6 @@ pub use role::Role;
 pub use scope::{ManagementScope, Scope, ScopePreset, ScopeSet};
 pub use session::SessionInfo;
 pub use setup::{MIN_PASSWORD_CHARS, SetupForm, normalize_email, validate_new_password};
-pub use text::{organization_name, plain_text};
+pub use text::{grouped, organization_name, plain_text};
 pub use usage::{HourlyUsage, UsageHistory};
 pub use verification::{KeyRejection, VerifyCode};

@@ -174,11 +174,11 @@ impl KeyPage {
     /// "26–50 of 130".
     pub fn range_label(&self) -> String {
         if self.keys.is_empty() {
-            return format!("0 of {}", self.total);
+            return format!("0 of {}", super::grouped(self.total));
         }
         let first = u64::from(self.page - 1) * u64::from(self.per_page) + 1;
         let last = first + self.keys.len() as u64 - 1;
-        format!("{first}–{last} of {}", self.total)
+        format!("{}–{} of {}", super::grouped(first), super::grouped(last), super::grouped(self.total))
     }
 }
 

@@ -181,6 +181,9 @@ pub enum ScopePreset {
 }
 
 impl ScopePreset {
+    /// What the create dialog starts on: least privilege; more is a deliberate choice.
+    pub const FOR_NEW_KEYS: Self = Self::ReadOnly;
+
     pub fn scopes(self) -> ScopeSet {
         let pick = |f: fn(ManagementScope) -> bool| {
             ScopeSet(ManagementScope::VARIANTS.iter().copied().filter(|s| f(*s)).map(Scope::from).collect())
@@ -267,9 +270,74 @@ impl ScopeSet {
         }
     }
 
+    /// What the scopes let a key do, as a person would say it: "Can read keys and the audit log,
+    /// and verify keys". The create dialog sums a key up with it before the key exists.
+    pub fn in_words(&self) -> String {
+        use ManagementScope::*;
+        let has = |scope: ManagementScope| self.contains(scope.as_str());
+        let named = |pairs: &[(ManagementScope, &'static str)]| {
+            pairs.iter().filter(|(scope, _)| has(*scope)).map(|(_, word)| *word).collect::<Vec<_>>()
+        };
+        let reads = named(&[
+            (ApiKeysRead, "keys"),
+            (ProjectsRead, "projects"),
+            (StatsRead, "usage"),
+            (AuditRead, "the audit log"),
+            (MembersRead, "members"),
+            (OrganizationRead, "the organization"),
+            (BillingRead, "the plan"),
+        ]);
+        let changes = named(&[
+            (ApiKeysCreate, "create"),
+            (ApiKeysUpdate, "edit"),
+            (ApiKeysRotate, "rotate"),
+            (ApiKeysRevoke, "revoke"),
+            (ApiKeysDelete, "delete"),
+            (ApiKeysVerify, "verify"),
+        ]);
+        let custom: Vec<&str> =
+            self.iter().map(Scope::as_str).filter(|s| ManagementScope::from_name(s).is_none()).collect();
+
+        let mut can = Vec::new();
+        if !reads.is_empty() {
+            can.push(format!("read {}", and_list(&reads)));
+        }
+        if !changes.is_empty() {
+            // Without manage_all, a key changes its own project's keys only.
+            let reach = if has(ApiKeysManageAll) { " in every project" } else { "" };
+            can.push(format!("{} keys{reach}", and_list(&changes)));
+        }
+        if has(AuditExport) {
+            can.push("export the audit log".to_owned());
+        }
+        match custom.len() {
+            0 => {}
+            1..=3 => can.push(format!("use {}", and_list(&custom))),
+            n => can.push(format!("use {n} scopes of your API")),
+        }
+        if can.is_empty() {
+            return "Can do nothing (no scopes)".to_owned();
+        }
+        // Clauses that are lists themselves are kept apart, so that no "and" joins two lists.
+        let lists = can.iter().any(|c| c.contains(" and ") || c.contains(", "));
+        let joined = if lists { can.join("; ") } else { and_list(&can) };
+        format!("Can {joined}")
+    }
+
     /// The scopes as strings, in order: how they are stored.
     pub fn to_strings(&self) -> Vec<String> {
         self.0.iter().map(|s| s.as_str().to_owned()).collect()
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list<S: AsRef<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.as_ref().to_owned(),
+        [rest @ .., last] => {
+            format!("{} and {}", rest.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(", "), last.as_ref())
+        }
     }
 }
 
@@ -333,5 +401,30 @@ mod tests {
         let set = ScopeSet::parse(["b.read", " ", "a.read", "b.read"]).expect("valid");
         assert_eq!(set.to_strings(), ["a.read", "b.read"]);
         assert_eq!(ScopeSet::parse(["a.read", "nope"]).unwrap_err().field, "scopes");
+    }
+
+    #[test]
+    fn scopes_read_as_a_sentence() {
+        let words = |raw: &[&str]| ScopeSet::parse(raw.iter().copied()).map(|s| s.in_words());
+        assert_eq!(
+            ScopePreset::ReadOnly.scopes().in_words(),
+            "Can read keys, projects, usage, the audit log, members, the organization and the plan"
+        );
+        assert_eq!(ScopePreset::Verifier.scopes().in_words(), "Can verify keys");
+        assert_eq!(
+            ScopePreset::Workspace.scopes().in_words(),
+            "Can read keys, projects and usage; create, revoke and verify keys"
+        );
+        assert_eq!(words(&["api_keys.read", "audit.read"]), Ok("Can read keys and the audit log".to_owned()));
+        assert_eq!(words(&["api_keys.read", "api_keys.verify"]), Ok("Can read keys and verify keys".to_owned()));
+        assert_eq!(
+            words(&["api_keys.rotate", "api_keys.manage_all", "orders.read"]),
+            Ok("Can rotate keys in every project and use orders.read".to_owned())
+        );
+        assert_eq!(
+            words(&["a.read", "b.read", "c.read", "d.read"]),
+            Ok("Can use 4 scopes of your API".to_owned())
+        );
+        assert_eq!(ScopeSet::default().in_words(), "Can do nothing (no scopes)");
     }
 }

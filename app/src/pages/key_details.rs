@@ -1,11 +1,11 @@
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, ErrorMessage, KeyActions, Modal, RequireSession, ScopePicker, StatusBadge, UsageChart, current_member,
+    ActionError, ErrorMessage, KeyActions, Modal, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member,
     format_date, format_time, provide_key_actions, use_key_actions,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, KeyDetails, RateLimit, Rotation, RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, AppError, CustomScope, Environment, KeyDetails, RateLimit, Rotation, RotationGrace, ScopeSet, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -130,11 +130,14 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let rotate_open = RwSignal::new(false);
     let delete_open = RwSignal::new(false);
     let revoke_open = RwSignal::new(false);
+    let disable_open = RwSignal::new(false);
+    let production = key.environment == Environment::Production;
     for (action_done, open) in [
         (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
         (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),
         (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
         (Signal::derive(move || matches!(actions.revoke.value().get(), Some(Ok(_)))), revoke_open),
+        (Signal::derive(move || matches!(actions.disable.value().get(), Some(Ok(_)))), disable_open),
     ] {
         Effect::new(move |_| {
             if action_done.get() {
@@ -155,11 +158,16 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
                 <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
             })}
             // Forms, so that they work before the page's code has arrived, and without it.
-            {status.can_disable().then(|| view! {
+            // A production key is asked about first: disabling it stops live traffic.
+            {(status.can_disable() && !production).then(|| view! {
                 <ActionForm action=actions.disable attr:class="inline-form">
                     <input type="hidden" name="id" value=id.to_string() />
                     <button type="submit" class="button" disabled=move || actions.disable.pending().get()>"Disable"</button>
                 </ActionForm>
+            })}
+            {(status.can_disable() && production).then(|| view! {
+                <button type="button" class="button" commandfor=DISABLE_DIALOG command="show-modal"
+                    on:click=move |_| disable_open.set(true)>"Disable"</button>
             })}
             {status.can_enable().then(|| view! {
                 <ActionForm action=actions.enable attr:class="inline-form">
@@ -184,6 +192,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         <RotateDialog id open=rotate_open name=key.name.clone() />
         <DeleteDialog id open=delete_open name=key.name.clone() />
         {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
+        {(status.can_disable() && production).then(|| view! { <DisableDialog id open=disable_open name=key.name.clone() /> })}
         <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
     }
 }
@@ -248,7 +257,7 @@ fn EditScopesDialog(id: Uuid, open: RwSignal<bool>, initial: ScopeSet, defined: 
         <Modal id="edit-scopes" title="Edit scopes" open on_close=Callback::new(move |()| open.set(false))>
             <ActionForm action=actions.scopes attr:class="form">
                 <input type="hidden" name="id" value=id.to_string() />
-                <ScopePicker initial=initial.get_value() defined=defined.get_value() />
+                <ScopePicker choice=ScopeChoice::new(&initial.get_value()) defined=defined.get_value() />
                 <ActionError value=actions.scopes.value() />
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
@@ -309,13 +318,49 @@ fn RotateDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
                 <div class="field">
                     <label for="rotate-grace">"Keep the old secret working for"</label>
                     <select id="rotate-grace" name="grace">
-                        {RotationGrace::VARIANTS.iter().copied().map(|g| view! { <option value=g.as_str()>{g.label()}</option> }).collect_view()}
+                        {RotationGrace::VARIANTS.iter().copied().map(|g| view! {
+                            <option value=g.as_str() selected=g == RotationGrace::SUGGESTED>{g.label()}</option>
+                        }).collect_view()}
                     </select>
+                    // Shown by the style sheet while "None" is picked.
+                    <small class="field-warning stops-now">
+                        "Every integration that uses the old secret stops working now."
+                    </small>
                 </div>
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-primary" disabled=move || pending.get()>
                         {move || if pending.get() { "Rotating…" } else { "Rotate key" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+/// The id of the disable dialog, which a `commandfor` names.
+const DISABLE_DIALOG: &str = "disable-key";
+
+/// Asks before disabling a production key; in the page while closed, so that it opens (and its
+/// form posts) without the page's code too.
+#[component]
+fn DisableDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
+    let actions = use_key_actions();
+    let pending = actions.disable.pending();
+    let question = Signal::stored(format!(
+        "\"{name}\" is a production key: every request that uses it will be refused until it is enabled again."
+    ));
+    view! {
+        <Modal id=DISABLE_DIALOG title="Disable production key" open on_close=Callback::new(move |()| open.set(false))
+            opens_without_script=true>
+            <p>{question}</p>
+            <ActionForm action=actions.disable>
+                <input type="hidden" name="id" value=id.to_string() />
+                <div class="dialog-actions">
+                    <button type="button" class="button" commandfor=DISABLE_DIALOG command="close"
+                        on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-danger" disabled=move || pending.get()>
+                        {move || if pending.get() { "Disabling…" } else { "Disable key" }}
                     </button>
                 </div>
             </ActionForm>

@@ -12,7 +12,7 @@ use crate::model::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
-use leptos_router::components::Form;
+use leptos_router::components::{Form, Redirect};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use strum::VariantArray;
@@ -71,14 +71,19 @@ fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
     let query = Memo::new(move |_| params.with(|p| KeyQuery::from_params(|k| p.get(k))));
     let navigate = use_navigate();
     let set_query = Callback::new(move |query: KeyQuery| {
-        let mut map = ParamsMap::new();
-        for (key, value) in query.to_params() {
-            map.insert(key, value);
-        }
         let options = NavigateOptions { replace: true, scroll: false, ..Default::default() };
-        navigate(&format!("/keys{}", map.to_query_string()), options);
+        navigate(&keys_url(&query), options);
     });
     (query, set_query)
+}
+
+/// The keys page showing `query`: only what differs from the defaults is in the URL.
+fn keys_url(query: &KeyQuery) -> String {
+    let mut params = ParamsMap::new();
+    for (key, value) in query.to_params() {
+        params.insert(key, value);
+    }
+    format!("/keys{}", params.to_query_string())
 }
 
 #[component]
@@ -182,8 +187,18 @@ fn KeyList(
                     Ok(page) if page.total == 0 && query.with_untracked(|q| *q == KeyQuery::default()) => {
                         view! { <EmptyKeys on_create /> }.into_any()
                     }
+                    // Past the last page (an old link, keys deleted since): the last page, by a real
+                    // redirect on the server.
+                    Ok(page) if page.keys.is_empty() && page.total > 0 && page.page > page.pages() => {
+                        let last = KeyQuery { page: page.pages(), ..query.get_untracked() };
+                        let options = NavigateOptions { replace: true, ..Default::default() };
+                        view! { <Redirect path=keys_url(&last) options /> }.into_any()
+                    }
                     Ok(page) if page.keys.is_empty() => view! {
-                        <p class="empty-results" role="status">"No keys match this search and these filters."</p>
+                        <div class="empty-results" role="status">
+                            <p>"No keys match this search and these filters."</p>
+                            <a class="button" href="/keys">"Clear filters"</a>
+                        </div>
                         <Pagination page set_query query />
                     }.into_any(),
                     Ok(page) => {
@@ -310,6 +325,14 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
 fn SearchBox(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>) -> impl IntoView {
     let search = RwSignal::new(query.get_untracked().search);
     let typed = StoredValue::new(0u64);
+    // A search the URL changes by itself ("Clear filters", Back) shows in the field; one being
+    // typed (which may end in a space the URL trims) is left alone.
+    Effect::new(move |_| {
+        let searched = query.with(|q| q.search.clone());
+        if search.with_untracked(|s| s.trim() != searched) {
+            search.set(searched);
+        }
+    });
     let on_search = move |ev| {
         let text = event_target_value(&ev);
         search.set(text.clone());
@@ -343,13 +366,7 @@ fn SearchBox(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>) -> impl IntoV
 
 #[component]
 fn Pagination(page: KeyPage, set_query: Callback<KeyQuery>, query: Memo<KeyQuery>) -> impl IntoView {
-    let link = move |page: u32| {
-        let mut params = ParamsMap::new();
-        for (key, value) in (KeyQuery { page, ..query.get_untracked() }).to_params() {
-            params.insert(key, value);
-        }
-        format!("/keys{}", params.to_query_string())
-    };
+    let link = move |page: u32| keys_url(&KeyQuery { page, ..query.get_untracked() });
     let (current, pages) = (page.page, page.pages());
     let kept: Vec<_> = query
         .with_untracked(KeyQuery::to_params)

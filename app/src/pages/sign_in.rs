@@ -1,6 +1,6 @@
 use crate::api::auth::SignIn;
 use crate::api::auth::needs_setup;
-use crate::components::{ActionError, go_to_keys_once_signed_in, use_auth};
+use crate::components::{ActionError, Logo, go_to_keys_once_signed_in, use_auth};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -12,6 +12,8 @@ pub fn SignInPage() -> impl IntoView {
     let value = action.value();
     let pending = action.pending();
     let setup = Resource::new(|| (), |_| needs_setup());
+    // Outside the suspense, so that a failed attempt (which reloads the session) keeps what was typed.
+    let email = RwSignal::new(String::new());
 
     go_to_keys_once_signed_in(value);
 
@@ -27,11 +29,14 @@ pub fn SignInPage() -> impl IntoView {
                         return view! { <Redirect path="/keys" /> }.into_any();
                     }
                     view! {
+                        <Logo />
                         <h1>"Sign in to Keyward"</h1>
                         <ActionForm action attr:class="form card">
                             <div class="field">
                                 <label for="sign-in-email">"Email"</label>
-                                <input id="sign-in-email" name="email" type="email" required autocomplete="username" />
+                                <input id="sign-in-email" name="email" type="email" required autocomplete="username"
+                                    autofocus=true prop:value=move || email.get()
+                                    on:input=move |ev| email.set(event_target_value(&ev)) />
                             </div>
                             <div class="field">
                                 <label for="sign-in-password">"Password"</label>
@@ -43,6 +48,9 @@ pub fn SignInPage() -> impl IntoView {
                                 {move || if pending.get() { "Signing in…" } else { "Sign in" }}
                             </button>
                         </ActionForm>
+                        <p class="hint forgot">
+                            "Forgot your password? Ask an owner of your organization."
+                        </p>
                     }
                     .into_any()
                 })}

@@ -1,0 +1,209 @@
+import { execFileSync } from "node:child_process";
+import type { Page } from "@playwright/test";
+import { expect, test, createKey, owner, signIn } from "./fixtures";
+
+// What a first-time user meets, at a laptop's size and a phone's (two projects in
+// playwright.config.ts run this file, after every other spec): safe defaults, a shown-once moment
+// that cannot go wrong, and a sign-in page that helps.
+
+const hydrated = (page: Page) => expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
+
+/** The day `days` from now as the dialog writes it: "23 Feb 2027" (UTC). */
+function dayInWords(days: number): string {
+  const at = new Date(Date.now() + days * 86_400_000);
+  const month = at.toLocaleString("en-GB", { month: "short", timeZone: "UTC" }).slice(0, 3);
+  return `${at.getUTCDate()} ${month} ${at.getUTCFullYear()}`;
+}
+
+/** Makes the clipboard never answer, as a slow one would: what the page shows cannot wait for it. */
+async function holdClipboard(page: Page) {
+  await page.evaluate(() => {
+    navigator.clipboard.writeText = () => new Promise<void>(() => {});
+  });
+}
+
+async function openCreateDialog(page: Page) {
+  await page.goto("/keys");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Create API Key" }).first().click();
+  const dialog = page.getByRole("dialog", { name: "Create API Key" });
+  await expect(dialog).toBeVisible();
+  return dialog;
+}
+
+test("sign-in focuses the email, keeps it after a failed attempt, and says what to do about a forgotten password", async ({ page, request }) => {
+  await page.goto("/sign-in");
+  await hydrated(page);
+  await expect(page.getByLabel("Email")).toBeFocused();
+  await expect(page.getByText("Forgot your password? Ask an owner of your organization.")).toBeVisible();
+  await page.getByLabel("Email").fill(owner.email);
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Invalid email or password.");
+  await expect(page.getByLabel("Email")).toHaveValue(owner.email);
+
+  // The site has an icon where browsers and tools look for one, not only the page's own link.
+  const icon = await request.get("/favicon.ico");
+  expect(icon.status()).toBe(200);
+  expect(icon.headers()["content-type"]).toMatch(/image\/(x-icon|vnd\.microsoft\.icon)/);
+});
+
+test("the create dialog starts least-privileged, warns about keys that never expire, and sums the key up", async ({ page }) => {
+  await signIn(page);
+  const dialog = await openCreateDialog(page);
+
+  await expect(dialog.getByRole("button", { name: "Read-only" })).toHaveAttribute("aria-pressed", "true");
+  await expect(dialog.getByRole("checkbox", { name: /api_keys\.create/ })).not.toBeChecked();
+  await expect(dialog.getByRole("checkbox", { name: /api_keys\.delete/ })).not.toBeChecked();
+  const expiration = dialog.getByLabel("Expiration", { exact: true });
+  await expect(expiration).toHaveValue("90");
+
+  const summary = dialog.locator(".key-outline");
+  await expect(summary).toHaveText(
+    `Summary: Can read keys, projects, usage, the audit log, members, the organization and the plan, in Production, expires ${dayInWords(90)}.`,
+  );
+
+  const neverWarning = dialog.getByText("A key that never expires works until someone revokes it");
+  await expect(neverWarning).toBeHidden();
+  await expiration.selectOption("never");
+  await expect(neverWarning).toBeVisible();
+  await expect(summary).toContainText("in Production, never expires.");
+  await expiration.selectOption("30");
+  await expect(neverWarning).toBeHidden();
+
+  // The sentence follows every choice.
+  await dialog.getByLabel("Environment", { exact: true }).selectOption("staging");
+  await dialog.getByRole("button", { name: "Verifier" }).click();
+  await expect(summary).toHaveText(`Summary: Can verify keys, in Staging, expires ${dayInWords(30)}.`);
+  await dialog.getByRole("checkbox", { name: /api_keys\.revoke/ }).check();
+  await dialog.getByLabel("Custom scopes for your API").fill("orders.read");
+  await expect(summary).toHaveText(`Summary: Can revoke and verify keys; use orders.read, in Staging, expires ${dayInWords(30)}.`);
+  await expiration.selectOption("date");
+  await expect(summary).toContainText("pick the day it expires");
+
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await expect(dialog).toBeHidden();
+});
+
+test("the new key's token: Copy answers at once, Escape asks first, and the curl line verifies the key", async ({ page, context, baseURL }, testInfo) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
+  await signIn(page);
+  await hydrated(page);
+  const verifier = await createKey(page, `First-use verifier (${testInfo.project.name})`, "api_keys.verify");
+
+  const dialog = await openCreateDialog(page);
+  const name = `First-use key (${testInfo.project.name})`;
+  await dialog.getByLabel("Name", { exact: true }).fill(name);
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  const reveal = page.getByRole("dialog", { name: "Save your API key" });
+  const token = ((await reveal.getByLabel("API key").textContent()) ?? "").trim();
+  expect(token).toMatch(/^kw_live_/);
+
+  await test.step("Escape before Copy asks whether the key was saved", async () => {
+    await page.keyboard.press("Escape");
+    const question = reveal.getByRole("alert");
+    await expect(question).toContainText("Did you save the key?");
+    await expect(reveal).toBeVisible();
+    await question.getByRole("button", { name: "Not yet" }).click();
+    await expect(question).toBeHidden();
+    await expect(reveal.getByLabel("API key")).toHaveText(token);
+  });
+
+  await test.step("the curl line, run as shown, verifies the new key", async () => {
+    const command = ((await reveal.getByLabel("Try it: verify the key with a verifier key of its project").textContent()) ?? "").trim();
+    expect(command).toContain(`${baseURL}/api/v1/keys/verify`);
+    expect(command).toContain(token);
+    expect(command).not.toContain(verifier.token);
+    const answer = execFileSync("sh", ["-c", command], { env: { ...process.env, KEYWARD_VERIFIER_KEY: verifier.token } });
+    expect(JSON.parse(answer.toString())).toMatchObject({ valid: true, code: "VALID", name });
+  });
+
+  await test.step("Copy says so as it is pressed, without waiting for the clipboard", async () => {
+    await holdClipboard(page);
+    await reveal.getByRole("button", { name: "Copy" }).click();
+    await expect(reveal.getByRole("button", { name: "Copied!" })).toBeVisible();
+    // Copied: Escape closes without asking.
+    await page.keyboard.press("Escape");
+    await expect(reveal).toBeHidden();
+  });
+});
+
+test("a refused copy takes its answer back and says what to do; Yes, close closes", async ({ page }, testInfo) => {
+  await signIn(page);
+  const dialog = await openCreateDialog(page);
+  await dialog.getByLabel("Name", { exact: true }).fill(`First-use refused copy (${testInfo.project.name})`);
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  const reveal = page.getByRole("dialog", { name: "Save your API key" });
+  await expect(reveal.getByLabel("API key")).toHaveText(/^kw_live_/);
+
+  await page.evaluate(() => {
+    navigator.clipboard.writeText = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
+  });
+  await reveal.getByRole("button", { name: "Copy" }).click();
+  await expect(reveal.getByRole("alert")).toHaveText("Could not copy. Select the key and copy it by hand.");
+  await expect(reveal.getByRole("button", { name: "Copy" })).toBeVisible();
+  // Not copied, so Escape still asks; the answer closes it.
+  await page.keyboard.press("Escape");
+  await reveal.getByRole("alert").getByRole("button", { name: "Yes, close" }).click();
+  await expect(reveal).toBeHidden();
+});
+
+test("rotation suggests a day's grace and says what none means; a production key is disabled only once confirmed", async ({ page }, testInfo) => {
+  await signIn(page);
+  await hydrated(page);
+  const key = await createKey(page, `First-use production (${testInfo.project.name})`, "api_keys.read");
+  await page.goto(`/keys/${key.key.id}`);
+  await hydrated(page);
+
+  await page.getByRole("button", { name: "Rotate" }).click();
+  const rotate = page.getByRole("dialog", { name: "Rotate API key" });
+  const grace = rotate.getByLabel("Keep the old secret working for");
+  await expect(grace).toHaveValue("24h");
+  const stopsNow = rotate.getByText("Every integration that uses the old secret stops working now.");
+  await expect(stopsNow).toBeHidden();
+  await grace.selectOption("none");
+  await expect(stopsNow).toBeVisible();
+  await rotate.getByRole("button", { name: "Cancel" }).click();
+  await expect(rotate).toBeHidden();
+
+  // Cancelled: nothing changes.
+  await page.getByRole("button", { name: "Disable" }).click();
+  const confirm = page.getByRole("dialog", { name: "Disable production key" });
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  await expect(confirm).toBeHidden();
+  await page.reload();
+  await expect(page.locator(".page-header")).toContainText("Active");
+  // Confirmed: disabled.
+  await page.getByRole("button", { name: "Disable" }).click();
+  await confirm.getByRole("button", { name: "Disable key" }).click();
+  await expect(page.locator(".page-header")).toContainText("Disabled");
+});
+
+test("the keys list: plain counts, one way to clear a search, Clear filters on an empty result, and no page past the last", async ({ page }) => {
+  await signIn(page);
+  await hydrated(page);
+  // What counts toward the plan, in words.
+  await expect(page.locator(".stats")).toContainText(/all but revoked keys count|not revoked; your plan has no limit/);
+
+  const search = page.getByLabel("Search keys");
+  await search.fill("nothing is called this");
+  await expect(page).toHaveURL(/q=nothing/);
+  await expect(page.getByRole("button", { name: "Clear search" })).toHaveCount(1);
+  // The browser's own clear button is not drawn beside it.
+  expect(await search.evaluate((el) => getComputedStyle(el, "::-webkit-search-cancel-button").appearance)).toBe("none");
+  await expect(page.getByText("No keys match this search and these filters.")).toBeVisible();
+  await page.getByRole("link", { name: "Clear filters" }).click();
+  await expect(page).toHaveURL(/\/keys$/);
+  await expect(search).toHaveValue("");
+  await expect(page.getByRole("table", { name: "API keys" })).toBeVisible();
+
+  // An old link past the end lands on the last page, with a real redirect from the server too.
+  const answer = await page.request.get("/keys?per_page=10&page=999", { maxRedirects: 0 });
+  expect(answer.status()).toBe(302);
+  const last = new URL(answer.headers()["location"], page.url());
+  expect(last.searchParams.get("page")).toMatch(/^\d+$/);
+  await page.goto("/keys?per_page=10&page=999");
+  await expect(page).toHaveURL(new RegExp(`page=${last.searchParams.get("page")}`));
+  await expect(page.getByRole("link", { name: "Next" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Previous" })).toBeVisible();
+});
