@@ -118,6 +118,13 @@ test("a person founds a second organization, switches between them, ends their o
     await expect(laptop).toHaveURL(/\/sign-in$/);
     await signIn(laptop, "an even better passphrase");
     await expect(laptop).toHaveURL(/\/keys$/);
+
+    // And back, for the specs that run after this one.
+    await laptop.goto("/account");
+    await laptop.getByLabel("Current password").fill("an even better passphrase");
+    await laptop.getByLabel("New password").fill(owner.password);
+    await laptop.getByRole("button", { name: "Change password" }).click();
+    await expect(laptop.getByRole("status").filter({ hasText: /^Password changed\./ })).toBeVisible();
   });
   await laptopContext.close();
 });

@@ -563,15 +563,16 @@ pub fn StatsBar(stats: KeyStats) -> impl IntoView {
     };
     view! {
         <dl class="stats">
-            <div class="stat"><dt>"Total keys"</dt><dd>{grouped(stats.total_created)}</dd><small>"ever created"</small></div>
-            <div class="stat"><dt>"Active keys"</dt><dd>{grouped(stats.active)}</dd><small>{counted}</small></div>
+            <div class="stat"><dt>"Total keys"</dt><dd>{grouped(stats.total_created)}</dd><dd class="note">"ever created"</dd></div>
+            <div class="stat"><dt>"Active keys"</dt><dd>{grouped(stats.active)}</dd><dd class="note">{counted}</dd></div>
             <div class="stat">
-                <dt>"API calls (24h)"</dt><dd>{grouped(stats.calls_24h)}</dd><small>"verifications and API calls"</small>
+                <dt>"API calls (24h)"</dt><dd>{grouped(stats.calls_24h)}</dd>
+                <dd class="note">"verifications and API calls"</dd>
             </div>
             <div class="stat">
                 <dt>"Last call"</dt>
                 <dd>{stats.last_call.map_or_else(|| "Never".to_owned(), format_time)}</dd>
-                <small>"any key"</small>
+                <dd class="note">"any key"</dd>
             </div>
         </dl>
     }

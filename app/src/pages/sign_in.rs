@@ -12,7 +12,9 @@ pub fn SignInPage() -> impl IntoView {
     let value = action.value();
     let pending = action.pending();
     let setup = Resource::new(|| (), |_| needs_setup());
-    // Outside the suspense, so that a failed attempt (which reloads the session) keeps what was typed.
+    // Outside the suspense, so that a form made again after a failed attempt (which reloads the
+    // session) starts with the email typed. Only its first value is set: bound to the field, it
+    // would empty whatever was typed before the page's code ran.
     let email = RwSignal::new(String::new());
 
     go_to_keys_once_signed_in(value);
@@ -35,7 +37,7 @@ pub fn SignInPage() -> impl IntoView {
                             <div class="field">
                                 <label for="sign-in-email">"Email"</label>
                                 <input id="sign-in-email" name="email" type="email" required autocomplete="username"
-                                    autofocus=true prop:value=move || email.get()
+                                    autofocus=true value=email.get_untracked()
                                     on:input=move |ev| email.set(event_target_value(&ev)) />
                             </div>
                             <div class="field">
