@@ -210,3 +210,33 @@ test("the keys list: plain counts, one way to clear a search, Clear filters on a
   await expect(page.getByRole("link", { name: "Next" })).toHaveCount(0);
   await expect(page.getByRole("link", { name: "Previous" })).toBeVisible();
 });
+
+test("the header fits the screen: its navigation in a menu on a phone, in the header on a laptop", async ({ page }) => {
+  await signIn(page);
+  await hydrated(page);
+  const nav = page.getByRole("navigation", { name: "Main" });
+  const menu = page.getByRole("button", { name: "Menu" });
+  const narrow = (page.viewportSize()?.width ?? 1280) < 700;
+  if (!narrow) {
+    await expect(menu).toBeHidden();
+    await expect(nav).toBeVisible();
+  } else {
+    await expect(nav).toBeHidden();
+    await menu.click();
+    await expect(nav).toBeVisible();
+    await nav.getByRole("link", { name: "Audit log" }).click();
+    await expect(page).toHaveURL(/\/audit$/);
+    // Followed, the menu closes.
+    await expect(nav).toBeHidden();
+    // The stats are a 2×2 grid.
+    await page.goto("/keys");
+    const boxes = await page.locator(".stat").evaluateAll((stats) => stats.map((s) => Math.round(s.getBoundingClientRect().top)));
+    expect(new Set(boxes).size, `the stats' rows: ${boxes}`).toBe(2);
+  }
+  for (const path of ["/keys", "/audit", "/members", "/projects", "/settings", "/account"]) {
+    await page.goto(path);
+    await expect(page.getByRole("heading", { level: 1 })).toBeVisible();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width, `${path} is ${width} px wide`).toBeLessThanOrEqual(page.viewportSize()?.width ?? 0);
+  }
+});

@@ -28,6 +28,13 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
     await expect(page.getByRole("heading", { name: "API Keys", level: 1 })).toBeVisible();
     await expect(page.getByRole("heading", { name: "No API keys yet" })).toBeVisible();
     await expect(page.getByRole("banner")).toContainText(owner.organization);
+    // A quickstart, one Create button, and nothing to filter yet.
+    await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
+    await expect(page.getByRole("button", { name: "Create API Key" })).toHaveCount(1);
+    await expect(page.getByRole("search")).toHaveCount(0);
+    const steps = page.getByRole("listitem").filter({ hasText: /verifier key|Create a key|Verify it/ });
+    await expect(steps).toHaveCount(3);
+    await expect(steps.nth(2)).toContainText(`curl -s ${new URL(page.url()).origin}/api/v1/keys/verify`);
   });
 
   await test.step("the session cookie is HttpOnly and SameSite=Lax", async () => {
@@ -101,6 +108,7 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
   });
 
   await test.step("revoking asks first, then marks the key revoked and keeps it listed", async () => {
+    await page.getByRole("button", { name: "Actions for Production backend" }).click();
     await page.getByRole("button", { name: "Revoke Production backend" }).click();
     const confirm = page.getByRole("dialog", { name: "Revoke API key" });
     await expect(confirm).toContainText("cannot be undone");

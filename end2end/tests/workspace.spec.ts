@@ -105,7 +105,7 @@ test("a person founds a second organization, switches between them, ends their o
     await page.getByLabel("Current password").fill("not my password at all");
     await page.getByLabel("New password").fill("an even better passphrase");
     await page.getByRole("button", { name: "Change password" }).click();
-    await expect(page.getByRole("alert")).toContainText("Current password is not your current password");
+    await expect(page.getByRole("alert")).toHaveText("That is not your current password.");
     await expect(page.getByLabel("Current password")).toHaveAttribute("aria-invalid", "true");
 
     await page.getByLabel("Current password").fill(owner.password);

@@ -37,6 +37,11 @@ pub fn ErrorMessage(error: AppError) -> impl IntoView {
 
 pub fn error_message(e: &AppError) -> String {
     match e {
+        // A reason that is a sentence of its own (it starts with a capital or a quoted value) is
+        // said as it is: "Scopes "Bad" is not…" reads worse than ""Bad" is not…".
+        AppError::Invalid(field) if field.reason.starts_with(|c: char| c.is_uppercase() || c == '"') => {
+            field.reason.clone()
+        }
         AppError::Invalid(field) => capitalize(&format!("{} {}", field.field.replace(['_', '.'], " "), field.reason)),
         other => capitalize(&other.to_string()),
     }
@@ -48,8 +53,10 @@ mod tests {
 
     #[test]
     fn field_errors_name_the_field_in_words() {
-        let wrong = AppError::invalid("current_password", "is not your current password");
-        assert_eq!(error_message(&wrong), "Current password is not your current password");
+        let wrong = AppError::invalid("current_password", "That is not your current password.");
+        assert_eq!(error_message(&wrong), "That is not your current password.");
+        let scope = AppError::invalid("scopes", "\"Bad\" is not a valid scope.");
+        assert_eq!(error_message(&scope), "\"Bad\" is not a valid scope.");
         let nested = AppError::invalid("rate_limit.requests", "must be 1 or more");
         assert_eq!(error_message(&nested), "Rate limit requests must be 1 or more");
         assert_eq!(

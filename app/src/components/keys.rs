@@ -1,7 +1,7 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    ActionError, ErrorMessage, Modal, ScopeChoice, ScopePicker, StatusBadge, after, current_member, format_date,
+    ActionError, CopyButton, ErrorMessage, Modal, ScopeChoice, ScopePicker, StatusBadge, current_member, format_date,
     format_time, invalid_field, iso_time, now, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
@@ -10,78 +10,209 @@ use crate::model::{
     RateWindow, RotatedKey, ScopePreset, grouped, verify_command,
 };
 use leptos::prelude::*;
+use std::collections::BTreeSet;
 use strum::VariantArray;
+
+/// The columns a person may add to the keys table; the others (name, key, environment, status,
+/// last use and the row's menu) are always there, and fit a 1280-pixel screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, strum::VariantArray, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum OptionalColumn {
+    Project,
+    Scopes,
+    RateLimit,
+    Expires,
+    CreatedBy,
+    Created,
+}
+
+impl OptionalColumn {
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Project => "Project",
+            Self::Scopes => "Scopes",
+            Self::RateLimit => "Rate limit",
+            Self::Expires => "Expires",
+            Self::CreatedBy => "Created by",
+            Self::Created => "Created",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// The optional columns shown, as the person chose them on this browser (kept in its storage).
+#[derive(Debug, Clone, Copy)]
+pub struct ShownColumns(RwSignal<BTreeSet<OptionalColumn>>);
+
+impl ShownColumns {
+    const STORAGE_KEY: &'static str = "keyward.keys.columns";
+
+    /// None at first, the same on the server and in the hydrating browser; the browser's choice is
+    /// read once the page's code runs.
+    pub fn remembered() -> Self {
+        let shown = Self(RwSignal::new(BTreeSet::new()));
+        Effect::new(move |_| {
+            if let Some(saved) = storage().and_then(|s| s.get_item(Self::STORAGE_KEY).ok().flatten()) {
+                shown.0.set(
+                    OptionalColumn::VARIANTS.iter().copied().filter(|c| saved.split(',').any(|n| n == c.name())).collect(),
+                );
+            }
+        });
+        shown
+    }
+
+    pub fn contains(&self, column: OptionalColumn) -> bool {
+        self.0.with(|s| s.contains(&column))
+    }
+
+    fn set(&self, column: OptionalColumn, on: bool) {
+        self.0.update(|s| {
+            if on {
+                s.insert(column);
+            } else {
+                s.remove(&column);
+            }
+        });
+        let names = self.0.with_untracked(|s| s.iter().map(|c| c.name()).collect::<Vec<_>>().join(","));
+        if let Some(storage) = storage() {
+            let _ = storage.set_item(Self::STORAGE_KEY, &names);
+        }
+    }
+
+    /// The table's classes: one `show-…` per optional column shown.
+    fn table_class(&self) -> String {
+        self.0.with(|s| {
+            s.iter().fold("keys-table".to_owned(), |mut class, c| {
+                class.push_str(" show-");
+                class.push_str(c.name());
+                class
+            })
+        })
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Nowhere to keep a choice while the server renders.
+#[cfg(not(feature = "hydrate"))]
+fn storage() -> Option<NoStorage> {
+    None
+}
+
+#[cfg(not(feature = "hydrate"))]
+struct NoStorage;
+
+#[cfg(not(feature = "hydrate"))]
+impl NoStorage {
+    fn get_item(&self, _: &str) -> Result<Option<String>, ()> {
+        Ok(None)
+    }
+    fn set_item(&self, _: &str, _: &str) -> Result<(), ()> {
+        Ok(())
+    }
+}
+
+/// Turns the optional columns on and off: a disclosure of checkboxes, shown once the page's code
+/// runs (which keeps the choice).
+#[component]
+pub fn ColumnPicker(columns: ShownColumns) -> impl IntoView {
+    let hydrated = use_hydrated();
+    move || {
+        hydrated.get().then(|| {
+            view! {
+                <details class="column-picker">
+                    <summary>"Columns"</summary>
+                    <fieldset>
+                        <legend class="visually-hidden">"Columns shown"</legend>
+                        {OptionalColumn::VARIANTS.iter().copied().map(|column| {
+                            let id = format!("column-{}", column.name());
+                            let label_for = id.clone();
+                            view! {
+                                <label class="check" for=label_for>
+                                    <input type="checkbox" id=id prop:checked=move || columns.contains(column)
+                                        on:change=move |ev| columns.set(column, event_target_checked(&ev)) />
+                                    {column.label()}
+                                </label>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                </details>
+            }
+        })
+    }
+}
 
 /// One page of the organization's keys. Only prefixes and masked previews: never a secret.
 #[component]
-pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoView {
+pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<ApiKey>) -> impl IntoView {
+    use OptionalColumn::*;
     let member = current_member();
     let rows = keys
         .into_iter()
         .map(|key| {
             // Only what the member may do is offered; the server refuses the rest anyway.
             let revocable = key.status.can_revoke() && member.as_ref().is_some_and(|m| m.may_change(&key));
-            let label = format!("Revoke {}", key.name);
             let grace = key.previous_valid_until.is_some();
-            let target = key.clone();
             view! {
                 <tr>
                     <th scope="row">
                         <a class="key-name" href=format!("/keys/{}", key.id)>{key.name.clone()}</a>
                         {key.description.clone().map(|d| view! { <span class="key-description">{d}</span> })}
                     </th>
-                    <td class="col-detail">
+                    <td class="col-key">
                         <code class="key-preview" title=key.prefix.clone()>{key.preview.clone()}</code>
                         {grace.then(|| view! { <span class="grace">"Old secret still valid"</span> })}
                     </td>
-                    <td class="col-context">{key.project_name.clone()}</td>
+                    <td class="col-project">{key.project_name.clone()}</td>
                     <td><span class=format!("env env-{}", key.environment.as_str())>{key.environment.label()}</span></td>
                     <td><StatusBadge status=key.status /></td>
-                    <td class="col-context">{key.scopes.summary()}</td>
-                    <td class="col-extra">{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</td>
-                    <td class="col-detail">{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
+                    <td class="col-scopes">{key.scopes.summary()}</td>
+                    <td class="col-rate_limit">{key.rate_limit.map_or_else(|| "None".to_owned(), crate::model::RateLimit::summary)}</td>
+                    <td class="col-expires">{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
                     // Days in the table; the minute on hover, and on the key's page.
-                    <td class="col-detail">
+                    <td class="col-last-used">
                         {match key.last_used_at {
                             Some(at) => view! { <time datetime=iso_time(at) title=format_time(at)>{format_date(at)}</time> }.into_any(),
                             None => "Never".into_any(),
                         }}
                     </td>
-                    <td class="col-extra">{key.created_by.clone()}</td>
-                    <td class="col-context">
+                    <td class="col-created_by">{key.created_by.clone()}</td>
+                    <td class="col-created">
                         <time datetime=iso_time(key.created_at) title=format_time(key.created_at)>{format_date(key.created_at)}</time>
                     </td>
-                    <td class="actions">
-                        {revocable.then(|| view! {
-                            <button type="button" class="button button-danger-quiet" aria-label=label
-                                on:click=move |_| on_revoke.run(target.clone())>
-                                "Revoke"
-                            </button>
-                        })}
-                    </td>
+                    <td class="actions"><RowMenu key revocable on_revoke /></td>
                 </tr>
             }
         })
         .collect_view();
+    let header = |column: OptionalColumn| {
+        view! { <th scope="col" class=format!("col-{}", column.name())>{column.label()}</th> }
+    };
 
     view! {
         <div class="table-wrap">
-            <table class="keys-table">
+            <table class=move || columns.table_class()>
                 <caption class="visually-hidden">"API keys"</caption>
                 <thead>
                     <tr>
                         <th scope="col">"Name"</th>
-                        <th scope="col" class="col-detail">"Key"</th>
-                        <th scope="col" class="col-context">"Project"</th>
+                        <th scope="col" class="col-key">"Key"</th>
+                        {header(Project)}
                         <th scope="col">"Environment"</th>
                         <th scope="col">"Status"</th>
-                        <th scope="col" class="col-context">"Scopes"</th>
-                        <th scope="col" class="col-extra">"Rate limit"</th>
-                        <th scope="col" class="col-detail">"Expires"</th>
-                        <th scope="col" class="col-detail">"Last used"</th>
-                        <th scope="col" class="col-extra">"Created by"</th>
-                        <th scope="col" class="col-context">"Created"</th>
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        {header(Scopes)}
+                        {header(RateLimit)}
+                        {header(Expires)}
+                        <th scope="col" class="col-last-used">"Last used"</th>
+                        {header(CreatedBy)}
+                        {header(Created)}
+                        <th scope="col" class="actions"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -90,9 +221,34 @@ pub fn KeysTable(keys: Vec<ApiKey>, on_revoke: Callback<ApiKey>) -> impl IntoVie
     }
 }
 
-/// Shown when the organization has no key yet.
+/// A row's "⋯" menu: a disclosure the browser opens by itself, with the key's page and what the
+/// member may do to it.
+#[component]
+fn RowMenu(key: ApiKey, revocable: bool, on_revoke: Callback<ApiKey>) -> impl IntoView {
+    let menu_label = format!("Actions for {}", key.name);
+    let revoke_label = format!("Revoke {}", key.name);
+    let href = format!("/keys/{}", key.id);
+    view! {
+        <details class="row-menu">
+            <summary aria-label=menu_label>"⋯"</summary>
+            <div class="row-menu-items">
+                <a href=href>"Open"</a>
+                {revocable.then(|| view! {
+                    <button type="button" class="button button-danger-quiet" aria-label=revoke_label
+                        on:click=move |_| on_revoke.run(key.clone())>
+                        "Revoke"
+                    </button>
+                })}
+            </div>
+        </details>
+    }
+}
+
+/// Shown when the organization has no key yet: the one Create button, and the three steps from
+/// nothing to a verified key.
 #[component]
 pub fn EmptyKeys(on_create: Callback<()>) -> impl IntoView {
+    let command = verify_command(&site_origin(), "kw_live_…");
     view! {
         <section class="empty-state" aria-labelledby="empty-keys-title">
             <h2 id="empty-keys-title">"No API keys yet"</h2>
@@ -100,6 +256,18 @@ pub fn EmptyKeys(on_create: Callback<()>) -> impl IntoView {
                 "API keys let your services and customers call your API. Create one per integration, "
                 "so that you can revoke it alone when it is no longer needed."
             </p>
+            <ol class="quickstart">
+                <li>
+                    <strong>"Create a verifier key"</strong>
+                    " with the Verifier preset: your API presents it when it asks Keyward about a key, "
+                    "and it can do nothing else."
+                </li>
+                <li><strong>"Create a key"</strong>" for a customer or an integration, with the scopes it needs."</li>
+                <li>
+                    <strong>"Verify it"</strong>" as your API will, with the new key in place of kw_live_…:"
+                    <code class="command">{command}</code>
+                </li>
+            </ol>
             <button type="button" class="button button-primary" commandfor=CREATE_DIALOG command="show-modal"
                 on:click=move |_| on_create.run(())>
                 "Create API Key"
@@ -300,7 +468,7 @@ const TOKEN_DIALOG: &str = "new-token";
 /// Escape before Copy asks whether the key was saved (the explicit "I have saved it" does not).
 #[component]
 pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: Callback<()>) -> impl IntoView {
-    let copied = RwSignal::new(false);
+    let copied_once = RwSignal::new(false);
     let asking = RwSignal::new(false);
     // Said in the dialog: a toast would sit behind it.
     let copy_failed = RwSignal::new(false);
@@ -312,7 +480,7 @@ pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: 
     // Each new token starts uncopied.
     Effect::new(move |_| {
         if open.get() {
-            copied.set(false);
+            copied_once.set(false);
             asking.set(false);
             copy_failed.set(false);
         }
@@ -320,24 +488,19 @@ pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: 
 
     // The button says so at once: the clipboard can take most of a second to answer, and a
     // person who sees nothing clicks again. A refusal takes it back and says what to do.
-    let just_copied = RwSignal::new(false);
-    let copy = move |_| {
-        copied.set(true);
-        just_copied.set(true);
+    let on_copied = Callback::new(move |copied: bool| {
+        copy_failed.set(!copied);
+        if !copied {
+            copied_once.set(false);
+        }
+    });
+    // Pressing Copy counts at once (Escape then closes without asking); a refusal undoes it.
+    let copy_pressed = Callback::new(move |()| {
+        copied_once.set(true);
         asking.set(false);
-        copy_failed.set(false);
-        after(2000, move || just_copied.set(false));
-        let text = token();
-        leptos::task::spawn_local(async move {
-            if write_clipboard(&text).await.is_err() {
-                copied.set(false);
-                just_copied.set(false);
-                copy_failed.set(true);
-            }
-        });
-    };
+    });
     let may_dismiss = Callback::new(move |()| {
-        let saved = copied.get_untracked() || asking.get_untracked();
+        let saved = copied_once.get_untracked() || asking.get_untracked();
         asking.set(true);
         saved
     });
@@ -351,9 +514,7 @@ pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: 
             <p>"The key "<strong>{name}</strong>" is ready:"</p>
             <div class="token-box">
                 <code class="token" aria-label="API key">{token}</code>
-                <button type="button" class="button" on:click=copy>
-                    {move || if just_copied.get() { "Copied!" } else { "Copy" }}
-                </button>
+                <CopyButton text=Signal::derive(token) on_press=copy_pressed on_result=on_copied />
             </div>
             {move || copy_failed.get().then(|| view! {
                 <p class="form-error" role="alert">"Could not copy. Select the key and copy it by hand."</p>
@@ -363,7 +524,11 @@ pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: 
                 " Store it somewhere safe now, such as your secrets manager. If you lose it, rotate or revoke the key."
             </p>
             <p class="token-label" id="try-it">"Try it: verify the key with a verifier key of its project"</p>
-            <code class="command" aria-labelledby="try-it">{command}</code>
+            <div class="token-box">
+                <code class="command" aria-labelledby="try-it">{command}</code>
+                <CopyButton text=Signal::derive(command) label="Copy the command".to_owned()
+                    on_result=Callback::new(move |copied: bool| copy_failed.set(!copied)) />
+            </div>
             {move || asking.get().then(|| view! {
                 <div class="warning" role="alert">
                     <p><strong>"Did you save the key?"</strong>" Once this closes, nobody can see it again."</p>
@@ -393,17 +558,6 @@ fn site_origin() -> String {
     return web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
     #[cfg(not(feature = "hydrate"))]
     use_context::<crate::model::SiteOrigin>().map(|o| o.0).unwrap_or_default()
-}
-
-#[cfg(feature = "hydrate")]
-async fn write_clipboard(text: &str) -> Result<(), ()> {
-    let clipboard = web_sys::window().ok_or(())?.navigator().clipboard();
-    wasm_bindgen_futures::JsFuture::from(clipboard.write_text(text)).await.map(|_| ()).map_err(|_| ())
-}
-
-#[cfg(not(feature = "hydrate"))]
-async fn write_clipboard(_text: &str) -> Result<(), ()> {
-    Err(())
 }
 
 /// Asks before revoking: revocation is permanent. In the keys table, it opens for the key its row's

@@ -2,6 +2,7 @@
 
 mod app_shell;
 mod auth;
+mod copy_button;
 mod data_table;
 mod form_error;
 mod key_actions;
@@ -17,6 +18,7 @@ pub use app_shell::{AppShell, Logo, SignedInLayout};
 pub use auth::{
     AuthContext, AuthProvider, RequireSession, current_member, go_to_keys_once_signed_in, reload_on_keys, use_auth,
 };
+pub use copy_button::CopyButton;
 pub use data_table::DataTable;
 pub use form_error::{ActionError, ErrorMessage, error_message, invalid_field};
 pub use key_actions::{KeyActions, provide_key_actions, use_key_actions};

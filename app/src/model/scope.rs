@@ -28,7 +28,7 @@ impl Scope {
             Some((resource, action)) if valid_part(resource) && valid_part(action) => Ok(Self(raw.to_owned())),
             _ => Err(FieldError::new(
                 "scopes",
-                format!("\"{raw}\" is not a valid scope: use resource.action, lower-case letters, digits and _"),
+                format!("\"{raw}\" is not a valid scope. Write resource.action in lower-case letters, digits and _."),
             )),
         }
     }

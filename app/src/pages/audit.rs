@@ -2,12 +2,13 @@
 //! form), so a filtered view can be shared, reloaded, and exported as it is.
 
 use crate::api::audit::list_audit;
-use crate::components::{DataTable, ErrorMessage, RequireSession, format_time, iso_time, use_auth};
+use crate::components::{DataTable, ErrorMessage, RequireSession, format_time, iso_time, use_auth, use_hydrated};
 use crate::model::{AuditAction, AuditEntry, AuditPage, AuditQuery, Permission, capitalize};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::NavigateOptions;
 use leptos_router::components::Form;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use strum::VariantArray;
 
@@ -64,14 +65,35 @@ fn AuditView() -> impl IntoView {
     }
 }
 
+/// A GET form: without JavaScript its button loads the filtered page. Once the page's code runs,
+/// each filter applies as it changes, and the URL names only the filters that are set.
 #[component]
 fn Filters(query: AuditQuery, page: AuditPage) -> impl IntoView {
     let date = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    // The key filtered on, by name: the entries about it carry it.
+    let key_name = query.key.map(|key| {
+        page.entries
+            .iter()
+            .find(|e| e.target_kind == "key" && e.target_id == Some(key))
+            .map_or_else(|| "this key".to_owned(), |e| e.target_name.clone())
+    });
+    let without_key = format!("/audit{}", query_string(&AuditQuery { key: None, page: 1, ..query.clone() }));
+    let current = StoredValue::new(query.clone());
+    let hydrated = use_hydrated();
+    let navigate = use_navigate();
+    let apply = move |change: &dyn Fn(&mut AuditQuery, String), ev: leptos::ev::Event| {
+        let mut next = current.get_value();
+        change(&mut next, event_target_value(&ev));
+        next.page = 1;
+        navigate(&format!("/audit{}", query_string(&next)), NavigateOptions { scroll: false, ..Default::default() });
+    };
+    let day = |v: &str| chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
+    let (on_actor, on_action, on_from, on_to) = (apply.clone(), apply.clone(), apply.clone(), apply);
     view! {
         <Form method="GET" action="/audit" attr:class="toolbar" attr:aria-label="Filter the audit log">
             <label class="filter">
                 "Actor "
-                <select name="actor">
+                <select name="actor" on:change=move |ev| on_actor(&|q, v| q.actor = v.parse().ok(), ev)>
                     <option value="">"Anyone"</option>
                     {page.members.into_iter().map(|m| {
                         let selected = query.actor == Some(m.user_id);
@@ -81,19 +103,28 @@ fn Filters(query: AuditQuery, page: AuditPage) -> impl IntoView {
             </label>
             <label class="filter">
                 "Action "
-                <select name="action">
+                <select name="action" on:change=move |ev| on_action(&|q, v| q.action = AuditAction::parse(&v), ev)>
                     <option value="">"Any action"</option>
                     {AuditAction::VARIANTS.iter().copied().map(|a| view! {
                         <option value=a.as_str() selected=query.action == Some(a)>{a.label()}</option>
                     }).collect_view()}
                 </select>
             </label>
-            {query.key.map(|key| view! {
-                <label class="filter">"Key " <input type="text" name="key" value=key.to_string() readonly /></label>
+            {query.key.zip(key_name).map(|(key, name)| view! {
+                <span class="filter key-filter">
+                    <input type="hidden" name="key" value=key.to_string() />
+                    "Key "<strong>{name.clone()}</strong>
+                    <a href=without_key aria-label=format!("Stop filtering on {name}")>"×"</a>
+                </span>
             })}
-            <label class="filter">"From " <input type="date" name="from" value=date(query.from) /></label>
-            <label class="filter">"To " <input type="date" name="to" value=date(query.to) /></label>
-            <button type="submit" class="button">"Apply filters"</button>
+            <label class="filter">"From "
+                <input type="date" name="from" value=date(query.from) on:change=move |ev| on_from(&|q, v| q.from = day(&v), ev) />
+            </label>
+            <label class="filter">"To "
+                <input type="date" name="to" value=date(query.to) on:change=move |ev| on_to(&|q, v| q.to = day(&v), ev) />
+            </label>
+            // For a page without its code, which cannot apply a change as it is made.
+            <button type="submit" class="button" hidden=hydrated>"Apply filters"</button>
             <a class="button button-quiet" href="/audit">"Clear"</a>
         </Form>
     }

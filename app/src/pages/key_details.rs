@@ -1,8 +1,8 @@
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, ErrorMessage, KeyActions, Modal, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member,
-    format_date, format_time, provide_key_actions, use_key_actions,
+    ActionError, CopyButton, ErrorMessage, KeyActions, Modal, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member,
+    format_date, format_time, provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
     ApiKey, AppError, CustomScope, Environment, KeyDetails, RateLimit, Rotation, RotationGrace, ScopeSet, UsageHistory,
@@ -201,9 +201,15 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
 /// limits, and who made it when.
 #[component]
 fn KeyProperties(key: ApiKey) -> impl IntoView {
+    let toasts = use_toasts();
     let grace = key.previous_valid_until.map(|until| format!("The previous secret works until {}", format_time(until)));
     view! {
         <dl class="properties">
+            // The management API names a key by its id.
+            <dt>"ID"</dt><dd class="copyable"><code>{key.id.to_string()}</code>
+                <CopyButton text=Signal::stored(key.id.to_string()) label="Copy the key's ID".to_owned()
+                    on_result=Callback::new(move |copied: bool| if !copied { toasts.error("Could not copy the ID. Select it and copy it by hand.") }) />
+            </dd>
             <dt>"Key"</dt><dd><code>{key.preview}</code>
                 {grace.map(|grace| view! { <span class="grace">{grace}</span> })}
             </dd>

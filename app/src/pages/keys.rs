@@ -1,8 +1,8 @@
 use crate::api::keys::{get_key_stats, list_keys};
 use crate::api::projects::list_projects;
 use crate::components::keys::{
-    CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, StatsBar, TokenDialog,
-    TokenReveal,
+    CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, ColumnPicker, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, ShownColumns,
+    StatsBar, TokenDialog, TokenReveal,
 };
 use crate::components::{ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions};
 use crate::model::{
@@ -108,6 +108,7 @@ fn KeysView(data: KeysData) -> impl IntoView {
         }
     });
     let open_create = Callback::new(move |()| create_open.set(true));
+    let columns = ShownColumns::remembered();
 
     view! {
         <div class="page-header">
@@ -115,28 +116,29 @@ fn KeysView(data: KeysData) -> impl IntoView {
                 <h1>"API Keys"</h1>
                 <p class="lead">"Keys your services and customers use to call your API."</p>
             </div>
+            // A new organization's one Create button is in its quickstart, below.
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let stats = stats.await.unwrap_or_default();
-                    view! { <CreateButton stats on_create=open_create /> }
+                    (!first_key(keys.await, query)).then(|| view! { <CreateButton stats on_create=open_create /> })
                 })}
             </Transition>
         </div>
 
+        // Figures and filters once there is something to count and filter.
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                stats.await.map(|stats| view! { <StatsBar stats /> })
-            })}
-        </Transition>
-
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
+                let stats = stats.await;
                 let projects = projects.await.unwrap_or_default();
-                view! { <Toolbar query set_query projects /> }
+                (!first_key(keys.await, query)).then(|| view! {
+                    {stats.map(|stats| view! { <StatsBar stats /> })}
+                    <Toolbar query set_query projects />
+                })
             })}
         </Transition>
 
-        <KeyList keys query set_query on_create=open_create on_revoke=Callback::new(move |key| revoke_target.set(Some(key))) />
+        <KeyList keys query set_query columns on_create=open_create
+            on_revoke=Callback::new(move |key| revoke_target.set(Some(key))) />
 
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -177,16 +179,18 @@ fn KeyList(
     keys: Resource<Result<KeyPage, AppError>>,
     query: Memo<KeyQuery>,
     set_query: Callback<KeyQuery>,
+    columns: ShownColumns,
     on_create: Callback<()>,
     on_revoke: Callback<ApiKey>,
 ) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading keys…"</p> }>
             {move || Suspend::new(async move {
-                match keys.await {
-                    Ok(page) if page.total == 0 && query.with_untracked(|q| *q == KeyQuery::default()) => {
-                        view! { <EmptyKeys on_create /> }.into_any()
-                    }
+                let page = keys.await;
+                if first_key(page.clone(), query) {
+                    return view! { <EmptyKeys on_create /> }.into_any();
+                }
+                match page {
                     // Past the last page (an old link, keys deleted since): the last page, by a real
                     // redirect on the server.
                     Ok(page) if page.keys.is_empty() && page.total > 0 && page.page > page.pages() => {
@@ -204,7 +208,8 @@ fn KeyList(
                     Ok(page) => {
                         let rows = page.keys.clone();
                         view! {
-                            <KeysTable keys=rows on_revoke />
+                            <ColumnPicker columns />
+                            <KeysTable keys=rows columns on_revoke />
                             <Pagination page set_query query />
                         }.into_any()
                     }
@@ -213,6 +218,11 @@ fn KeyList(
             })}
         </Transition>
     }
+}
+
+/// The organization has no key at all (not only none that matches): its first is still to make.
+fn first_key(page: Result<KeyPage, AppError>, query: Memo<KeyQuery>) -> bool {
+    page.is_ok_and(|page| page.total == 0) && query.with_untracked(|q| *q == KeyQuery::default())
 }
 
 /// Create, or, at the plan's limit, why not and where to upgrade.

@@ -4,7 +4,7 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    ActionError, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message, format_date,
+    ActionError, CopyButton, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message, format_date,
     format_time, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
@@ -268,11 +268,18 @@ fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> imp
 #[component]
 fn InvitationLink(invitation: NewInvitation, on_done: Callback<()>) -> impl IntoView {
     let link = format!("{}{}", origin(), invitation.path());
+    // Said in the dialog: a toast would sit behind it.
+    let failed = RwSignal::new(false);
     view! {
         <p>{format!("Send this link to {}. It makes them a {} of this organization.", invitation.invitation.email, invitation.invitation.role.label().to_lowercase())}</p>
         <div class="token-box">
-            <code class="token" aria-label="Invitation link">{link}</code>
+            <code class="token" aria-label="Invitation link">{link.clone()}</code>
+            <CopyButton text=Signal::stored(link) label="Copy the invitation link".to_owned()
+                on_result=Callback::new(move |copied: bool| failed.set(!copied)) />
         </div>
+        {move || failed.get().then(|| view! {
+            <p class="form-error" role="alert">"Could not copy. Select the link and copy it by hand."</p>
+        })}
         <p class="warning" role="note">
             <strong>"This link will not be shown again."</strong>
             {format!(" It works once and expires in {INVITATION_DAYS} days.")}

@@ -153,7 +153,7 @@ pub async fn change_password(
     core.sign_in.attempt(&member.email, client.ip)?;
     let account = user::Entity::find_by_id(member.user_id).one(&core.db).await?;
     let Some(account) = auth::check_password(account, &change.current_password).await? else {
-        return Err(crate::model::FieldError::new("current_password", "is not your current password").into());
+        return Err(crate::model::FieldError::new("current_password", "That is not your current password.").into());
     };
     core.sign_in.succeeded(&member.email);
     let new_hash = auth::hash(&change.new_password).await?;
