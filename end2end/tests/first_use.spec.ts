@@ -58,6 +58,9 @@ test("the create dialog starts least-privileged, warns about keys that never exp
   await expect(dialog.getByRole("checkbox", { name: /api_keys\.delete/ })).not.toBeChecked();
   const expiration = dialog.getByLabel("Expiration", { exact: true });
   await expect(expiration).toHaveValue("90");
+  // One scroll area, the dialog's, whose buttons stay in sight.
+  await expect(dialog.getByRole("button", { name: "Create key" })).toBeInViewport();
+  expect(await dialog.locator(".scope-picker").evaluate((el) => el.scrollHeight <= el.clientHeight + 1)).toBe(true);
 
   const summary = dialog.locator(".key-outline");
   await expect(summary).toHaveText(
@@ -122,8 +125,8 @@ test("the new key's token: Copy answers at once, Escape asks first, and the curl
 
   await test.step("Copy says so as it is pressed, without waiting for the clipboard", async () => {
     await holdClipboard(page);
-    await reveal.getByRole("button", { name: "Copy" }).click();
-    await expect(reveal.getByRole("button", { name: "Copied!" })).toBeVisible();
+    await reveal.getByRole("button", { name: "Copy", exact: true }).click();
+    await expect(reveal.getByRole("button", { name: "Copied!", exact: true })).toBeVisible();
     // Copied: Escape closes without asking.
     await page.keyboard.press("Escape");
     await expect(reveal).toBeHidden();
@@ -142,22 +145,29 @@ test("a refused copy takes its answer back and says what to do; Yes, close close
   await page.evaluate(() => {
     navigator.clipboard.writeText = () => Promise.reject(new DOMException("denied", "NotAllowedError"));
   });
-  await reveal.getByRole("button", { name: "Copy" }).click();
+  await reveal.getByRole("button", { name: "Copy", exact: true }).click();
   await expect(reveal.getByRole("alert")).toHaveText("Could not copy. Select the key and copy it by hand.");
-  await expect(reveal.getByRole("button", { name: "Copy" })).toBeVisible();
+  await expect(reveal.getByRole("button", { name: "Copy", exact: true })).toBeVisible();
   // Not copied, so Escape still asks; the answer closes it.
   await page.keyboard.press("Escape");
   await reveal.getByRole("alert").getByRole("button", { name: "Yes, close" }).click();
   await expect(reveal).toBeHidden();
 });
 
-test("rotation suggests a day's grace and says what none means; a production key is disabled only once confirmed", async ({ page }, testInfo) => {
+test("a key's page: its ID to copy, a day's grace suggested for rotation, and a production key disabled only once confirmed", async ({ page, context, baseURL }, testInfo) => {
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
   await signIn(page);
   await expect(page).toHaveURL(/\/keys$/);
   await hydrated(page);
   const key = await createKey(page, `First-use production (${testInfo.project.name})`, "api_keys.read");
   await page.goto(`/keys/${key.key.id}`);
   await hydrated(page);
+
+  // The management API names keys by ID: it is on the page, with a Copy button.
+  await expect(page.getByText(key.key.id, { exact: true })).toBeVisible();
+  await page.getByRole("button", { name: "Copy the key's ID" }).click();
+  await expect(page.getByRole("button", { name: "Copied!", exact: true })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key.key.id);
 
   await page.getByRole("button", { name: "Rotate" }).click();
   const rotate = page.getByRole("dialog", { name: "Rotate API key" });

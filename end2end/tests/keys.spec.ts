@@ -73,11 +73,11 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
     token = (await reveal.getByLabel("API key").textContent()) ?? "";
     expect(token).toMatch(TOKEN);
 
-    await reveal.getByRole("button", { name: "Copy" }).click();
-    await expect(reveal.getByRole("button", { name: "Copied!" })).toBeVisible();
+    await reveal.getByRole("button", { name: "Copy", exact: true }).click();
+    await expect(reveal.getByRole("button", { name: "Copied!", exact: true })).toBeVisible();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(token);
     // "Copied!" turns back into "Copy" after two seconds.
-    await expect(reveal.getByRole("button", { name: "Copy" })).toBeVisible({ timeout: 5_000 });
+    await expect(reveal.getByRole("button", { name: "Copy", exact: true })).toBeVisible({ timeout: 5_000 });
 
     await reveal.getByRole("button", { name: "I have saved it" }).click();
     await expect(reveal).toBeHidden();

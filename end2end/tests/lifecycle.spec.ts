@@ -144,8 +144,15 @@ test("keys are created with presets and custom scopes, edited, disabled, rotated
     await page.getByRole("dialog", { name: "Revoke API key" }).getByRole("button", { name: "Revoke key" }).click();
     await expect(page.locator(".page-header")).toContainText("Revoked");
     await expect(page.getByRole("button", { name: "Rotate" })).toHaveCount(0);
+    // Who revoked it, and when (just now: the exact minute on hover).
+    const revoked = page.getByRole("note").filter({ hasText: /^Revoked by/ });
+    await expect(revoked).toContainText("Revoked by Ada Lovelace, just now.");
+    await expect(revoked.locator("time")).toHaveAttribute("title", /UTC$/);
 
-    await page.getByRole("button", { name: "Delete permanently" }).click();
+    // Deleting is apart, in the danger zone, and not the loudest button on the page.
+    const danger = page.getByRole("region", { name: "Danger zone" });
+    await expect(page.getByRole("group", { name: "Key actions" }).getByRole("button", { name: "Delete permanently" })).toHaveCount(0);
+    await danger.getByRole("button", { name: "Delete permanently" }).click();
     const dialog = page.getByRole("dialog", { name: "Delete API key" });
     const confirm = dialog.getByRole("button", { name: "Delete key" });
     await expect(confirm).toBeDisabled();

@@ -83,6 +83,11 @@ test("an invited developer joins, creates a key, cannot revoke another's, and th
   await dialog.getByRole("button", { name: "Create invitation" }).click();
   const link = (await dialog.getByLabel("Invitation link").textContent()) ?? "";
   expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/invite\/[0-9a-f]{64}$/);
+  // Shown once, so it can be copied at once.
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(page.url()).origin });
+  await dialog.getByRole("button", { name: "Copy the invitation link" }).click();
+  await expect(dialog.getByRole("button", { name: "Copied!", exact: true })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
   await dialog.getByRole("button", { name: "Done" }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole("row").filter({ hasText: "grace@acme.test" })).toContainText("Developer");

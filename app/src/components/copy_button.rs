@@ -39,8 +39,10 @@ pub fn CopyButton(
             }
         });
     };
+    // A name of its own says "Copied!" too, or a screen reader would not hear it.
+    let name = label.map(|label| move || if just_copied.get() { "Copied!".to_owned() } else { label.clone() });
     view! {
-        <button type="button" class="button" aria-label=label on:click=copy>
+        <button type="button" class="button" aria-label=name on:click=copy>
             {move || if just_copied.get() { "Copied!" } else { "Copy" }}
         </button>
     }

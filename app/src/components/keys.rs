@@ -1,7 +1,7 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    ActionError, CopyButton, ErrorMessage, Modal, ScopeChoice, ScopePicker, StatusBadge, current_member, format_date,
+    ActionError, CopyButton, ErrorMessage, Modal, RelativeTime, ScopeChoice, ScopePicker, StatusBadge, current_member, format_date,
     format_time, invalid_field, iso_time, now, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
@@ -175,10 +175,9 @@ pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<A
                     <td class="col-scopes">{key.scopes.summary()}</td>
                     <td class="col-rate_limit">{key.rate_limit.map_or_else(|| "None".to_owned(), crate::model::RateLimit::summary)}</td>
                     <td class="col-expires">{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
-                    // Days in the table; the minute on hover, and on the key's page.
                     <td class="col-last-used">
                         {match key.last_used_at {
-                            Some(at) => view! { <time datetime=iso_time(at) title=format_time(at)>{format_date(at)}</time> }.into_any(),
+                            Some(at) => view! { <RelativeTime at /> }.into_any(),
                             None => "Never".into_any(),
                         }}
                     </td>
@@ -725,7 +724,12 @@ pub fn StatsBar(stats: KeyStats) -> impl IntoView {
             </div>
             <div class="stat">
                 <dt>"Last call"</dt>
-                <dd>{stats.last_call.map_or_else(|| "Never".to_owned(), format_time)}</dd>
+                <dd>
+                    {match stats.last_call {
+                        Some(at) => view! { <RelativeTime at /> }.into_any(),
+                        None => "Never".into_any(),
+                    }}
+                </dd>
                 <dd class="note">"any key"</dd>
             </div>
         </dl>

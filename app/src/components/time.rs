@@ -1,5 +1,5 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use leptos::prelude::{RwSignal, Set, Signal};
+use leptos::prelude::*;
 
 /// A timestamp as the tables show it, the same on the server and in the browser (UTC).
 /// Written out by hand: chrono's `format` would ship a strftime interpreter to the browser.
@@ -49,4 +49,53 @@ pub fn use_hydrated() -> Signal<bool> {
     let hydrated = RwSignal::new(false);
     leptos::prelude::Effect::new(move |_| hydrated.set(true));
     hydrated.into()
+}
+
+/// How long ago, as a person says it: "just now", "5 min ago", "3 h ago", "2 days ago"; past a
+/// month, the day.
+pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let minutes = (now - at).num_minutes();
+    match minutes {
+        ..1 => "just now".to_owned(),
+        1..60 => format!("{minutes} min ago"),
+        60..1440 => format!("{} h ago", minutes / 60),
+        1440..2880 => "yesterday".to_owned(),
+        2880..43200 => format!("{} days ago", minutes / 1440),
+        _ => format_date(at),
+    }
+}
+
+/// A moment shown relative to now ("5 min ago"), the exact time on hover. The server, and the
+/// browser while it hydrates, write the exact time: their "now" differ, and so would the words.
+#[component]
+pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
+    let hydrated = use_hydrated();
+    let exact = format_time(at);
+    let title = exact.clone();
+    view! {
+        <time datetime=iso_time(at) title=title>
+            {move || if hydrated.get() { ago(at, now()) } else { exact.clone() }}
+        </time>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn moments_read_as_how_long_ago() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let before = |minutes: i64| ago(now - Duration::minutes(minutes), now);
+        assert_eq!(before(0), "just now");
+        // A clock a little ahead of this one is not "in the future".
+        assert_eq!(before(-2), "just now");
+        assert_eq!(before(5), "5 min ago");
+        assert_eq!(before(59), "59 min ago");
+        assert_eq!(before(60 * 3 + 10), "3 h ago");
+        assert_eq!(before(60 * 30), "yesterday");
+        assert_eq!(before(60 * 24 * 6), "6 days ago");
+        assert_eq!(before(60 * 24 * 40), format_date(now - Duration::days(40)));
+    }
 }

@@ -255,8 +255,17 @@ pub struct Rotation {
 pub struct KeyDetails {
     pub key: ApiKey,
     pub rotations: Vec<Rotation>,
+    /// Who revoked the key, and when: for a revoked key.
+    pub revocation: Option<Revocation>,
     /// The custom scopes the key's project defines, offered when its scopes are edited.
     pub project_scopes: Vec<super::CustomScope>,
+}
+
+/// Who revoked a key (a member's name, or a key's, as the audit log recorded it), and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub by: String,
+    pub at: DateTime<Utc>,
 }
 
 /// The answer to a rotation: the key, and its new token, shown this once.

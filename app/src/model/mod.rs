@@ -25,7 +25,9 @@ mod verification;
 pub use account::{OrganizationChoice, PasswordChange, SessionView, describe_user_agent};
 pub use audit::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, MemberRef};
 pub use error::{AppError, FieldError, UNREAD_ARGUMENTS, capitalize};
-pub use key::{ApiKey, CreatedKey, Environment, KeyDetails, KeyName, KeyStatus, NewKey, RotatedKey, Rotation};
+pub use key::{
+    ApiKey, CreatedKey, Environment, KeyDetails, KeyName, KeyStatus, NewKey, Revocation, RotatedKey, Rotation,
+};
 pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
 pub use members::{
     INVITATION_DAYS, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,

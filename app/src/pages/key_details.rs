@@ -1,11 +1,11 @@
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal};
 use crate::components::{
-    ActionError, CopyButton, ErrorMessage, KeyActions, Modal, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member,
+    ActionError, CopyButton, ErrorMessage, KeyActions, RelativeTime, Modal, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member,
     format_date, format_time, provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyDetails, RateLimit, Rotation, RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, AppError, CustomScope, Environment, KeyDetails, RateLimit, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -87,7 +87,7 @@ fn KeyDetailsView(details: KeyDetailsResource, usage: KeyUsageResource) -> impl 
 /// for a member who may change it, the changes they can make.
 #[component]
 fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView {
-    let KeyDetails { key, rotations, project_scopes } = details;
+    let KeyDetails { key, rotations, revocation, project_scopes } = details;
     let may_change = current_member().is_some_and(|m| m.may_change(&key));
     view! {
         <div class="page-header">
@@ -97,6 +97,9 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
             </div>
             <StatusBadge status=key.status />
         </div>
+        {revocation.map(|Revocation { by, at }| view! {
+            <p class="revoked-note" role="note">"Revoked by "<strong>{by}</strong>", "<RelativeTime at />"."</p>
+        })}
         {if may_change {
             view! { <KeyChanges key=key.clone() project_scopes /> }.into_any()
         } else {
@@ -116,6 +119,23 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
             </ul>
         </section>
         <RotationHistory rotations />
+        {(may_change && key.status.can_delete()).then(|| view! { <DangerZone id=key.id name=key.name.clone() /> })}
+    }
+}
+
+/// What cannot be undone, apart and last on the page.
+#[component]
+fn DangerZone(id: Uuid, name: String) -> impl IntoView {
+    let open = RwSignal::new(false);
+    view! {
+        <section class="danger-zone" aria-labelledby="danger-title">
+            <h2 id="danger-title">"Danger zone"</h2>
+            <p>"Deleting the key removes it and its history from the list. The audit log keeps what was done to it."</p>
+            <button type="button" class="button button-danger-quiet" on:click=move |_| open.set(true)>
+                "Delete permanently"
+            </button>
+            <DeleteDialog id open name />
+        </section>
     }
 }
 
@@ -128,7 +148,6 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let scopes_open = RwSignal::new(false);
     let limit_open = RwSignal::new(false);
     let rotate_open = RwSignal::new(false);
-    let delete_open = RwSignal::new(false);
     let revoke_open = RwSignal::new(false);
     let disable_open = RwSignal::new(false);
     let production = key.environment == Environment::Production;
@@ -181,16 +200,10 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
                 <button type="button" class="button button-danger-quiet" commandfor=REVOKE_DIALOG command="show-modal"
                     on:click=move |_| revoke_open.set(true)>"Revoke"</button>
             })}
-            {status.can_delete().then(|| view! {
-                <button type="button" class="button button-danger" on:click=move |_| delete_open.set(true)>
-                    "Delete permanently"
-                </button>
-            })}
         </div>
         <EditScopesDialog id open=scopes_open initial=key.scopes.clone() defined=project_scopes />
         <EditRateLimitDialog id open=limit_open initial=key.rate_limit />
         <RotateDialog id open=rotate_open name=key.name.clone() />
-        <DeleteDialog id open=delete_open name=key.name.clone() />
         {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
         {(status.can_disable() && production).then(|| view! { <DisableDialog id open=disable_open name=key.name.clone() /> })}
         <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
@@ -217,7 +230,13 @@ fn KeyProperties(key: ApiKey) -> impl IntoView {
             <dt>"Environment"</dt><dd>{key.environment.label()}</dd>
             <dt>"Rate limit"</dt><dd>{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</dd>
             <dt>"Expires"</dt><dd>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</dd>
-            <dt>"Last used"</dt><dd>{key.last_used_at.map_or_else(|| "Never".to_owned(), format_time)}</dd>
+            <dt>"Last used"</dt>
+            <dd>
+                {match key.last_used_at {
+                    Some(at) => view! { <RelativeTime at /> }.into_any(),
+                    None => "Never".into_any(),
+                }}
+            </dd>
             <dt>"Created by"</dt><dd>{key.created_by}</dd>
             <dt>"Created"</dt><dd>{format_time(key.created_at)}</dd>
         </dl>

@@ -4,9 +4,10 @@ use crate::api::projects::{
     CreateProject, DefineProjectScope, RemoveProjectScope, RenameProject, SetProjectArchived, list_project_overview,
 };
 use crate::components::{
-    ActionError, ErrorMessage, RequireSession, current_member, error_message, format_date, invalid_field, use_toasts,
+    ActionError, ErrorMessage, RequireSession, current_member, format_date, invalid_field, use_toasts,
 };
-use crate::model::{Permission, ProjectOverview};
+use crate::model::{AppError, Permission, ProjectOverview};
+use uuid::Uuid;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -21,7 +22,8 @@ pub fn ProjectsPage() -> impl IntoView {
     }
 }
 
-/// The page's actions; the list refetches after any of them.
+/// The page's actions. The list refetches after each one that succeeds: after a refusal it stays,
+/// with what was typed, and the refusal under the form of the project it was for.
 #[derive(Clone, Copy)]
 struct ProjectActions {
     create: ServerAction<CreateProject>,
@@ -29,15 +31,23 @@ struct ProjectActions {
     archive: ServerAction<SetProjectArchived>,
     define: ServerAction<DefineProjectScope>,
     remove: ServerAction<RemoveProjectScope>,
+    /// The project whose card sent the last change.
+    sent_from: RwSignal<Option<Uuid>>,
+    /// Changes that succeeded: the list refetches on each.
+    successes: RwSignal<usize>,
 }
 
 impl ProjectActions {
-    fn version(&self) -> usize {
-        self.create.version().get()
-            + self.rename.version().get()
-            + self.archive.version().get()
-            + self.define.version().get()
-            + self.remove.version().get()
+    /// The card's last refusal, whichever of its forms it came from.
+    fn refusal_for(&self, project: Uuid) -> Option<AppError> {
+        if self.sent_from.get() != Some(project) {
+            return None;
+        }
+        let error = |v: Option<Result<_, AppError>>| v.and_then(Result::err);
+        error(self.rename.value().get().map(|r| r.map(|_| ())))
+            .or_else(|| error(self.archive.value().get().map(|r| r.map(|_| ()))))
+            .or_else(|| error(self.define.value().get().map(|r| r.map(|_| ()))))
+            .or_else(|| error(self.remove.value().get().map(|r| r.map(|_| ()))))
     }
 }
 
@@ -49,10 +59,13 @@ fn ProjectsView() -> impl IntoView {
         archive: ServerAction::new(),
         define: ServerAction::new(),
         remove: ServerAction::new(),
+        sent_from: RwSignal::new(None),
+        successes: RwSignal::new(0),
     };
-    let projects = Resource::new(move || actions.version(), |_| list_project_overview());
+    let projects = Resource::new(move || actions.successes.get(), |_| list_project_overview());
     let may_manage = current_member().is_some_and(|m| m.can(Permission::SettingsManage));
-    report(actions);
+    let new_project = NodeRef::<leptos::html::Form>::new();
+    report(actions, new_project);
     let value = actions.create.value();
 
     view! {
@@ -65,10 +78,12 @@ fn ProjectsView() -> impl IntoView {
         {may_manage.then(|| view! {
             <section class="card" aria-labelledby="new-project-title">
                 <h2 id="new-project-title">"New project"</h2>
-                <ActionForm action=actions.create attr:class="form form-inline">
-                    <label for="new-project-name">"Project name"</label>
-                    <input id="new-project-name" type="text" name="name" required maxlength="80"
-                        aria-invalid=invalid_field(value, "name") />
+                <ActionForm action=actions.create node_ref=new_project attr:class="form form-inline">
+                    <div class="field">
+                        <label for="new-project-name">"Project name"</label>
+                        <input id="new-project-name" type="text" name="name" required maxlength="80"
+                            aria-invalid=invalid_field(value, "name") />
+                    </div>
                     <ActionError value />
                     <button type="submit" class="button button-primary" disabled=move || actions.create.pending().get()>
                         "Create project"
@@ -91,18 +106,23 @@ fn ProjectsView() -> impl IntoView {
     }
 }
 
-/// Every result shows: creation under its form, the rest as toasts.
-fn report(actions: ProjectActions) {
+/// Every success shows as a toast, and the new project's form empties; refusals show in place.
+fn report(actions: ProjectActions, new_project: NodeRef<leptos::html::Form>) {
     let toasts = use_toasts();
     Effect::new(move |_| {
         if let Some(Ok(project)) = actions.create.value().get() {
+            actions.successes.update(|n| *n += 1);
             toasts.success(format!("Project {} created.", project.name));
+            if let Some(form) = new_project.get() {
+                form.reset();
+            }
         }
     });
-    let outcome = move |result: Option<Result<String, crate::model::AppError>>| match result {
-        Some(Ok(message)) => toasts.success(message),
-        Some(Err(e)) => toasts.error(error_message(&e)),
-        None => {}
+    let outcome = move |result: Option<Result<String, AppError>>| {
+        if let Some(Ok(message)) = result {
+            actions.successes.update(|n| *n += 1);
+            toasts.success(message);
+        }
     };
     Effect::new(move |_| outcome(actions.rename.value().get().map(|r| r.map(|()| "Project renamed.".to_owned()))));
     Effect::new(move |_| {
@@ -146,7 +166,7 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
                                 {if scope.description.is_empty() { "No description".to_owned() } else { scope.description }}
                             </span>
                             {may_manage.then(|| view! {
-                                <ActionForm action=actions.remove attr:class="inline-form">
+                                <ActionForm action=actions.remove on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="inline-form">
                                     <input type="hidden" name="project_id" value=id.to_string() />
                                     <input type="hidden" name="scope" value=scope_name />
                                     <button type="submit" class="button button-danger-quiet button-small" aria-label=label
@@ -170,7 +190,7 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
                     {archived.then(|| view! { " " <span class="badge status-revoked">"Archived"</span> })}
                 </h2>
                 {may_manage.then(|| view! {
-                    <ActionForm action=actions.archive attr:class="inline-form">
+                    <ActionForm action=actions.archive on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="inline-form">
                         <input type="hidden" name="project_id" value=id.to_string() />
                         <input type="hidden" name="archived" value=(!archived).to_string() />
                         <button type="submit" class="button button-quiet" aria-label=toggle_label
@@ -186,17 +206,18 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
                 " · "<A href=format!("/keys?project={id}")>"View keys"</A>
             </p>
             {may_manage.then(|| view! {
-                <ActionForm action=actions.rename attr:class="form-row">
+                <ActionForm action=actions.rename on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="form-row">
                     <input type="hidden" name="project_id" value=id.to_string() />
                     <label for=rename_for>"Name"</label>
                     <input id=rename_id type="text" name="name" required maxlength="80" value=name.clone() />
                     <button type="submit" class="button">"Rename"</button>
                 </ActionForm>
             })}
+            {move || actions.refusal_for(id).map(|error| view! { <ErrorMessage error /> })}
             <h3>"Custom scopes"</h3>
             {scope_list}
             {may_manage.then(|| view! {
-                <ActionForm action=actions.define attr:class="form-row">
+                <ActionForm action=actions.define on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="form-row">
                     <input type="hidden" name="project_id" value=id.to_string() />
                     <label for=scope_for>"Scope"</label>
                     <input id=scope_id type="text" name="scope" required placeholder="telemetry.write" autocomplete="off" />

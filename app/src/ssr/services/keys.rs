@@ -7,11 +7,12 @@ use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
     ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery,
-    KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, RotatedKey, Rotation, RotationGrace, ScopeSet,
+    KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation, RotatedKey, Rotation, RotationGrace,
+    ScopeSet,
     UsageHistory,
 };
 use crate::ssr::db::begin_write;
-use crate::ssr::entities::{api_key, key_rotation, key_usage, organization, project, user};
+use crate::ssr::entities::{api_key, audit_event, key_rotation, key_usage, organization, project, user};
 use crate::ssr::invalidation::{self, Stale};
 use crate::ssr::usage::{HOUR_MS, hour_start};
 use crate::ssr::{Core, ServiceError, crypto};
@@ -232,9 +233,35 @@ pub async fn details(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Key
             grace_until: r.grace_until,
         })
         .collect();
+    let revocation = match key.revoked_at {
+        Some(at) => Some(revocation(db, actor.organization_id(), key.id, at).await?),
+        None => None,
+    };
     let names = Names::load(db, actor.organization_id(), std::slice::from_ref(&key)).await?;
     let project_scopes = super::projects::scopes_of(db, [key.project_id]).await?.remove(&key.project_id);
-    Ok(KeyDetails { key: names.view(key, Utc::now()), rotations, project_scopes: project_scopes.unwrap_or_default() })
+    Ok(KeyDetails {
+        key: names.view(key, Utc::now()),
+        rotations,
+        revocation,
+        project_scopes: project_scopes.unwrap_or_default(),
+    })
+}
+
+/// Who revoked the key, as the audit log recorded it (the key keeps only when).
+async fn revocation(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    key_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<Revocation, ServiceError> {
+    let recorded = audit_event::Entity::find()
+        .filter(audit_event::Column::OrganizationId.eq(organization_id))
+        .filter(audit_event::Column::TargetId.eq(key_id))
+        .filter(audit_event::Column::Action.eq(AuditAction::KeyRevoked.as_str()))
+        .order_by_desc(audit_event::Column::CreatedAt)
+        .one(db)
+        .await?;
+    Ok(Revocation { by: recorded.map_or_else(|| "Unknown".to_owned(), |e| e.actor_name), at })
 }
 
 /// Revokes a key: permanent, immediate, and the key stays listed with its history.
