@@ -220,26 +220,28 @@ pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<A
     }
 }
 
-/// A row's "⋯" menu: a disclosure the browser opens by itself, with the key's page and what the
-/// member may do to it.
+/// A row's "⋯" menu: a popover its button opens (the browser does it, and closes it on a click
+/// elsewhere or Escape), anchored to the button, with the key's page and what the member may do.
 #[component]
 fn RowMenu(key: ApiKey, revocable: bool, on_revoke: Callback<ApiKey>) -> impl IntoView {
+    let menu_id = format!("key-menu-{}", key.id);
     let menu_label = format!("Actions for {}", key.name);
     let revoke_label = format!("Revoke {}", key.name);
     let href = format!("/keys/{}", key.id);
     view! {
-        <details class="row-menu">
-            <summary aria-label=menu_label>"⋯"</summary>
-            <div class="row-menu-items">
-                <a href=href>"Open"</a>
-                {revocable.then(|| view! {
-                    <button type="button" class="button button-danger-quiet" aria-label=revoke_label
-                        on:click=move |_| on_revoke.run(key.clone())>
-                        "Revoke"
-                    </button>
-                })}
-            </div>
-        </details>
+        <button type="button" class="button button-quiet row-menu-button" popovertarget=menu_id.clone()
+            aria-label=menu_label>
+            "⋯"
+        </button>
+        <div id=menu_id class="row-menu" popover="auto">
+            <a href=href>"Open"</a>
+            {revocable.then(|| view! {
+                <button type="button" class="button button-danger-quiet" aria-label=revoke_label
+                    on:click=move |_| on_revoke.run(key.clone())>
+                    "Revoke"
+                </button>
+            })}
+        </div>
     }
 }
 

@@ -626,6 +626,28 @@ async fn usage_is_counted_in_memory_and_written_in_batches() {
     assert!(details.key.last_used_at.is_some());
 }
 
+/// A revoked key's page says who revoked it and when: a key's name when a key did it, a member's
+/// when a person did; nothing for a key still in use.
+#[tokio::test]
+async fn a_revoked_keys_details_say_who_revoked_it_and_when() {
+    let s = start().await;
+    let (by_key, _) = s.key("revoked by a script", &["telemetry.write"]).await;
+    let (by_person, _) = s.key("revoked by a person", &["telemetry.write"]).await;
+    let (kept, _) = s.key("still in use", &["telemetry.write"]).await;
+
+    let (status, _) = s.post(&format!("/keys/{by_key}/revoke"), &s.admin, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    keys::revoke(&s.core, &s.owner, by_person).await.expect("revoked");
+
+    let details = |id| keys::details(&s.core, &s.owner, id);
+    let scripted = details(by_key).await.expect("details").revocation.expect("a revocation");
+    assert_eq!(scripted.by, "key admin");
+    assert!(scripted.at > Utc::now() - Duration::minutes(1), "{scripted:?}");
+    let by_hand = details(by_person).await.expect("details").revocation;
+    assert_eq!(by_hand.map(|r| r.by), Some("Owner of Acme".to_owned()));
+    assert_eq!(details(kept).await.expect("details").revocation, None);
+}
+
 #[tokio::test]
 async fn the_openapi_document_is_generated_and_public() {
     let s = start().await;
