@@ -81,7 +81,7 @@ test("an invited developer joins, creates a key, cannot revoke another's, and th
   await dialog.getByLabel("Email").fill("grace@acme.test");
   await dialog.getByLabel("Role").selectOption({ label: "Developer" });
   await dialog.getByRole("button", { name: "Create invitation" }).click();
-  const link = (await dialog.getByLabel("Invitation link").textContent()) ?? "";
+  const link = (await dialog.getByLabel("Invitation link", { exact: true }).textContent()) ?? "";
   expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/invite\/[0-9a-f]{64}$/);
   // Shown once, so it can be copied at once.
   await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(page.url()).origin });

@@ -218,13 +218,13 @@ fn KeyProperties(key: ApiKey) -> impl IntoView {
     let grace = key.previous_valid_until.map(|until| format!("The previous secret works until {}", format_time(until)));
     view! {
         <dl class="properties">
+            <dt>"Key"</dt><dd><code>{key.preview}</code>
+                {grace.map(|grace| view! { <span class="grace">{grace}</span> })}
+            </dd>
             // The management API names a key by its id.
             <dt>"ID"</dt><dd class="copyable"><code>{key.id.to_string()}</code>
                 <CopyButton text=Signal::stored(key.id.to_string()) label="Copy the key's ID".to_owned()
                     on_result=Callback::new(move |copied: bool| if !copied { toasts.error("Could not copy the ID. Select it and copy it by hand.") }) />
-            </dd>
-            <dt>"Key"</dt><dd><code>{key.preview}</code>
-                {grace.map(|grace| view! { <span class="grace">{grace}</span> })}
             </dd>
             <dt>"Project"</dt><dd>{key.project_name}</dd>
             <dt>"Environment"</dt><dd>{key.environment.label()}</dd>
