@@ -180,6 +180,27 @@ test("a key's page: its ID to copy, a day's grace suggested for rotation, and a 
   await rotate.getByRole("button", { name: "Cancel" }).click();
   await expect(rotate).toBeHidden();
 
+  // Its name, description and expiry are edited on its page.
+  await page.getByRole("button", { name: "Edit details" }).click();
+  const details = page.getByRole("dialog", { name: "Edit details" });
+  await expect(details.getByLabel("Expiration", { exact: true })).toHaveValue("keep");
+  await expect(details.getByLabel("Expiration", { exact: true }).locator("option:checked")).toHaveText("As it is: never expires");
+  await details.getByLabel("Name", { exact: true }).fill(`Renamed (${testInfo.project.name})`);
+  await details.getByLabel("Description (optional)").fill("Edited on its page");
+  await details.getByLabel("Expiration", { exact: true }).selectOption("30");
+  await details.getByRole("button", { name: "Save" }).click();
+  await expect(details).toBeHidden();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Renamed (${testInfo.project.name})`);
+  await expect(page.getByText("Edited on its page")).toBeVisible();
+  await expect(page.locator(".properties")).toContainText(new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10));
+  // A blank name is refused in the dialog, by name.
+  await page.getByRole("button", { name: "Edit details" }).click();
+  await details.getByLabel("Name", { exact: true }).fill("   ");
+  await details.getByRole("button", { name: "Save" }).click();
+  await expect(details.getByRole("alert")).toHaveText("Name is required");
+  await expect(details.getByLabel("Name", { exact: true })).toHaveAttribute("aria-invalid", "true");
+  await details.getByRole("button", { name: "Cancel" }).click();
+
   // Cancelled: nothing changes.
   await page.getByRole("button", { name: "Disable" }).click();
   const confirm = page.getByRole("dialog", { name: "Disable production key" });

@@ -133,6 +133,26 @@ pub async fn update_key_scopes(
     Ok(crate::ssr::services::keys::update_scopes(&state.core, &member, id, &scopes).await?)
 }
 
+/// The edit form: a name, a description, and `expiration` as the create form has it, or `keep`.
+#[server(endpoint = "edit_key")]
+pub async fn edit_key(
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    expiration: Option<String>,
+    expires_on: Option<String>,
+) -> Result<ApiKey, AppError> {
+    use crate::model::{Expiration, KeyEdit};
+    let (state, member) = super::context::member().await?;
+    let expiration = match expiration.as_deref().map(str::trim) {
+        None | Some("" | "keep") => None,
+        Some(choice) => Some(Expiration::from_form(choice, expires_on.as_deref())?),
+    };
+    // The form sends every field: a blank description clears it.
+    let edit = KeyEdit { name: Some(name), description: Some(description), expiration };
+    Ok(crate::ssr::services::keys::edit(&state.core, &member, id, edit).await?)
+}
+
 #[server(endpoint = "update_key_rate_limit")]
 pub async fn update_key_rate_limit(
     id: Uuid,

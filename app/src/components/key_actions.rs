@@ -3,7 +3,7 @@
 
 use super::{Toasts, error_message, use_toasts};
 use crate::api::keys::{
-    CreateKey, DeleteKey, DisableKey, EnableKey, RevokeKey, RotateKey, UpdateKeyRateLimit, UpdateKeyScopes,
+    CreateKey, DeleteKey, DisableKey, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyRateLimit, UpdateKeyScopes,
 };
 use crate::api::organization::ChangePlan;
 use crate::model::AppError;
@@ -20,6 +20,7 @@ pub struct KeyActions {
     pub rotate: ServerAction<RotateKey>,
     pub scopes: ServerAction<UpdateKeyScopes>,
     pub rate_limit: ServerAction<UpdateKeyRateLimit>,
+    pub edit: ServerAction<EditKey>,
     pub plan: ServerAction<ChangePlan>,
 }
 
@@ -34,6 +35,7 @@ impl KeyActions {
             + self.rotate.version().get()
             + self.scopes.version().get()
             + self.rate_limit.version().get()
+            + self.edit.version().get()
             + self.plan.version().get()
     }
 }
@@ -55,6 +57,7 @@ pub fn provide_key_actions() -> KeyActions {
         rotate: ServerAction::new(),
         scopes: ServerAction::new(),
         rate_limit: ServerAction::new(),
+        edit: ServerAction::new(),
         plan: ServerAction::new(),
     };
     let toasts = use_toasts();
@@ -67,6 +70,7 @@ pub fn provide_key_actions() -> KeyActions {
     report(actions.rotate, toasts, true, |k| format!("API key \"{}\" rotated.", k.key.name));
     report(actions.scopes, toasts, false, |k| format!("Scopes of \"{}\" saved.", k.name));
     report(actions.rate_limit, toasts, false, |k| format!("Rate limit of \"{}\" saved.", k.name));
+    report(actions.edit, toasts, false, |k| format!("\"{}\" saved.", k.name));
     report(actions.plan, toasts, false, |p| format!("Plan changed to {p}."));
     provide_context(actions);
     actions

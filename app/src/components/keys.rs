@@ -631,23 +631,39 @@ impl Default for ExpiryChoice {
     }
 }
 
-/// When the key stops working: a period (90 days to start with), a date, or never.
+impl ExpiryChoice {
+    /// For a key that has one already: "keep" it, to start with.
+    pub fn keeping() -> Self {
+        Self { choice: RwSignal::new(KEEP.to_owned()), date: RwSignal::new(String::new()) }
+    }
+}
+
+/// The expiry choice that leaves a key's expiry as it is.
+const KEEP: &str = "keep";
+
+/// When the key stops working: a period (90 days to start with), a date, or never; for a key that
+/// exists, also as it is (`keep`, which names its current expiry).
 #[component]
-pub fn ExpiryFields<T>(value: MappedSignal<Option<Result<T, AppError>>>, choice: ExpiryChoice) -> impl IntoView
+pub fn ExpiryFields<T>(
+    value: MappedSignal<Option<Result<T, AppError>>>,
+    choice: ExpiryChoice,
+    #[prop(optional)] keep: Option<String>,
+) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
 {
     let ExpiryChoice { choice, date } = choice;
-    let suggested = Expiration::SUGGESTED_DAYS;
+    let picked = choice.get_untracked();
     view! {
         <div class="field-row">
             <div class="field">
                 <label for="key-expiration">"Expiration"</label>
                 <select id="key-expiration" name="expiration" aria-invalid=invalid_field(value, "expiration")
                     on:change=move |ev| choice.set(event_target_value(&ev))>
+                    {keep.map(|current| view! { <option value=KEEP selected=true>{format!("As it is: {current}")}</option> })}
                     <option value="never">"Never"</option>
                     {Expiration::PRESET_DAYS.into_iter().map(|d| view! {
-                        <option value=d.to_string() selected=d == suggested>
+                        <option value=d.to_string() selected=picked == d.to_string()>
                             {if d == 365 { "1 year".to_owned() } else { format!("{d} days") }}
                         </option>
                     }).collect_view()}

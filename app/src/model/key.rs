@@ -193,19 +193,34 @@ impl NewKey {
 
     /// The description, trimmed, `None` if blank.
     pub fn validated_description(&self) -> Result<Option<String>, FieldError> {
-        let Some(raw) = self.description.as_deref().map(str::trim).filter(|d| !d.is_empty()) else {
-            return Ok(None);
-        };
-        if raw.chars().count() > Self::MAX_DESCRIPTION_CHARS {
-            return Err(FieldError::new(
-                "description",
-                format!("must be at most {} characters", Self::MAX_DESCRIPTION_CHARS),
-            ));
-        }
-        // Descriptions may run over lines; nothing else hidden.
-        super::text::plain_text("description", &raw.replace(['\n', '\r', '\t'], " "))?;
-        Ok(Some(raw.to_owned()))
+        key_description(self.description.as_deref())
     }
+}
+
+/// A key's description as given: trimmed, `None` if blank, at most 500 characters of plain text.
+pub fn key_description(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(raw) = raw.map(str::trim).filter(|d| !d.is_empty()) else {
+        return Ok(None);
+    };
+    if raw.chars().count() > NewKey::MAX_DESCRIPTION_CHARS {
+        return Err(FieldError::new(
+            "description",
+            format!("must be at most {} characters", NewKey::MAX_DESCRIPTION_CHARS),
+        ));
+    }
+    // Descriptions may run over lines; nothing else hidden.
+    super::text::plain_text("description", &raw.replace(['\n', '\r', '\t'], " "))?;
+    Ok(Some(raw.to_owned()))
+}
+
+/// What a person changes about a key on its page (or with `PATCH /api/v1/keys/{id}`): its name,
+/// its description, and when it expires. `None` leaves each as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEdit {
+    pub name: Option<String>,
+    /// `Some(None)` (or a blank one): no description.
+    pub description: Option<Option<String>>,
+    pub expiration: Option<Expiration>,
 }
 
 /// A key as the dashboard shows it: never the secret, only its visible prefix and a masked preview.

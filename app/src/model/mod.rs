@@ -26,7 +26,8 @@ pub use account::{OrganizationChoice, PasswordChange, SessionView, describe_user
 pub use audit::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, MemberRef};
 pub use error::{AppError, FieldError, UNREAD_ARGUMENTS, capitalize};
 pub use key::{
-    ApiKey, CreatedKey, Environment, KeyDetails, KeyName, KeyStatus, NewKey, Revocation, RotatedKey, Rotation,
+    ApiKey, CreatedKey, Environment, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation, RotatedKey, Rotation,
+    key_description,
 };
 pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
 pub use members::{

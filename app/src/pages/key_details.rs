@@ -1,11 +1,13 @@
 use crate::api::keys::{get_key_details, get_key_usage};
-use crate::components::keys::{REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal};
+use crate::components::keys::{
+    ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
+};
 use crate::components::{
     ActionError, CopyButton, ErrorMessage, KeyActions, RelativeTime, Modal, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member,
-    format_date, format_time, provide_key_actions, use_key_actions, use_toasts,
+    format_date, format_time, invalid_field, provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyDetails, RateLimit, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyName, KeyStatus, RateLimit, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -145,6 +147,7 @@ fn DangerZone(id: Uuid, name: String) -> impl IntoView {
 fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let actions = use_key_actions();
     let (id, status) = (key.id, key.status);
+    let edit_open = RwSignal::new(false);
     let scopes_open = RwSignal::new(false);
     let limit_open = RwSignal::new(false);
     let rotate_open = RwSignal::new(false);
@@ -152,6 +155,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let disable_open = RwSignal::new(false);
     let production = key.environment == Environment::Production;
     for (action_done, open) in [
+        (Signal::derive(move || matches!(actions.edit.value().get(), Some(Ok(_)))), edit_open),
         (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
         (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),
         (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
@@ -169,6 +173,9 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
 
     view! {
         <div class="key-actions" role="group" aria-label="Key actions">
+            {matches!(status, KeyStatus::Active | KeyStatus::Disabled).then(|| view! {
+                <button type="button" class="button" on:click=move |_| edit_open.set(true)>"Edit details"</button>
+            })}
             {status.can_edit().then(|| view! {
                 <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
                 <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
@@ -201,6 +208,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
                     on:click=move |_| revoke_open.set(true)>"Revoke"</button>
             })}
         </div>
+        <EditDetailsDialog key=key.clone() open=edit_open />
         <EditScopesDialog id open=scopes_open initial=key.scopes.clone() defined=project_scopes />
         <EditRateLimitDialog id open=limit_open initial=key.rate_limit />
         <RotateDialog id open=rotate_open name=key.name.clone() />
@@ -270,6 +278,46 @@ fn RotationHistory(rotations: Vec<Rotation>) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// The key's name, description and expiry.
+#[component]
+fn EditDetailsDialog(key: ApiKey, open: RwSignal<bool>) -> impl IntoView {
+    let actions = use_key_actions();
+    let value = actions.edit.value();
+    let current = StoredValue::new(key);
+    view! {
+        <Modal id="edit-details" title="Edit details" open on_close=Callback::new(move |()| open.set(false))>
+            {move || {
+                let key = current.get_value();
+                let keep = key.expires_at.map_or_else(|| "never expires".to_owned(), |at| format!("expires {}", format_date(at)));
+                view! {
+                    <ActionForm action=actions.edit attr:class="form">
+                        <input type="hidden" name="id" value=key.id.to_string() />
+                        <div class="field">
+                            <label for="edit-key-name">"Name"</label>
+                            <input id="edit-key-name" name="name" type="text" required value=key.name
+                                maxlength=KeyName::MAX_CHARS.to_string() autocomplete="off"
+                                aria-invalid=invalid_field(value, "name") />
+                        </div>
+                        <div class="field">
+                            <label for="edit-key-description">"Description (optional)"</label>
+                            <textarea id="edit-key-description" name="description" rows="2" maxlength="500"
+                                aria-invalid=invalid_field(value, "description")>{key.description.unwrap_or_default()}</textarea>
+                        </div>
+                        <ExpiryFields value choice=ExpiryChoice::keeping() keep />
+                        <ActionError value />
+                        <div class="dialog-actions">
+                            <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                            <button type="submit" class="button button-primary" disabled=move || actions.edit.pending().get()>
+                                "Save"
+                            </button>
+                        </div>
+                    </ActionForm>
+                }
+            }}
+        </Modal>
     }
 }
 

@@ -1,7 +1,7 @@
 //! The permission matrix: every role against every action of the dashboard's services (the server
 //! functions are one-line wrappers around them), on a real database.
 
-use app::model::{AuditQuery, Plan, Role, RotationGrace};
+use app::model::{AuditQuery, KeyEdit, Plan, Role, RotationGrace};
 use app::ssr::ServiceError;
 use app::ssr::entities::api_key;
 use app::ssr::services::{Member, audit, keys, members, organizations, projects};
@@ -22,11 +22,12 @@ enum Action {
     ExportAudit,
     ManageProjects,
     InviteMember,
+    EditOwnKey,
 }
 
 use Action::*;
 
-const ACTIONS: [Action; 11] = [
+const ACTIONS: [Action; 12] = [
     CreateKey,
     DisableOwnKey,
     RotateOwnKey,
@@ -38,15 +39,16 @@ const ACTIONS: [Action; 11] = [
     ExportAudit,
     ManageProjects,
     InviteMember,
+    EditOwnKey,
 ];
 
 /// The table as the product promises it, written out rather than derived from the code under test.
-const MATRIX: [(Role, [bool; 11]); 4] = [
-    //                 create  disable rotate  revoke* grant*  read    plan    audit   export  project invite
-    (Role::Owner, [true, true, true, true, true, true, true, true, true, true, true]),
-    (Role::Admin, [true, true, true, true, true, true, false, true, true, true, true]),
-    (Role::Developer, [true, true, true, false, false, true, false, true, false, false, false]),
-    (Role::Viewer, [false, false, false, false, false, true, false, true, false, false, false]),
+const MATRIX: [(Role, [bool; 12]); 4] = [
+    //                 create  disable rotate  revoke* grant*  read    plan    audit   export  project invite  edit
+    (Role::Owner, [true, true, true, true, true, true, true, true, true, true, true, true]),
+    (Role::Admin, [true, true, true, true, true, true, false, true, true, true, true, true]),
+    (Role::Developer, [true, true, true, false, false, true, false, true, false, false, false, true]),
+    (Role::Viewer, [false, false, false, false, false, true, false, true, false, false, false, false]),
 ];
 
 /// Runs `action` as `actor`: Ok when allowed, the refusal otherwise.
@@ -64,6 +66,10 @@ async fn attempt(t: &TestDb, actor: &Member, action: Action, own: Uuid, anothers
         ExportAudit => audit::export_csv(&t.db, actor, AuditQuery::default()).await.map(drop),
         ManageProjects => projects::create(&t.db, actor, &format!("Project {}", Uuid::now_v7())).await.map(drop),
         InviteMember => members::invite(&t.db, actor, "newcomer@acme.test", Role::Viewer).await.map(drop),
+        EditOwnKey => {
+            let edit = KeyEdit { name: Some("renamed".to_owned()), ..KeyEdit::default() };
+            keys::edit(&t.core, actor, own, edit).await.map(drop)
+        }
     }
 }
 
@@ -115,6 +121,9 @@ async fn a_refused_change_leaves_the_key_as_it_was() {
         keys::disable(&t.core, &developer, key.id).await.map(drop),
         keys::rotate(&t.core, &developer, key.id, RotationGrace::None).await.map(drop),
         keys::update_scopes(&t.core, &developer, key.id, &[]).await.map(drop),
+        keys::edit(&t.core, &developer, key.id, KeyEdit { name: Some("mine".to_owned()), ..KeyEdit::default() })
+            .await
+            .map(drop),
     ] {
         assert!(matches!(result, Err(ServiceError::Forbidden(_))), "{result:?}");
     }

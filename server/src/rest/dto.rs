@@ -156,6 +156,29 @@ pub struct CreateKey {
     pub rate_limit: Option<RateLimitBody>,
 }
 
+/// The fields to change; those left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditKey {
+    /// 1 to 64 characters.
+    pub name: Option<String>,
+    /// `null` or blank removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub description: Option<Option<String>>,
+    /// Expire this many days from now (1 to 1830)...
+    pub expires_in_days: Option<u16>,
+    /// ...or at the end of this day (UTC)...
+    pub expires_on: Option<NaiveDate>,
+    /// ...or never (`true`).
+    pub never_expires: Option<bool>,
+}
+
+/// A field that is present, `null` included (`Some(None)`); absent, `#[serde(default)]` makes it `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(field: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(field).map(Some)
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {

@@ -2,11 +2,11 @@
 //! Thin: each handler reads its input, calls the same service as the dashboard, shapes the answer.
 
 use super::dto::{
-    CreateKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetRateLimit, SetScopes, StatsSummary, Usage,
+    CreateKey, EditKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetRateLimit, SetScopes, StatsSummary, Usage,
 };
 use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
-use app::model::{Expiration, FieldError, KeyQuery, KeySort, KeyStatus, NewKey, RotationGrace};
+use app::model::{Expiration, FieldError, KeyEdit, KeyQuery, KeySort, KeyStatus, NewKey, RotationGrace};
 use app::ssr::AppState;
 use app::ssr::services::keys;
 use axum::Json;
@@ -154,6 +154,33 @@ pub async fn rotate(
     let grace = RotationGrace::from_name(body.grace.as_deref().unwrap_or("none"))?;
     let rotated = keys::rotate(&state.core, &caller, id, grace).await?;
     Ok(Json(KeyWithToken { key: rotated.key.into(), token: rotated.token }))
+}
+
+#[utoipa::path(patch, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)), request_body = EditKey,
+    description = "Needs `api_keys.update`. Renames the key, rewrites its description, or changes when it expires \
+        (an active or disabled key; rotate an expired one).",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn edit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+    ApiJson(body): ApiJson<EditKey>,
+) -> Result<Json<Key>, ApiError> {
+    let expiration = match (body.expires_in_days, body.expires_on, body.never_expires) {
+        (None, None, None | Some(false)) => None,
+        (Some(0), None, None | Some(false)) => return Err(FieldError::new("expires_in_days", "must be 1 or more").into()),
+        (Some(days), None, None | Some(false)) => Some(Expiration::Days(days)),
+        (None, Some(date), None | Some(false)) => Some(Expiration::On(date)),
+        (None, None, Some(true)) => Some(Expiration::Never),
+        _ => {
+            let reason = "give one of expires_in_days, expires_on and never_expires";
+            return Err(FieldError::new("expires_on", reason).into());
+        }
+    };
+    let edit = KeyEdit { name: body.name, description: body.description, expiration };
+    Ok(Json(keys::edit(&state.core, &caller, id, edit).await?.into()))
 }
 
 #[utoipa::path(put, path = "/api/v1/keys/{id}/scopes", tag = "keys", params(("id" = Uuid, Path)), request_body = SetScopes,

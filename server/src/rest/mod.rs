@@ -33,7 +33,7 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 pub fn routes(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
         .route("/api/v1/keys", get(keys::list).post(keys::create))
-        .route("/api/v1/keys/{id}", get(keys::get).delete(keys::delete))
+        .route("/api/v1/keys/{id}", get(keys::get).patch(keys::edit).delete(keys::delete))
         .route("/api/v1/keys/{id}/revoke", post(keys::revoke))
         .route("/api/v1/keys/{id}/disable", post(keys::disable))
         .route("/api/v1/keys/{id}/enable", post(keys::enable))
@@ -128,7 +128,7 @@ async fn verify(
     info(title = "Keyward API", description = "Manage and verify API keys. Authenticate with a Keyward key: \
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
-        keys::set_scopes, keys::set_rate_limit, keys::delete, keys::usage, keys::stats, audit::list),
+        keys::edit, keys::set_scopes, keys::set_rate_limit, keys::delete, keys::usage, keys::stats, audit::list),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),

@@ -626,6 +626,67 @@ async fn usage_is_counted_in_memory_and_written_in_batches() {
     assert!(details.key.last_used_at.is_some());
 }
 
+/// A key's name, description and expiry change with `PATCH`, in one audited change that the very
+/// next verification sees; what is left out stays; an expired key is not brought back this way.
+#[tokio::test]
+async fn a_keys_name_description_and_expiry_are_edited_and_verification_sees_it_at_once() {
+    let s = start().await;
+    let (id, token) = s.key("billing sync", &["telemetry.write"]).await;
+    assert_eq!(s.verify(&token).await["name"], "billing sync", "cached under its old name");
+
+    let path = format!("/keys/{id}");
+    let patch = |body: Value| s.call(reqwest::Method::PATCH, &path, Some(&s.admin), Some(body));
+    let (status, _, key) =
+        patch(json!({ "name": "  invoices sync ", "description": "Nightly", "expires_in_days": 30 })).await;
+    assert_eq!(status, StatusCode::OK, "{key}");
+    assert_eq!((key["name"].as_str(), key["description"].as_str()), (Some("invoices sync"), Some("Nightly")));
+    let expires = key["expires_at"].as_str().and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok());
+    let in_30_days = Utc::now() + Duration::days(30);
+    assert!(expires.is_some_and(|at| (at.to_utc() - in_30_days).num_minutes().abs() < 2), "{key}");
+    let verdict = s.verify(&token).await;
+    assert_eq!((verdict["name"].as_str(), verdict["valid"].as_bool()), (Some("invoices sync"), Some(true)));
+
+    // Left out: as it is. null: gone.
+    let (_, _, key) = patch(json!({ "description": null })).await;
+    assert_eq!((key["name"].as_str(), &key["description"]), (Some("invoices sync"), &Value::Null));
+    assert!(key["expires_at"].is_string(), "{key}");
+    let (_, _, key) = patch(json!({ "never_expires": true })).await;
+    assert_eq!(key["expires_at"], Value::Null);
+
+    // Recorded once per change, in words.
+    let query = AuditQuery { action: Some(AuditAction::KeyEdited), ..AuditQuery::default() };
+    let page = audit::list(&s.core.db, &s.owner, query).await.expect("audit");
+    assert_eq!(page.total, 3);
+    let first = page.entries.last().expect("the rename");
+    assert!(first.change.iter().any(|line| line == "Name: billing sync → invoices sync"), "{:?}", first.change);
+
+    // Bad input names its field and changes nothing.
+    let before = api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query");
+    for (body, field) in [
+        (json!({ "name": "" }), "name"),
+        (json!({ "name": "x".repeat(65) }), "name"),
+        (json!({ "description": "x".repeat(501) }), "description"),
+        (json!({ "expires_in_days": 0 }), "expires_in_days"),
+        (json!({ "expires_in_days": 5000 }), "expires_on"),
+        (json!({ "expires_on": "2020-01-01" }), "expires_on"),
+        (json!({ "expires_in_days": 3, "never_expires": true }), "expires_on"),
+    ] {
+        let (status, _, problem) = patch(body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
+        assert!(problem.to_string().contains(field), "{body}: {problem}");
+    }
+    let (status, _, _) = patch(json!({ "colour": "red" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query"), before);
+
+    // An expired key is rotated back to life, not edited.
+    let mut expired = before.expect("row").into_active_model();
+    expired.expires_at = Set(Some(Utc::now() - Duration::minutes(1)));
+    expired.update(&s.core.db).await.expect("expired");
+    let (status, _, problem) = patch(json!({ "expires_in_days": 30 })).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+}
+
 /// A revoked key's page says who revoked it and when: a key's name when a key did it, a member's
 /// when a person did; nothing for a key still in use.
 #[tokio::test]

@@ -29,6 +29,7 @@ async fn stored(s: &Server, id: Uuid) -> Option<api_key::Model> {
 fn changes(id: Uuid) -> Vec<(Method, String, Option<Value>)> {
     vec![
         (Method::POST, format!("/keys/{id}/rotate"), Some(json!({ "grace": "7d" }))),
+        (Method::PATCH, format!("/keys/{id}"), Some(json!({ "name": "mine now", "never_expires": true }))),
         (Method::PUT, format!("/keys/{id}/scopes"), Some(json!({ "scopes": ["api_keys.read"] }))),
         (
             Method::PUT,
@@ -81,6 +82,8 @@ async fn a_key_cannot_rotate_or_rescope_a_key_that_holds_more_than_itself() {
     let before = stored(&s, target).await;
     for (method, path, body) in [
         (Method::POST, format!("/keys/{target}/rotate"), json!({ "grace": "none" })),
+        // Keeping a stronger key alive longer is taking it over too.
+        (Method::PATCH, format!("/keys/{target}"), json!({ "expires_in_days": 365 })),
         (Method::PUT, format!("/keys/{target}/scopes"), json!({ "scopes": ["api_keys.read"] })),
     ] {
         let (status, _, answer) = s.call(method.clone(), &path, Some(&rotator), Some(body)).await;

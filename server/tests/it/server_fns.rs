@@ -109,6 +109,7 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
     let (project, user) = (s.project.id.to_string(), colleague.user_id.to_string());
     let key = key.to_string();
     let date = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    let long_description = "x".repeat(501);
 
     let functions: Vec<(&str, Vec<Arg>)> = vec![
         (
@@ -139,6 +140,16 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
                 required("id", &key, NOT_AN_ID),
                 optional("scopes", "api_keys.read", &["not a scope!"]),
                 optional("custom_scopes", "", &["Bad Scope!"]),
+            ],
+        ),
+        (
+            "edit_key",
+            vec![
+                required("id", &key, NOT_AN_ID),
+                required("name", "renamed", BAD_NAMES),
+                optional("description", "fine", &["a\u{0}b", "evil\u{202e}", &long_description]),
+                optional("expiration", "date", &["someday", "0", "31"]),
+                optional("expires_on", &date, &["31/12/2027", "2020-01-01", "2099-01-01"]),
             ],
         ),
         (

@@ -6,7 +6,8 @@ use super::audit::{self, Change};
 use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
-    ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyName, KeyPage, KeyQuery,
+    ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyEdit, KeyName, KeyPage,
+    KeyQuery, key_description,
     KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation, RotatedKey, Rotation, RotationGrace,
     ScopeSet,
     UsageHistory,
@@ -338,6 +339,41 @@ pub async fn update_rate_limit(
     transition(core, actor, key_id, rule, move |key, _| {
         key.rate_limit_requests = Set(limit.map(|l| i32::try_from(l.requests).unwrap_or(i32::MAX)));
         key.rate_limit_window = Set(limit.map(|l| l.window));
+    })
+    .await
+}
+
+/// Renames a key, rewrites its description, or changes when it expires. An expired key keeps its
+/// expiry (rotating it gives it a new life, with a new secret); a revoked key is not changed.
+pub async fn edit(core: &Core, actor: &dyn Actor, key_id: Uuid, edit: KeyEdit) -> Result<ApiKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
+    let name = edit.name.as_deref().map(KeyName::parse).transpose()?.map(KeyName::into_inner);
+    let description = edit.description.map(|d| key_description(d.as_deref())).transpose()?;
+    let expires_at = edit.expiration.map(|e| e.expires_at(Utc::now())).transpose()?;
+    let rule = Transition {
+        action: AuditAction::KeyEdited,
+        allowed: |status| matches!(status, KeyStatus::Active | KeyStatus::Disabled),
+        refusal: "Only an active or disabled key can be edited: rotate an expired key to give it a new life.",
+        aspect: |key| {
+            json!({
+                "name": key.name,
+                "description": key.description,
+                "expires": key.expires_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+            })
+        },
+        // Its expiry keeps a key's power alive: the actor must hold at least what the key holds.
+        takes_over: true,
+    };
+    transition(core, actor, key_id, rule, move |key, _| {
+        if let Some(name) = name {
+            key.name = Set(name);
+        }
+        if let Some(description) = description {
+            key.description = Set(description);
+        }
+        if let Some(expires_at) = expires_at {
+            key.expires_at = Set(expires_at);
+        }
     })
     .await
 }
