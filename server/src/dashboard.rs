@@ -43,7 +43,12 @@ pub async fn audit_csv(
 /// code ran). The key is made by the same service as with the `create_key` server function, and
 /// the answer is the keys page showing its token: a redirect would lose the token, which is kept
 /// nowhere to be shown later. A refusal is the same page with the form open and the reason in it.
-pub async fn create_key_without_script(state: AppState, origin: SiteOrigin, sent: SentForms, request: Request) -> Response {
+pub async fn create_key_without_script(
+    state: AppState,
+    origin: SiteOrigin,
+    sent: SentForms,
+    request: Request,
+) -> Response {
     let (parts, body) = request.into_parts();
     let member = match app::api::signed_in(&state, &parts).await {
         Ok(member) => member,

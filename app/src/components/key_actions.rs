@@ -22,21 +22,15 @@ pub struct KeyActions {
     pub rate_limit: ServerAction<UpdateKeyRateLimit>,
     pub edit: ServerAction<EditKey>,
     pub plan: ServerAction<ChangePlan>,
+    succeeded: RwSignal<usize>,
 }
 
 impl KeyActions {
-    /// Changes whenever any of the actions completes: lists and figures refetch on it.
+    /// Changes whenever one of the actions succeeds: lists and figures refetch on it. Not after a
+    /// refusal, which changed nothing: refetched, the page would be made again, and a dialog
+    /// showing the refusal with what was typed would close.
     pub fn version(&self) -> usize {
-        self.create.version().get()
-            + self.revoke.version().get()
-            + self.disable.version().get()
-            + self.enable.version().get()
-            + self.delete.version().get()
-            + self.rotate.version().get()
-            + self.scopes.version().get()
-            + self.rate_limit.version().get()
-            + self.edit.version().get()
-            + self.plan.version().get()
+        self.succeeded.get()
     }
 }
 
@@ -59,8 +53,9 @@ pub fn provide_key_actions() -> KeyActions {
         rate_limit: ServerAction::new(),
         edit: ServerAction::new(),
         plan: ServerAction::new(),
+        succeeded: RwSignal::new(0),
     };
-    let toasts = use_toasts();
+    let toasts = Report { toasts: use_toasts(), succeeded: actions.succeeded };
     // Forms (create, scopes, rate limit, plan) show their errors inline; the others as toasts.
     report(actions.create, toasts, false, |k| format!("API key \"{}\" created.", k.key.name));
     report(actions.revoke, toasts, true, |k| format!("API key \"{}\" revoked.", k.name));
@@ -76,14 +71,24 @@ pub fn provide_key_actions() -> KeyActions {
     actions
 }
 
-fn report<S>(action: ServerAction<S>, toasts: Toasts, errors_too: bool, message: fn(&S::Output) -> String)
+/// Where an action's result is told: a toast, and the count of successes.
+#[derive(Clone, Copy)]
+struct Report {
+    toasts: Toasts,
+    succeeded: RwSignal<usize>,
+}
+
+fn report<S>(action: ServerAction<S>, toasts: Report, errors_too: bool, message: fn(&S::Output) -> String)
 where
     S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
     S::Output: Clone + Send + Sync + 'static,
 {
     Effect::new(move |_| match action.value().get() {
-        Some(Ok(output)) => toasts.success(message(&output)),
-        Some(Err(e)) if errors_too => toasts.error(error_message(&e)),
+        Some(Ok(output)) => {
+            toasts.succeeded.update(|n| *n += 1);
+            toasts.toasts.success(message(&output));
+        }
+        Some(Err(e)) if errors_too => toasts.toasts.error(error_message(&e)),
         _ => {}
     });
 }

@@ -1,8 +1,8 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    ActionError, CopyButton, ErrorMessage, Modal, RelativeTime, ScopeChoice, ScopePicker, StatusBadge, current_member, format_date,
-    format_time, invalid_field, iso_time, now, use_hydrated,
+    ActionError, CopyButton, ErrorMessage, Modal, RelativeTime, ScopeChoice, ScopePicker, StatusBadge, current_member,
+    format_date, format_time, invalid_field, iso_time, now, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
@@ -57,7 +57,11 @@ impl ShownColumns {
         Effect::new(move |_| {
             if let Some(saved) = storage().and_then(|s| s.get_item(Self::STORAGE_KEY).ok().flatten()) {
                 shown.0.set(
-                    OptionalColumn::VARIANTS.iter().copied().filter(|c| saved.split(',').any(|n| n == c.name())).collect(),
+                    OptionalColumn::VARIANTS
+                        .iter()
+                        .copied()
+                        .filter(|c| saved.split(',').any(|n| n == c.name()))
+                        .collect(),
                 );
             }
         });
@@ -624,10 +628,7 @@ pub struct ExpiryChoice {
 
 impl Default for ExpiryChoice {
     fn default() -> Self {
-        Self {
-            choice: RwSignal::new(Expiration::SUGGESTED_DAYS.to_string()),
-            date: RwSignal::new(String::new()),
-        }
+        Self { choice: RwSignal::new(Expiration::SUGGESTED_DAYS.to_string()), date: RwSignal::new(String::new()) }
     }
 }
 
@@ -729,7 +730,11 @@ where
 pub fn StatsBar(stats: KeyStats) -> impl IntoView {
     // What counts toward the plan is every key not revoked: disabled and expired ones too.
     let counted = match stats.max_keys {
-        Some(max) => format!("{} of the {} your plan allows (all but revoked keys count)", grouped(stats.live), grouped(max.into())),
+        Some(max) => format!(
+            "{} of the {} your plan allows (all but revoked keys count)",
+            grouped(stats.live),
+            grouped(max.into())
+        ),
         None => format!("{} not revoked; your plan has no limit", grouped(stats.live)),
     };
     view! {

@@ -421,10 +421,7 @@ mod tests {
             words(&["api_keys.rotate", "api_keys.manage_all", "orders.read"]),
             Ok("Can rotate keys in every project and use orders.read".to_owned())
         );
-        assert_eq!(
-            words(&["a.read", "b.read", "c.read", "d.read"]),
-            Ok("Can use 4 scopes of your API".to_owned())
-        );
+        assert_eq!(words(&["a.read", "b.read", "c.read", "d.read"]), Ok("Can use 4 scopes of your API".to_owned()));
         assert_eq!(ScopeSet::default().in_words(), "Can do nothing (no scopes)");
     }
 }

@@ -3,11 +3,13 @@ use crate::components::keys::{
     ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
 };
 use crate::components::{
-    ActionError, CopyButton, ErrorMessage, KeyActions, RelativeTime, Modal, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member,
-    format_date, format_time, invalid_field, provide_key_actions, use_key_actions, use_toasts,
+    ActionError, CopyButton, ErrorMessage, KeyActions, Modal, RelativeTime, RequireSession, ScopeChoice, ScopePicker,
+    StatusBadge, UsageChart, current_member, format_date, format_time, invalid_field, provide_key_actions,
+    use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyName, KeyStatus, RateLimit, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyName, KeyStatus, RateLimit, Revocation, Rotation,
+    RotationGrace, ScopeSet, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

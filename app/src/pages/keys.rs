@@ -1,8 +1,8 @@
 use crate::api::keys::{get_key_stats, list_keys};
 use crate::api::projects::list_projects;
 use crate::components::keys::{
-    CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, ColumnPicker, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog, ShownColumns,
-    StatsBar, TokenDialog, TokenReveal,
+    CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, ColumnPicker, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog,
+    ShownColumns, StatsBar, TokenDialog, TokenReveal,
 };
 use crate::components::{ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions};
 use crate::model::{

@@ -4,8 +4,8 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    ActionError, CopyButton, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message, format_date,
-    format_time, use_toasts,
+    ActionError, CopyButton, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message,
+    format_date, format_time, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
 use leptos::prelude::*;

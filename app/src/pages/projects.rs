@@ -7,10 +7,10 @@ use crate::components::{
     ActionError, ErrorMessage, RequireSession, current_member, format_date, invalid_field, use_toasts,
 };
 use crate::model::{AppError, Permission, ProjectOverview};
-use uuid::Uuid;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use uuid::Uuid;
 
 #[component]
 pub fn ProjectsPage() -> impl IntoView {

@@ -170,7 +170,9 @@ pub async fn edit(
 ) -> Result<Json<Key>, ApiError> {
     let expiration = match (body.expires_in_days, body.expires_on, body.never_expires) {
         (None, None, None | Some(false)) => None,
-        (Some(0), None, None | Some(false)) => return Err(FieldError::new("expires_in_days", "must be 1 or more").into()),
+        (Some(0), None, None | Some(false)) => {
+            return Err(FieldError::new("expires_in_days", "must be 1 or more").into());
+        }
         (Some(days), None, None | Some(false)) => Some(Expiration::Days(days)),
         (None, Some(date), None | Some(false)) => Some(Expiration::On(date)),
         (None, None, Some(true)) => Some(Expiration::Never),

@@ -7,10 +7,8 @@ use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
     ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyEdit, KeyName, KeyPage,
-    KeyQuery, key_description,
-    KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation, RotatedKey, Rotation, RotationGrace,
-    ScopeSet,
-    UsageHistory,
+    KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation, RotatedKey, Rotation,
+    RotationGrace, ScopeSet, UsageHistory, key_description,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, audit_event, key_rotation, key_usage, organization, project, user};
