@@ -731,7 +731,7 @@ pub fn StatsBar(stats: KeyStats) -> impl IntoView {
     // What counts toward the plan is every key not revoked: disabled and expired ones too.
     let counted = match stats.max_keys {
         Some(max) => format!(
-            "{} of the {} your plan allows (all but revoked keys count)",
+            "{} of {} allowed by your plan; every key not revoked counts",
             grouped(stats.live),
             grouped(max.into())
         ),
