@@ -12,6 +12,7 @@ use app::ssr::services::keys;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use chrono::NaiveDate;
 
 #[utoipa::path(get, path = "/api/v1/keys", tag = "keys", params(ListParams),
     description = "Needs `api_keys.read`. Keys of the calling key's project and environment (every project with `api_keys.manage_all`).",
@@ -68,17 +69,7 @@ pub async fn create(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<CreateKey>,
 ) -> Result<(StatusCode, Json<KeyWithToken>), ApiError> {
-    let expiration = match (body.expires_in_days, body.expires_on) {
-        (Some(_), Some(_)) => {
-            return Err(FieldError::new("expires_on", "cannot be given with expires_in_days").into());
-        }
-        (Some(0), None) => {
-            return Err(FieldError::new("expires_in_days", "must be 1 or more").into());
-        }
-        (Some(days), None) => Expiration::Days(days),
-        (None, Some(date)) => Expiration::On(date),
-        (None, None) => Expiration::Never,
-    };
+    let expiration = expiration(body.expires_in_days, body.expires_on)?.unwrap_or(Expiration::Never);
     let input = NewKey {
         name: body.name,
         description: body.description,
@@ -90,6 +81,17 @@ pub async fn create(
     };
     let created = keys::create(&state.core, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(KeyWithToken { key: created.key.into(), token: created.token })))
+}
+
+/// The expiry a body names, in days from now or as a day, or none: never both.
+fn expiration(days: Option<u16>, on: Option<NaiveDate>) -> Result<Option<Expiration>, FieldError> {
+    match (days, on) {
+        (Some(_), Some(_)) => Err(FieldError::new("expires_on", "cannot be given with expires_in_days")),
+        (Some(0), None) => Err(FieldError::new("expires_in_days", "must be 1 or more")),
+        (Some(days), None) => Ok(Some(Expiration::Days(days))),
+        (None, Some(date)) => Ok(Some(Expiration::On(date))),
+        (None, None) => Ok(None),
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),
@@ -168,17 +170,11 @@ pub async fn edit(
     KeyId(id): KeyId,
     ApiJson(body): ApiJson<EditKey>,
 ) -> Result<Json<Key>, ApiError> {
-    let expiration = match (body.expires_in_days, body.expires_on, body.never_expires) {
-        (None, None, None | Some(false)) => None,
-        (Some(0), None, None | Some(false)) => {
-            return Err(FieldError::new("expires_in_days", "must be 1 or more").into());
-        }
-        (Some(days), None, None | Some(false)) => Some(Expiration::Days(days)),
-        (None, Some(date), None | Some(false)) => Some(Expiration::On(date)),
-        (None, None, Some(true)) => Some(Expiration::Never),
-        _ => {
-            let reason = "give one of expires_in_days, expires_on and never_expires";
-            return Err(FieldError::new("expires_on", reason).into());
+    let expiration = match (expiration(body.expires_in_days, body.expires_on)?, body.never_expires) {
+        (given, None | Some(false)) => given,
+        (None, Some(true)) => Some(Expiration::Never),
+        (Some(_), Some(true)) => {
+            return Err(FieldError::new("never_expires", "cannot be given with expires_in_days or expires_on").into());
         }
     };
     let edit = KeyEdit { name: body.name, description: body.description, expiration };

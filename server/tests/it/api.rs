@@ -669,7 +669,8 @@ async fn a_keys_name_description_and_expiry_are_edited_and_verification_sees_it_
         (json!({ "expires_in_days": 0 }), "expires_in_days"),
         (json!({ "expires_in_days": 5000 }), "expires_on"),
         (json!({ "expires_on": "2020-01-01" }), "expires_on"),
-        (json!({ "expires_in_days": 3, "never_expires": true }), "expires_on"),
+        (json!({ "expires_in_days": 3, "never_expires": true }), "never_expires"),
+        (json!({ "expires_in_days": 3, "expires_on": "2030-01-01" }), "expires_on"),
     ] {
         let (status, _, problem) = patch(body.clone()).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {problem}");
