@@ -2,7 +2,7 @@
 
 use super::{
     ActionError, CopyButton, ErrorMessage, Modal, RelativeTime, ScopeChoice, ScopePicker, StatusBadge, current_member,
-    format_date, format_time, invalid_field, iso_time, now, use_hydrated,
+    format_date, format_time, invalid_field, iso_time, now, site_origin, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
@@ -553,16 +553,6 @@ pub fn TokenDialog(#[prop(into)] reveal: Signal<Option<TokenReveal>>, on_close: 
             </div>
         </Modal>
     }
-}
-
-/// This Keyward's address, for the commands a page shows: the server's own (its public URL), and
-/// in the browser the page's, which is the same wherever forms work at all (they are refused from
-/// any other origin).
-fn site_origin() -> String {
-    #[cfg(feature = "hydrate")]
-    return web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
-    #[cfg(not(feature = "hydrate"))]
-    use_context::<crate::model::SiteOrigin>().map(|o| o.0).unwrap_or_default()
 }
 
 /// Asks before revoking: revocation is permanent. In the keys table, it opens for the key its row's

@@ -28,3 +28,13 @@ pub use status_badge::StatusBadge;
 pub use time::{RelativeTime, after, ago, format_date, format_time, iso_time, now, use_hydrated};
 pub use toast::{ToastKind, ToastProvider, Toasts, use_toasts};
 pub use usage_chart::UsageChart;
+
+/// This Keyward's address, for the links and commands a page shows: the server's own (its public
+/// URL), and in the browser the page's, which is the same wherever forms work at all (they are
+/// refused from any other origin).
+pub fn site_origin() -> String {
+    #[cfg(feature = "hydrate")]
+    return web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    #[cfg(not(feature = "hydrate"))]
+    leptos::prelude::use_context::<crate::model::SiteOrigin>().map(|o| o.0).unwrap_or_default()
+}

@@ -5,7 +5,7 @@ use crate::api::members::{
 };
 use crate::components::{
     ActionError, CopyButton, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message,
-    format_date, format_time, use_toasts,
+    format_date, format_time, site_origin, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
 use leptos::prelude::*;
@@ -267,7 +267,7 @@ fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> imp
 /// The one-time link, with what the inviter needs to know to pass it on.
 #[component]
 fn InvitationLink(invitation: NewInvitation, on_done: Callback<()>) -> impl IntoView {
-    let link = format!("{}{}", origin(), invitation.path());
+    let link = format!("{}{}", site_origin(), invitation.path());
     // Said in the dialog: a toast would sit behind it.
     let failed = RwSignal::new(false);
     view! {
@@ -288,14 +288,6 @@ fn InvitationLink(invitation: NewInvitation, on_done: Callback<()>) -> impl Into
             <button type="button" class="button button-primary" on:click=move |_| on_done.run(())>"Done"</button>
         </div>
     }
-}
-
-fn origin() -> String {
-    #[cfg(feature = "hydrate")]
-    if let Some(origin) = web_sys::window().and_then(|w| w.location().origin().ok()) {
-        return origin;
-    }
-    String::new()
 }
 
 #[component]

@@ -678,6 +678,9 @@ async fn a_keys_name_description_and_expiry_are_edited_and_verification_sees_it_
     }
     let (status, _, _) = patch(json!({ "colour": "red" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Without a key: refused before anything is read.
+    let (status, _, problem) = s.call(reqwest::Method::PATCH, &path, None, Some(json!({ "name": "anyone's" }))).await;
+    assert_eq!((status, problem["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("MISSING_API_KEY")));
     assert_eq!(api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query"), before);
 
     // An expired key is rotated back to life, not edited.
@@ -892,6 +895,7 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
         (Method::POST, format!("/keys/{theirs}/revoke"), None),
         (Method::POST, format!("/keys/{theirs}/disable"), None),
         (Method::POST, format!("/keys/{theirs}/rotate"), Some(json!({ "grace": "none" }))),
+        (Method::PATCH, format!("/keys/{theirs}"), Some(json!({ "name": "ours now", "never_expires": true }))),
         (Method::PUT, format!("/keys/{theirs}/scopes"), Some(json!({ "scopes": ["api_keys.read"] }))),
         (Method::PUT, format!("/keys/{theirs}/rate-limit"), Some(json!({ "rate_limit": null }))),
         (Method::DELETE, format!("/keys/{theirs}"), None),
