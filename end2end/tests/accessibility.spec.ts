@@ -32,6 +32,13 @@ test("no page or dialog has an accessibility violation", async ({ page }) => {
   const create = page.getByRole("dialog", { name: "Create API Key" });
   await expect(create).toBeVisible();
   found.push(...(await violations(page, "create dialog")));
+  // Refused, with each field's message under it.
+  await create.getByLabel("Name", { exact: true }).fill("   ");
+  await create.getByLabel("Custom scopes for your API").fill("Not A Scope");
+  await create.getByRole("button", { name: "Create key" }).click();
+  await expect(create.getByRole("alert")).toHaveText("Fix the 2 fields marked above.");
+  found.push(...(await violations(page, "create dialog, refused")));
+  await create.getByLabel("Custom scopes for your API").fill("");
   await create.getByLabel("Name", { exact: true }).fill("Accessibility token");
   await create.getByRole("button", { name: "Create key" }).click();
   await expect(page.getByRole("dialog", { name: "Save your API key" })).toBeVisible();

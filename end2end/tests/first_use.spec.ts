@@ -22,6 +22,33 @@ async function holdClipboard(page: Page) {
   });
 }
 
+/**
+ * The width of the browser's own clear button inside the search field `id` (Chromium draws one in
+ * the field's user-agent shadow tree, which only DevTools' protocol reaches): 0 when the page's
+ * style sheet hides it.
+ */
+async function nativeClearButtonWidth(page: Page, id: string): Promise<number> {
+  type DomNode = { nodeId: number; attributes?: string[]; children?: DomNode[]; shadowRoots?: DomNode[] };
+  const cdp = await page.context().newCDPSession(page);
+  const { root } = (await cdp.send("DOM.getDocument", { depth: -1, pierce: true })) as { root: DomNode };
+  const has = (node: DomNode, name: string, value: string) =>
+    (node.attributes ?? []).some((attribute, i) => i % 2 === 0 && attribute === name && node.attributes?.[i + 1] === value);
+  const find = (node: DomNode, test: (node: DomNode) => boolean): DomNode | undefined => {
+    if (test(node)) return node;
+    for (const child of [...(node.children ?? []), ...(node.shadowRoots ?? [])]) {
+      const found = find(child, test);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const field = find(root, (node) => has(node, "id", id));
+  const button = field && find(field, (node) => has(node, "pseudo", "-webkit-search-cancel-button"));
+  if (!button) throw new Error(`no search field #${id} with the browser's clear button`);
+  const { model } = (await cdp.send("DOM.getBoxModel", { nodeId: button.nodeId })) as { model: { width: number } };
+  await cdp.detach();
+  return model.width;
+}
+
 async function openCreateDialog(page: Page) {
   await page.goto("/keys");
   await hydrated(page);
@@ -87,6 +114,35 @@ test("the create dialog starts least-privileged, warns about keys that never exp
 
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await expect(dialog).toBeHidden();
+});
+
+test("every mistake in the create form is shown at once, under its own field", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  const dialog = await openCreateDialog(page);
+  const name = dialog.getByLabel("Name", { exact: true });
+  const custom = dialog.getByLabel("Custom scopes for your API");
+  await name.fill("   ");
+  await custom.fill("Not A Scope");
+  await dialog.getByRole("button", { name: "Create key" }).click();
+
+  // One alert counts them; each field is marked and described by its own message, under it.
+  await expect(dialog.getByRole("alert")).toHaveText("Fix the 2 fields marked above.");
+  await expect(name).toHaveAttribute("aria-invalid", "true");
+  await expect(name).toHaveAccessibleDescription("1 to 64 characters, to recognise the key later. Name is required.");
+  await expect(dialog.getByText("Name is required.", { exact: true })).toBeVisible();
+  await expect(custom).toHaveAttribute("aria-invalid", "true");
+  await expect(custom).toHaveAccessibleDescription(/resource\.action, separated by spaces or commas\. "Not" is not a valid scope/);
+  // A field that is fine is not marked.
+  await expect(dialog.getByLabel("Description (optional)")).toHaveAttribute("aria-invalid", "false");
+
+  // Fixed and sent again: no message is left, and the key is made.
+  await name.fill("Fixed at once");
+  await custom.fill("");
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  await expect(page.getByRole("dialog", { name: "Save your API key" })).toBeVisible();
+  await page.getByRole("dialog", { name: "Save your API key" }).getByRole("button", { name: "I have saved it" }).click();
+  await expect(page.getByRole("link", { name: "Fixed at once" }).first()).toBeVisible();
 });
 
 test("the new key's token: Copy answers at once, Escape asks first, and the curl line verifies the key", async ({ page, context, baseURL }, testInfo) => {
@@ -197,8 +253,9 @@ test("a key's page: its ID to copy, a day's grace suggested for rotation, and a 
   await page.getByRole("button", { name: "Edit details" }).click();
   await details.getByLabel("Name", { exact: true }).fill("   ");
   await details.getByRole("button", { name: "Save" }).click();
-  await expect(details.getByRole("alert")).toHaveText("Name is required");
+  await expect(details.getByRole("alert")).toHaveText("Fix the field marked above.");
   await expect(details.getByLabel("Name", { exact: true })).toHaveAttribute("aria-invalid", "true");
+  await expect(details.getByLabel("Name", { exact: true })).toHaveAccessibleDescription("Name is required.");
   await details.getByRole("button", { name: "Cancel" }).click();
 
   // Cancelled: nothing changes.
@@ -224,7 +281,10 @@ test("the keys list: plain counts, one way to clear a search, Clear filters on a
   const search = page.getByLabel("Search keys");
   await search.fill("nothing is called this");
   await expect(page).toHaveURL(/q=nothing/);
+  // One clear button: the page's own, and not the browser's beside it.
   await expect(page.getByRole("button", { name: "Clear search" })).toHaveCount(1);
+  await search.focus();
+  expect(await nativeClearButtonWidth(page, "key-search")).toBe(0);
   await expect(page.getByText("No keys match this search and these filters.")).toBeVisible();
   await page.getByRole("link", { name: "Clear filters" }).click();
   await expect(page).toHaveURL(/\/keys$/);

@@ -16,8 +16,9 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
     await page.getByLabel("Password").fill("   spaces   ");
     await page.getByLabel("Organization name").fill("   ");
     await page.getByRole("button", { name: "Create organization" }).click();
-    await expect(page.getByRole("alert")).toHaveText("Organization is required");
+    await expect(page.getByRole("alert")).toHaveText("Fix the field marked above.");
     await expect(page.getByLabel("Organization name")).toHaveAttribute("aria-invalid", "true");
+    await expect(page.getByLabel("Organization name")).toHaveAccessibleDescription("Organization is required.");
   });
 
   await test.step("setup signs the owner in and lands on an empty API Keys page", async () => {
@@ -51,7 +52,8 @@ test("a new organization sets up Keyward, creates, copies and revokes a key", as
     await expect(dialog).toBeVisible();
     await dialog.getByLabel("Name", { exact: true }).fill("   ");
     await dialog.getByRole("button", { name: "Create key" }).click();
-    await expect(dialog.getByRole("alert")).toHaveText("Name is required");
+    await expect(dialog.getByRole("alert")).toHaveText("Fix the field marked above.");
+    await expect(dialog.getByLabel("Name", { exact: true })).toHaveAccessibleDescription(/Name is required\./);
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await expect(dialog).toBeHidden();
   });

@@ -33,7 +33,7 @@ test("the plan limit stops creates and an upgrade lifts it", async ({ page }) =>
   expect(await overLimit.json()).toEqual({ PlanLimitReached: { plan: "Free", limit: 3 } });
   const blank = await postCreateKey(page, "   ");
   expect(blank.status()).toBe(422);
-  expect(await blank.json()).toEqual({ Invalid: { field: "name", reason: "is required" } });
+  expect(await blank.json()).toEqual({ Invalid: [{ field: "name", reason: "is required" }] });
 
   await page.getByRole("link", { name: "Upgrade your plan" }).click();
   await expect(page).toHaveURL(/\/settings$/);
@@ -92,7 +92,8 @@ test("keys are created with presets and custom scopes, edited, disabled, rotated
     await dialog.getByLabel("Name", { exact: true }).fill("Broken");
     await dialog.getByLabel("Custom scopes for your API").fill("Not A Scope");
     await dialog.getByRole("button", { name: "Create key" }).click();
-    await expect(dialog.getByRole("alert")).toContainText("is not a valid scope");
+    await expect(dialog.getByRole("alert")).toHaveText("Fix the field marked above.");
+    await expect(dialog.getByLabel("Custom scopes for your API")).toHaveAccessibleDescription(/is not a valid scope/);
     await dialog.getByRole("button", { name: "Cancel" }).click();
     await expect(page.getByRole("link", { name: "Broken", exact: true })).toHaveCount(0);
   });

@@ -156,7 +156,9 @@ test("a person signs in, searches, filters, pages through the keys, disables and
     await form.getByRole("button", { name: "Create key" }).click();
     const again = page.getByRole("dialog", { name: "Create API Key" });
     await expect(again).toBeVisible();
-    await expect(again.getByRole("alert")).toContainText("Name");
+    await expect(again.getByRole("alert")).toHaveText("Fix the field marked above.");
+    await expect(again.getByLabel("Name", { exact: true })).toHaveAttribute("aria-invalid", "true");
+    await expect(again.getByText("Name is required.")).toBeVisible();
     await expect(page.getByRole("dialog", { name: "Save your API key" })).toBeHidden();
   });
 });

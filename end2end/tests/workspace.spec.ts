@@ -10,7 +10,8 @@ test("projects are created with their own scopes, offered when creating a key, a
 
   await page.getByLabel("Project name").fill("default");
   await page.getByRole("button", { name: "Create project" }).click();
-  await expect(page.getByRole("alert")).toContainText("Name is already used by another project");
+  await expect(page.getByRole("alert")).toHaveText("Fix the field marked above.");
+  await expect(page.getByLabel("Project name")).toHaveAccessibleDescription("Name is already used by another project.");
   await page.getByLabel("Project name").fill("Billing API");
   await page.getByRole("button", { name: "Create project" }).click();
   const billing = page.getByRole("region", { name: "Billing API" });
@@ -105,8 +106,9 @@ test("a person founds a second organization, switches between them, ends their o
     await page.getByLabel("Current password").fill("not my password at all");
     await page.getByLabel("New password").fill("an even better passphrase");
     await page.getByRole("button", { name: "Change password" }).click();
-    await expect(page.getByRole("alert")).toHaveText("That is not your current password.");
+    await expect(page.getByRole("alert")).toHaveText("Fix the field marked above.");
     await expect(page.getByLabel("Current password")).toHaveAttribute("aria-invalid", "true");
+    await expect(page.getByLabel("Current password")).toHaveAccessibleDescription("That is not your current password.");
 
     await page.getByLabel("Current password").fill(owner.password);
     await page.getByRole("button", { name: "Change password" }).click();

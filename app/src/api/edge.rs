@@ -6,7 +6,7 @@
 //! comes from [`AppError::status`], and the arguments are read again with serde_path_to_error to
 //! name the field.
 
-use crate::model::{AppError, FieldError, UNREAD_ARGUMENTS};
+use crate::model::{AppError, UNREAD_ARGUMENTS};
 use crate::ssr::input;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
@@ -54,7 +54,7 @@ async fn settle(path: &str, arguments: &Bytes, response: Response<Body>) -> Resp
         return Response::from_parts(parts, Body::from(body));
     };
     let error = match error {
-        AppError::Invalid(FieldError { field, .. }) if field == UNREAD_ARGUMENTS => explain(path, arguments),
+        AppError::Invalid(errors) if errors.first().field == UNREAD_ARGUMENTS => explain(path, arguments),
         error => error,
     };
     // The answer's own headers (a cookie, Retry-After) stay, all of their values; its body's go.
@@ -167,6 +167,7 @@ const READERS: &[(&str, Reader)] = {
         (<RotateKey as ServerFn>::PATH, form::<RotateKey>),
         (<UpdateKeyScopes as ServerFn>::PATH, form::<UpdateKeyScopes>),
         (<UpdateKeyRateLimit as ServerFn>::PATH, form::<UpdateKeyRateLimit>),
+        (<EditKey as ServerFn>::PATH, form::<EditKey>),
         (<SwitchOrganization as ServerFn>::PATH, form::<SwitchOrganization>),
         (<CreateOrganization as ServerFn>::PATH, form::<CreateOrganization>),
         (<EndSession as ServerFn>::PATH, form::<EndSession>),

@@ -70,21 +70,30 @@ impl CreateKey {
     /// The key the create form describes, or the field that is wrong. Also for the same form
     /// posted without JavaScript (`POST /keys/new`).
     pub fn into_new_key(self) -> Result<crate::model::NewKey, AppError> {
-        use crate::model::{Expiration, NewKey, RateLimit};
+        use crate::model::{AllValid, Expiration, KeyName, NewKey, RateLimit, ScopeSet, key_description};
+        let scopes = split_scopes(self.scopes.as_deref(), self.custom_scopes.as_deref());
+        // The form's own fields, and the ones the service checks again, all at once: a person
+        // sees every field to fix after one attempt.
+        let (.., expiration, rate_limit) = (
+            KeyName::parse(&self.name),
+            key_description(self.description.as_deref()),
+            ScopeSet::parse(scopes.iter().map(String::as_str)),
+            Expiration::from_form(self.expiration.as_deref().unwrap_or_default(), self.expires_on.as_deref())
+                .and_then(|e| e.expires_at(chrono::Utc::now()).map(|_| e)),
+            RateLimit::from_form(
+                self.rate_limit_requests.as_deref(),
+                self.rate_limit_window.as_deref().unwrap_or_default(),
+            ),
+        )
+            .all_valid()?;
         Ok(NewKey {
             name: self.name,
             description: self.description,
             project_id: self.project_id,
             environment: self.environment,
-            scopes: split_scopes(self.scopes.as_deref(), self.custom_scopes.as_deref()),
-            expiration: Expiration::from_form(
-                self.expiration.as_deref().unwrap_or_default(),
-                self.expires_on.as_deref(),
-            )?,
-            rate_limit: RateLimit::from_form(
-                self.rate_limit_requests.as_deref(),
-                self.rate_limit_window.as_deref().unwrap_or_default(),
-            )?,
+            scopes,
+            expiration,
+            rate_limit,
         })
     }
 }
@@ -142,12 +151,14 @@ pub async fn edit_key(
     expiration: Option<String>,
     expires_on: Option<String>,
 ) -> Result<ApiKey, AppError> {
-    use crate::model::{Expiration, KeyEdit};
+    use crate::model::{AllValid, Expiration, KeyEdit, KeyName, key_description};
     let (state, member) = super::context::member().await?;
     let expiration = match expiration.as_deref().map(str::trim) {
-        None | Some("" | "keep") => None,
-        Some(choice) => Some(Expiration::from_form(choice, expires_on.as_deref())?),
+        None | Some("" | "keep") => Ok(None),
+        Some(choice) => Expiration::from_form(choice, expires_on.as_deref()).map(Some),
     };
+    // Every field at once (the service checks name and description again).
+    let (.., expiration) = (KeyName::parse(&name), key_description(description.as_deref()), expiration).all_valid()?;
     // The form sends every field: a blank description clears it.
     let edit = KeyEdit { name: Some(name), description: Some(description), expiration };
     Ok(crate::ssr::services::keys::edit(&state.core, &member, id, edit).await?)

@@ -1,8 +1,8 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    ActionError, CopyButton, ErrorMessage, Modal, RelativeTime, ScopeChoice, ScopePicker, StatusBadge, current_member,
-    format_date, format_time, invalid_field, iso_time, now, site_origin, use_hydrated,
+    CopyButton, FieldMessage, FormError, FormErrors, Modal, RelativeTime, ScopeChoice, ScopePicker, StatusBadge,
+    current_member, format_date, format_time, iso_time, now, site_origin, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
@@ -321,6 +321,19 @@ pub fn CreateKeyDialog(
     }
 }
 
+/// The fields the create form marks itself: their messages sit under each.
+const CREATE_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "project_id",
+    "environment",
+    "scopes",
+    "expiration",
+    "expires_on",
+    "rate_limit_window",
+    "rate_limit_requests",
+];
+
 /// The create form's content, made afresh each time the dialog opens: its inputs, and the
 /// sentence that sums up the key they describe.
 #[component]
@@ -330,8 +343,9 @@ fn CreateKeyForm(
     refused: Signal<Option<AppError>>,
     on_close: Callback<()>,
 ) -> impl IntoView {
-    let value = action.value();
     let pending = action.pending();
+    // What this form's last attempt was refused for: sent from here, or without JavaScript.
+    let errors = FormErrors::of(action.value()).or(refused);
     // The scopes offered follow the project picked.
     let picked = RwSignal::new(projects.with_value(|all| all.first().map(|p| p.id)));
     let defined = Signal::derive(move || {
@@ -353,27 +367,33 @@ fn CreateKeyForm(
                 <label for="key-name">"Name"</label>
                 <input id="key-name" name="name" type="text" required maxlength=KeyName::MAX_CHARS.to_string()
                     autocomplete="off" placeholder="e.g. Production backend"
-                    aria-invalid=invalid_field(value, "name") aria-describedby="key-name-hint" />
+                    aria-invalid=errors.invalid("name") aria-describedby=errors.described_by("name", "key-name", Some("key-name-hint")) />
                 <small id="key-name-hint" class="hint">"1 to 64 characters, to recognise the key later."</small>
+                <FieldMessage errors field="name" id="key-name" />
             </div>
             <div class="field">
                 <label for="key-description">"Description (optional)"</label>
                 <textarea id="key-description" name="description" rows="2" maxlength="500"
-                    aria-invalid=invalid_field(value, "description")></textarea>
+                    aria-invalid=errors.invalid("description")
+                    aria-describedby=errors.described_by("description", "key-description", None)></textarea>
+                <FieldMessage errors field="description" id="key-description" />
             </div>
             <div class="field-row">
                 <div class="field">
                     <label for="key-project">"Project"</label>
-                    <select id="key-project" name="project_id" aria-invalid=invalid_field(value, "project")
+                    <select id="key-project" name="project_id" aria-invalid=errors.invalid("project_id")
+                        aria-describedby=errors.described_by("project_id", "key-project", None)
                         on:change=move |ev| picked.set(event_target_value(&ev).parse().ok())>
                         {projects.get_value().into_iter().map(|p| view! {
                             <option value=p.id.to_string()>{p.name}</option>
                         }).collect_view()}
                     </select>
+                    <FieldMessage errors field="project_id" id="key-project" />
                 </div>
                 <div class="field">
                     <label for="key-environment">"Environment"</label>
-                    <select id="key-environment" name="environment" aria-invalid=invalid_field(value, "environment")
+                    <select id="key-environment" name="environment" aria-invalid=errors.invalid("environment")
+                        aria-describedby=errors.described_by("environment", "key-environment", None)
                         on:change=move |ev| {
                             if let Ok(e) = event_target_value(&ev).parse() {
                                 environment.set(e);
@@ -383,14 +403,14 @@ fn CreateKeyForm(
                             <option value=e.as_str()>{e.label()}</option>
                         }).collect_view()}
                     </select>
+                    <FieldMessage errors field="environment" id="key-environment" />
                 </div>
             </div>
-            <ScopePicker choice=scopes defined />
-            <ExpiryFields value choice=expiry />
-            <RateLimitFields value initial=None />
+            <ScopePicker choice=scopes defined errors />
+            <ExpiryFields errors choice=expiry />
+            <RateLimitFields errors initial=None />
             <NewKeyOutline scopes environment expiry />
-            <ActionError value />
-            {move || refused.get().map(|error| view! { <ErrorMessage error /> })}
+            <FormError errors shown=CREATE_FIELDS />
             <div class="dialog-actions">
                 <button type="button" class="button" commandfor=CREATE_DIALOG command="close"
                     on:click=move |_| on_close.run(())>"Cancel"</button>
@@ -635,21 +655,15 @@ const KEEP: &str = "keep";
 /// When the key stops working: a period (90 days to start with), a date, or never; for a key that
 /// exists, also as it is (`keep`, which names its current expiry).
 #[component]
-pub fn ExpiryFields<T>(
-    value: MappedSignal<Option<Result<T, AppError>>>,
-    choice: ExpiryChoice,
-    #[prop(optional)] keep: Option<String>,
-) -> impl IntoView
-where
-    T: Clone + Send + Sync + 'static,
-{
+pub fn ExpiryFields(errors: FormErrors, choice: ExpiryChoice, #[prop(optional)] keep: Option<String>) -> impl IntoView {
     let ExpiryChoice { choice, date } = choice;
     let picked = choice.get_untracked();
     view! {
         <div class="field-row">
             <div class="field">
                 <label for="key-expiration">"Expiration"</label>
-                <select id="key-expiration" name="expiration" aria-invalid=invalid_field(value, "expiration")
+                <select id="key-expiration" name="expiration" aria-invalid=errors.invalid("expiration")
+                    aria-describedby=errors.described_by("expiration", "key-expiration", None)
                     on:change=move |ev| choice.set(event_target_value(&ev))>
                     {keep.map(|current| view! { <option value=KEEP selected=true>{format!("As it is: {current}")}</option> })}
                     <option value="never">"Never"</option>
@@ -664,18 +678,21 @@ where
                 <small class="field-warning never-expires">
                     "A key that never expires works until someone revokes it, long after it is forgotten."
                 </small>
+                <FieldMessage errors field="expiration" id="key-expiration" />
             </div>
             // In the server's HTML whatever the choice, so that a date can be given without the
             // page's code (it is read only for "On a date"); once the code runs, shown and
-            // required only then.
-            <div class="field" prop:hidden=move || choice.with(|c| c != "date")>
+            // required only then, and whenever its date was refused.
+            <div class="field" prop:hidden=move || choice.with(|c| c != "date") && errors.about("expires_on").is_none()>
                 <label for="key-expires-on">"Expires on"</label>
                 <input id="key-expires-on" name="expires_on" type="date"
                     min=format_date(now() + chrono::Duration::days(1))
                     max=format_date(now() + chrono::Duration::days(Expiration::MAX_DAYS))
                     prop:required=move || choice.with(|c| c == "date")
                     on:input=move |ev| date.set(event_target_value(&ev))
-                    aria-invalid=invalid_field(value, "expires_on") />
+                    aria-invalid=errors.invalid("expires_on")
+                    aria-describedby=errors.described_by("expires_on", "key-expires-on", None) />
+                <FieldMessage errors field="expires_on" id="key-expires-on" />
             </div>
         </div>
     }
@@ -683,17 +700,15 @@ where
 
 /// Requests per second, minute or hour, or none.
 #[component]
-pub fn RateLimitFields<T>(value: MappedSignal<Option<Result<T, AppError>>>, initial: Option<RateLimit>) -> impl IntoView
-where
-    T: Clone + Send + Sync + 'static,
-{
+pub fn RateLimitFields(errors: FormErrors, initial: Option<RateLimit>) -> impl IntoView {
     let window = RwSignal::new(initial.map_or("none", |l| l.window.as_str()).to_owned());
     let requests = initial.map_or_else(|| "100".to_owned(), |l| l.requests.to_string());
     view! {
         <div class="field-row">
             <div class="field">
                 <label for="key-rate-window">"Rate limit"</label>
-                <select id="key-rate-window" name="rate_limit_window" aria-invalid=invalid_field(value, "rate_limit_window")
+                <select id="key-rate-window" name="rate_limit_window" aria-invalid=errors.invalid("rate_limit_window")
+                    aria-describedby=errors.described_by("rate_limit_window", "key-rate-window", None)
                     on:change=move |ev| window.set(event_target_value(&ev))>
                     <option value="none" selected=move || window.with(|w| w == "none")>"No limit"</option>
                     {RateWindow::VARIANTS.iter().copied().map(|w| view! {
@@ -702,6 +717,7 @@ where
                         </option>
                     }).collect_view()}
                 </select>
+                <FieldMessage errors field="rate_limit_window" id="key-rate-window" />
             </div>
             <div class="field">
                 <label for="key-rate-requests">"Requests"</label>
@@ -709,7 +725,9 @@ where
                     max=RateLimit::MAX_REQUESTS.to_string() value=requests
                     // Without the page's code the field stays open (it is read only with a window).
                     prop:disabled=move || window.with(|w| w == "none")
-                    aria-invalid=invalid_field(value, "rate_limit_requests") />
+                    aria-invalid=errors.invalid("rate_limit_requests")
+                    aria-describedby=errors.described_by("rate_limit_requests", "key-rate-requests", None) />
+                <FieldMessage errors field="rate_limit_requests" id="key-rate-requests" />
             </div>
         </div>
     }

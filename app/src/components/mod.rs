@@ -20,7 +20,7 @@ pub use auth::{
 };
 pub use copy_button::CopyButton;
 pub use data_table::DataTable;
-pub use form_error::{ActionError, ErrorMessage, error_message, invalid_field};
+pub use form_error::{ActionError, ErrorMessage, FieldMessage, FormError, FormErrors, error_message};
 pub use key_actions::{KeyActions, provide_key_actions, use_key_actions};
 pub use modal::Modal;
 pub use scope_picker::{ScopeChoice, ScopePicker};

@@ -1,6 +1,7 @@
 //! Choosing a key's scopes: a preset, or a grouped checklist, plus custom scopes for the project's API
 //! (those the project defines as checkboxes, any other typed in).
 
+use super::{FieldMessage, FormErrors};
 use crate::model::{CustomScope, ManagementScope, ScopePreset, ScopeSet};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
@@ -48,6 +49,8 @@ pub fn ScopePicker(
     /// The custom scopes the key's project defines.
     #[prop(into, optional)]
     defined: Signal<Vec<CustomScope>>,
+    /// The form's refusal: a bad scope (almost always a typed one) is said under the custom scopes.
+    errors: FormErrors,
 ) -> impl IntoView {
     let ScopeChoice { checked, custom } = choice;
     let joined = move || checked.with(|c| c.iter().cloned().collect::<Vec<_>>().join(" "));
@@ -64,8 +67,10 @@ pub fn ScopePicker(
                 <input id="custom-scopes" name="custom_scopes" type="text" autocomplete="off"
                     value=custom.get_untracked() prop:value=move || custom.get()
                     on:input=move |ev| custom.set(event_target_value(&ev))
-                    placeholder="e.g. telemetry.write orders.read" aria-describedby="custom-scopes-hint" />
+                    placeholder="e.g. telemetry.write orders.read" aria-invalid=errors.invalid("scopes")
+                    aria-describedby=errors.described_by("scopes", "custom-scopes", Some("custom-scopes-hint")) />
                 <small id="custom-scopes-hint" class="hint">"resource.action, separated by spaces or commas."</small>
+                <FieldMessage errors field="scopes" id="custom-scopes" />
             </div>
         </fieldset>
     }

@@ -1,6 +1,6 @@
 //! A person's own account: the organizations they belong to, their sessions, their password.
 
-use super::{FieldError, Role, validate_new_password};
+use super::{AllValid, FieldError, FieldErrors, Role, validate_new_password};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -37,14 +37,22 @@ pub struct PasswordChange {
 
 impl PasswordChange {
     /// Refuses a new password that is too short, too long, or the same as the current one.
-    pub fn validated(self) -> Result<Self, FieldError> {
-        if self.current_password.is_empty() {
-            return Err(FieldError::new("current_password", "is required"));
-        }
-        validate_new_password(&self.new_password).map_err(|e| FieldError::new("new_password", e.reason))?;
-        if self.new_password == self.current_password {
-            return Err(FieldError::new("new_password", "must differ from the current password"));
-        }
+    pub fn validated(self) -> Result<Self, FieldErrors> {
+        let current = if self.current_password.is_empty() {
+            Err(FieldError::new("current_password", "is required"))
+        } else {
+            Ok(())
+        };
+        let new = validate_new_password(&self.new_password)
+            .map_err(|e| FieldError::new("new_password", e.reason))
+            .and_then(|()| {
+                if self.new_password == self.current_password {
+                    Err(FieldError::new("new_password", "must differ from the current password"))
+                } else {
+                    Ok(())
+                }
+            });
+        (current, new).all_valid()?;
         Ok(self)
     }
 }
@@ -116,9 +124,13 @@ mod tests {
         let change = |current: &str, new: &str| {
             PasswordChange { current_password: current.into(), new_password: new.into() }.validated()
         };
-        assert_eq!(change("", "a long new password").unwrap_err().field, "current_password");
-        assert_eq!(change("old password!", "short").unwrap_err().field, "new_password");
+        assert_eq!(change("", "a long new password").unwrap_err().first().field, "current_password");
+        assert_eq!(change("old password!", "short").unwrap_err().first().field, "new_password");
+        // Both at once.
+        let both = change("", "short").unwrap_err();
+        assert_eq!(both.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["current_password", "new_password"]);
         let same = change("the same password", "the same password").unwrap_err();
+        let same = same.first();
         assert_eq!(
             (same.field.as_str(), same.reason.as_str()),
             ("new_password", "must differ from the current password")

@@ -22,8 +22,100 @@ impl FieldError {
     }
 }
 
+/// Bad input: every field that is wrong, and why, so that a form can show them all at once.
+/// Never empty: it is made from one error, or from the ones [`AllValid`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    /// The first field that is wrong, in the form's order.
+    pub fn first(&self) -> &FieldError {
+        // Never empty (see the type).
+        &self.0[0]
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, FieldError> {
+        self.0.iter()
+    }
+
+    /// What is wrong with `field`, if it is.
+    pub fn about(&self, field: &str) -> Option<&FieldError> {
+        self.0.iter().find(|e| e.field == field)
+    }
+
+    /// These errors, then `more`'s.
+    pub fn and(mut self, more: FieldErrors) -> Self {
+        self.0.extend(more.0);
+        self
+    }
+}
+
+impl std::fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut errors = self.0.iter();
+        if let Some(first) = errors.next() {
+            write!(f, "{first}")?;
+        }
+        errors.try_for_each(|e| write!(f, "; {e}"))
+    }
+}
+
+impl std::error::Error for FieldErrors {}
+
+impl From<FieldError> for FieldErrors {
+    fn from(e: FieldError) -> Self {
+        Self(vec![e])
+    }
+}
+
+impl<'a> IntoIterator for &'a FieldErrors {
+    type Item = &'a FieldError;
+    type IntoIter = std::slice::Iter<'a, FieldError>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// Several fields checked together: all their values, or every error among them (not only the
+/// first), so that a person fixes a form in one go. For tuples of `Result<_, FieldError>` or
+/// `Result<_, FieldErrors>`.
+pub trait AllValid {
+    type Valid;
+    fn all_valid(self) -> Result<Self::Valid, FieldErrors>;
+}
+
+macro_rules! all_valid {
+    ($($value:ident: $kind:ident, $error:ident),+) => {
+        impl<$($kind, $error: Into<FieldErrors>),+> AllValid for ($(Result<$kind, $error>,)+) {
+            type Valid = ($($kind,)+);
+
+            fn all_valid(self) -> Result<Self::Valid, FieldErrors> {
+                let ($($value,)+) = self;
+                let mut errors = Vec::new();
+                $(let $value = $value.map_err(|e| errors.extend(e.into().0)).ok();)+
+                match ($($value,)+) {
+                    ($(Some($value),)+) => Ok(($($value,)+)),
+                    _ => Err(FieldErrors(errors)),
+                }
+            }
+        }
+    };
+}
+
+all_valid!(a: A, EA, b: B, EB);
+all_valid!(a: A, EA, b: B, EB, c: C, EC);
+all_valid!(a: A, EA, b: B, EB, c: C, EC, d: D, ED);
+all_valid!(a: A, EA, b: B, EB, c: C, EC, d: D, ED, e: E, EE);
+all_valid!(a: A, EA, b: B, EB, c: C, EC, d: D, ED, e: E, EE, f: F, EF);
+
 impl From<FieldError> for AppError {
     fn from(e: FieldError) -> Self {
+        Self::Invalid(e.into())
+    }
+}
+
+impl From<FieldErrors> for AppError {
+    fn from(e: FieldErrors) -> Self {
         Self::Invalid(e)
     }
 }
@@ -37,7 +129,7 @@ pub const UNREAD_ARGUMENTS: &str = "request";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum AppError {
     #[error("{0}")]
-    Invalid(FieldError),
+    Invalid(FieldErrors),
     #[error("Please sign in.")]
     Unauthenticated,
     #[error("Invalid email or password.")]
@@ -69,7 +161,7 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::Invalid(FieldError::new(field, reason))
+        Self::Invalid(FieldError::new(field, reason).into())
     }
 
     /// The HTTP status this error answers with: 4xx for whatever the request got wrong, 5xx only
@@ -90,10 +182,19 @@ impl AppError {
         }
     }
 
-    /// The field a validation error names, so a form can put the message beside it.
+    /// The first field bad input names.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::Invalid(e) => Some(&e.field),
+            Self::Invalid(errors) => Some(&errors.first().field),
+            _ => None,
+        }
+    }
+
+    /// What is wrong with `field`, if this is bad input and that field is among it: the message a
+    /// form puts under the field.
+    pub fn about(&self, field: &str) -> Option<&FieldError> {
+        match self {
+            Self::Invalid(errors) => errors.about(field),
             _ => None,
         }
     }
@@ -116,5 +217,39 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Request(e) => Self::Transport(e),
             _ => Self::Internal,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(raw: &str) -> Result<String, FieldError> {
+        if raw.is_empty() { Err(FieldError::new("name", "is required")) } else { Ok(raw.to_owned()) }
+    }
+
+    fn days(raw: &str) -> Result<u32, FieldError> {
+        raw.parse().map_err(|_| FieldError::new("days", "must be a whole number"))
+    }
+
+    #[test]
+    fn all_valid_gives_every_value_or_every_error_in_order() {
+        assert_eq!((name("a"), days("3")).all_valid(), Ok(("a".to_owned(), 3)));
+        let both = (name(""), days("x"), name("b")).all_valid().unwrap_err();
+        let fields: Vec<_> = both.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["name", "days"]);
+        assert_eq!(both.first().field, "name");
+        assert_eq!(both.about("days").map(|e| e.reason.as_str()), Some("must be a whole number"));
+        assert_eq!(both.to_string(), "name is required; days must be a whole number");
+        let one = (name("a"), days("x")).all_valid().unwrap_err();
+        assert_eq!(one.iter().count(), 1);
+    }
+
+    #[test]
+    fn all_valid_takes_errors_already_gathered() {
+        let gathered: Result<(), FieldErrors> =
+            Err(FieldErrors::from(FieldError::new("a", "x")).and(FieldError::new("b", "y").into()));
+        let all = (gathered, days("z")).all_valid().unwrap_err();
+        assert_eq!(all.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["a", "b", "days"]);
     }
 }

@@ -24,7 +24,7 @@ mod verification;
 
 pub use account::{OrganizationChoice, PasswordChange, SessionView, describe_user_agent};
 pub use audit::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, MemberRef};
-pub use error::{AppError, FieldError, UNREAD_ARGUMENTS, capitalize};
+pub use error::{AllValid, AppError, FieldError, FieldErrors, UNREAD_ARGUMENTS, capitalize};
 pub use key::{
     ApiKey, CreatedKey, Environment, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation, RotatedKey, Rotation,
     key_description,

@@ -1,7 +1,7 @@
 //! Projects: an organization's keys are grouped by the API they are for, and each project names the
 //! custom scopes its API understands.
 
-use super::{FieldError, ManagementScope, Scope};
+use super::{AllValid, FieldError, FieldErrors, ManagementScope, Scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -27,17 +27,21 @@ impl CustomScope {
     pub const MAX_DESCRIPTION_CHARS: usize = 200;
 
     /// A scope a person defines: `resource.action`, not one of Keyward's own, with a short description.
-    pub fn define(name: &str, description: &str) -> Result<Self, FieldError> {
-        let scope = Scope::parse(name.trim()).map_err(|e| FieldError::new("scope", e.reason))?;
-        if ManagementScope::from_name(scope.as_str()).is_some() {
-            return Err(FieldError::new("scope", "is one of Keyward's own scopes: pick it on the key instead"));
-        }
+    pub fn define(name: &str, description: &str) -> Result<Self, FieldErrors> {
+        let scope = Scope::parse(name.trim()).map_err(|e| FieldError::new("scope", e.reason)).and_then(|scope| {
+            match ManagementScope::from_name(scope.as_str()) {
+                Some(_) => Err(FieldError::new("scope", "is one of Keyward's own scopes: pick it on the key instead")),
+                None => Ok(scope),
+            }
+        });
         let description = description.trim();
-        if description.chars().count() > Self::MAX_DESCRIPTION_CHARS {
+        let described = if description.chars().count() > Self::MAX_DESCRIPTION_CHARS {
             let max = Self::MAX_DESCRIPTION_CHARS;
-            return Err(FieldError::new("description", format!("must be at most {max} characters")));
-        }
-        super::text::plain_text("description", description)?;
+            Err(FieldError::new("description", format!("must be at most {max} characters")))
+        } else {
+            super::text::plain_text("description", description)
+        };
+        let (scope, ()) = (scope, described).all_valid()?;
         Ok(Self { name: scope.as_str().to_owned(), description: description.to_owned() })
     }
 }
@@ -70,9 +74,11 @@ mod tests {
     fn a_custom_scope_is_resource_dot_action_and_not_keywards_own() {
         let ok = CustomScope::define(" telemetry.write ", " Send telemetry ").expect("valid");
         assert_eq!((ok.name.as_str(), ok.description.as_str()), ("telemetry.write", "Send telemetry"));
-        assert_eq!(CustomScope::define("telemetry", "").unwrap_err().field, "scope");
-        assert_eq!(CustomScope::define("api_keys.read", "").unwrap_err().field, "scope");
-        assert_eq!(CustomScope::define("orders.read", &"x".repeat(201)).unwrap_err().field, "description");
+        assert_eq!(CustomScope::define("telemetry", "").unwrap_err().first().field, "scope");
+        assert_eq!(CustomScope::define("api_keys.read", "").unwrap_err().first().field, "scope");
+        assert_eq!(CustomScope::define("orders.read", &"x".repeat(201)).unwrap_err().first().field, "description");
+        let both = CustomScope::define("api_keys.read", &"x".repeat(201)).unwrap_err();
+        assert_eq!(both.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["scope", "description"]);
         assert_eq!(project_name("  ").unwrap_err().field, "name");
         assert_eq!(project_name(" Billing API ").expect("valid"), "Billing API");
     }

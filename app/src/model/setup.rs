@@ -1,7 +1,7 @@
 //! The first run's form, and the rules for a new account's email and password.
 
-use super::FieldError;
 use super::text::bounded;
+use super::{AllValid, FieldError, FieldErrors};
 use serde::{Deserialize, Serialize};
 
 /// The first-run form: the organization and its owner.
@@ -18,11 +18,14 @@ pub const MAX_PASSWORD_CHARS: usize = 128;
 
 impl SetupForm {
     /// Trims what should be trimmed and refuses bad input, naming the field.
-    pub fn validated(self) -> Result<Self, FieldError> {
-        let organization = bounded("organization", &self.organization, 80)?;
-        let name = bounded("name", &self.name, 80)?;
-        let email = normalize_email(&self.email)?;
-        validate_new_password(&self.password)?;
+    pub fn validated(self) -> Result<Self, FieldErrors> {
+        let (organization, name, email, ()) = (
+            bounded("organization", &self.organization, 80),
+            bounded("name", &self.name, 80),
+            normalize_email(&self.email),
+            validate_new_password(&self.password),
+        )
+            .all_valid()?;
         Ok(Self { organization, name, email, password: self.password })
     }
 }
@@ -78,7 +81,11 @@ mod tests {
             (SetupForm { password: "short".into(), ..form() }, "password"),
         ];
         for (input, field) in cases {
-            assert_eq!(input.validated().unwrap_err().field, field);
+            assert_eq!(input.validated().unwrap_err().first().field, field);
         }
+        // Every bad field at once, in the form's order.
+        let all = SetupForm { organization: " ".into(), name: "".into(), email: "x".into(), password: "short".into() };
+        let fields: Vec<_> = all.validated().unwrap_err().iter().map(|e| e.field.clone()).collect();
+        assert_eq!(fields, ["organization", "name", "email", "password"]);
     }
 }

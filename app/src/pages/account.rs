@@ -2,8 +2,8 @@
 
 use crate::api::account::{ChangePassword, CreateOrganization, EndOtherSessions, EndSession, list_sessions};
 use crate::components::{
-    ActionError, DataTable, ErrorMessage, RequireSession, error_message, format_time, invalid_field, reload_on_keys,
-    use_auth, use_toasts,
+    DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RequireSession, error_message, format_time,
+    reload_on_keys, use_auth, use_toasts,
 };
 use crate::model::{MIN_PASSWORD_CHARS, SessionView};
 use leptos::html;
@@ -38,6 +38,7 @@ fn OrganizationsSection() -> impl IntoView {
     let auth = use_auth();
     let action = ServerAction::<CreateOrganization>::new();
     let value = action.value();
+    let errors = FormErrors::of(value);
     // The session moves to the new organization: a full load of its keys. (Errors show under the form.)
     Effect::new(move |_| {
         if matches!(value.get(), Some(Ok(_))) {
@@ -62,12 +63,14 @@ fn OrganizationsSection() -> impl IntoView {
             <ActionForm action attr:class="form form-inline">
                 <label for="new-organization">"New organization"</label>
                 <input id="new-organization" type="text" name="name" required maxlength="80"
-                    aria-invalid=invalid_field(value, "name") aria-describedby="new-organization-hint" />
+                    aria-invalid=errors.invalid("name")
+                    aria-describedby=errors.described_by("name", "new-organization", Some("new-organization-hint")) />
                 <button type="submit" class="button" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Creating…" } else { "Create organization" }}
                 </button>
                 <p id="new-organization-hint" class="hint">"You will own it, on the Free plan, and work in it from then on."</p>
-                <ActionError value />
+                <FieldMessage errors field="name" id="new-organization" />
+                <FormError errors shown=&["name"] />
             </ActionForm>
         </section>
     }
@@ -91,22 +94,26 @@ fn PasswordSection(action: ServerAction<ChangePassword>) -> impl IntoView {
             }
         }
     });
-    let value = action.value();
+    let errors = FormErrors::of(action.value());
     view! {
         <section class="card" aria-labelledby="password-title">
             <h2 id="password-title">"Password"</h2>
             <ActionForm action node_ref=form attr:class="form">
                 <label for="current-password">"Current password"</label>
                 <input id="current-password" type="password" name="current_password" required
-                    autocomplete="current-password" aria-invalid=invalid_field(value, "current_password") />
+                    autocomplete="current-password" aria-invalid=errors.invalid("current_password")
+                    aria-describedby=errors.described_by("current_password", "current-password", None) />
+                <FieldMessage errors field="current_password" id="current-password" />
                 <label for="new-password">"New password"</label>
                 <input id="new-password" type="password" name="new_password" required
-                    minlength=MIN_PASSWORD_CHARS autocomplete="new-password" aria-describedby="new-password-hint"
-                    aria-invalid=invalid_field(value, "new_password") />
+                    minlength=MIN_PASSWORD_CHARS autocomplete="new-password"
+                    aria-describedby=errors.described_by("new_password", "new-password", Some("new-password-hint"))
+                    aria-invalid=errors.invalid("new_password") />
                 <p id="new-password-hint" class="hint">
                     {format!("At least {MIN_PASSWORD_CHARS} characters. Your other sessions will be signed out.")}
                 </p>
-                <ActionError value />
+                <FieldMessage errors field="new_password" id="new-password" />
+                <FormError errors shown=&["current_password", "new_password"] />
                 <button type="submit" class="button button-primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Changing…" } else { "Change password" }}
                 </button>

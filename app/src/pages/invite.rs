@@ -2,7 +2,7 @@
 //! someone with an account confirms it with their password.
 
 use crate::api::members::{AcceptInvitation, get_invitation};
-use crate::components::{ActionError, error_message, go_to_keys_once_signed_in};
+use crate::components::{FieldMessage, FormError, FormErrors, error_message, go_to_keys_once_signed_in};
 use crate::model::MIN_PASSWORD_CHARS;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -15,6 +15,7 @@ pub fn InvitePage() -> impl IntoView {
     let preview = Resource::new(token, get_invitation);
     let action = ServerAction::<AcceptInvitation>::new();
     let value = action.value();
+    let errors = FormErrors::of(value);
     let pending = action.pending();
     go_to_keys_once_signed_in(value);
 
@@ -41,24 +42,33 @@ pub fn InvitePage() -> impl IntoView {
                                         <p>"You already have a Keyward account. Confirm it is you:"</p>
                                         <div class="field">
                                             <label for="accept-password">"Password"</label>
-                                            <input id="accept-password" name="password" type="password" required autocomplete="current-password" />
+                                            <input id="accept-password" name="password" type="password" required autocomplete="current-password"
+                                                aria-invalid=errors.invalid("password")
+                                                aria-describedby=errors.described_by("password", "accept-password", None) />
+                                            <FieldMessage errors field="password" id="accept-password" />
                                         </div>
                                     }.into_any()
                                 } else {
                                     view! {
                                         <div class="field">
                                             <label for="accept-name">"Your name"</label>
-                                            <input id="accept-name" name="name" type="text" required maxlength="80" autocomplete="name" />
+                                            <input id="accept-name" name="name" type="text" required maxlength="80" autocomplete="name"
+                                                aria-invalid=errors.invalid("name")
+                                                aria-describedby=errors.described_by("name", "accept-name", None) />
+                                            <FieldMessage errors field="name" id="accept-name" />
                                         </div>
                                         <div class="field">
                                             <label for="accept-password">"Choose a password"</label>
                                             <input id="accept-password" name="password" type="password" required
-                                                minlength=MIN_PASSWORD_CHARS.to_string() autocomplete="new-password" aria-describedby="password-hint" />
+                                                minlength=MIN_PASSWORD_CHARS.to_string() autocomplete="new-password"
+                                                aria-invalid=errors.invalid("password")
+                                                aria-describedby=errors.described_by("password", "accept-password", Some("password-hint")) />
                                             <p id="password-hint" class="hint">{format!("At least {MIN_PASSWORD_CHARS} characters.")}</p>
+                                            <FieldMessage errors field="password" id="accept-password" />
                                         </div>
                                     }.into_any()
                                 }}
-                                <ActionError value />
+                                <FormError errors shown=&["name", "password"] />
                                 <button type="submit" class="button button-primary" disabled=move || pending.get()>
                                     {move || if pending.get() { "Joining…" } else { "Join organization" }}
                                 </button>

@@ -3,8 +3,8 @@ use crate::components::keys::{
     ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
 };
 use crate::components::{
-    ActionError, CopyButton, ErrorMessage, KeyActions, Modal, RelativeTime, RequireSession, ScopeChoice, ScopePicker,
-    StatusBadge, UsageChart, current_member, format_date, format_time, invalid_field, provide_key_actions,
+    CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime, RequireSession,
+    ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member, format_date, format_time, provide_key_actions,
     use_key_actions, use_toasts,
 };
 use crate::model::{
@@ -287,7 +287,7 @@ fn RotationHistory(rotations: Vec<Rotation>) -> impl IntoView {
 #[component]
 fn EditDetailsDialog(key: ApiKey, open: RwSignal<bool>) -> impl IntoView {
     let actions = use_key_actions();
-    let value = actions.edit.value();
+    let errors = FormErrors::of(actions.edit.value());
     let current = StoredValue::new(key);
     view! {
         <Modal id="edit-details" title="Edit details" open on_close=Callback::new(move |()| open.set(false))>
@@ -301,15 +301,21 @@ fn EditDetailsDialog(key: ApiKey, open: RwSignal<bool>) -> impl IntoView {
                             <label for="edit-key-name">"Name"</label>
                             <input id="edit-key-name" name="name" type="text" required value=key.name
                                 maxlength=KeyName::MAX_CHARS.to_string() autocomplete="off"
-                                aria-invalid=invalid_field(value, "name") />
+                                aria-invalid=errors.invalid("name")
+                                aria-describedby=errors.described_by("name", "edit-key-name", None) />
+                            <FieldMessage errors field="name" id="edit-key-name" />
                         </div>
                         <div class="field">
                             <label for="edit-key-description">"Description (optional)"</label>
                             <textarea id="edit-key-description" name="description" rows="2" maxlength="500"
-                                aria-invalid=invalid_field(value, "description")>{key.description.unwrap_or_default()}</textarea>
+                                aria-invalid=errors.invalid("description")
+                                aria-describedby=errors.described_by("description", "edit-key-description", None)>
+                                {key.description.unwrap_or_default()}
+                            </textarea>
+                            <FieldMessage errors field="description" id="edit-key-description" />
                         </div>
-                        <ExpiryFields value choice=ExpiryChoice::keeping() keep />
-                        <ActionError value />
+                        <ExpiryFields errors choice=ExpiryChoice::keeping() keep />
+                        <FormError errors shown=&["name", "description", "expiration", "expires_on"] />
                         <div class="dialog-actions">
                             <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                             <button type="submit" class="button button-primary" disabled=move || actions.edit.pending().get()>
@@ -328,12 +334,13 @@ fn EditScopesDialog(id: Uuid, open: RwSignal<bool>, initial: ScopeSet, defined: 
     let actions = use_key_actions();
     // Kept, so the dialog's content can be built again each time it opens.
     let (initial, defined) = (StoredValue::new(initial), StoredValue::new(defined));
+    let errors = FormErrors::of(actions.scopes.value());
     view! {
         <Modal id="edit-scopes" title="Edit scopes" open on_close=Callback::new(move |()| open.set(false))>
             <ActionForm action=actions.scopes attr:class="form">
                 <input type="hidden" name="id" value=id.to_string() />
-                <ScopePicker choice=ScopeChoice::new(&initial.get_value()) defined=defined.get_value() />
-                <ActionError value=actions.scopes.value() />
+                <ScopePicker choice=ScopeChoice::new(&initial.get_value()) defined=defined.get_value() errors />
+                <FormError errors shown=&["scopes"] />
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-primary">"Save scopes"</button>
@@ -346,12 +353,13 @@ fn EditScopesDialog(id: Uuid, open: RwSignal<bool>, initial: ScopeSet, defined: 
 #[component]
 fn EditRateLimitDialog(id: Uuid, open: RwSignal<bool>, initial: Option<RateLimit>) -> impl IntoView {
     let actions = use_key_actions();
+    let errors = FormErrors::of(actions.rate_limit.value());
     view! {
         <Modal id="edit-rate-limit" title="Edit rate limit" open on_close=Callback::new(move |()| open.set(false))>
             <ActionForm action=actions.rate_limit attr:class="form">
                 <input type="hidden" name="id" value=id.to_string() />
-                <RateLimitFields value=actions.rate_limit.value() initial />
-                <ActionError value=actions.rate_limit.value() />
+                <RateLimitFields errors initial />
+                <FormError errors shown=&["rate_limit_window", "rate_limit_requests"] />
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-primary">"Save rate limit"</button>

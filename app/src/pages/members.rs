@@ -4,8 +4,8 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    ActionError, CopyButton, DataTable, ErrorMessage, Modal, RequireSession, current_member, error_message,
-    format_date, format_time, site_origin, use_toasts,
+    CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, Modal, RequireSession, current_member,
+    error_message, format_date, format_time, site_origin, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
 use leptos::prelude::*;
@@ -226,6 +226,7 @@ fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> imp
     let value = action.value();
     let pending = action.pending();
     let invited = Signal::derive(move || value.get().and_then(Result::ok));
+    let errors = FormErrors::of(value);
     let my_role = current_member().map_or(Role::Viewer, |m| m.role);
     let close = Callback::new(move |()| {
         open.set(false);
@@ -240,17 +241,22 @@ fn InviteDialog(open: RwSignal<bool>, action: ServerAction<InviteMember>) -> imp
                     <ActionForm action attr:class="form">
                         <div class="field">
                             <label for="invite-email">"Email"</label>
-                            <input id="invite-email" name="email" type="email" required autocomplete="off" />
+                            <input id="invite-email" name="email" type="email" required autocomplete="off"
+                                aria-invalid=errors.invalid("email")
+                                aria-describedby=errors.described_by("email", "invite-email", None) />
+                            <FieldMessage errors field="email" id="invite-email" />
                         </div>
                         <div class="field">
                             <label for="invite-role">"Role"</label>
-                            <select id="invite-role" name="role">
+                            <select id="invite-role" name="role" aria-invalid=errors.invalid("role")
+                                aria-describedby=errors.described_by("role", "invite-role", None)>
                                 {Role::VARIANTS.iter().copied().filter(|r| my_role.may_assign(*r)).map(|r| view! {
                                     <option value=r.as_str() selected=r == Role::Developer>{r.label()}</option>
                                 }).collect_view()}
                             </select>
+                            <FieldMessage errors field="role" id="invite-role" />
                         </div>
-                        <ActionError value />
+                        <FormError errors shown=&["email", "role"] />
                         <div class="dialog-actions">
                             <button type="button" class="button button-quiet" on:click=move |_| close.run(())>"Cancel"</button>
                             <button type="submit" class="button button-primary" disabled=move || pending.get()>

@@ -4,7 +4,8 @@ use crate::api::projects::{
     CreateProject, DefineProjectScope, RemoveProjectScope, RenameProject, SetProjectArchived, list_project_overview,
 };
 use crate::components::{
-    ActionError, ErrorMessage, RequireSession, current_member, format_date, invalid_field, use_toasts,
+    ErrorMessage, FieldMessage, FormError, FormErrors, RequireSession, current_member, error_message, format_date,
+    use_toasts,
 };
 use crate::model::{AppError, Permission, ProjectOverview};
 use leptos::prelude::*;
@@ -66,7 +67,7 @@ fn ProjectsView() -> impl IntoView {
     let may_manage = current_member().is_some_and(|m| m.can(Permission::SettingsManage));
     let new_project = NodeRef::<leptos::html::Form>::new();
     report(actions, new_project);
-    let value = actions.create.value();
+    let errors = FormErrors::of(actions.create.value());
 
     view! {
         <div class="page-header">
@@ -82,9 +83,11 @@ fn ProjectsView() -> impl IntoView {
                     <div class="field">
                         <label for="new-project-name">"Project name"</label>
                         <input id="new-project-name" type="text" name="name" required maxlength="80"
-                            aria-invalid=invalid_field(value, "name") />
+                            aria-invalid=errors.invalid("name")
+                            aria-describedby=errors.described_by("name", "new-project-name", None) />
+                        <FieldMessage errors field="name" id="new-project-name" />
                     </div>
-                    <ActionError value />
+                    <FormError errors shown=&["name"] />
                     <button type="submit" class="button button-primary" disabled=move || actions.create.pending().get()>
                         "Create project"
                     </button>
@@ -144,6 +147,10 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
     let (rename_id, scope_id, description_id) =
         (format!("rename-{id}"), format!("scope-name-{id}"), format!("scope-description-{id}"));
     let (rename_for, scope_for, description_for) = (rename_id.clone(), scope_id.clone(), description_id.clone());
+    // The card's last refusal: said once under its name, each field it names marked and described by it.
+    let errors = FormErrors::new(Signal::derive(move || actions.refusal_for(id)));
+    let error_id = StoredValue::new(format!("project-{id}-error"));
+    let described_by = move |field: &'static str| move || errors.about(field).map(|_| error_id.get_value());
     let keys = match live_keys {
         1 => "1 live key".to_owned(),
         n => format!("{n} live keys"),
@@ -209,20 +216,25 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
                 <ActionForm action=actions.rename on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="form-row">
                     <input type="hidden" name="project_id" value=id.to_string() />
                     <label for=rename_for>"Name"</label>
-                    <input id=rename_id type="text" name="name" required maxlength="80" value=name.clone() />
+                    <input id=rename_id type="text" name="name" required maxlength="80" value=name.clone()
+                        aria-invalid=errors.invalid("name") aria-describedby=described_by("name") />
                     <button type="submit" class="button">"Rename"</button>
                 </ActionForm>
             })}
-            {move || actions.refusal_for(id).map(|error| view! { <ErrorMessage error /> })}
+            {move || actions.refusal_for(id).map(|error| view! {
+                <p id=error_id.get_value() class="form-error" role="alert">{error_message(&error)}</p>
+            })}
             <h3>"Custom scopes"</h3>
             {scope_list}
             {may_manage.then(|| view! {
                 <ActionForm action=actions.define on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="form-row">
                     <input type="hidden" name="project_id" value=id.to_string() />
                     <label for=scope_for>"Scope"</label>
-                    <input id=scope_id type="text" name="scope" required placeholder="telemetry.write" autocomplete="off" />
+                    <input id=scope_id type="text" name="scope" required placeholder="telemetry.write" autocomplete="off"
+                        aria-invalid=errors.invalid("scope") aria-describedby=described_by("scope") />
                     <label for=description_for>"Description"</label>
-                    <input id=description_id type="text" name="description" maxlength="200" placeholder="What it allows" />
+                    <input id=description_id type="text" name="description" maxlength="200" placeholder="What it allows"
+                        aria-invalid=errors.invalid("description") aria-describedby=described_by("description") />
                     <button type="submit" class="button">"Add scope"</button>
                 </ActionForm>
             })}

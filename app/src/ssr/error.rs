@@ -1,5 +1,5 @@
 use crate::model::KeyRejection;
-use crate::model::{AppError, Environment, FieldError, Plan, capitalize};
+use crate::model::{AppError, Environment, FieldError, FieldErrors, Plan, capitalize};
 use crate::ssr::rate_limit::RateState;
 use axum::http::StatusCode;
 use sea_orm::DbErr;
@@ -7,8 +7,9 @@ use sea_orm::DbErr;
 /// What the business rules can refuse, or fail with. Converted once at each edge.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    /// Bad input: every field that is wrong.
     #[error(transparent)]
-    Invalid(#[from] FieldError),
+    Invalid(#[from] FieldErrors),
     #[error("not signed in")]
     Unauthenticated,
     #[error("invalid credentials")]
@@ -45,6 +46,12 @@ pub enum ServiceError {
     /// Something that should not happen: the cause stays attached for the log, never for the caller.
     #[error("internal: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<FieldError> for ServiceError {
+    fn from(e: FieldError) -> Self {
+        Self::Invalid(e.into())
+    }
 }
 
 impl ServiceError {
@@ -100,7 +107,7 @@ impl From<ServiceError> for AppError {
             }
         }
         match e {
-            ServiceError::Invalid(field) => AppError::Invalid(field),
+            ServiceError::Invalid(errors) => AppError::Invalid(errors),
             ServiceError::Unauthenticated => AppError::Unauthenticated,
             ServiceError::InvalidCredentials => AppError::InvalidCredentials,
             ServiceError::Forbidden(reason) => AppError::Forbidden(reason),

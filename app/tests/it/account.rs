@@ -115,7 +115,7 @@ async fn a_new_password_signs_out_every_other_session_and_the_old_one_stops_work
     let change =
         |current: &str, new: &str| PasswordChange { current_password: current.into(), new_password: new.into() };
     let field = |result: Result<account::PasswordChanged, ServiceError>| match result {
-        Err(ServiceError::Invalid(e)) => e.field,
+        Err(ServiceError::Invalid(e)) => e.first().field.clone(),
         other => panic!("expected a refusal naming a field, got {other:?}"),
     };
 
@@ -200,7 +200,7 @@ async fn a_signed_in_person_founds_another_organization_and_works_in_it() {
     let t = fresh_db().await;
     let ada = organization(&t.db, "Acme", "ada@acme.test").await;
     let refused = account::create_organization(&t.db, &ada, "   ").await;
-    assert!(matches!(&refused, Err(ServiceError::Invalid(e)) if e.field == "name"), "{refused:?}");
+    assert!(matches!(&refused, Err(ServiceError::Invalid(e)) if e.first().field == "name"), "{refused:?}");
 
     let session = auth::sign_in(&t.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("in");
     let here = auth::authenticate(&t.core, &session.token).await.expect("member");

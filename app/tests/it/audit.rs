@@ -125,7 +125,7 @@ async fn filters_and_pages() {
     let future = all(AuditQuery { from: Some(tomorrow), ..AuditQuery::default() }).await.expect("range");
     assert_eq!(future.total, 0);
     match all(AuditQuery { from: Some(tomorrow), to: Some(today), ..AuditQuery::default() }).await {
-        Err(ServiceError::Invalid(e)) => assert_eq!(e.field, "to"),
+        Err(ServiceError::Invalid(e)) => assert_eq!(e.first().field, "to"),
         other => panic!("expected the backwards range refused, got {other:?}"),
     }
 }

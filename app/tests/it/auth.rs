@@ -37,7 +37,7 @@ async fn bad_setup_input_names_the_field_and_writes_nothing() {
     let mut form = owner_form("Acme", "ada@acme.test");
     form.password = "short".into();
     match auth::set_up(&t.core, form, &Client::default()).await {
-        Err(ServiceError::Invalid(e)) => assert_eq!(e.field, "password"),
+        Err(ServiceError::Invalid(e)) => assert_eq!(e.first().field, "password"),
         other => panic!("expected a password error, got {other:?}"),
     }
     assert!(auth::needs_setup(&t.db).await.expect("query"));

@@ -1,7 +1,7 @@
 //! The key service against a real database.
 
 use app::model::token::KeyToken;
-use app::model::{Environment, FieldError, KeyStatus, NewKey, Plan};
+use app::model::{Environment, KeyStatus, NewKey, Plan};
 use app::ssr::ServiceError;
 use app::ssr::entities::{api_key, organization};
 use app::ssr::services::keys;
@@ -81,7 +81,7 @@ async fn another_organization_never_sees_or_touches_the_first_ones_keys() {
     assert!(matches!(keys::revoke(&t.core, &globex, acme_key.key.id).await, Err(ServiceError::NotFound(_))));
     // Nor can it create a key in Acme's project.
     let refused = keys::create(&t.core, &globex, new_key("sneaky", &acme_project)).await;
-    assert!(matches!(refused, Err(ServiceError::Invalid(FieldError { ref field, .. })) if field == "project"));
+    assert!(matches!(refused, Err(ServiceError::Invalid(ref e)) if e.first().field == "project_id"));
 
     let acme_keys = page(&t.core, &acme).await;
     assert_eq!(acme_keys.len(), 1);
@@ -116,7 +116,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     let cases = [
         (new_key("   ", &project), "name", "is required"),
         (new_key(&"x".repeat(65), &project), "name", "must be at most 64 characters"),
-        (new_key("fine", &unknown_project), "project", "does not exist in this organization"),
+        (new_key("fine", &unknown_project), "project_id", "does not exist in this organization"),
         (
             NewKey { description: Some("d".repeat(501)), ..new_key("fine", &project) },
             "description",
@@ -126,6 +126,7 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     for (input, field, reason) in cases {
         match keys::create(&t.core, &owner, input).await {
             Err(ServiceError::Invalid(e)) => {
+                let e = e.first();
                 assert_eq!((e.field.as_str(), e.reason.as_str()), (field, reason))
             }
             other => panic!("expected a refusal of {field}, got {other:?}"),
@@ -133,6 +134,29 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_written() {
     }
     assert_eq!(stored_keys(&t.db).await, 0);
     assert_eq!(keys_created_total(&t.db).await, vec![0]);
+}
+
+/// A form with several mistakes gets all of them back at once, in the form's order, so a person
+/// fixes them in one go; the fields that are fine are not named.
+#[tokio::test]
+async fn every_bad_field_is_named_at_once() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let input = NewKey {
+        description: Some("d".repeat(501)),
+        scopes: vec!["api_keys.read".into(), "Not A Scope".into()],
+        expiration: app::model::Expiration::On(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).expect("a date")),
+        ..new_key(" ", &project)
+    };
+    match keys::create(&t.core, &owner, input).await {
+        Err(ServiceError::Invalid(errors)) => {
+            let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+            assert_eq!(fields, ["name", "description", "scopes", "expires_on"]);
+        }
+        other => panic!("expected four fields refused, got {other:?}"),
+    }
+    assert_eq!(stored_keys(&t.db).await, 0);
 }
 
 #[tokio::test]

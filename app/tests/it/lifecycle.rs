@@ -153,7 +153,7 @@ async fn scopes_and_rate_limits_are_edited_and_bad_ones_refused_without_a_trace(
 
     let before = row(&t.db, key.id).await;
     match keys::update_scopes(&t.core, &owner, key.id, &["telemetry.write".into(), "Not A Scope".into()]).await {
-        Err(ServiceError::Invalid(e)) => assert_eq!(e.field, "scopes"),
+        Err(ServiceError::Invalid(e)) => assert_eq!(e.first().field, "scopes"),
         other => panic!("expected a scope error, got {other:?}"),
     }
     assert_eq!(row(&t.db, key.id).await, before);
@@ -186,7 +186,7 @@ async fn a_bad_expiry_or_scope_at_creation_writes_nothing() {
     ];
     for (input, field) in cases {
         match keys::create(&t.core, &owner, input).await {
-            Err(ServiceError::Invalid(e)) => assert_eq!(e.field, field),
+            Err(ServiceError::Invalid(e)) => assert_eq!(e.first().field, field),
             other => panic!("expected {field} refused, got {other:?}"),
         }
     }
@@ -344,7 +344,7 @@ async fn only_an_owner_changes_the_plan_and_never_below_the_keys_in_use() {
         Err(ServiceError::Forbidden(_))
     ));
     match organizations::change_plan(&t.core, &owner, Plan::Free).await {
-        Err(ServiceError::Invalid(e)) => assert_eq!(e.field, "plan"),
+        Err(ServiceError::Invalid(e)) => assert_eq!(e.first().field, "plan"),
         other => panic!("expected the downgrade refused, got {other:?}"),
     }
     assert_eq!(organizations::change_plan(&t.core, &owner, Plan::Developer).await.expect("changed"), Plan::Developer);

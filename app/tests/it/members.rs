@@ -23,7 +23,7 @@ async fn join(db: &DatabaseConnection, by: &Member, email: &str, role: Role, nam
 
 fn field<T: std::fmt::Debug>(result: Result<T, ServiceError>, name: &str) {
     match result {
-        Err(ServiceError::Invalid(e)) => assert_eq!(e.field, name, "{e:?}"),
+        Err(ServiceError::Invalid(e)) => assert_eq!(e.first().field, name, "{e:?}"),
         other => panic!("expected a refusal naming {name}, got {other:?}"),
     }
 }

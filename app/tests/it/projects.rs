@@ -8,7 +8,7 @@ use app::ssr::test_support::{default_project, fresh_db, member, new_key, organiz
 
 fn field<T: std::fmt::Debug>(result: Result<T, ServiceError>, name: &str) {
     match result {
-        Err(ServiceError::Invalid(e)) => assert_eq!(e.field, name, "{e:?}"),
+        Err(ServiceError::Invalid(e)) => assert_eq!(e.first().field, name, "{e:?}"),
         other => panic!("expected a refusal naming {name}, got {other:?}"),
     }
 }
@@ -34,7 +34,7 @@ async fn projects_are_created_renamed_archived_and_restored_and_each_change_is_a
     let archived = overview.last().expect("archived last");
     assert_eq!((archived.name.as_str(), archived.live_keys), ("Payments API", 1));
     assert!(archived.archived_at.is_some());
-    field(keys::create(&t.core, &owner, new_key("another", &billing)).await, "project");
+    field(keys::create(&t.core, &owner, new_key("another", &billing)).await, "project_id");
     assert!(matches!(projects::set_archived(&t.db, &owner, billing.id, true).await, Err(ServiceError::Conflict(_))));
     // The last active project stays.
     let default = default_project(&t.db, &owner).await;

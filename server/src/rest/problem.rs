@@ -22,7 +22,7 @@ pub enum ApiError {
 
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
-        Self::Service(ServiceError::Invalid(e))
+        Self::Service(e.into())
     }
 }
 
@@ -69,11 +69,14 @@ impl IntoResponse for ApiError {
             ApiError::Service(e) => {
                 let status = e.status();
                 match e {
-                    ServiceError::Invalid(field) => (
+                    ServiceError::Invalid(errors) => (
                         status,
                         "VALIDATION_FAILED",
-                        format!("{} {}.", field.field, field.reason),
-                        vec![FieldProblem { field: field.field, reason: field.reason }],
+                        errors.iter().map(|e| format!("{} {}.", e.field, e.reason)).collect::<Vec<_>>().join(" "),
+                        errors
+                            .iter()
+                            .map(|e| FieldProblem { field: e.field.clone(), reason: e.reason.clone() })
+                            .collect(),
                     ),
                     ServiceError::KeyRejected(rejection) => {
                         headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

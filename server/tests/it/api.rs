@@ -376,6 +376,19 @@ async fn bad_input_gets_422_naming_the_field() {
         assert_eq!(problem["errors"][0]["field"], field, "{body} → {problem}");
         assert!(problem["errors"][0]["reason"].as_str().is_some_and(|r| !r.is_empty()));
     }
+    // Several mistakes at once: every one is named, in the body's order, and the detail says each.
+    let body =
+        json!({ "name": " ", "description": "d".repeat(501), "scopes": ["Not A Scope"], "expires_on": "2000-01-01" });
+    let (status, problem) = s.post("/keys", &s.admin, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    let fields: Vec<_> =
+        problem["errors"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["name", "description", "scopes", "expires_on"], "{problem}");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.starts_with("name is required.") && detail.contains("expires_on must be in the future."),
+        "{detail}"
+    );
     let raw = s
         .http
         .post(format!("{}/keys", s.base))

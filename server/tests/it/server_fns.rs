@@ -92,7 +92,7 @@ impl Caller<'_> {
 fn assert_refused(what: &str, status: StatusCode, body: &Value) {
     assert!(status.is_client_error(), "{what}: {status} {body}");
     if status == StatusCode::UNPROCESSABLE_ENTITY {
-        let field = body["Invalid"]["field"].as_str().unwrap_or_default();
+        let field = body["Invalid"][0]["field"].as_str().unwrap_or_default();
         assert!(!field.is_empty() && field != "request", "{what}: no field named in {body}");
     }
 }
@@ -298,7 +298,7 @@ async fn bad_input_names_its_field_with_the_right_status() {
     let session = auth::sign_in(&s.core, "ada@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
     let caller = Caller { s: &s, root, cookie: format!("kw_session={}", session.token) };
     let project = s.project.id.to_string();
-    let field = |body: &Value| body["Invalid"]["field"].as_str().unwrap_or_default().to_owned();
+    let field = |body: &Value| body["Invalid"][0]["field"].as_str().unwrap_or_default().to_owned();
 
     let base = [("name", "fine"), ("project_id", project.as_str()), ("environment", "production")];
     let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
@@ -326,7 +326,34 @@ async fn bad_input_names_its_field_with_the_right_status() {
     let environment = caller.form("create_key", &with(&[("environment", "kw_live_secret")])).await.1;
     assert!(!environment.to_string().contains("kw_live_secret"), "the refused value was echoed: {environment}");
 
+    // Every bad field at once, in the form's order, so that the form can mark them all.
+    let (status, body) = caller
+        .form(
+            "create_key",
+            &with(&[
+                ("name", " "),
+                ("custom_scopes", "Not A Scope"),
+                ("expiration", "date"),
+                ("expires_on", "2020-01-01"),
+                ("rate_limit_requests", "0"),
+                ("rate_limit_window", "minute"),
+            ]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<_> = body["Invalid"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["name", "scopes", "expires_on", "rate_limit_requests"], "{body}");
     let (key, _) = s.key("target", &[]).await;
+    let (status, body) = caller
+        .form(
+            "edit_key",
+            &[("id", &key.to_string()), ("name", ""), ("description", "a\u{0}b"), ("expiration", "someday")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<_> = body["Invalid"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str()).collect();
+    assert_eq!(fields, ["name", "description", "expiration"], "{body}");
+
     let (status, body) = caller.form("rotate_key", &[("id", &key.to_string()), ("grace", "forever")]).await;
     assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "grace".to_owned()), "{body}");
 

@@ -6,9 +6,9 @@ use super::audit::{self, Change};
 use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
-    ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyEdit, KeyName, KeyPage,
-    KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation, RotatedKey, Rotation,
-    RotationGrace, ScopeSet, UsageHistory, key_description,
+    AllValid, ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyEdit, KeyName,
+    KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation, RotatedKey,
+    Rotation, RotationGrace, ScopeSet, UsageHistory, key_description,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, audit_event, key_rotation, key_usage, organization, project, user};
@@ -33,12 +33,15 @@ use uuid::Uuid;
 pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<CreatedKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysCreate)?;
     within_reach(actor.reach(), Some(input.project_id), Some(input.environment))?;
-    let name = KeyName::parse(&input.name)?;
-    let description = input.validated_description()?;
-    let scopes = ScopeSet::parse(input.scopes.iter().map(String::as_str))?;
-    actor.may_grant(&scopes)?;
     let now = Utc::now();
-    let expires_at = input.expiration.expires_at(now)?;
+    let (name, description, scopes, expires_at) = (
+        KeyName::parse(&input.name),
+        input.validated_description(),
+        ScopeSet::parse(input.scopes.iter().map(String::as_str)),
+        input.expiration.expires_at(now),
+    )
+        .all_valid()?;
+    actor.may_grant(&scopes)?;
     let token = KeyToken::generate(input.environment);
 
     let txn = begin_write(&core.db).await?;
@@ -48,9 +51,9 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         .filter(project::Column::OrganizationId.eq(org.id))
         .one(&txn)
         .await?
-        .ok_or_else(|| FieldError::new("project", "does not exist in this organization"))?;
+        .ok_or_else(|| FieldError::new("project_id", "does not exist in this organization"))?;
     if project.archived_at.is_some() {
-        return Err(FieldError::new("project", "is archived: restore it to create keys in it").into());
+        return Err(FieldError::new("project_id", "is archived: restore it to create keys in it").into());
     }
     let live_keys = organizations::count_live_keys(&txn, org.id).await?;
     if !org.plan.allows_another(live_keys) {
@@ -345,9 +348,13 @@ pub async fn update_rate_limit(
 /// expiry (rotating it gives it a new life, with a new secret); a revoked key is not changed.
 pub async fn edit(core: &Core, actor: &dyn Actor, key_id: Uuid, edit: KeyEdit) -> Result<ApiKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysUpdate)?;
-    let name = edit.name.as_deref().map(KeyName::parse).transpose()?.map(KeyName::into_inner);
-    let description = edit.description.map(|d| key_description(d.as_deref())).transpose()?;
-    let expires_at = edit.expiration.map(|e| e.expires_at(Utc::now())).transpose()?;
+    let (name, description, expires_at) = (
+        edit.name.as_deref().map(KeyName::parse).transpose(),
+        edit.description.map(|d| key_description(d.as_deref())).transpose(),
+        edit.expiration.map(|e| e.expires_at(Utc::now())).transpose(),
+    )
+        .all_valid()?;
+    let name = name.map(KeyName::into_inner);
     let rule = Transition {
         action: AuditAction::KeyEdited,
         allowed: |status| matches!(status, KeyStatus::Active | KeyStatus::Disabled),

@@ -6,8 +6,8 @@ use super::audit::{self, Change};
 use super::auth::{self, Client, NewSession};
 use super::organizations;
 use crate::model::{
-    AuditAction, FieldError, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
-    Permission, Role, normalize_email, validate_new_password,
+    AllValid, AuditAction, FieldError, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView,
+    NewInvitation, Permission, Role, normalize_email, validate_new_password,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{invitation, membership, organization, session, user};
@@ -81,14 +81,15 @@ pub async fn invite(
     role: Role,
 ) -> Result<NewInvitation, ServiceError> {
     member.permits(Permission::MembersInvite)?;
-    if !member.role.may_assign(role) {
-        return Err(FieldError::new(
+    let assignable = if member.role.may_assign(role) {
+        Ok(())
+    } else {
+        Err(FieldError::new(
             "role",
             format!("{} members cannot invite an {}", member.role.label(), role.label().to_lowercase()),
-        )
-        .into());
-    }
-    let email = normalize_email(email)?;
+        ))
+    };
+    let (email, ()) = (normalize_email(email), assignable).all_valid()?;
     let token = crypto::session_token();
     let now = Utc::now();
     let txn = begin_write(db).await?;
@@ -186,11 +187,12 @@ pub async fn accept(
         }
         None => {
             let name = name.trim();
-            if name.is_empty() || name.chars().count() > 80 {
-                return Err(FieldError::new("name", "is required (at most 80 characters)").into());
-            }
-            crate::model::plain_text("name", name)?;
-            validate_new_password(password)?;
+            let named = if name.is_empty() || name.chars().count() > 80 {
+                Err(FieldError::new("name", "is required (at most 80 characters)"))
+            } else {
+                crate::model::plain_text("name", name)
+            };
+            (named, validate_new_password(password)).all_valid()?;
             Some((name.to_owned(), auth::hash(password).await?))
         }
     };
