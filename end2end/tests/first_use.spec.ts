@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import type { Page } from "@playwright/test";
-import { expect, test, createKey, owner, signIn } from "./fixtures";
+import { expect, test, createKey, owner, sameOrigin, signIn } from "./fixtures";
 
 // What a first-time user meets, at a laptop's size and a phone's (two projects in
 // playwright.config.ts run this file, after every other spec): safe defaults, a shown-once moment
@@ -269,6 +269,25 @@ test("a key's page: its ID to copy, a day's grace suggested for rotation, and a 
   await page.getByRole("button", { name: "Disable" }).click();
   await confirm.getByRole("button", { name: "Disable key" }).click();
   await expect(page.locator(".page-header")).toContainText("Disabled");
+});
+
+test("a relative time keeps counting while the page stays open", async ({ page }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  const key = await createKey(page, `Revoked a while ago (${testInfo.project.name})`, "api_keys.read");
+  const revoked = await page.request.post("/api/revoke_key", { headers: sameOrigin(page), form: { id: key.key.id } });
+  expect(revoked.ok(), await revoked.text()).toBe(true);
+  await page.clock.install();
+  await page.goto(`/keys/${key.key.id}`);
+  await hydrated(page);
+  const note = page.getByRole("note");
+  await expect(note).toHaveText(`Revoked by ${owner.name}, just now.`);
+  // The exact time stays on hover.
+  await expect(note.locator("time")).toHaveAttribute("title", / UTC$/);
+  await page.clock.fastForward("05:00");
+  await expect(note).toHaveText(`Revoked by ${owner.name}, 5 min ago.`);
+  await page.clock.fastForward("01:00:00");
+  await expect(note).toHaveText(`Revoked by ${owner.name}, 1 h ago.`);
 });
 
 test("the keys list: plain counts, one way to clear a search, Clear filters on an empty result, and no page past the last", async ({ page }) => {

@@ -1,4 +1,4 @@
-use super::{use_auth, use_hydrated};
+use super::{Clock, use_auth, use_hydrated};
 use crate::api::account::SwitchOrganization;
 use crate::model::SessionInfo;
 use leptos::prelude::*;
@@ -11,6 +11,7 @@ use leptos_router::components::{A, Outlet};
 /// every resource in them.
 #[component]
 pub fn SignedInLayout() -> impl IntoView {
+    Clock::provide();
     view! {
         <AppShell>
             <Outlet />

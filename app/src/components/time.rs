@@ -65,16 +65,39 @@ pub fn ago(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
+/// The time the signed-in pages' relative times are counted from: moved on every half minute in
+/// the browser, so that "just now" becomes "5 min ago" on a page left open. One for the frame.
+#[derive(Clone, Copy)]
+pub struct Clock(RwSignal<DateTime<Utc>>);
+
+impl Clock {
+    pub const TICK_MS: u64 = 30_000;
+
+    pub fn provide() {
+        let clock = RwSignal::new(now());
+        #[cfg(feature = "hydrate")]
+        if let Ok(ticks) =
+            set_interval_with_handle(move || clock.set(now()), std::time::Duration::from_millis(Self::TICK_MS))
+        {
+            on_cleanup(move || ticks.clear());
+        }
+        provide_context(Self(clock));
+    }
+}
+
 /// A moment shown relative to now ("5 min ago"), the exact time on hover. The server, and the
 /// browser while it hydrates, write the exact time: their "now" differ, and so would the words.
 #[component]
 pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
     let hydrated = use_hydrated();
+    let clock = use_context::<Clock>();
     let exact = format_time(at);
     let title = exact.clone();
     view! {
         <time datetime=iso_time(at) title=title>
-            {move || if hydrated.get() { ago(at, now()) } else { exact.clone() }}
+            {move || {
+                if hydrated.get() { ago(at, clock.map_or_else(now, |Clock(clock)| clock.get())) } else { exact.clone() }
+            }}
         </time>
     }
 }

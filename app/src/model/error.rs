@@ -25,7 +25,16 @@ impl FieldError {
 /// Bad input: every field that is wrong, and why, so that a form can show them all at once.
 /// Never empty: it is made from one error, or from the ones [`AllValid`] found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<FieldError>")]
 pub struct FieldErrors(Vec<FieldError>);
+
+/// Read back (a server function's answer), an empty list is not bad input.
+impl TryFrom<Vec<FieldError>> for FieldErrors {
+    type Error = &'static str;
+    fn try_from(errors: Vec<FieldError>) -> Result<Self, Self::Error> {
+        if errors.is_empty() { Err("bad input names at least one field") } else { Ok(Self(errors)) }
+    }
+}
 
 impl FieldErrors {
     /// The first field that is wrong, in the form's order.
@@ -243,6 +252,14 @@ mod tests {
         assert_eq!(both.to_string(), "name is required; days must be a whole number");
         let one = (name("a"), days("x")).all_valid().unwrap_err();
         assert_eq!(one.iter().count(), 1);
+    }
+
+    #[test]
+    #[cfg(feature = "ssr")]
+    fn an_empty_list_is_not_read_back() {
+        assert!(serde_json::from_str::<AppError>(r#"{"Invalid":[]}"#).is_err());
+        let one = serde_json::from_str::<AppError>(r#"{"Invalid":[{"field":"name","reason":"is required"}]}"#);
+        assert_eq!(one.ok(), Some(AppError::invalid("name", "is required")));
     }
 
     #[test]
