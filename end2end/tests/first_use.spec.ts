@@ -277,6 +277,17 @@ test("a relative time keeps counting while the page stays open", async ({ page }
   const key = await createKey(page, `Revoked a while ago (${testInfo.project.name})`, "api_keys.read");
   const revoked = await page.request.post("/api/revoke_key", { headers: sameOrigin(page), form: { id: key.key.id } });
   expect(revoked.ok(), await revoked.text()).toBe(true);
+  // A member's last activity too, on the members page (a card on a phone, which names it).
+  await page.goto("/members");
+  await hydrated(page);
+  const ada = page.locator("tbody tr", { hasText: owner.email });
+  // Last activity is written at most once a minute or so.
+  await expect(ada.locator("td[data-label='Last active']")).toHaveText(/^(just now|\d+ min ago)$/);
+  if (testInfo.project.name === "390") {
+    const label = await ada.locator("td[data-label='Last active']").evaluate((cell) => getComputedStyle(cell, "::before").content);
+    expect(label).toBe('"Last active "');
+  }
+
   await page.clock.install();
   await page.goto(`/keys/${key.key.id}`);
   await hydrated(page);

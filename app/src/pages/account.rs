@@ -2,8 +2,8 @@
 
 use crate::api::account::{ChangePassword, CreateOrganization, EndOtherSessions, EndSession, list_sessions};
 use crate::components::{
-    DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RequireSession, error_message, format_time,
-    reload_on_keys, use_auth, use_toasts,
+    DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RelativeTime, RequireSession, error_message,
+    format_time, reload_on_keys, use_auth, use_toasts,
 };
 use crate::model::{MIN_PASSWORD_CHARS, SessionView};
 use leptos::html;
@@ -180,9 +180,14 @@ fn SessionTable(list: Vec<SessionView>, end: ServerAction<EndSession>) -> impl I
                                     {s.device}
                                     {s.current.then(|| view! { " " <span class="badge status-active">"This session"</span> })}
                                 </th>
-                                <td>{s.ip.unwrap_or_else(|| "—".to_owned())}</td>
-                                <td>{format_time(s.signed_in_at)}</td>
-                                <td>{s.last_seen_at.map_or_else(|| "—".to_owned(), format_time)}</td>
+                                <td data-label="From">{s.ip.unwrap_or_else(|| "—".to_owned())}</td>
+                                <td data-label="Signed in">{format_time(s.signed_in_at)}</td>
+                                <td data-label="Last seen">
+                                    {match s.last_seen_at {
+                                        Some(at) => view! { <RelativeTime at /> }.into_any(),
+                                        None => "—".into_any(),
+                                    }}
+                                </td>
                                 <td class="actions">
                                     {(!s.current).then(|| view! {
                                         <ActionForm action=end attr:class="inline-form">

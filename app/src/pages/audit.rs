@@ -170,7 +170,7 @@ fn EntryRow(entry: AuditEntry) -> impl IntoView {
             <td>{entry.action.label()}</td>
             <td>{target}</td>
             <td class="audit-change">{change}</td>
-            <td>{entry.ip.unwrap_or_else(|| "—".to_owned())}</td>
+            <td data-label="From">{entry.ip.unwrap_or_else(|| "—".to_owned())}</td>
         </tr>
     }
 }

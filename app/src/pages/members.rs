@@ -4,8 +4,8 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, Modal, RequireSession, current_member,
-    error_message, format_date, format_time, site_origin, use_toasts,
+    CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, Modal, RelativeTime, RequireSession,
+    current_member, error_message, format_date, site_origin, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
 use leptos::prelude::*;
@@ -140,8 +140,8 @@ fn MemberTables(list: MemberList, actions: MemberActions) -> impl IntoView {
                             <tr>
                                 <th scope="row">{i.email}</th>
                                 <td>{i.role.label()}</td>
-                                <td>{i.invited_by}</td>
-                                <td>{format_date(i.expires_at)}</td>
+                                <td data-label="Invited by">{i.invited_by}</td>
+                                <td data-label="Expires">{format_date(i.expires_at)}</td>
                                 <td class="actions">
                                     {may_invite.then(|| view! {
                                         <ActionForm action=actions.revoke attr:class="inline-form">
@@ -200,8 +200,13 @@ fn MemberRow(
             <td>{member.email.clone()}</td>
             <td>{role_cell}</td>
             <td><span class=format!("badge status-{}", if suspended { "disabled" } else { "active" })>{member.status.label()}</span></td>
-            <td>{format_date(member.joined_at)}</td>
-            <td>{member.last_active_at.map_or_else(|| "Never".to_owned(), format_time)}</td>
+            <td data-label="Joined">{format_date(member.joined_at)}</td>
+            <td data-label="Last active">
+                {match member.last_active_at {
+                    Some(at) => view! { <RelativeTime at /> }.into_any(),
+                    None => "Never".into_any(),
+                }}
+            </td>
             <td class="actions">
                 {changeable.then(|| view! {
                     <ActionForm action=actions.suspend attr:class="inline-form">

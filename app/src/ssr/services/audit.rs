@@ -206,7 +206,9 @@ pub fn describe_change(before: Option<&str>, after: Option<&str>) -> Vec<String>
 fn in_words(value: &Value) -> String {
     match value {
         Value::Null => "none".into(),
-        Value::String(text) => text.clone(),
+        // A moment, as the log's own times read ("2027-02-25 00:27 UTC"), not as stored.
+        Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .map_or_else(|_| text.clone(), |at| at.to_utc().format("%Y-%m-%d %H:%M UTC").to_string()),
         Value::Bool(yes) => if *yes { "yes" } else { "no" }.into(),
         Value::Number(number) => number.to_string(),
         Value::Array(items) if items.is_empty() => "none".into(),
@@ -261,6 +263,8 @@ mod tests {
         assert_eq!(scopes, ["Scopes: 3 → 4, added billing.read, api_keys.verify, removed audit.read"]);
         let created = describe_change(None, Some(r#"{"environment":"production","expires_at":null,"name":"CI"}"#));
         assert_eq!(created, ["Environment: production", "Expires at: none", "Name: CI"]);
+        let expiring = describe_change(None, Some(r#"{"expires_at":"2027-02-25T00:27:24.778467375Z","name":"2027"}"#));
+        assert_eq!(expiring, ["Expires at: 2027-02-25 00:27 UTC", "Name: 2027"]);
         let rotated =
             describe_change(Some(r#"{"prefix":"kw_live_a"}"#), Some(r#"{"grace_until":null,"prefix":"kw_live_b"}"#));
         assert_eq!(rotated, ["Grace until: none", "Prefix: kw_live_a → kw_live_b"]);
