@@ -93,6 +93,7 @@ async fn create_once(
         #[serde(default)]
         scope: Vec<String>,
     }
+    app::ssr::services::keys::may_create(member)?;
     let Sending { form_id, scope } = read_form(form)?;
     let mut fields = read_form::<CreateKey>(form)?;
     fields.scopes = Some([fields.scopes.unwrap_or_default(), scope.join(" ")].join(" "));

@@ -50,6 +50,7 @@ pub async fn create_key(
     rate_limit_window: Option<String>,
 ) -> Result<CreatedKey, AppError> {
     let (state, member) = super::context::member().await?;
+    crate::ssr::services::keys::may_create(&member)?;
     let form = CreateKey {
         name,
         description,
@@ -153,6 +154,7 @@ pub async fn edit_key(
 ) -> Result<ApiKey, AppError> {
     use crate::model::{AllValid, Expiration, KeyEdit, KeyName, key_description};
     let (state, member) = super::context::member().await?;
+    crate::ssr::services::keys::may_edit(&member)?;
     let expiration = match expiration.as_deref().map(str::trim) {
         None | Some("" | "keep") => Ok(None),
         Some(choice) => Expiration::from_form(choice, expires_on.as_deref()).map(Some),

@@ -1,7 +1,7 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    CopyButton, FieldMessage, FormError, FormErrors, Modal, RelativeTime, ScopeChoice, ScopePicker, StatusBadge,
+    CopyButton, FieldMessage, FormError, FormErrors, Modal, RelativeTimeOr, ScopeChoice, ScopePicker, StatusBadge,
     current_member, format_date, format_time, iso_time, now, site_origin, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
@@ -180,10 +180,7 @@ pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<A
                     <td class="col-rate_limit">{key.rate_limit.map_or_else(|| "None".to_owned(), crate::model::RateLimit::summary)}</td>
                     <td class="col-expires">{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
                     <td class="col-last-used">
-                        {match key.last_used_at {
-                            Some(at) => view! { <RelativeTime at /> }.into_any(),
-                            None => "Never".into_any(),
-                        }}
+                        <RelativeTimeOr at=key.last_used_at />
                     </td>
                     <td class="col-created_by">{key.created_by.clone()}</td>
                     <td class="col-created">
@@ -756,10 +753,7 @@ pub fn StatsBar(stats: KeyStats) -> impl IntoView {
             <div class="stat">
                 <dt>"Last call"</dt>
                 <dd>
-                    {match stats.last_call {
-                        Some(at) => view! { <RelativeTime at /> }.into_any(),
-                        None => "Never".into_any(),
-                    }}
+                    <RelativeTimeOr at=stats.last_call />
                 </dd>
                 <dd class="note">"any key"</dd>
             </div>

@@ -25,7 +25,9 @@ pub use key_actions::{KeyActions, provide_key_actions, use_key_actions};
 pub use modal::Modal;
 pub use scope_picker::{ScopeChoice, ScopePicker};
 pub use status_badge::StatusBadge;
-pub use time::{Clock, RelativeTime, after, ago, format_date, format_time, iso_time, now, use_hydrated};
+pub use time::{
+    Clock, RelativeTime, RelativeTimeOr, after, ago, format_date, format_time, iso_time, now, use_hydrated,
+};
 pub use toast::{ToastKind, ToastProvider, Toasts, use_toasts};
 pub use usage_chart::UsageChart;
 

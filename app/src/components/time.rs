@@ -102,6 +102,16 @@ pub fn RelativeTime(at: DateTime<Utc>) -> impl IntoView {
     }
 }
 
+/// A moment that may not have come yet (a key never used): relative once it has, `otherwise`
+/// ("Never") until then.
+#[component]
+pub fn RelativeTimeOr(at: Option<DateTime<Utc>>, #[prop(default = "Never")] otherwise: &'static str) -> impl IntoView {
+    match at {
+        Some(at) => view! { <RelativeTime at /> }.into_any(),
+        None => otherwise.into_any(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

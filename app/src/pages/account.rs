@@ -2,7 +2,7 @@
 
 use crate::api::account::{ChangePassword, CreateOrganization, EndOtherSessions, EndSession, list_sessions};
 use crate::components::{
-    DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RelativeTime, RequireSession, error_message,
+    DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RelativeTimeOr, RequireSession, error_message,
     format_time, reload_on_keys, use_auth, use_toasts,
 };
 use crate::model::{MIN_PASSWORD_CHARS, SessionView};
@@ -183,10 +183,7 @@ fn SessionTable(list: Vec<SessionView>, end: ServerAction<EndSession>) -> impl I
                                 <td data-label="From">{s.ip.unwrap_or_else(|| "—".to_owned())}</td>
                                 <td data-label="Signed in">{format_time(s.signed_in_at)}</td>
                                 <td data-label="Last seen">
-                                    {match s.last_seen_at {
-                                        Some(at) => view! { <RelativeTime at /> }.into_any(),
-                                        None => "—".into_any(),
-                                    }}
+                                    <RelativeTimeOr at=s.last_seen_at otherwise="—" />
                                 </td>
                                 <td class="actions">
                                     {(!s.current).then(|| view! {

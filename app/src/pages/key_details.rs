@@ -3,9 +3,9 @@ use crate::components::keys::{
     ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
 };
 use crate::components::{
-    CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime, RequireSession,
-    ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member, format_date, format_time, provide_key_actions,
-    use_key_actions, use_toasts,
+    CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime, RelativeTimeOr,
+    RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member, format_date, format_time,
+    provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
     ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyName, KeyStatus, RateLimit, Revocation, Rotation,
@@ -242,10 +242,7 @@ fn KeyProperties(key: ApiKey) -> impl IntoView {
             <dt>"Expires"</dt><dd>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</dd>
             <dt>"Last used"</dt>
             <dd>
-                {match key.last_used_at {
-                    Some(at) => view! { <RelativeTime at /> }.into_any(),
-                    None => "Never".into_any(),
-                }}
+                <RelativeTimeOr at=key.last_used_at />
             </dd>
             <dt>"Created by"</dt><dd>{key.created_by}</dd>
             <dt>"Created"</dt><dd>{format_time(key.created_at)}</dd>

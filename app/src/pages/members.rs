@@ -4,7 +4,7 @@ use crate::api::members::{
     ChangeMemberRole, InviteMember, RemoveMember, RevokeInvitation, SetMemberSuspended, list_members,
 };
 use crate::components::{
-    CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, Modal, RelativeTime, RequireSession,
+    CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, Modal, RelativeTimeOr, RequireSession,
     current_member, error_message, format_date, site_origin, use_toasts,
 };
 use crate::model::{INVITATION_DAYS, MemberList, MemberStatus, MemberView, NewInvitation, Permission, Role};
@@ -202,10 +202,7 @@ fn MemberRow(
             <td><span class=format!("badge status-{}", if suspended { "disabled" } else { "active" })>{member.status.label()}</span></td>
             <td data-label="Joined">{format_date(member.joined_at)}</td>
             <td data-label="Last active">
-                {match member.last_active_at {
-                    Some(at) => view! { <RelativeTime at /> }.into_any(),
-                    None => "Never".into_any(),
-                }}
+                <RelativeTimeOr at=member.last_active_at />
             </td>
             <td class="actions">
                 {changeable.then(|| view! {

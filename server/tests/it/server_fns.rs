@@ -370,6 +370,43 @@ async fn bad_input_names_its_field_with_the_right_status() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// A member who may not create or edit keys is refused as such (403), whatever the form holds: bad
+/// input does not get the form read, and checked, for them.
+#[tokio::test]
+async fn a_viewer_is_refused_before_the_form_is_read() {
+    let s = start().await;
+    let root = s.base.trim_end_matches("/api/v1").to_owned();
+    let viewer = member(&s.core.db, &s.owner, Role::Viewer, "Vic").await;
+    let (key, _) = s.key("target", &["api_keys.read"]).await;
+    let session = auth::sign_in(&s.core, "vic@acme.test", PASSWORD, &Client::default()).await.expect("signed in");
+    let caller = Caller { s: &s, root, cookie: format!("kw_session={}", session.token) };
+    assert_eq!(viewer.role, Role::Viewer);
+    let before = everything(&s.core.db).await;
+    let project = s.project.id.to_string();
+    let bad_create = [
+        ("name", " "),
+        ("project_id", project.as_str()),
+        ("environment", "production"),
+        ("custom_scopes", "Not A Scope"),
+        ("expiration", "someday"),
+    ];
+    let good_create = [("name", "fine"), ("project_id", project.as_str()), ("environment", "production")];
+    let key = key.to_string();
+    let bad_edit = [("id", key.as_str()), ("name", ""), ("expiration", "someday")];
+    let good_edit = [("id", key.as_str()), ("name", "renamed")];
+    for (function, fields) in [
+        ("create_key", &bad_create[..]),
+        ("create_key", &good_create),
+        ("edit_key", &bad_edit),
+        ("edit_key", &good_edit),
+    ] {
+        let (status, body) = caller.form(function, fields).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{function} {fields:?}: {body}");
+        assert!(body.get("Forbidden").is_some(), "{function}: {body}");
+    }
+    assert_eq!(everything(&s.core.db).await, before, "a refused call wrote something");
+}
+
 /// The edge rewrites a refusal's status and body, and keeps its headers: too many sign-in attempts
 /// is a 429 that says when to come back.
 #[tokio::test]

@@ -30,8 +30,19 @@ use uuid::Uuid;
 /// The organization's row is updated first, inside the transaction: that serialises concurrent
 /// creates in one organization (a row lock on PostgreSQL, the write lock on SQLite), so the plan
 /// limit holds however many arrive at once.
+/// Whether `actor` may create keys at all. The dashboard's form asks it before reading the form,
+/// so that a member who may not is refused as such, whatever was typed.
+pub fn may_create(actor: &dyn Actor) -> Result<(), ServiceError> {
+    actor.require(ManagementScope::ApiKeysCreate)
+}
+
+/// Whether `actor` may edit keys at all (which keys, the change itself decides).
+pub fn may_edit(actor: &dyn Actor) -> Result<(), ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)
+}
+
 pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<CreatedKey, ServiceError> {
-    actor.require(ManagementScope::ApiKeysCreate)?;
+    may_create(actor)?;
     within_reach(actor.reach(), Some(input.project_id), Some(input.environment))?;
     let now = Utc::now();
     let (name, description, scopes, expires_at) = (
@@ -347,7 +358,7 @@ pub async fn update_rate_limit(
 /// Renames a key, rewrites its description, or changes when it expires. An expired key keeps its
 /// expiry (rotating it gives it a new life, with a new secret); a revoked key is not changed.
 pub async fn edit(core: &Core, actor: &dyn Actor, key_id: Uuid, edit: KeyEdit) -> Result<ApiKey, ServiceError> {
-    actor.require(ManagementScope::ApiKeysUpdate)?;
+    may_edit(actor)?;
     let (name, description, expires_at) = (
         edit.name.as_deref().map(KeyName::parse).transpose(),
         edit.description.map(|d| key_description(d.as_deref())).transpose(),
