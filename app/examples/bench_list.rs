@@ -144,6 +144,8 @@ async fn organization_with_keys(
                 rate_limit_window: Set(None),
                 previous_digest: Set(None),
                 previous_valid_until: Set(None),
+                external_id: Set(None),
+                meta: Set(None),
             }
         });
         api_key::Entity::insert_many(rows).exec(&txn).await?;

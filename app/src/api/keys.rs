@@ -95,6 +95,8 @@ impl CreateKey {
             scopes,
             expiration,
             rate_limit,
+            external_id: None,
+            meta: None,
         })
     }
 }
@@ -143,7 +145,8 @@ pub async fn update_key_scopes(
     Ok(crate::ssr::services::keys::update_scopes(&state.core, &member, id, &scopes).await?)
 }
 
-/// The edit form: a name, a description, and `expiration` as the create form has it, or `keep`.
+/// The edit form: a name, a description, `expiration` as the create form has it (or `keep`), the
+/// external id and the metadata (JSON text).
 #[server(endpoint = "edit_key")]
 pub async fn edit_key(
     id: Uuid,
@@ -151,6 +154,8 @@ pub async fn edit_key(
     description: Option<String>,
     expiration: Option<String>,
     expires_on: Option<String>,
+    external_id: Option<String>,
+    meta: Option<String>,
 ) -> Result<ApiKey, AppError> {
     use crate::model::{AllValid, Expiration, KeyEdit, KeyName, key_description};
     let (state, member) = super::context::member().await?;
@@ -162,7 +167,14 @@ pub async fn edit_key(
     // Every field at once (the service checks name and description again).
     let (.., expiration) = (KeyName::parse(&name), key_description(description.as_deref()), expiration).all_valid()?;
     // The form sends every field: a blank description clears it.
-    let edit = KeyEdit { name: Some(name), description: Some(description), expiration };
+    // The form sends every field, and a blank one arrives as none: it clears what was there.
+    let edit = KeyEdit {
+        name: Some(name),
+        description: Some(description),
+        expiration,
+        external_id: Some(external_id),
+        meta: Some(meta),
+    };
     Ok(crate::ssr::services::keys::edit(&state.core, &member, id, edit).await?)
 }
 

@@ -186,6 +186,26 @@ pub struct NewKey {
     pub scopes: Vec<String>,
     pub expiration: Expiration,
     pub rate_limit: Option<RateLimit>,
+    /// Who the key is for in the team's own system ([`external_id`]).
+    pub external_id: Option<String>,
+    /// A JSON object, as text, checked by the service ([`KEY_META_MAX_BYTES`]).
+    pub meta: Option<String>,
+}
+
+/// The most a key's `meta` may hold, in bytes of JSON.
+pub const KEY_META_MAX_BYTES: usize = 16 * 1024;
+
+/// A key's external id as given: trimmed, `None` if blank, at most 256 characters of plain text.
+pub fn external_id(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    const MAX_CHARS: usize = 256;
+    let Some(raw) = raw.map(str::trim).filter(|id| !id.is_empty()) else {
+        return Ok(None);
+    };
+    if raw.chars().count() > MAX_CHARS {
+        return Err(FieldError::new("external_id", format!("must be at most {MAX_CHARS} characters")));
+    }
+    super::text::plain_text("external_id", raw)?;
+    Ok(Some(raw.to_owned()))
 }
 
 impl NewKey {
@@ -221,6 +241,10 @@ pub struct KeyEdit {
     /// `Some(None)` (or a blank one): no description.
     pub description: Option<Option<String>>,
     pub expiration: Option<Expiration>,
+    /// `Some(None)` (or a blank one): no external id.
+    pub external_id: Option<Option<String>>,
+    /// `Some(None)`: no meta.
+    pub meta: Option<Option<String>>,
 }
 
 /// A key as the dashboard shows it: never the secret, only its visible prefix and a masked preview.
@@ -251,6 +275,9 @@ pub struct ApiKey {
     /// sends it only while it is in the future (the browser has no clock worth trusting).
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub previous_valid_until: Option<DateTime<Utc>>,
+    pub external_id: Option<String>,
+    /// JSON text, as stored.
+    pub meta: Option<String>,
 }
 
 /// One rotation of a key, for its history.
@@ -365,6 +392,8 @@ mod tests {
             scopes: Vec::new(),
             expiration: Expiration::Never,
             rate_limit: None,
+            external_id: None,
+            meta: None,
         };
         assert_eq!(key.validated_description(), Ok(None));
         key.description = Some("x".repeat(501));

@@ -26,8 +26,8 @@ pub use account::{OrganizationChoice, PasswordChange, SessionView, describe_user
 pub use audit::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, MemberRef};
 pub use error::{AllValid, AppError, FieldError, FieldErrors, UNREAD_ARGUMENTS, capitalize};
 pub use key::{
-    ApiKey, CreatedKey, Environment, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation, RotatedKey, Rotation,
-    key_description,
+    ApiKey, CreatedKey, Environment, KEY_META_MAX_BYTES, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation,
+    RotatedKey, Rotation, external_id, key_description,
 };
 pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
 pub use members::{

@@ -294,6 +294,8 @@ fn described(description: &str) -> NewKey {
         scopes: Vec::new(),
         expiration: Expiration::Never,
         rate_limit: None,
+        external_id: None,
+        meta: None,
     }
 }
 
@@ -514,16 +516,18 @@ fn valid_key_query() -> impl Strategy<Value = KeyQuery> {
         option::of(select(Environment::VARIANTS.to_vec())),
         option::of(select(KeyStatus::VARIANTS.to_vec())),
         any::<bool>(),
+        option::of("\\PC{1,256}".prop_map(|id| id.trim().to_owned()).prop_filter("blank", |id| !id.is_empty())),
         select(KeySort::VARIANTS.to_vec()),
         1..=u32::MAX,
         select(PAGE_SIZES.to_vec()),
     )
-        .prop_map(|(search, project, environment, status, hide_revoked, sort, page, per_page)| KeyQuery {
+        .prop_map(|(search, project, environment, status, hide_revoked, external_id, sort, page, per_page)| KeyQuery {
             search,
             project,
             environment,
             status,
             hide_revoked,
+            external_id,
             sort,
             page,
             per_page,

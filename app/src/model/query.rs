@@ -49,6 +49,8 @@ pub struct KeyQuery {
     pub environment: Option<Environment>,
     pub status: Option<KeyStatus>,
     pub hide_revoked: bool,
+    /// Only the keys for this customer or tenant (their `external_id`, exactly).
+    pub external_id: Option<String>,
     pub sort: KeySort,
     /// 1-based.
     pub page: u32,
@@ -63,6 +65,7 @@ impl Default for KeyQuery {
             environment: None,
             status: None,
             hide_revoked: false,
+            external_id: None,
             sort: KeySort::Created,
             page: 1,
             per_page: DEFAULT_PAGE_SIZE,
@@ -86,6 +89,7 @@ impl KeyQuery {
             environment: get("env").and_then(|e| e.parse().ok()),
             status: get("status").and_then(|s| KeyStatus::from_name(&s)),
             hide_revoked: get("hide_revoked").is_some_and(|v| v == "1" || v == "true"),
+            external_id: get("external_id").map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()),
             sort: get("sort").and_then(|s| KeySort::from_name(&s)).unwrap_or_default(),
             page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(default.page),
             per_page: get("per_page")
@@ -114,6 +118,9 @@ impl KeyQuery {
         if self.hide_revoked {
             params.push(("hide_revoked", "1".to_owned()));
         }
+        if let Some(external_id) = &self.external_id {
+            params.push(("external_id", external_id.clone()));
+        }
         if self.sort != default.sort {
             params.push(("sort", self.sort.as_str().to_owned()));
         }
@@ -140,7 +147,11 @@ impl KeyQuery {
         if self.search.chars().count() > Self::MAX_SEARCH_CHARS {
             return Err(FieldError::new("q", format!("must be at most {} characters", Self::MAX_SEARCH_CHARS)));
         }
-        super::plain_text("q", &self.search)
+        super::plain_text("q", &self.search)?;
+        match &self.external_id {
+            Some(id) => super::external_id(Some(id)).map(drop),
+            None => Ok(()),
+        }
     }
 
     /// Rows to skip in the database.
@@ -213,6 +224,7 @@ mod tests {
             environment: Some(Environment::Staging),
             status: Some(KeyStatus::Disabled),
             hide_revoked: true,
+            external_id: Some("cus_42 & co".into()),
             sort: KeySort::Name,
             page: 3,
             per_page: 50,

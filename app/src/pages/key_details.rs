@@ -1,3 +1,4 @@
+use super::keys::keys_url;
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{
     ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
@@ -8,11 +9,12 @@ use crate::components::{
     provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyName, KeyStatus, RateLimit, Revocation, Rotation,
-    RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyName, KeyQuery, KeyStatus, RateLimit, Revocation,
+    Rotation, RotationGrace, ScopeSet, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use strum::VariantArray;
 use uuid::Uuid;
@@ -246,6 +248,22 @@ fn KeyProperties(key: ApiKey) -> impl IntoView {
             </dd>
             <dt>"Created by"</dt><dd>{key.created_by}</dd>
             <dt>"Created"</dt><dd>{format_time(key.created_at)}</dd>
+            // Who it is for in the team's own system, linked to that customer's other keys.
+            <dt>"External ID"</dt>
+            <dd>
+                {match key.external_id {
+                    Some(id) => {
+                        let others = keys_url(&KeyQuery { external_id: Some(id.clone()), ..KeyQuery::default() });
+                        view! { <code>{id}</code>" · "<A href=others>"All its keys"</A> }.into_any()
+                    }
+                    None => "None".into_any(),
+                }}
+            </dd>
+            <dt>"Metadata"</dt>
+            <dd>{match key.meta {
+                Some(meta) => view! { <pre class="meta"><code>{meta}</code></pre> }.into_any(),
+                None => "None".into_any(),
+            }}</dd>
         </dl>
     }
 }
@@ -312,7 +330,31 @@ fn EditDetailsDialog(key: ApiKey, open: RwSignal<bool>) -> impl IntoView {
                             <FieldMessage errors field="description" id="edit-key-description" />
                         </div>
                         <ExpiryFields errors choice=ExpiryChoice::keeping() keep />
-                        <FormError errors shown=&["name", "description", "expiration", "expires_on"] />
+                        <div class="field">
+                            <label for="edit-key-external-id">"External ID (optional)"</label>
+                            <input id="edit-key-external-id" name="external_id" type="text" maxlength="256" autocomplete="off"
+                                value=key.external_id placeholder="e.g. cus_42, your customer or tenant"
+                                aria-invalid=errors.invalid("external_id")
+                                aria-describedby=errors.described_by("external_id", "edit-key-external-id", Some("edit-key-external-id-hint")) />
+                            <small id="edit-key-external-id-hint" class="hint">
+                                "Who the key is for in your own system. Verification answers with it."
+                            </small>
+                            <FieldMessage errors field="external_id" id="edit-key-external-id" />
+                        </div>
+                        <div class="field">
+                            <label for="edit-key-meta">"Metadata (optional)"</label>
+                            <textarea id="edit-key-meta" name="meta" rows="3" class="code" spellcheck="false"
+                                placeholder="{\"plan\": \"pro\"}"
+                                aria-invalid=errors.invalid("meta")
+                                aria-describedby=errors.described_by("meta", "edit-key-meta", Some("edit-key-meta-hint"))>
+                                {key.meta.unwrap_or_default()}
+                            </textarea>
+                            <small id="edit-key-meta-hint" class="hint">
+                                "A JSON object of up to 16 KB, kept as you write it. Verification answers with it."
+                            </small>
+                            <FieldMessage errors field="meta" id="edit-key-meta" />
+                        </div>
+                        <FormError errors shown=&["name", "description", "expiration", "expires_on", "external_id", "meta"] />
                         <div class="dialog-actions">
                             <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                             <button type="submit" class="button button-primary" disabled=move || actions.edit.pending().get()>

@@ -12,7 +12,7 @@ use crate::model::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::NavigateOptions;
-use leptos_router::components::{Form, Redirect};
+use leptos_router::components::{A, Form, Redirect};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::params::ParamsMap;
 use strum::VariantArray;
@@ -78,7 +78,7 @@ fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
 }
 
 /// The keys page showing `query`: only what differs from the defaults is in the URL.
-fn keys_url(query: &KeyQuery) -> String {
+pub(crate) fn keys_url(query: &KeyQuery) -> String {
     let mut params = ParamsMap::new();
     for (key, value) in query.to_params() {
         params.insert(key, value);
@@ -277,6 +277,17 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
     view! {
         <Form method="GET" action="/keys" attr:class="toolbar" attr:role="search">
             {per_page.map(|n| view! { <input type="hidden" name="per_page" value=n.to_string() /> })}
+            // The keys of one customer (a key's page links here): kept while the rest changes.
+            {move || current().external_id.map(|id| {
+                let everyone = keys_url(&KeyQuery { external_id: None, page: 1, ..current() });
+                view! {
+                    <input type="hidden" name="external_id" value=id.clone() />
+                    <span class="filter-chip">
+                        "External ID "<code>{id}</code>
+                        <A href=everyone attr:aria-label="Show the keys of every external ID">"×"</A>
+                    </span>
+                }
+            })}
             <SearchBox query set_query />
             <label class="filter">
                 "Project "

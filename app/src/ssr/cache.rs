@@ -31,6 +31,10 @@ pub struct KeyRecord {
     /// The creator's role in the key's organization now; `None` once they are suspended or removed.
     /// A key's management power never exceeds it (changes of membership clear the cache).
     pub creator_role: Option<Role>,
+    /// Who the key is for in the team's own system, and their JSON object (as stored): verification
+    /// answers with both, so the calling service needs no second lookup.
+    pub external_id: Option<String>,
+    pub meta: Option<String>,
     /// The key's part of a verification answer, as the REST API writes it: made at the first
     /// verification that finds the record, then copied (a change to the key makes a new record).
     pub answer: OnceLock<Box<[u8]>>,
@@ -155,6 +159,8 @@ mod tests {
             rate_limit: None,
             created_by: Uuid::nil(),
             creator_role: Some(Role::Owner),
+            external_id: None,
+            meta: None,
             answer: OnceLock::new(),
         })
     }

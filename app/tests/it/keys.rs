@@ -246,3 +246,84 @@ async fn the_whole_lists_total_follows_creates_and_deletes_and_nothing_refused()
     let active = KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() };
     assert_eq!(keys::list(&t.core, &owner, &active).await.expect("listed").total, 2);
 }
+
+/// Who a key is for: its external id and meta are kept as given, listed by the external id (in
+/// the organization only), edited, cleared, and each change is audited without copying the meta.
+#[tokio::test]
+async fn a_keys_external_id_and_meta_are_kept_filtered_by_and_edited() {
+    use app::model::{KeyEdit, KeyQuery};
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let meta = r#"{"plan": "pro", "seats": [1, 2]}"#;
+    let owned = NewKey {
+        external_id: Some("  cus_42  ".into()),
+        meta: Some(meta.into()),
+        ..new_key("for a customer", &project)
+    };
+    let created = keys::create(&t.core, &owner, owned).await.expect("created").key;
+    assert_eq!((created.external_id.as_deref(), created.meta.as_deref()), (Some("cus_42"), Some(meta)));
+    keys::create(&t.core, &owner, new_key("for no one", &project)).await.expect("created");
+    // Another organization's key for a customer of the same id is theirs alone.
+    let globex = organization(&t.db, "Globex", "hank@globex.test").await;
+    let globex_project = default_project(&t.db, &globex).await;
+    let theirs = NewKey { external_id: Some("cus_42".into()), ..new_key("theirs", &globex_project) };
+    keys::create(&t.core, &globex, theirs).await.expect("created");
+
+    let for_customer = |id: &str| KeyQuery { external_id: Some(id.into()), ..KeyQuery::default() };
+    let listed = keys::list(&t.core, &owner, &for_customer("cus_42")).await.expect("list");
+    assert_eq!(listed.keys.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["for a customer"]);
+    assert_eq!(listed.total, 1);
+    assert_eq!(keys::list(&t.core, &owner, &for_customer("cus_4")).await.expect("list").total, 0);
+    assert_eq!(keys::list(&t.core, &owner, &KeyQuery::default()).await.expect("list").total, 2);
+
+    let edit = |external_id: Option<Option<&str>>, meta: Option<Option<&str>>| KeyEdit {
+        name: None,
+        description: None,
+        expiration: None,
+        external_id: external_id.map(|id| id.map(str::to_owned)),
+        meta: meta.map(|m| m.map(str::to_owned)),
+    };
+    let edited = keys::edit(&t.core, &owner, created.id, edit(Some(Some("tenant-7")), None)).await.expect("edited");
+    assert_eq!((edited.external_id.as_deref(), edited.meta.as_deref()), (Some("tenant-7"), Some(meta)));
+    let cleared = keys::edit(&t.core, &owner, created.id, edit(Some(None), Some(None))).await.expect("edited");
+    assert_eq!((cleared.external_id, cleared.meta), (None, None));
+    assert_eq!(keys::list(&t.core, &owner, &for_customer("cus_42")).await.expect("list").total, 0);
+
+    let audited = app::ssr::entities::audit_event::Entity::find().all(&t.db).await.expect("audit");
+    let after: Vec<_> = audited.iter().filter_map(|e| e.after.as_deref()).collect();
+    assert!(after.iter().any(|a| a.contains("\"external_id\":\"tenant-7\"")), "{after:?}");
+    assert!(after.iter().all(|a| !a.contains("seats")), "the meta itself is not copied into the log: {after:?}");
+}
+
+/// Bad owners and metadata are refused, every field at once, and nothing is stored.
+#[tokio::test]
+async fn a_bad_external_id_or_meta_is_refused_naming_it() {
+    let t = fresh_db().await;
+    let owner = organization(&t.db, "Acme", "ada@acme.test").await;
+    let project = default_project(&t.db, &owner).await;
+    let big = format!(r#"{{"blob": "{}"}}"#, "x".repeat(16 * 1024));
+    for (external_id, meta, fields) in [
+        (Some("x".repeat(257)), None, vec!["external_id"]),
+        (Some("evil\u{202e}".into()), None, vec!["external_id"]),
+        (None, Some("[1, 2]".to_owned()), vec!["meta"]),
+        (None, Some("\"pro\"".to_owned()), vec!["meta"]),
+        (None, Some("{not json".to_owned()), vec!["meta"]),
+        (None, Some(big), vec!["meta"]),
+        (Some("y".repeat(300)), Some("null".to_owned()), vec!["external_id", "meta"]),
+    ] {
+        let input = NewKey { external_id, meta, ..new_key("k", &project) };
+        match keys::create(&t.core, &owner, input).await {
+            Err(ServiceError::Invalid(errors)) => {
+                assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), fields)
+            }
+            other => panic!("expected {fields:?} refused, got {other:?}"),
+        }
+    }
+    // 256 characters and exactly 16 KB are fine.
+    let at_most = format!(r#"{{"b":"{}"}}"#, "x".repeat(16 * 1024 - 8));
+    assert_eq!(at_most.len(), 16 * 1024);
+    let input = NewKey { external_id: Some("é".repeat(256)), meta: Some(at_most), ..new_key("k", &project) };
+    keys::create(&t.core, &owner, input).await.expect("at the limits");
+    assert_eq!(stored_keys(&t.db).await, 1);
+}

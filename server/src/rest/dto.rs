@@ -5,6 +5,7 @@ use app::model::{ApiKey, AuditPage, Environment, KeyPage, KeyStats, KeyStatus, R
 use app::ssr::services::verification::{Verdict, VerifyCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -62,6 +63,11 @@ pub struct Key {
     pub last_used_at: Option<DateTime<Utc>>,
     /// After a rotation with a grace period: until when the replaced secret still works.
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
+    /// Who the key is for in your own system (a customer, a tenant).
+    pub external_id: Option<String>,
+    /// Your JSON object, as you gave it.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
 }
 
 impl From<ApiKey> for Key {
@@ -82,6 +88,9 @@ impl From<ApiKey> for Key {
             expires_at: key.expires_at,
             last_used_at: key.last_used_at,
             previous_secret_valid_until: key.previous_valid_until,
+            external_id: key.external_id,
+            // Stored only once checked to be a JSON object.
+            meta: key.meta.and_then(|meta| serde_json::from_str(&meta).ok()),
         }
     }
 }
@@ -134,6 +143,8 @@ pub struct ListParams {
     pub per_page: Option<u32>,
     /// Only with api_keys.manage_all: another project of the organization.
     pub project_id: Option<Uuid>,
+    /// Only the keys for this customer or tenant: their `external_id`, exactly.
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -154,6 +165,12 @@ pub struct CreateKey {
     /// ...or at the end of this day (UTC). Neither: never expires.
     pub expires_on: Option<NaiveDate>,
     pub rate_limit: Option<RateLimitBody>,
+    /// Who the key is for in your own system (a customer, a tenant): up to 256 characters. Verification
+    /// answers with it, and the keys list filters by it.
+    pub external_id: Option<String>,
+    /// A JSON object of yours, up to 16 KB, kept as given and never interpreted. Verification answers with it.
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<serde_json::Value>,
 }
 
 /// The fields to change; those left out stay as they are.
@@ -172,6 +189,14 @@ pub struct EditKey {
     pub expires_on: Option<NaiveDate>,
     /// ...or never (`true`).
     pub never_expires: Option<bool>,
+    /// `null` or blank removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub external_id: Option<Option<String>>,
+    /// A JSON object, replacing the one there; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>, nullable)]
+    pub meta: Option<Option<serde_json::Value>>,
 }
 
 /// A field that is present, `null` included (`Some(None)`); absent, `#[serde(default)]` makes it `None`.
@@ -287,6 +312,13 @@ pub struct Verification<'a> {
     /// Null when the key never expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Option<DateTime<Utc>>>,
+    /// Who the key is for in your own system, when it has that.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<&'a str>,
+    /// Your JSON object, as you gave it, when the key has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<&'a RawValue>,
     /// When the key has a rate limit and this verification counted against it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratelimit: Option<RateLimitState>,
@@ -319,6 +351,8 @@ impl<'a> From<&'a Verdict> for Verification<'a> {
             environment: key.map(|k| k.environment),
             scopes: key.map(|k| k.scopes.iter().map(|s| s.as_str()).collect()),
             expires_at: key.map(|k| k.expires_at),
+            external_id: key.and_then(|k| k.external_id.as_deref()),
+            meta: key.and_then(|k| k.meta.as_deref()).and_then(|meta| serde_json::from_str(meta).ok()),
             ratelimit: verdict.rate.map(|r| RateLimitState {
                 limit: r.limit,
                 remaining: r.remaining,
@@ -337,6 +371,10 @@ struct VerifiedKey<'a> {
     environment: Environment,
     scopes: Vec<&'a str>,
     expires_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meta: Option<&'a RawValue>,
 }
 
 /// The verification answer as JSON: [`Verification`], written with the key's fields serialized once
@@ -360,6 +398,9 @@ pub fn verification_answer(verdict: &Verdict) -> Vec<u8> {
                 environment: key.environment,
                 scopes: key.scopes.iter().map(|s| s.as_str()).collect(),
                 expires_at: key.expires_at,
+                external_id: key.external_id.as_deref(),
+                // Stored only once checked to be a JSON object.
+                meta: key.meta.as_deref().and_then(|meta| serde_json::from_str(meta).ok()),
             };
             // An object's members without its braces: serde_json cannot fail on these types.
             let object = serde_json::to_vec(&described).unwrap_or_else(|_| b"{}".to_vec());
@@ -476,6 +517,16 @@ mod tests {
     use std::sync::{Arc, OnceLock};
 
     fn key(name: &str, scopes: &[&str], expires_at: Option<DateTime<Utc>>) -> Arc<KeyRecord> {
+        owned_key(name, scopes, expires_at, None, None)
+    }
+
+    fn owned_key(
+        name: &str,
+        scopes: &[&str],
+        expires_at: Option<DateTime<Utc>>,
+        external_id: Option<&str>,
+        meta: Option<&str>,
+    ) -> Arc<KeyRecord> {
         Arc::new(KeyRecord {
             id: Uuid::now_v7(),
             organization_id: Uuid::now_v7(),
@@ -489,6 +540,8 @@ mod tests {
             rate_limit: None,
             created_by: Uuid::now_v7(),
             creator_role: Some(Role::Developer),
+            external_id: external_id.map(str::to_owned),
+            meta: meta.map(str::to_owned),
             answer: OnceLock::new(),
         })
     }
@@ -499,8 +552,12 @@ mod tests {
     #[test]
     fn the_verification_answer_is_the_documented_shape_byte_for_byte() {
         let expiry = "2030-01-31T12:00:00.123Z".parse().ok();
-        let keys =
-            [key("checkout \"prod\"\n\\ 日本", &["telemetry.write", "api_keys.read"], expiry), key("", &[], None)];
+        let meta = "{\"plan\": \"pro\",\n \"seats\": [1, 2], \"note\": \"\\u00e9 \\\"q\\\"\"}";
+        let keys = [
+            key("checkout \"prod\"\n\\ 日本", &["telemetry.write", "api_keys.read"], expiry),
+            key("", &[], None),
+            owned_key("customer's", &[], None, Some("cus_\"42\" ✓"), Some(meta)),
+        ];
         let rate = RateState { allowed: true, limit: 100, remaining: 99, reset_at_ms: 1_900_000_000_000 };
         let mut verdicts = vec![Verdict { code: VerifyCode::NotFound, key: None, rate: None }];
         for key in &keys {

@@ -53,6 +53,7 @@ fn key_query(params: ListParams) -> Result<KeyQuery, FieldError> {
         environment,
         status,
         hide_revoked: params.hide_revoked.unwrap_or(false),
+        external_id: params.external_id,
         sort,
         page,
         per_page,
@@ -78,9 +79,19 @@ pub async fn create(
         scopes: body.scopes,
         expiration,
         rate_limit: body.rate_limit.map(|l| l.validated("rate_limit")).transpose()?,
+        external_id: body.external_id,
+        meta: body.meta.as_ref().map(meta_text).transpose()?,
     };
     let created = keys::create(&state.core, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(KeyWithToken { key: created.key.into(), token: created.token })))
+}
+
+/// A body's `meta` as the text the service checks and stores: an object, or the field refused.
+fn meta_text(meta: &serde_json::Value) -> Result<String, FieldError> {
+    match meta {
+        serde_json::Value::Object(_) => Ok(meta.to_string()),
+        _ => Err(FieldError::new("meta", "must be a JSON object")),
+    }
 }
 
 /// The expiry a body names, in days from now or as a day, or none: never both.
@@ -177,7 +188,9 @@ pub async fn edit(
             return Err(FieldError::new("never_expires", "cannot be given with expires_in_days or expires_on").into());
         }
     };
-    let edit = KeyEdit { name: body.name, description: body.description, expiration };
+    let meta = body.meta.map(|meta| meta.as_ref().map(meta_text).transpose()).transpose()?;
+    let edit =
+        KeyEdit { name: body.name, description: body.description, expiration, external_id: body.external_id, meta };
     Ok(Json(keys::edit(&state.core, &caller, id, edit).await?.into()))
 }
 

@@ -924,3 +924,63 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
     assert_eq!((status, listed["total"].clone()), (StatusCode::OK, json!(0)), "{listed}");
     assert_eq!(api_key::Entity::find_by_id(theirs).one(&s.core.db).await.expect("query"), before, "untouched");
 }
+
+/// A key's owner in the team's system and their metadata: set at creation, answered by every
+/// verification (the metadata as given), filtered by, edited and removed through the API.
+#[tokio::test]
+async fn a_keys_external_id_and_meta_come_back_from_verification_and_filter_the_list() {
+    let s = start().await;
+    let body =
+        json!({ "name": "for cus_42", "scopes": [], "external_id": "cus_42", "meta": { "plan": "pro", "seats": 3 } });
+    let (status, created) = s.post("/keys", &s.admin, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!((&created["key"]["external_id"], &created["key"]["meta"]["plan"]), (&json!("cus_42"), &json!("pro")));
+    let token = created["token"].as_str().expect("token").to_owned();
+    let id = created["key"]["id"].as_str().expect("id").to_owned();
+
+    let verdict = s.verify(&token).await;
+    assert_eq!(
+        (verdict["code"].as_str(), verdict["external_id"].as_str()),
+        (Some("VALID"), Some("cus_42")),
+        "{verdict}"
+    );
+    assert_eq!(verdict["meta"], json!({ "plan": "pro", "seats": 3 }));
+    // A key without them answers without them.
+    let plain = s.verify(&s.admin).await;
+    assert!(plain.get("external_id").is_none() && plain.get("meta").is_none(), "{plain}");
+
+    let (status, listed) = s.get("/keys?external_id=cus_42", &s.admin).await;
+    assert_eq!((status, listed["total"].as_u64()), (StatusCode::OK, Some(1)), "{listed}");
+    assert_eq!(listed["keys"][0]["id"].as_str(), Some(id.as_str()));
+    assert_eq!(s.get("/keys?external_id=cus_4", &s.admin).await.1["total"], 0);
+
+    let path = format!("/keys/{id}");
+    let (status, _, edited) =
+        s.call(reqwest::Method::PATCH, &path, Some(&s.admin), Some(json!({ "meta": { "plan": "team" } }))).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!((&edited["external_id"], &edited["meta"]), (&json!("cus_42"), &json!({ "plan": "team" })));
+    // The verification cache forgets the key's old answer at once.
+    assert_eq!(s.verify(&token).await["meta"], json!({ "plan": "team" }));
+    let (status, _, cleared) =
+        s.call(reqwest::Method::PATCH, &path, Some(&s.admin), Some(json!({ "external_id": null, "meta": null }))).await;
+    assert_eq!(status, StatusCode::OK, "{cleared}");
+    assert!(cleared["external_id"].is_null() && cleared["meta"].is_null(), "{cleared}");
+    let verdict = s.verify(&token).await;
+    assert!(verdict.get("external_id").is_none() && verdict.get("meta").is_none(), "{verdict}");
+
+    // Refused, naming the field: a meta that is not an object, or too long an id.
+    for (body, field) in [
+        (json!({ "name": "x", "meta": [1, 2] }), "meta"),
+        (json!({ "name": "x", "meta": "pro" }), "meta"),
+        (json!({ "name": "x", "external_id": "x".repeat(257) }), "external_id"),
+        (json!({ "name": "x", "meta": { "blob": "x".repeat(16 * 1024) } }), "meta"),
+    ] {
+        let (status, problem) = s.post("/keys", &s.admin, body).await;
+        assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)));
+    }
+    let (status, problem) = s.get(&format!("/keys?external_id={}", "x".repeat(300)), &s.admin).await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("external_id"))
+    );
+}

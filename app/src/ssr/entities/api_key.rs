@@ -32,6 +32,10 @@ pub struct Model {
     #[sea_orm(unique)]
     pub previous_digest: Option<String>,
     pub previous_valid_until: Option<DateTimeUtc>,
+    /// Who the key is for in the team's own system (a customer, a tenant).
+    pub external_id: Option<String>,
+    /// A JSON object of the team's, as given: never interpreted.
+    pub meta: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,9 +6,9 @@ use super::audit::{self, Change};
 use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
-    AllValid, ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KeyDetails, KeyEdit, KeyName,
-    KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation, RotatedKey,
-    Rotation, RotationGrace, ScopeSet, UsageHistory, key_description,
+    AllValid, ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KEY_META_MAX_BYTES, KeyDetails,
+    KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation,
+    RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory, external_id, grouped, key_description,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, audit_event, key_rotation, key_usage, organization, project, user};
@@ -45,11 +45,13 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     may_create(actor)?;
     within_reach(actor.reach(), Some(input.project_id), Some(input.environment))?;
     let now = Utc::now();
-    let (name, description, scopes, expires_at) = (
+    let (name, description, scopes, expires_at, external_id, meta) = (
         KeyName::parse(&input.name),
         input.validated_description(),
         ScopeSet::parse(input.scopes.iter().map(String::as_str)),
         input.expiration.expires_at(now),
+        external_id(input.external_id.as_deref()),
+        key_meta(input.meta.as_deref()),
     )
         .all_valid()?;
     actor.may_grant(&scopes)?;
@@ -92,6 +94,8 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         rate_limit_window: Set(input.rate_limit.map(|l| l.window)),
         previous_digest: Set(None),
         previous_valid_until: Set(None),
+        external_id: Set(external_id),
+        meta: Set(meta),
     }
     .insert(&txn)
     .await?;
@@ -102,6 +106,8 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         "scopes": key.scopes,
         "rate_limit": stored_rate_limit(&key).map(RateLimit::summary),
         "expires_at": key.expires_at,
+        "external_id": key.external_id,
+        "meta": meta_in_words(key.meta.as_deref()),
     }));
     audit::record(&txn, actor, change).await?;
     txn.commit().await?;
@@ -136,6 +142,7 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
         environment: query.environment,
         status: query.status,
         hide_revoked: query.hide_revoked,
+        external_id: query.external_id.clone(),
         ..KeyQuery::default()
     };
     let total = match core.stats.total(actor.organization_id(), reach, &filters) {
@@ -174,6 +181,9 @@ fn filter(backend: DbBackend, organization_id: Uuid, reach: Reach, query: &KeyQu
     }
     if let Some(environment) = query.environment {
         condition = condition.add(api_key::Column::Environment.eq(environment));
+    }
+    if let Some(external_id) = &query.external_id {
+        condition = condition.add(api_key::Column::ExternalId.eq(external_id.as_str()));
     }
     let not_expired =
         Condition::any().add(api_key::Column::ExpiresAt.is_null()).add(api_key::Column::ExpiresAt.gt(now));
@@ -359,10 +369,12 @@ pub async fn update_rate_limit(
 /// expiry (rotating it gives it a new life, with a new secret); a revoked key is not changed.
 pub async fn edit(core: &Core, actor: &dyn Actor, key_id: Uuid, edit: KeyEdit) -> Result<ApiKey, ServiceError> {
     may_edit(actor)?;
-    let (name, description, expires_at) = (
+    let (name, description, expires_at, external_id, meta) = (
         edit.name.as_deref().map(KeyName::parse).transpose(),
         edit.description.map(|d| key_description(d.as_deref())).transpose(),
         edit.expiration.map(|e| e.expires_at(Utc::now())).transpose(),
+        edit.external_id.map(|id| external_id(id.as_deref())).transpose(),
+        edit.meta.map(|meta| key_meta(meta.as_deref())).transpose(),
     )
         .all_valid()?;
     let name = name.map(KeyName::into_inner);
@@ -375,6 +387,8 @@ pub async fn edit(core: &Core, actor: &dyn Actor, key_id: Uuid, edit: KeyEdit) -
                 "name": key.name,
                 "description": key.description,
                 "expires": key.expires_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                "external_id": key.external_id,
+                "meta": meta_in_words(key.meta.as_deref()),
             })
         },
         // Its expiry keeps a key's power alive: the actor must hold at least what the key holds.
@@ -390,8 +404,35 @@ pub async fn edit(core: &Core, actor: &dyn Actor, key_id: Uuid, edit: KeyEdit) -
         if let Some(expires_at) = expires_at {
             key.expires_at = Set(expires_at);
         }
+        if let Some(external_id) = external_id {
+            key.external_id = Set(external_id);
+        }
+        if let Some(meta) = meta {
+            key.meta = Set(meta);
+        }
     })
     .await
+}
+
+/// A key's meta as given: a JSON object of at most [`KEY_META_MAX_BYTES`], kept as written (the
+/// team's own, never interpreted); `None` if blank.
+fn key_meta(raw: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(raw) = raw.map(str::trim).filter(|meta| !meta.is_empty()) else {
+        return Ok(None);
+    };
+    if raw.len() > KEY_META_MAX_BYTES {
+        return Err(FieldError::new("meta", format!("must be at most {} KB of JSON", KEY_META_MAX_BYTES / 1024)));
+    }
+    match serde_json::from_str::<serde_json::Map<String, Value>>(raw) {
+        Ok(_) => Ok(Some(raw.to_owned())),
+        Err(_) => Err(FieldError::new("meta", "must be a JSON object, like {\"plan\": \"pro\"}")),
+    }
+}
+
+/// The audit log's word for a meta: its size and the start of its digest, which tell a change
+/// apart without copying up to 16 KB into every entry.
+fn meta_in_words(meta: Option<&str>) -> Option<String> {
+    meta.map(|meta| format!("{} bytes, {}", grouped(meta.len() as u64), &crypto::digest(meta)[..8]))
 }
 
 /// A new secret for the same key. The old one stops now, or at the end of `grace`. An expired key
@@ -761,5 +802,7 @@ fn to_view(key: api_key::Model, project_name: String, created_by: String, now: D
         expires_at: key.expires_at,
         last_used_at: key.last_used_at,
         previous_valid_until: key.previous_valid_until.filter(|until| *until > now),
+        external_id: key.external_id,
+        meta: key.meta,
     }
 }

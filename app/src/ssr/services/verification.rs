@@ -209,6 +209,8 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
         rate_limit: stored_rate_limit(&row),
         created_by: row.created_by,
         creator_role,
+        external_id: row.external_id.clone(),
+        meta: row.meta.clone(),
         answer: std::sync::OnceLock::new(),
     });
     Ok(match (current, until) {
