@@ -896,8 +896,8 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
     let s = start().await;
     let globex = organization(&s.core.db, "Globex", "gus@globex.test").await;
     let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
-    let theirs =
-        keys::create(&s.core, &globex, scoped_key("theirs", &globex_project, vec![])).await.expect("key").key.id;
+    let input = NewKey { external_id: Some("globex-customer".into()), ..scoped_key("theirs", &globex_project, vec![]) };
+    let theirs = keys::create(&s.core, &globex, input).await.expect("key").key.id;
     let before = api_key::Entity::find_by_id(theirs).one(&s.core.db).await.expect("query");
 
     // Acme's full-access key, guessing Globex's key id: every route answers 404, as for no key at all.
@@ -909,6 +909,7 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
         (Method::POST, format!("/keys/{theirs}/disable"), None),
         (Method::POST, format!("/keys/{theirs}/rotate"), Some(json!({ "grace": "none" }))),
         (Method::PATCH, format!("/keys/{theirs}"), Some(json!({ "name": "ours now", "never_expires": true }))),
+        (Method::PATCH, format!("/keys/{theirs}"), Some(json!({ "external_id": "ours", "meta": null }))),
         (Method::PUT, format!("/keys/{theirs}/scopes"), Some(json!({ "scopes": ["api_keys.read"] }))),
         (Method::PUT, format!("/keys/{theirs}/rate-limit"), Some(json!({ "rate_limit": null }))),
         (Method::DELETE, format!("/keys/{theirs}"), None),
@@ -921,6 +922,9 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
     assert!(listed["keys"].as_array().expect("keys").iter().all(|k| k["id"] != json!(theirs)), "{listed}");
     // Nor through the project filter, with Globex's project id.
     let (status, listed) = s.get(&format!("/keys?project_id={}", globex_project.id), &s.admin).await;
+    assert_eq!((status, listed["total"].clone()), (StatusCode::OK, json!(0)), "{listed}");
+    // Nor through the external id filter, with the id of Globex's customer.
+    let (status, listed) = s.get("/keys?external_id=globex-customer", &s.admin).await;
     assert_eq!((status, listed["total"].clone()), (StatusCode::OK, json!(0)), "{listed}");
     assert_eq!(api_key::Entity::find_by_id(theirs).one(&s.core.db).await.expect("query"), before, "untouched");
 }

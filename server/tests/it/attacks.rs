@@ -30,6 +30,8 @@ fn changes(id: Uuid) -> Vec<(Method, String, Option<Value>)> {
     vec![
         (Method::POST, format!("/keys/{id}/rotate"), Some(json!({ "grace": "7d" }))),
         (Method::PATCH, format!("/keys/{id}"), Some(json!({ "name": "mine now", "never_expires": true }))),
+        // Another customer's key made to answer as the attacker's (who it is for, and their data).
+        (Method::PATCH, format!("/keys/{id}"), Some(json!({ "external_id": "attacker", "meta": { "tier": "free" } }))),
         (Method::PUT, format!("/keys/{id}/scopes"), Some(json!({ "scopes": ["api_keys.read"] }))),
         (
             Method::PUT,

@@ -110,6 +110,7 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
     let key = key.to_string();
     let date = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
     let long_description = "x".repeat(501);
+    let big_meta = format!("{{\"b\":\"{}\"}}", "x".repeat(16 * 1024));
 
     let functions: Vec<(&str, Vec<Arg>)> = vec![
         (
@@ -150,6 +151,8 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
                 optional("description", "fine", &["a\u{0}b", "evil\u{202e}", &long_description]),
                 optional("expiration", "date", &["someday", "0", "31"]),
                 optional("expires_on", &date, &["31/12/2027", "2020-01-01", "2099-01-01"]),
+                optional("external_id", "cus_42", &["evil\u{202e}", &"x".repeat(257)]),
+                optional("meta", "{\"plan\":\"pro\"}", &["[1]", "\"pro\"", "{not json", &big_meta]),
             ],
         ),
         (
