@@ -45,7 +45,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("POST verify: valid key (cached)".to_owned(), verify.clone(), Some(body(&tokens.valid))),
         ("POST verify: unknown key".to_owned(), verify.clone(), Some(body(&tokens.unknown))),
         ("POST verify: rate-limited key".to_owned(), verify.clone(), Some(body(&tokens.limited))),
+        ("POST verify: valid key, 16 KB meta".to_owned(), verify.clone(), Some(body(&tokens.owned))),
     ];
+    // What a key's metadata adds to the answer (issue 16 asks that it stay small).
+    let sizes = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut sizes = Vec::new();
+        for token in [&tokens.valid, &tokens.owned] {
+            let answer = client.post(&verify).header("X-API-Key", &caller).body(body(token)).send().await?;
+            sizes.push(answer.bytes().await?.len());
+        }
+        Ok::<_, reqwest::Error>(sizes)
+    })?;
+    println!("Verification answer: {} bytes for a key without meta, {} bytes with a 16 KB meta", sizes[0], sizes[1]);
     // The machine is shared, and its speed drifts by tens of percent within a minute: each endpoint
     // runs in short turns, round after round, and each ratio is the median of the rounds' own.
     let rounds = (seconds / 2).max(1);
@@ -137,6 +149,8 @@ struct Tokens {
     valid: String,
     unknown: String,
     limited: String,
+    /// A key with an external id and a 16 KB meta, which every answer carries.
+    owned: String,
 }
 
 /// Seeds an organization with a verifying key and three presented keys, and serves the router.
@@ -159,6 +173,13 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
             .await?
             .token;
     let unknown = KeyToken::generate(Environment::Production).expose_secret().to_owned();
+    let meta = format!(r#"{{"plan":"enterprise","notes":"{}"}}"#, "x".repeat(16 * 1024 - 34));
+    let owned = NewKey {
+        external_id: Some("cus_0123456789".into()),
+        meta: Some(meta),
+        ..key("owned", vec!["telemetry.write".into()], None)
+    };
+    let owned = keys::create(&core, &owner, owned).await?.token;
 
     // The usage flush runs as in the real server, writing every 5 s.
     let (flush, stopped) = tokio::sync::watch::channel(false);
@@ -182,7 +203,7 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
     // As the binary serves it: with the peer's address.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((addr, caller, Tokens { valid, unknown, limited }, flush))
+    Ok((addr, caller, Tokens { valid, unknown, limited, owned }, flush))
 }
 
 fn wrk(url: &str, post: Option<(&str, &str)>, seconds: u64) -> Result<Figures, Box<dyn std::error::Error>> {
