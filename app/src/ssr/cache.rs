@@ -57,7 +57,7 @@ pub enum Lookup {
 /// an entry lives if an invalidation were ever missed; correctness comes from [`KeyCache::forget`].
 #[derive(Clone)]
 pub struct KeyCache {
-    entries: Arc<quick_cache::sync::Cache<Digest, Remembered>>,
+    entries: Arc<quick_cache::sync::Cache<Digest, Remembered, Weight>>,
     ttl: Duration,
     /// Bumped by every invalidation: a lookup that raced one does not cache what it read.
     generation: Arc<AtomicU64>,
@@ -70,6 +70,22 @@ struct Remembered {
     until: Instant,
 }
 
+/// What an entry costs the cache's capacity: one, plus one per 512 bytes of the key's metadata
+/// (kept twice: as stored, and inside its answer). A cache full of keys with 16 KB of metadata then
+/// holds about as many bytes as one full of plain keys, not thirty times more.
+#[derive(Clone)]
+struct Weight;
+
+impl quick_cache::Weighter<Digest, Remembered> for Weight {
+    fn weight(&self, _: &Digest, remembered: &Remembered) -> u64 {
+        let meta = match &remembered.lookup {
+            Lookup::Unknown => 0,
+            Lookup::Current(key) | Lookup::Replaced { key, .. } => key.meta.as_ref().map_or(0, String::len),
+        };
+        1 + meta as u64 / 512
+    }
+}
+
 impl KeyCache {
     pub const DEFAULT_CAPACITY: u64 = 100_000;
     pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -77,7 +93,11 @@ impl KeyCache {
     pub fn new(capacity: u64, ttl: Duration) -> Self {
         let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
         Self {
-            entries: Arc::new(quick_cache::sync::Cache::new(capacity)),
+            entries: Arc::new(quick_cache::sync::Cache::with_weighter(
+                capacity,
+                u64::try_from(capacity).unwrap_or(u64::MAX),
+                Weight,
+            )),
             ttl,
             generation: Arc::new(AtomicU64::new(0)),
         }
@@ -163,6 +183,31 @@ mod tests {
             meta: None,
             answer: OnceLock::new(),
         })
+    }
+
+    /// Keys with large metadata count for their size: a cache of 1,000 holds 1,000 plain keys, but
+    /// only about 30 keys with 16 KB of metadata each.
+    #[test]
+    fn keys_with_large_metadata_weigh_their_size() {
+        let with_meta = || {
+            let mut key = Arc::unwrap_or_clone(record());
+            key.meta = Some(format!(r#"{{"b":"{}"}}"#, "x".repeat(16 * 1024 - 8)));
+            Arc::new(key)
+        };
+        let cache = KeyCache::new(1_000, Duration::from_secs(60));
+        for i in 0..1_000u32 {
+            let mut digest = [0u8; 32];
+            digest[..4].copy_from_slice(&i.to_be_bytes());
+            cache.remember(digest, Lookup::Current(record()), cache.generation());
+        }
+        assert!(cache.entry_count() > 900, "{} plain keys held", cache.entry_count());
+        let heavy = KeyCache::new(1_000, Duration::from_secs(60));
+        for i in 0..1_000u32 {
+            let mut digest = [0u8; 32];
+            digest[..4].copy_from_slice(&i.to_be_bytes());
+            heavy.remember(digest, Lookup::Current(with_meta()), heavy.generation());
+        }
+        assert!(heavy.entry_count() <= 1_000 / 33 + 1, "{} keys with 16 KB of metadata held", heavy.entry_count());
     }
 
     #[test]
