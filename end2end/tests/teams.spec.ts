@@ -66,6 +66,10 @@ test("every change is in the audit log, filtered in the URL and exported as CSV"
   await test.step("a backwards date range is refused, naming the field", async () => {
     await page.goto("/audit?from=2026-11-20&to=2026-11-10");
     await expect(page.getByRole("alert")).toContainText("To must not be before the start date");
+    // Each end of a range bounds the other in the date pickers, so that a backwards one is hard to pick.
+    await page.goto("/audit?from=2026-11-10&to=2026-11-20");
+    await expect(page.getByLabel("To", { exact: true })).toHaveAttribute("min", "2026-11-10");
+    await expect(page.getByLabel("From", { exact: true })).toHaveAttribute("max", "2026-11-20");
   });
 });
 

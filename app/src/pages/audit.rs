@@ -118,10 +118,13 @@ fn Filters(query: AuditQuery, page: AuditPage) -> impl IntoView {
                 </span>
             })}
             <label class="filter">"From "
-                <input type="date" name="from" value=date(query.from) on:change=move |ev| on_from(&|q, v| q.from = day(&v), ev) />
+                // Each end of the range bounds the other, as the server checks.
+                <input type="date" name="from" value=date(query.from) max=query.to.map(|d| d.to_string())
+                    on:change=move |ev| on_from(&|q, v| q.from = day(&v), ev) />
             </label>
             <label class="filter">"To "
-                <input type="date" name="to" value=date(query.to) on:change=move |ev| on_to(&|q, v| q.to = day(&v), ev) />
+                <input type="date" name="to" value=date(query.to) min=query.from.map(|d| d.to_string())
+                    on:change=move |ev| on_to(&|q, v| q.to = day(&v), ev) />
             </label>
             // For a page without its code, which cannot apply a change as it is made.
             <button type="submit" class="button" hidden=hydrated>"Apply filters"</button>
