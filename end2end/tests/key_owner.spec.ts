@@ -54,6 +54,13 @@ test("a key's external ID and metadata: edited on its page, answered by verifica
   await expect(page.locator(".filter-chip")).toContainText(customer);
   await expect(page.getByRole("link", { name: `For ${customer}` })).toBeVisible();
   await expect(page.getByRole("link", { name: `Verifier for ${customer}` })).toHaveCount(0);
+  if (testInfo.project.name === "1280") {
+    // A column to turn on, whose id links to the same list.
+    await page.locator(".column-picker summary").click();
+    await page.getByLabel("External ID", { exact: true }).check();
+    await expect(page.getByRole("columnheader", { name: "External ID" })).toBeVisible();
+    await expect(page.getByRole("link", { name: customer, exact: true })).toHaveAttribute("href", `/keys?external_id=${customer}`);
+  }
   await page.getByLabel("Hide revoked").check();
   await expect(page).toHaveURL(/hide_revoked=1/);
   await expect(page).toHaveURL(new RegExp(`external_id=${customer}`));

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyOutline, KeyStats, Project, RateLimit,
+    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyOutline, KeyQuery, KeyStats, Project, RateLimit,
     RateWindow, RotatedKey, ScopePreset, grouped, verify_command,
 };
 use leptos::prelude::*;
@@ -19,6 +19,7 @@ use strum::VariantArray;
 #[strum(serialize_all = "snake_case")]
 pub enum OptionalColumn {
     Project,
+    ExternalId,
     Scopes,
     RateLimit,
     Expires,
@@ -30,6 +31,7 @@ impl OptionalColumn {
     pub const fn label(self) -> &'static str {
         match self {
             Self::Project => "Project",
+            Self::ExternalId => "External ID",
             Self::Scopes => "Scopes",
             Self::RateLimit => "Rate limit",
             Self::Expires => "Expires",
@@ -152,6 +154,15 @@ pub fn ColumnPicker(columns: ShownColumns) -> impl IntoView {
     }
 }
 
+/// The keys page showing `query`: only what differs from the defaults is in the URL.
+pub fn keys_url(query: &KeyQuery) -> String {
+    let mut params = leptos_router::params::ParamsMap::new();
+    for (key, value) in query.to_params() {
+        params.insert(key, value);
+    }
+    format!("/keys{}", params.to_query_string())
+}
+
 /// One page of the organization's keys. Only prefixes and masked previews: never a secret.
 #[component]
 pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<ApiKey>) -> impl IntoView {
@@ -174,6 +185,13 @@ pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<A
                         {grace.then(|| view! { <span class="grace">"Old secret still valid"</span> })}
                     </td>
                     <td class="col-project">{key.project_name.clone()}</td>
+                    // Who it is for, linked to that customer's keys.
+                    <td class="col-external_id">
+                        {key.external_id.clone().map(|id| {
+                            let theirs = keys_url(&KeyQuery { external_id: Some(id.clone()), ..KeyQuery::default() });
+                            view! { <a href=theirs>{id}</a> }
+                        })}
+                    </td>
                     <td><span class=format!("env env-{}", key.environment.as_str())>{key.environment.label()}</span></td>
                     <td><StatusBadge status=key.status /></td>
                     <td class="col-scopes">{key.scopes.summary()}</td>
@@ -204,6 +222,7 @@ pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<A
                         <th scope="col">"Name"</th>
                         <th scope="col" class="col-key">"Key"</th>
                         {header(Project)}
+                        {header(ExternalId)}
                         <th scope="col">"Environment"</th>
                         <th scope="col">"Status"</th>
                         {header(Scopes)}

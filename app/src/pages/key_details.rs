@@ -1,7 +1,6 @@
-use super::keys::keys_url;
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{
-    ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
+    ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal, keys_url,
 };
 use crate::components::{
     CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime, RelativeTimeOr,

@@ -2,7 +2,7 @@ use crate::api::keys::{get_key_stats, list_keys};
 use crate::api::projects::list_projects;
 use crate::components::keys::{
     CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, ColumnPicker, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog,
-    ShownColumns, StatsBar, TokenDialog, TokenReveal,
+    ShownColumns, StatsBar, TokenDialog, TokenReveal, keys_url,
 };
 use crate::components::{ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions};
 use crate::model::{
@@ -14,7 +14,6 @@ use leptos_meta::Title;
 use leptos_router::NavigateOptions;
 use leptos_router::components::{A, Form, Redirect};
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
-use leptos_router::params::ParamsMap;
 use strum::VariantArray;
 
 /// The page's data, loaded from the page itself and read inside its suspense: a resource created
@@ -75,15 +74,6 @@ fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
         navigate(&keys_url(&query), options);
     });
     (query, set_query)
-}
-
-/// The keys page showing `query`: only what differs from the defaults is in the URL.
-pub(crate) fn keys_url(query: &KeyQuery) -> String {
-    let mut params = ParamsMap::new();
-    for (key, value) in query.to_params() {
-        params.insert(key, value);
-    }
-    format!("/keys{}", params.to_query_string())
 }
 
 #[component]
