@@ -255,7 +255,9 @@ test("a key's page: its ID to copy, a day's grace suggested for rotation, and a 
   await details.getByRole("button", { name: "Save" }).click();
   await expect(details.getByRole("alert")).toHaveText("Fix the field marked above.");
   await expect(details.getByLabel("Name", { exact: true })).toHaveAttribute("aria-invalid", "true");
-  await expect(details.getByLabel("Name", { exact: true })).toHaveAccessibleDescription("Name is required.");
+  await expect(details.getByLabel("Name", { exact: true })).toHaveAccessibleDescription(
+    "1 to 64 characters, to recognise the key later. Name is required.",
+  );
   await details.getByRole("button", { name: "Cancel" }).click();
 
   // Cancelled: nothing changes.

@@ -6,8 +6,8 @@ use super::{
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyOutline, KeyQuery, KeyStats, Project, RateLimit,
-    RateWindow, RotatedKey, ScopePreset, grouped, verify_command,
+    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyOutline, KeyQuery, KeyStats, NewKey, Project,
+    RateLimit, RateWindow, RotatedKey, ScopePreset, grouped, verify_command,
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
@@ -379,21 +379,7 @@ fn CreateKeyForm(
             // Sent only without JavaScript: the same form posted twice (a reload of its answer)
             // creates one key.
             <input type="hidden" name="form_id" value=form_id() />
-            <div class="field">
-                <label for="key-name">"Name"</label>
-                <input id="key-name" name="name" type="text" required maxlength=KeyName::MAX_CHARS.to_string()
-                    autocomplete="off" placeholder="e.g. Production backend"
-                    aria-invalid=errors.invalid("name") aria-describedby=errors.described_by("name", "key-name", Some("key-name-hint")) />
-                <small id="key-name-hint" class="hint">"1 to 64 characters, to recognise the key later."</small>
-                <FieldMessage errors field="name" id="key-name" />
-            </div>
-            <div class="field">
-                <label for="key-description">"Description (optional)"</label>
-                <textarea id="key-description" name="description" rows="2" maxlength="500"
-                    aria-invalid=errors.invalid("description")
-                    aria-describedby=errors.described_by("description", "key-description", None)></textarea>
-                <FieldMessage errors field="description" id="key-description" />
-            </div>
+            <NameFields errors />
             <div class="field-row">
                 <div class="field">
                     <label for="key-project">"Project"</label>
@@ -436,6 +422,41 @@ fn CreateKeyForm(
                 </button>
             </div>
         </ActionForm>
+    }
+}
+
+/// A key's name and description, as the create form and a key's edit form both ask for them (the
+/// latter with the key's own, and ids of its own, since a page may hold both forms).
+#[component]
+pub fn NameFields(
+    errors: FormErrors,
+    #[prop(optional)] name: Option<String>,
+    #[prop(optional)] description: Option<String>,
+    #[prop(optional)] editing: bool,
+) -> impl IntoView {
+    let (name_id, hint_id, description_id) = if editing {
+        ("edit-key-name", "edit-key-name-hint", "edit-key-description")
+    } else {
+        ("key-name", "key-name-hint", "key-description")
+    };
+    view! {
+        <div class="field">
+            <label for=name_id>"Name"</label>
+            <input id=name_id name="name" type="text" required value=name maxlength=KeyName::MAX_CHARS.to_string()
+                autocomplete="off" placeholder="e.g. Production backend"
+                aria-invalid=errors.invalid("name") aria-describedby=errors.described_by("name", name_id, Some(hint_id)) />
+            <small id=hint_id class="hint">"1 to 64 characters, to recognise the key later."</small>
+            <FieldMessage errors field="name" id=name_id />
+        </div>
+        <div class="field">
+            <label for=description_id>"Description (optional)"</label>
+            <textarea id=description_id name="description" rows="2" maxlength=NewKey::MAX_DESCRIPTION_CHARS.to_string()
+                aria-invalid=errors.invalid("description")
+                aria-describedby=errors.described_by("description", description_id, None)>
+                {description}
+            </textarea>
+            <FieldMessage errors field="description" id=description_id />
+        </div>
     }
 }
 

@@ -1,6 +1,7 @@
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{
-    ExpiryChoice, ExpiryFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal, keys_url,
+    ExpiryChoice, ExpiryFields, NameFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
+    keys_url,
 };
 use crate::components::{
     CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime, RelativeTimeOr,
@@ -8,8 +9,8 @@ use crate::components::{
     provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyName, KeyQuery, KeyStatus, RateLimit, Revocation,
-    Rotation, RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyQuery, KeyStatus, RateLimit, Revocation, Rotation,
+    RotationGrace, ScopeSet, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -311,23 +312,7 @@ fn EditDetailsDialog(key: ApiKey, open: RwSignal<bool>) -> impl IntoView {
                 view! {
                     <ActionForm action=actions.edit attr:class="form">
                         <input type="hidden" name="id" value=key.id.to_string() />
-                        <div class="field">
-                            <label for="edit-key-name">"Name"</label>
-                            <input id="edit-key-name" name="name" type="text" required value=key.name
-                                maxlength=KeyName::MAX_CHARS.to_string() autocomplete="off"
-                                aria-invalid=errors.invalid("name")
-                                aria-describedby=errors.described_by("name", "edit-key-name", None) />
-                            <FieldMessage errors field="name" id="edit-key-name" />
-                        </div>
-                        <div class="field">
-                            <label for="edit-key-description">"Description (optional)"</label>
-                            <textarea id="edit-key-description" name="description" rows="2" maxlength="500"
-                                aria-invalid=errors.invalid("description")
-                                aria-describedby=errors.described_by("description", "edit-key-description", None)>
-                                {key.description.unwrap_or_default()}
-                            </textarea>
-                            <FieldMessage errors field="description" id="edit-key-description" />
-                        </div>
+                        <NameFields errors name=key.name description=key.description.unwrap_or_default() editing=true />
                         <ExpiryFields errors choice=ExpiryChoice::keeping() keep />
                         <div class="field">
                             <label for="edit-key-external-id">"External ID (optional)"</label>
