@@ -167,6 +167,7 @@ const READERS: &[(&str, Reader)] = {
         (<RotateKey as ServerFn>::PATH, form::<RotateKey>),
         (<UpdateKeyScopes as ServerFn>::PATH, form::<UpdateKeyScopes>),
         (<UpdateKeyRateLimit as ServerFn>::PATH, form::<UpdateKeyRateLimit>),
+        (<UpdateKeyCredits as ServerFn>::PATH, form::<UpdateKeyCredits>),
         (<EditKey as ServerFn>::PATH, form::<EditKey>),
         (<SwitchOrganization as ServerFn>::PATH, form::<SwitchOrganization>),
         (<CreateOrganization as ServerFn>::PATH, form::<CreateOrganization>),

@@ -48,6 +48,10 @@ pub async fn create_key(
     expires_on: Option<String>,
     rate_limit_requests: Option<String>,
     rate_limit_window: Option<String>,
+    credits: Option<String>,
+    refill: Option<String>,
+    refill_amount: Option<String>,
+    refill_day: Option<String>,
 ) -> Result<CreatedKey, AppError> {
     let (state, member) = super::context::member().await?;
     crate::ssr::services::keys::may_create(&member)?;
@@ -62,6 +66,10 @@ pub async fn create_key(
         expires_on,
         rate_limit_requests,
         rate_limit_window,
+        credits,
+        refill,
+        refill_amount,
+        refill_day,
     };
     Ok(crate::ssr::services::keys::create(&state.core, &member, form.into_new_key()?).await?)
 }
@@ -71,11 +79,11 @@ impl CreateKey {
     /// The key the create form describes, or the field that is wrong. Also for the same form
     /// posted without JavaScript (`POST /keys/new`).
     pub fn into_new_key(self) -> Result<crate::model::NewKey, AppError> {
-        use crate::model::{AllValid, Expiration, KeyName, NewKey, RateLimit, ScopeSet, key_description};
+        use crate::model::{AllValid, Credits, Expiration, KeyName, NewKey, RateLimit, ScopeSet, key_description};
         let scopes = split_scopes(self.scopes.as_deref(), self.custom_scopes.as_deref());
         // The form's own fields, and the ones the service checks again, all at once: a person
         // sees every field to fix after one attempt.
-        let (.., expiration, rate_limit) = (
+        let (.., expiration, rate_limit, credits) = (
             KeyName::parse(&self.name),
             key_description(self.description.as_deref()),
             ScopeSet::parse(scopes.iter().map(String::as_str)),
@@ -84,6 +92,12 @@ impl CreateKey {
             RateLimit::from_form(
                 self.rate_limit_requests.as_deref(),
                 self.rate_limit_window.as_deref().unwrap_or_default(),
+            ),
+            Credits::from_form(
+                self.credits.as_deref(),
+                self.refill.as_deref(),
+                self.refill_amount.as_deref(),
+                self.refill_day.as_deref(),
             ),
         )
             .all_valid()?;
@@ -95,6 +109,7 @@ impl CreateKey {
             scopes,
             expiration,
             rate_limit,
+            credits,
             external_id: None,
             meta: None,
         })
@@ -188,6 +203,23 @@ pub async fn update_key_rate_limit(
     let (state, member) = super::context::member().await?;
     let limit = RateLimit::from_form(rate_limit_requests.as_deref(), rate_limit_window.as_deref().unwrap_or_default())?;
     Ok(crate::ssr::services::keys::update_rate_limit(&state.core, &member, id, limit).await?)
+}
+
+/// Sets a key's credits and refill anew; blank credits remove the limit.
+#[server(endpoint = "update_key_credits")]
+pub async fn update_key_credits(
+    id: Uuid,
+    credits: Option<String>,
+    refill: Option<String>,
+    refill_amount: Option<String>,
+    refill_day: Option<String>,
+) -> Result<ApiKey, AppError> {
+    use crate::model::Credits;
+    let (state, member) = super::context::member().await?;
+    crate::ssr::services::keys::may_edit(&member)?;
+    let credits =
+        Credits::from_form(credits.as_deref(), refill.as_deref(), refill_amount.as_deref(), refill_day.as_deref())?;
+    Ok(crate::ssr::services::keys::update_credits(&state.core, &member, id, credits).await?)
 }
 
 /// The checklist's scopes and the typed custom ones, as one list.

@@ -24,6 +24,8 @@ pub enum AuditAction {
     KeyScopesChanged,
     #[strum(serialize = "key.rate_limit_changed")]
     KeyRateLimitChanged,
+    #[strum(serialize = "key.credits_changed")]
+    KeyCreditsChanged,
     #[strum(serialize = "key.edited")]
     KeyEdited,
     #[strum(serialize = "key.deleted")]
@@ -73,6 +75,7 @@ impl AuditAction {
             Self::KeyRotated => "Key rotated",
             Self::KeyScopesChanged => "Key scopes changed",
             Self::KeyRateLimitChanged => "Key rate limit changed",
+            Self::KeyCreditsChanged => "Key credits changed",
             Self::KeyEdited => "Key name, description or expiry changed",
             Self::KeyDeleted => "Key deleted",
             Self::PlanChanged => "Plan changed",

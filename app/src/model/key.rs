@@ -1,4 +1,4 @@
-use super::{Expiration, FieldError, RateLimit, ScopeSet};
+use super::{Credits, Expiration, FieldError, KeyCredits, RateLimit, ScopeSet};
 use chrono::{DateTime, Utc};
 #[cfg(feature = "ssr")]
 use sea_orm::entity::prelude::StringLen;
@@ -186,6 +186,8 @@ pub struct NewKey {
     pub scopes: Vec<String>,
     pub expiration: Expiration,
     pub rate_limit: Option<RateLimit>,
+    /// How many successful verifications it may have (`None`: unlimited), and their refill.
+    pub credits: Option<Credits>,
     /// Who the key is for in the team's own system ([`external_id`]).
     pub external_id: Option<String>,
     /// A JSON object, as text, checked by the service ([`KEY_META_MAX_BYTES`]).
@@ -261,6 +263,8 @@ pub struct ApiKey {
     pub status: KeyStatus,
     pub scopes: ScopeSet,
     pub rate_limit: Option<RateLimit>,
+    /// Credits left now and their refill; `None`: unlimited.
+    pub credits: Option<KeyCredits>,
     pub created_by: String,
     /// The member who created it: a developer may change only their own keys.
     pub created_by_id: Uuid,
@@ -392,6 +396,7 @@ mod tests {
             scopes: Vec::new(),
             expiration: Expiration::Never,
             rate_limit: None,
+            credits: None,
             external_id: None,
             meta: None,
         };

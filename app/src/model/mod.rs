@@ -2,6 +2,7 @@
 
 mod account;
 mod audit;
+mod credits;
 mod error;
 mod key;
 mod lifecycle;
@@ -24,6 +25,10 @@ mod verification;
 
 pub use account::{OrganizationChoice, PasswordChange, SessionView, describe_user_agent};
 pub use audit::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, MemberRef};
+pub use credits::{
+    Credits, KeyCredits, MAX_COST, MAX_CREDITS, Refill, RefillPeriod, credit_count, refill_amount, refill_day,
+    verification_cost,
+};
 pub use error::{AllValid, AppError, FieldError, FieldErrors, UNREAD_ARGUMENTS, capitalize};
 pub use key::{
     ApiKey, CreatedKey, Environment, KEY_META_MAX_BYTES, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation,

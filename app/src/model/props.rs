@@ -294,6 +294,7 @@ fn described(description: &str) -> NewKey {
         scopes: Vec::new(),
         expiration: Expiration::Never,
         rate_limit: None,
+        credits: None,
         external_id: None,
         meta: None,
     }

@@ -30,6 +30,8 @@ pub enum VerifyCode {
     WrongEnvironment,
     InsufficientScope,
     RateLimited,
+    /// The key's credits are spent (until its refill, if it has one).
+    UsageExceeded,
 }
 
 impl VerifyCode {

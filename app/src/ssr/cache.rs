@@ -26,6 +26,8 @@ pub struct KeyRecord {
     pub expires_at: Option<DateTime<Utc>>,
     pub scopes: ScopeSet,
     pub rate_limit: Option<RateLimit>,
+    /// Its credits' terms (the count is the database's); `None`: unlimited.
+    pub credits: Option<crate::ssr::credits::CreditTerms>,
     /// The member who created the key: the person a key acts for when it manages keys.
     pub created_by: Uuid,
     /// The creator's role in the key's organization now; `None` once they are suspended or removed.
@@ -177,6 +179,7 @@ mod tests {
             expires_at: None,
             scopes: ScopeSet::default(),
             rate_limit: None,
+            credits: None,
             created_by: Uuid::nil(),
             creator_role: Some(Role::Owner),
             external_id: None,

@@ -1,6 +1,7 @@
 //! Everything behind the `ssr` feature: storage, secrets, the in-memory key state and the business rules.
 
 pub mod cache;
+pub mod credits;
 pub mod crypto;
 pub mod db;
 pub mod entities;

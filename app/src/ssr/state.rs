@@ -1,4 +1,5 @@
 use super::cache::{KeyCache, StatsCache};
+use super::credits::CreditLedger;
 use super::rate_limit::RateLimiter;
 use super::services::auth::SessionPolicy;
 use super::throttle::{KeyFailureLimit, SignInThrottle};
@@ -20,6 +21,8 @@ pub struct Core {
     /// Calls counted in memory until the background task writes them.
     pub usage: UsageMeter,
     pub limiter: RateLimiter,
+    /// Verifications waiting to spend their keys' credits.
+    pub credits: Arc<CreditLedger>,
     /// Sign-in attempts per account and per address.
     pub sign_in: SignInThrottle,
     /// API keys that turned out unknown, per address.
@@ -36,6 +39,7 @@ impl Core {
             stats: StatsCache::default(),
             usage: UsageMeter::default(),
             limiter: RateLimiter::default(),
+            credits: Arc::default(),
             sign_in: SignInThrottle::default(),
             key_failures: KeyFailureLimit::default(),
             sessions: SessionPolicy::default(),

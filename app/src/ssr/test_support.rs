@@ -138,6 +138,7 @@ pub fn scoped_key(name: &str, project: &Project, scopes: Vec<String>) -> NewKey 
         scopes,
         expiration: Expiration::Never,
         rate_limit: None,
+        credits: None,
         external_id: None,
         meta: None,
     }

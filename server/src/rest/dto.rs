@@ -1,7 +1,10 @@
 //! The REST API's public shapes. Kept apart from the dashboard's models so that the API can stay
 //! stable (RFC 3339 times, nested objects) while the dashboard's wire format is free to change.
 
-use app::model::{ApiKey, AuditPage, Environment, KeyPage, KeyStats, KeyStatus, RateLimit, RateWindow, UsageHistory};
+use app::model::{
+    ApiKey, AuditPage, Credits, Environment, FieldError, KeyCredits, KeyPage, KeyStats, KeyStatus, RateLimit,
+    RateWindow, Refill, RefillPeriod, UsageHistory, credit_count, refill_amount, refill_day,
+};
 use app::ssr::services::verification::{Verdict, VerifyCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,78 @@ impl RateLimitBody {
     }
 }
 
+/// A key's credits, as given: how many successful verifications it has left, and its refill.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditsBody {
+    /// 0 to 1,000,000,000,000.
+    pub remaining: i64,
+    /// None: the credits are never refilled.
+    pub refill: Option<RefillBody>,
+}
+
+/// A refill *sets* the credits to `amount`, at the first verification after midnight UTC of each
+/// day, or of the month's `day`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefillBody {
+    /// 1 to 1,000,000,000,000.
+    pub amount: i64,
+    pub interval: RefillPeriod,
+    /// For a monthly refill: 1 to 31 (31: the month's last day). Default 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day: Option<i64>,
+}
+
+impl CreditsBody {
+    /// The credits, or every field that is wrong (named from `field`, e.g. `credits.refill.day`).
+    pub fn validated(self, field: &str) -> Result<Credits, app::model::FieldErrors> {
+        use app::model::AllValid;
+        let remaining = credit_count(&format!("{field}.remaining"), self.remaining);
+        let refill = match self.refill {
+            None => Ok(None),
+            Some(refill) => {
+                let day = match (refill.interval, refill.day) {
+                    (RefillPeriod::Daily, Some(_)) => {
+                        Err(FieldError::new(format!("{field}.refill.day"), "is only for a monthly refill"))
+                    }
+                    (_, day) => refill_day(&format!("{field}.refill.day"), day.unwrap_or(1)),
+                };
+                (refill_amount(&format!("{field}.refill.amount"), refill.amount), day)
+                    .all_valid()
+                    .map(|(amount, day)| Some(Refill { amount, period: refill.interval, day }))
+            }
+        };
+        let (remaining, refill) = (remaining, refill).all_valid()?;
+        Ok(Credits { remaining, refill })
+    }
+}
+
+/// A key's credits as the API shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditsState {
+    /// Left now (a refill that is due counts as done).
+    pub remaining: u64,
+    pub refill: Option<RefillBody>,
+    /// When the next refill comes.
+    pub refills_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyCredits> for CreditsState {
+    fn from(credits: KeyCredits) -> Self {
+        let stored = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        Self {
+            remaining: credits.remaining,
+            refill: credits.refill.map(|r| RefillBody {
+                amount: stored(r.amount),
+                interval: r.period,
+                day: (r.period == RefillPeriod::Monthly).then_some(i64::from(r.day)),
+            }),
+            refills_at: credits.refills_at,
+        }
+    }
+}
+
 /// An API key as the API shows it: never its secret.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Key {
@@ -57,6 +132,8 @@ pub struct Key {
     pub status: KeyStatus,
     pub scopes: Vec<String>,
     pub rate_limit: Option<RateLimitBody>,
+    /// Successful verifications left; none: unlimited.
+    pub credits: Option<CreditsState>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -75,6 +152,7 @@ impl From<ApiKey> for Key {
         Self {
             scopes: key.scopes.to_strings(),
             rate_limit: key.rate_limit.map(RateLimitBody::from),
+            credits: key.credits.map(CreditsState::from),
             project: ProjectRef { id: key.project_id, name: key.project_name },
             id: key.id,
             name: key.name,
@@ -165,6 +243,8 @@ pub struct CreateKey {
     /// ...or at the end of this day (UTC). Neither: never expires.
     pub expires_on: Option<NaiveDate>,
     pub rate_limit: Option<RateLimitBody>,
+    /// How many successful verifications it may have, and their refill. None: unlimited.
+    pub credits: Option<CreditsBody>,
     /// Who the key is for in your own system (a customer, a tenant): up to 256 characters. Verification
     /// answers with it, and the keys list filters by it.
     pub external_id: Option<String>,
@@ -291,6 +371,8 @@ pub struct VerifyKey {
     /// Scopes it must all hold.
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// For a key with credits: what a valid verification spends, 0 to 1,000 (default 1).
+    pub cost: Option<i64>,
 }
 
 /// The verdict. `valid` is true only for VALID; the key's details are there whenever it was found.
@@ -322,6 +404,9 @@ pub struct Verification<'a> {
     /// When the key has a rate limit and this verification counted against it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratelimit: Option<RateLimitState>,
+    /// When the key has credits and the verification got as far as spending them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credits: Option<VerifiedCredits>,
 }
 
 /// The project of a verified key.
@@ -329,6 +414,26 @@ pub struct Verification<'a> {
 pub struct VerifiedProject<'a> {
     pub id: Uuid,
     pub name: &'a str,
+}
+
+/// Sets a key's credits anew (setting them counts as a refill) or removes the limit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetCredits {
+    /// `null` removes the limit. Required: a body that forgot it must not remove the limit.
+    #[serde(deserialize_with = "Option::deserialize")]
+    #[schema(required = true)]
+    pub credits: Option<CreditsBody>,
+}
+
+/// A credit-limited key's credits after the verification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifiedCredits {
+    /// What is left (what this verification left, if it was valid).
+    pub remaining: u64,
+    /// When the next refill sets them back, if the key has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refills_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -358,6 +463,7 @@ impl<'a> From<&'a Verdict> for Verification<'a> {
                 remaining: r.remaining,
                 reset: r.reset_at_ms,
             }),
+            credits: verdict.credits.map(|c| VerifiedCredits { remaining: c.remaining, refills_at: c.refills_at }),
         }
     }
 }
@@ -415,6 +521,12 @@ pub fn verification_answer(verdict: &Verdict) -> Vec<u8> {
         out.extend_from_slice(b",\"ratelimit\":");
         let state = RateLimitState { limit: rate.limit, remaining: rate.remaining, reset: rate.reset_at_ms };
         // Three integers: cannot fail.
+        let _ = serde_json::to_writer(&mut out, &state);
+    }
+    if let Some(credits) = verdict.credits {
+        out.extend_from_slice(b",\"credits\":");
+        let state = VerifiedCredits { remaining: credits.remaining, refills_at: credits.refills_at };
+        // An integer and a time: cannot fail.
         let _ = serde_json::to_writer(&mut out, &state);
     }
     out.push(b'}');
@@ -514,6 +626,7 @@ mod tests {
     use app::model::{Role, ScopeSet};
     use app::ssr::cache::KeyRecord;
     use app::ssr::rate_limit::RateState;
+    use app::ssr::services::verification::CreditState;
     use std::sync::{Arc, OnceLock};
 
     fn key(name: &str, scopes: &[&str], expires_at: Option<DateTime<Utc>>) -> Arc<KeyRecord> {
@@ -538,6 +651,7 @@ mod tests {
             expires_at,
             scopes: ScopeSet::parse(scopes.iter().copied()).expect("scopes"),
             rate_limit: None,
+            credits: None,
             created_by: Uuid::now_v7(),
             creator_role: Some(Role::Developer),
             external_id: external_id.map(str::to_owned),
@@ -559,11 +673,18 @@ mod tests {
             owned_key("customer's", &[], None, Some("cus_\"42\" ✓"), Some(meta)),
         ];
         let rate = RateState { allowed: true, limit: 100, remaining: 99, reset_at_ms: 1_900_000_000_000 };
-        let mut verdicts = vec![Verdict { code: VerifyCode::NotFound, key: None, rate: None }];
+        let credits = [
+            None,
+            Some(CreditState { remaining: 0, refills_at: None }),
+            Some(CreditState { remaining: 1_000_000_000_000, refills_at: "2030-02-01T00:00:00Z".parse().ok() }),
+        ];
+        let mut verdicts = vec![Verdict { code: VerifyCode::NotFound, key: None, rate: None, credits: None }];
         for key in &keys {
-            for code in [VerifyCode::Valid, VerifyCode::Revoked, VerifyCode::RateLimited] {
+            for code in [VerifyCode::Valid, VerifyCode::Revoked, VerifyCode::RateLimited, VerifyCode::UsageExceeded] {
                 for rate in [None, Some(rate)] {
-                    verdicts.push(Verdict { code, key: Some(Arc::clone(key)), rate });
+                    for credits in credits {
+                        verdicts.push(Verdict { code, key: Some(Arc::clone(key)), rate, credits });
+                    }
                 }
             }
         }

@@ -2,7 +2,8 @@
 //! Thin: each handler reads its input, calls the same service as the dashboard, shapes the answer.
 
 use super::dto::{
-    CreateKey, EditKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetRateLimit, SetScopes, StatsSummary, Usage,
+    CreateKey, EditKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetCredits, SetRateLimit, SetScopes,
+    StatsSummary, Usage,
 };
 use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
@@ -79,6 +80,7 @@ pub async fn create(
         scopes: body.scopes,
         expiration,
         rate_limit: body.rate_limit.map(|l| l.validated("rate_limit")).transpose()?,
+        credits: body.credits.map(|c| c.validated("credits")).transpose()?,
         external_id: body.external_id,
         meta: body.meta.as_ref().map(meta_text).transpose()?,
     };
@@ -221,6 +223,22 @@ pub async fn set_rate_limit(
 ) -> Result<Json<Key>, ApiError> {
     let limit = body.rate_limit.map(|l| l.validated("rate_limit")).transpose()?;
     Ok(Json(keys::update_rate_limit(&state.core, &caller, id, limit).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/keys/{id}/credits", tag = "keys", params(("id" = Uuid, Path)), request_body = SetCredits,
+    description = "Needs `api_keys.update`. Sets the credits left and the refill (setting them counts as a refill), \
+        or removes the limit with `null`.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn set_credits(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+    ApiJson(body): ApiJson<SetCredits>,
+) -> Result<Json<Key>, ApiError> {
+    let credits = body.credits.map(|c| c.validated("credits")).transpose()?;
+    Ok(Json(keys::update_credits(&state.core, &caller, id, credits).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),

@@ -26,6 +26,12 @@ impl From<FieldError> for ApiError {
     }
 }
 
+impl From<app::model::FieldErrors> for ApiError {
+    fn from(e: app::model::FieldErrors) -> Self {
+        Self::Service(e.into())
+    }
+}
+
 /// An error answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({

@@ -912,6 +912,7 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
         (Method::PATCH, format!("/keys/{theirs}"), Some(json!({ "external_id": "ours", "meta": null }))),
         (Method::PUT, format!("/keys/{theirs}/scopes"), Some(json!({ "scopes": ["api_keys.read"] }))),
         (Method::PUT, format!("/keys/{theirs}/rate-limit"), Some(json!({ "rate_limit": null }))),
+        (Method::PUT, format!("/keys/{theirs}/credits"), Some(json!({ "credits": { "remaining": 9 } }))),
         (Method::DELETE, format!("/keys/{theirs}"), None),
     ];
     for (method, path, body) in attempts {
@@ -986,5 +987,160 @@ async fn a_keys_external_id_and_meta_come_back_from_verification_and_filter_the_
     assert_eq!(
         (status, problem["errors"][0]["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("external_id"))
+    );
+}
+
+/// Credits through the API: set at creation, spent by valid verifications only (at their cost),
+/// refused at 0 with what is left and when the refill comes, set anew, refilled once per period,
+/// and removed.
+#[tokio::test]
+async fn credits_are_spent_by_valid_verifications_only_and_refill_once_per_period() {
+    let s = start().await;
+    let body = json!({ "name": "metered", "scopes": ["telemetry.write"],
+        "credits": { "remaining": 12, "refill": { "amount": 20, "interval": "monthly", "day": 31 } } });
+    let (status, created) = s.post("/keys", &s.admin, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let credits = &created["key"]["credits"];
+    assert_eq!(
+        (&credits["remaining"], &credits["refill"]),
+        (&json!(12), &json!({ "amount": 20, "interval": "monthly", "day": 31 }))
+    );
+    let token = created["token"].as_str().expect("token").to_owned();
+    let id: Uuid = created["key"]["id"].as_str().and_then(|id| id.parse().ok()).expect("id");
+
+    let first = s.verify_with(json!({ "key": token, "cost": 5 })).await;
+    assert_eq!((code(&first), &first["credits"]["remaining"]), ("VALID", &json!(7)), "{first}");
+    let refills_at: chrono::DateTime<Utc> =
+        first["credits"]["refills_at"].as_str().and_then(|t| t.parse().ok()).expect("a refill time");
+    assert!(refills_at > Utc::now() && refills_at < Utc::now() + Duration::days(32), "{refills_at}");
+    // Refused for another reason: nothing is spent.
+    let refused = s.verify_with(json!({ "key": token, "scopes": ["billing.read"], "cost": 5 })).await;
+    assert_eq!(code(&refused), "INSUFFICIENT_SCOPE");
+    assert!(refused.get("credits").is_none(), "{refused}");
+    assert_eq!(code(&s.verify_with(json!({ "key": token, "cost": 5 })).await), "VALID");
+    // 2 left: a cost of 5 is refused and spends nothing; a cost of 2 then spends the rest.
+    let over = s.verify_with(json!({ "key": token, "cost": 5 })).await;
+    assert_eq!(
+        (code(&over), &over["valid"], &over["credits"]["remaining"]),
+        ("USAGE_EXCEEDED", &json!(false), &json!(2)),
+        "{over}"
+    );
+    assert_eq!(s.verify_with(json!({ "key": token, "cost": 2 })).await["credits"]["remaining"], 0);
+    // At 0 even a cost of 0 is refused: a key with no credits left is not valid.
+    assert_eq!(code(&s.verify_with(json!({ "key": token, "cost": 0 })).await), "USAGE_EXCEEDED");
+    assert_eq!(code(&s.verify(&token).await), "USAGE_EXCEEDED");
+    let (_, key) = s.get(&format!("/keys/{id}"), &s.admin).await;
+    assert_eq!(key["credits"]["remaining"], 0, "{key}");
+
+    // The refill's moment passes (the last refill was before it): the next verification refills
+    // to 20 and spends 1, once; the one after spends from 19.
+    let mut row =
+        api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").expect("key").into_active_model();
+    row.credits_refilled_at = Set(Some(Utc::now() - Duration::days(40)));
+    row.update(&s.core.db).await.expect("backdated");
+    let (_, key) = s.get(&format!("/keys/{id}"), &s.admin).await;
+    assert_eq!(key["credits"]["remaining"], 20, "a due refill counts in what a page shows: {key}");
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 19);
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 18);
+
+    // Set anew (audited), then removed: the key is unlimited at once.
+    let path = format!("/keys/{id}/credits");
+    let (status, _, set) =
+        s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "credits": { "remaining": 1 } }))).await;
+    assert_eq!(
+        (status, &set["credits"]["remaining"], &set["credits"]["refill"]),
+        (StatusCode::OK, &json!(1), &json!(null)),
+        "{set}"
+    );
+    assert_eq!(code(&s.verify(&token).await), "VALID");
+    assert_eq!(code(&s.verify(&token).await), "USAGE_EXCEEDED");
+    let (status, _, removed) =
+        s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "credits": null }))).await;
+    assert_eq!((status, &removed["credits"]), (StatusCode::OK, &json!(null)));
+    let unlimited = s.verify(&token).await;
+    assert!(code(&unlimited) == "VALID" && unlimited.get("credits").is_none(), "{unlimited}");
+    let entries = audit::list(
+        &s.core.db,
+        &s.owner,
+        AuditQuery { action: Some(AuditAction::KeyCreditsChanged), ..AuditQuery::default() },
+    )
+    .await
+    .expect("audit");
+    assert_eq!(entries.total, 2, "each change of credits is audited");
+}
+
+/// 200 verifications at once of a key with 50 credits, on one instance: exactly 50 are valid, each
+/// told a different count left, and the database ends at 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn credits_are_exact_under_concurrent_verifications() {
+    let s = start().await;
+    let input = NewKey {
+        credits: Some(app::model::Credits { remaining: 50, refill: None }),
+        ..scoped_key("metered", &s.project, vec![])
+    };
+    let (id, token) = s.key_with(input).await;
+    let verdicts = futures::future::join_all((0..200).map(|_| s.verify(&token))).await;
+    let mut left: Vec<u64> =
+        verdicts.iter().filter(|v| code(v) == "VALID").filter_map(|v| v["credits"]["remaining"].as_u64()).collect();
+    left.sort_unstable();
+    assert_eq!(left, (0..50).collect::<Vec<_>>(), "50 valid, each with what it left");
+    assert_eq!(verdicts.iter().filter(|v| code(v) == "USAGE_EXCEEDED").count(), 150);
+    let row = api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").expect("key");
+    assert_eq!(row.credits_remaining, Some(0));
+}
+
+/// Out-of-range credits, refills and costs: a 422 naming each field, and nothing written or spent.
+#[tokio::test]
+async fn bad_credits_and_costs_are_refused_naming_the_field() {
+    let s = start().await;
+    let input = NewKey {
+        credits: Some(app::model::Credits { remaining: 3, refill: None }),
+        ..scoped_key("metered", &s.project, vec![])
+    };
+    let (id, token) = s.key_with(input).await;
+    let before = api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query");
+    let refill =
+        |amount: i64, interval: &str, day: Value| json!({ "amount": amount, "interval": interval, "day": day });
+    for (credits, fields) in [
+        (json!({ "remaining": -1 }), vec!["credits.remaining"]),
+        (json!({ "remaining": 1_000_000_000_001_i64 }), vec!["credits.remaining"]),
+        (json!({ "remaining": 5, "refill": refill(5, "monthly", json!(0)) }), vec!["credits.refill.day"]),
+        (json!({ "remaining": 5, "refill": refill(5, "monthly", json!(32)) }), vec!["credits.refill.day"]),
+        (json!({ "remaining": 5, "refill": refill(5, "daily", json!(3)) }), vec!["credits.refill.day"]),
+        (
+            json!({ "remaining": -5, "refill": refill(0, "monthly", json!(1)) }),
+            vec!["credits.remaining", "credits.refill.amount"],
+        ),
+    ] {
+        let path = format!("/keys/{id}/credits");
+        let (status, _, problem) =
+            s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "credits": credits }))).await;
+        let named: Vec<&str> =
+            problem["errors"].as_array().into_iter().flatten().filter_map(|e| e["field"].as_str()).collect();
+        assert_eq!((status, named), (StatusCode::UNPROCESSABLE_ENTITY, fields.clone()), "{credits}: {problem}");
+        let (status, problem) = s.post("/keys", &s.admin, json!({ "name": "x", "credits": credits })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["errors"][0]["field"].as_str(), Some(fields[0]));
+    }
+    let (status, problem) = s
+        .post(
+            "/keys",
+            &s.admin,
+            json!({ "name": "x", "credits": { "remaining": 5, "refill": refill(5, "weekly", json!(1)) } }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    for cost in [json!(-1), json!(1001), json!("one")] {
+        let (status, problem) = s.post("/keys/verify", &s.admin, json!({ "key": token, "cost": cost })).await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("cost")),
+            "{problem}"
+        );
+    }
+    assert_eq!(
+        api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query"),
+        before,
+        "nothing written or spent"
     );
 }

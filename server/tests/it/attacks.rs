@@ -38,6 +38,9 @@ fn changes(id: Uuid) -> Vec<(Method, String, Option<Value>)> {
             format!("/keys/{id}/rate-limit"),
             Some(json!({ "rate_limit": { "requests": 1, "window": "hour" } })),
         ),
+        // Unlimited use of someone else's key made metered, or a metered one made unlimited.
+        (Method::PUT, format!("/keys/{id}/credits"), Some(json!({ "credits": { "remaining": 0, "refill": null } }))),
+        (Method::PUT, format!("/keys/{id}/credits"), Some(json!({ "credits": null }))),
         (Method::POST, format!("/keys/{id}/disable"), Some(json!({}))),
         (Method::POST, format!("/keys/{id}/revoke"), Some(json!({}))),
         (Method::DELETE, format!("/keys/{id}"), None),

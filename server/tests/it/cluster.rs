@@ -222,6 +222,30 @@ async fn plan_limits_hold_across_instances() {
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || s.is_client_error()), "{statuses:?}");
 }
 
+/// 200 verifications at once of a key with 50 credits, half through each instance: exactly 50 are
+/// valid (the database's conditional decrement is the one count), and it ends at 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn credits_hold_exactly_across_instances() {
+    let url = fresh_postgres(&required_postgres()).await;
+    let org = acme(&url, Plan::Enterprise).await;
+    let (a, b) = (Instance::start(&url, &[]).await, Instance::start(&url, &[]).await);
+    let credits = app::model::Credits { remaining: 50, refill: None };
+    let input = app::model::NewKey { credits: Some(credits), ..scoped_key("metered", &org.project, vec![]) };
+    let created = keys::create(&org.core, &org.owner, input).await.expect("key");
+    let calls = (0..200).map(|i| {
+        let instance = if i % 2 == 0 { &a } else { &b };
+        let (admin, token) = (org.admin.as_str(), created.token.as_str());
+        async move { instance.verify(admin, token, &[]).await }
+    });
+    let codes = join_all(calls).await;
+    let valid = codes.iter().filter(|c| *c == "VALID").count();
+    let exceeded = codes.iter().filter(|c| *c == "USAGE_EXCEEDED").count();
+    assert_eq!((valid, exceeded), (50, 150), "{codes:?}");
+    let row = app::ssr::entities::api_key::Entity::find_by_id(created.key.id).one(&org.core.db).await.expect("query");
+    assert_eq!(row.and_then(|k| k.credits_remaining), Some(0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and Redis"]
 async fn rate_limits_shared_through_redis_hold_across_instances() {

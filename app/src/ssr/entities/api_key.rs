@@ -1,4 +1,4 @@
-use crate::model::{Environment, KeyStatus, RateWindow};
+use crate::model::{Environment, KeyStatus, RateWindow, RefillPeriod};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -36,6 +36,14 @@ pub struct Model {
     pub external_id: Option<String>,
     /// A JSON object of the team's, as given: never interpreted.
     pub meta: Option<String>,
+    /// Successful verifications left; `None`: unlimited.
+    pub credits_remaining: Option<i64>,
+    /// A refill sets the credits to this amount, daily or monthly on `credits_refill_day`.
+    pub credits_refill_amount: Option<i64>,
+    pub credits_refill_period: Option<RefillPeriod>,
+    pub credits_refill_day: Option<i16>,
+    /// When the credits were last set or refilled.
+    pub credits_refilled_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,9 +6,10 @@ use super::audit::{self, Change};
 use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
-    AllValid, ApiKey, AuditAction, CreatedKey, Environment, FieldError, HourlyUsage, KEY_META_MAX_BYTES, KeyDetails,
-    KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey, RateLimit, Revocation,
-    RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory, external_id, grouped, key_description,
+    AllValid, ApiKey, AuditAction, CreatedKey, Credits, Environment, FieldError, HourlyUsage, KEY_META_MAX_BYTES,
+    KeyCredits, KeyDetails, KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey,
+    RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory, external_id, grouped,
+    key_description,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, audit_event, key_rotation, key_usage, organization, project, user};
@@ -96,6 +97,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         previous_valid_until: Set(None),
         external_id: Set(external_id),
         meta: Set(meta),
+        ..credit_columns(input.credits, now)
     }
     .insert(&txn)
     .await?;
@@ -105,6 +107,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         "environment": key.environment.as_str(),
         "scopes": key.scopes,
         "rate_limit": stored_rate_limit(&key).map(RateLimit::summary),
+        "credits": stored_credits(&key).map(Credits::summary),
         "expires_at": key.expires_at,
         "external_id": key.external_id,
         "meta": meta_in_words(key.meta.as_deref()),
@@ -363,6 +366,47 @@ pub async fn update_rate_limit(
         key.rate_limit_window = Set(limit.map(|l| l.window));
     })
     .await
+}
+
+/// Sets a key's credits (and refill) anew, or removes the limit. Setting them counts as a refill:
+/// the next one is at the refill's next moment.
+pub async fn update_credits(
+    core: &Core,
+    actor: &dyn Actor,
+    key_id: Uuid,
+    credits: Option<Credits>,
+) -> Result<ApiKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
+    let rule = Transition {
+        action: AuditAction::KeyCreditsChanged,
+        allowed: KeyStatus::can_edit,
+        refusal: "A revoked key cannot be changed.",
+        aspect: |key| json!({ "credits": stored_credits(key).map(Credits::summary) }),
+        takes_over: false,
+    };
+    transition(core, actor, key_id, rule, move |key, now| {
+        let columns = credit_columns(credits, now);
+        key.credits_remaining = columns.credits_remaining;
+        key.credits_refill_amount = columns.credits_refill_amount;
+        key.credits_refill_period = columns.credits_refill_period;
+        key.credits_refill_day = columns.credits_refill_day;
+        key.credits_refilled_at = columns.credits_refilled_at;
+    })
+    .await
+}
+
+/// The stored form of `credits`, set at `now`; all empty for no limit.
+fn credit_columns(credits: Option<Credits>, now: DateTime<Utc>) -> api_key::ActiveModel {
+    let refill = credits.and_then(|c| c.refill);
+    let stored = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    api_key::ActiveModel {
+        credits_remaining: Set(credits.map(|c| stored(c.remaining))),
+        credits_refill_amount: Set(refill.map(|r| stored(r.amount))),
+        credits_refill_period: Set(refill.map(|r| r.period)),
+        credits_refill_day: Set(refill.map(|r| i16::from(r.day))),
+        credits_refilled_at: Set(credits.map(|_| now)),
+        ..Default::default()
+    }
 }
 
 /// Renames a key, rewrites its description, or changes when it expires. An expired key keeps its
@@ -775,6 +819,20 @@ impl Names {
     }
 }
 
+/// A key's credits as stored (the count as last written: a due refill is not yet counted).
+pub(crate) fn stored_credits(key: &api_key::Model) -> Option<Credits> {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let refill = match (key.credits_refill_amount, key.credits_refill_period) {
+        (Some(amount), Some(period)) => Some(Refill {
+            amount: count(amount),
+            period,
+            day: key.credits_refill_day.and_then(|d| u8::try_from(d).ok()).unwrap_or(1),
+        }),
+        _ => None,
+    };
+    key.credits_remaining.map(|remaining| Credits { remaining: count(remaining), refill })
+}
+
 pub(crate) fn stored_rate_limit(key: &api_key::Model) -> Option<RateLimit> {
     match (key.rate_limit_requests, key.rate_limit_window) {
         (Some(requests), Some(window)) => u32::try_from(requests).ok().map(|requests| RateLimit { requests, window }),
@@ -788,6 +846,7 @@ fn to_view(key: api_key::Model, project_name: String, created_by: String, now: D
         status: KeyStatus::effective(key.status, key.expires_at, now),
         scopes: load_scopes(&key.scopes),
         rate_limit,
+        credits: stored_credits(&key).map(|c| KeyCredits::at(c, key.credits_refilled_at, now)),
         id: key.id,
         name: key.name,
         description: key.description,

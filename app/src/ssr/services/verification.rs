@@ -3,10 +3,11 @@
 //! are refused before any lookup, and bad-checksum keys before any database lookup.
 
 use super::KeyCaller;
-use super::keys::{load_scopes, stored_rate_limit};
+use super::keys::{load_scopes, stored_credits, stored_rate_limit};
 use crate::model::token::{KeyToken, ShapedToken};
 use crate::model::{Environment, KeyStatus, ManagementScope, Scope};
 use crate::ssr::cache::{Digest, KeyRecord, Lookup};
+use crate::ssr::credits::{CreditTerms, Spend};
 use crate::ssr::entities::{api_key, membership, project};
 use crate::ssr::rate_limit::RateState;
 use crate::ssr::{Core, ServiceError, metrics};
@@ -20,13 +21,35 @@ use subtle::ConstantTimeEq;
 pub use crate::model::{KeyRejection, VerifyCode};
 
 /// What a service asks about a key its caller presented.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VerifyRequest {
     pub key: String,
     /// The environment the key must belong to, if any.
     pub environment: Option<Environment>,
     /// Scopes the key must all hold.
     pub scopes: Vec<Scope>,
+    /// The credits a valid verification spends, for a key that has credits (0 to 1,000).
+    pub cost: u32,
+}
+
+impl VerifyRequest {
+    /// A request for `key` at the default cost (1), with nothing else asked.
+    pub fn for_key(key: impl Into<String>) -> Self {
+        Self { key: key.into(), ..Self::default() }
+    }
+}
+
+impl Default for VerifyRequest {
+    fn default() -> Self {
+        Self { key: String::new(), environment: None, scopes: Vec::new(), cost: 1 }
+    }
+}
+
+/// A credit-limited key's credits after a verification: what is left, and when the refill comes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditState {
+    pub remaining: u64,
+    pub refills_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +59,8 @@ pub struct Verdict {
     pub key: Option<Arc<KeyRecord>>,
     /// The key's rate-limit window after this verification, when it has a limit.
     pub rate: Option<RateState>,
+    /// The key's credits after this verification, when it has a credit limit and got this far.
+    pub credits: Option<CreditState>,
 }
 
 impl Verdict {
@@ -44,7 +69,7 @@ impl Verdict {
     }
 
     fn not_found() -> Self {
-        Self { code: VerifyCode::NotFound, key: None, rate: None }
+        Self { code: VerifyCode::NotFound, key: None, rate: None, credits: None }
     }
 }
 
@@ -114,7 +139,7 @@ pub async fn verify(
         return Ok(Verdict::not_found());
     };
     let now_ms = now.timestamp_millis();
-    let mut rate = None;
+    let (mut rate, mut credits) = (None, None);
     let code = match KeyStatus::effective(key.status, key.expires_at, now) {
         KeyStatus::Revoked => VerifyCode::Revoked,
         KeyStatus::Expired => VerifyCode::Expired,
@@ -128,12 +153,31 @@ pub async fn verify(
             if let Some(limit) = key.rate_limit {
                 rate = Some(core.limiter.check(key.id, limit, now_ms).await);
             }
-            if rate.is_some_and(|r| !r.allowed) { VerifyCode::RateLimited } else { VerifyCode::Valid }
+            if rate.is_some_and(|r| !r.allowed) {
+                VerifyCode::RateLimited
+            } else if let Some(terms) = key.credits {
+                // Last: a verification refused for anything else spends no credit.
+                let spend = Box::pin(core.credits.spend(&core.db, key.id, terms, request.cost, now)).await?;
+                let refills_at = terms.refill.map(|refill| refill.next_at(now));
+                match spend {
+                    Spend::Granted { remaining } => {
+                        credits = Some(CreditState { remaining, refills_at });
+                        VerifyCode::Valid
+                    }
+                    Spend::Refused { remaining } => {
+                        credits = Some(CreditState { remaining, refills_at });
+                        VerifyCode::UsageExceeded
+                    }
+                    Spend::Unlimited => VerifyCode::Valid,
+                }
+            } else {
+                VerifyCode::Valid
+            }
         }
     };
     core.usage.record(key.id, key.organization_id, code == VerifyCode::Valid, now_ms);
     metrics::verdict(code);
-    Ok(Verdict { code, key: Some(key), rate })
+    Ok(Verdict { code, key: Some(key), rate, credits })
 }
 
 /// The key a token stands for, from the cache or else the database (and then cached). A replaced
@@ -207,6 +251,7 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
         expires_at: row.expires_at,
         scopes: load_scopes(&row.scopes),
         rate_limit: stored_rate_limit(&row),
+        credits: stored_credits(&row).map(|c| CreditTerms { refill: c.refill }),
         created_by: row.created_by,
         creator_role,
         external_id: row.external_id.clone(),
