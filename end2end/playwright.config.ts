@@ -10,7 +10,7 @@ const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "keyward-e2e-"));
 const server = process.env.KEYWARD_BIN ?? "./target/release/keyward";
 
-const LAST = /(first_use|accessibility|key_owner)\.spec\.ts/;
+const LAST = /(first_use|accessibility|key_owner|credits)\.spec\.ts/;
 
 export default defineConfig({
   testDir: "./tests",

@@ -10,7 +10,9 @@
 //! which every POST pays, so this one shows what the verification itself costs.
 
 use app::model::token::KeyToken;
-use app::model::{Environment, NewKey, Plan, RateLimit, RateWindow, ScopePreset};
+use app::model::{
+    Credits, Environment, MAX_CREDITS, NewKey, Plan, RateLimit, RateWindow, Refill, RefillPeriod, ScopePreset,
+};
 use app::ssr::services::{keys, organizations, projects};
 use app::ssr::{AppState, Core, db};
 use std::process::Command;
@@ -46,7 +48,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("POST verify: unknown key".to_owned(), verify.clone(), Some(body(&tokens.unknown))),
         ("POST verify: rate-limited key".to_owned(), verify.clone(), Some(body(&tokens.limited))),
         ("POST verify: valid key, 16 KB meta".to_owned(), verify.clone(), Some(body(&tokens.owned))),
+        ("POST verify: credit-limited key".to_owned(), verify.clone(), Some(body(&tokens.metered))),
     ];
+    // Rows compared with the valid key's in the same round (issue 16's ratios).
+    let (valid_row, metered_row) = (2, 6);
     // What a key's metadata adds to the answer (issue 16 asks that it stay small).
     let sizes = runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -80,6 +85,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let against = |baseline: usize| (index > baseline).then(|| ratio(figures, &runs[baseline]));
         print_row(label, &Figures::median(figures), against(0), against(1));
     }
+    println!(
+        "A credit-limited key (a database decrement per batch) at {:.0}% of a plain key's throughput (goal >= 60%)",
+        ratio(&runs[metered_row], &runs[valid_row]) * 100.0
+    );
     let peaks: Vec<_> = endpoints
         .iter()
         .zip(&runs)
@@ -151,6 +160,8 @@ struct Tokens {
     limited: String,
     /// A key with an external id and a 16 KB meta, which every answer carries.
     owned: String,
+    /// A key with credits (more than the benchmark spends) and a monthly refill.
+    metered: String,
 }
 
 /// Seeds an organization with a verifying key and three presented keys, and serves the router.
@@ -180,6 +191,10 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
         ..key("owned", vec!["telemetry.write".into()], None)
     };
     let owned = keys::create(&core, &owner, owned).await?.token;
+    let refill = Refill { amount: MAX_CREDITS, period: RefillPeriod::Monthly, day: 1 };
+    let credits = Credits { remaining: MAX_CREDITS, refill: Some(refill) };
+    let metered = NewKey { credits: Some(credits), ..key("metered", vec!["telemetry.write".into()], None) };
+    let metered = keys::create(&core, &owner, metered).await?.token;
 
     // The usage flush runs as in the real server, writing every 5 s.
     let (flush, stopped) = tokio::sync::watch::channel(false);
@@ -203,7 +218,7 @@ async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Erro
     // As the binary serves it: with the peer's address.
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok((addr, caller, Tokens { valid, unknown, limited, owned }, flush))
+    Ok((addr, caller, Tokens { valid, unknown, limited, owned, metered }, flush))
 }
 
 fn wrk(url: &str, post: Option<(&str, &str)>, seconds: u64) -> Result<Figures, Box<dyn std::error::Error>> {

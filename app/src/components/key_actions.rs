@@ -3,7 +3,8 @@
 
 use super::{Toasts, error_message, use_toasts};
 use crate::api::keys::{
-    CreateKey, DeleteKey, DisableKey, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyRateLimit, UpdateKeyScopes,
+    CreateKey, DeleteKey, DisableKey, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyCredits, UpdateKeyRateLimit,
+    UpdateKeyScopes,
 };
 use crate::api::organization::ChangePlan;
 use crate::model::AppError;
@@ -20,6 +21,7 @@ pub struct KeyActions {
     pub rotate: ServerAction<RotateKey>,
     pub scopes: ServerAction<UpdateKeyScopes>,
     pub rate_limit: ServerAction<UpdateKeyRateLimit>,
+    pub credits: ServerAction<UpdateKeyCredits>,
     pub edit: ServerAction<EditKey>,
     pub plan: ServerAction<ChangePlan>,
     succeeded: RwSignal<usize>,
@@ -51,6 +53,7 @@ pub fn provide_key_actions() -> KeyActions {
         rotate: ServerAction::new(),
         scopes: ServerAction::new(),
         rate_limit: ServerAction::new(),
+        credits: ServerAction::new(),
         edit: ServerAction::new(),
         plan: ServerAction::new(),
         succeeded: RwSignal::new(0),
@@ -65,6 +68,7 @@ pub fn provide_key_actions() -> KeyActions {
     report(actions.rotate, toasts, true, |k| format!("API key \"{}\" rotated.", k.key.name));
     report(actions.scopes, toasts, false, |k| format!("Scopes of \"{}\" saved.", k.name));
     report(actions.rate_limit, toasts, false, |k| format!("Rate limit of \"{}\" saved.", k.name));
+    report(actions.credits, toasts, false, |k| format!("Credits of \"{}\" saved.", k.name));
     report(actions.edit, toasts, false, |k| format!("\"{}\" saved.", k.name));
     report(actions.plan, toasts, false, |p| format!("Plan changed to {p}."));
     provide_context(actions);

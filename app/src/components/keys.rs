@@ -6,8 +6,9 @@ use super::{
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyName, KeyOutline, KeyQuery, KeyStats, NewKey, Project,
-    RateLimit, RateWindow, RotatedKey, ScopePreset, grouped, verify_command,
+    ApiKey, AppError, CreatedKey, Environment, Expiration, KeyCredits, KeyName, KeyOutline, KeyQuery, KeyStats,
+    MAX_CREDITS, NewKey, Project, RateLimit, RateWindow, RefillPeriod, RotatedKey, ScopePreset, grouped,
+    verify_command,
 };
 use leptos::prelude::*;
 use std::collections::BTreeSet;
@@ -193,7 +194,11 @@ pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<A
                         })}
                     </td>
                     <td><span class=format!("env env-{}", key.environment.as_str())>{key.environment.label()}</span></td>
-                    <td><StatusBadge status=key.status /></td>
+                    <td>
+                        <StatusBadge status=key.status />
+                        // A metered key's credits, where a person looks for whether it still works.
+                        {key.credits.map(|credits| view! { <span class="credits-left">{credits.summary()}</span> })}
+                    </td>
                     <td class="col-scopes">{key.scopes.summary()}</td>
                     <td class="col-rate_limit">{key.rate_limit.map_or_else(|| "None".to_owned(), crate::model::RateLimit::summary)}</td>
                     <td class="col-expires">{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</td>
@@ -348,6 +353,10 @@ const CREATE_FIELDS: &[&str] = &[
     "expires_on",
     "rate_limit_window",
     "rate_limit_requests",
+    "credits",
+    "refill",
+    "refill_amount",
+    "refill_day",
 ];
 
 /// The create form's content, made afresh each time the dialog opens: its inputs, and the
@@ -411,6 +420,7 @@ fn CreateKeyForm(
             <ScopePicker choice=scopes defined errors />
             <ExpiryFields errors choice=expiry />
             <RateLimitFields errors initial=None />
+            <CreditFields errors initial=None />
             <NewKeyOutline scopes environment expiry />
             <FormError errors shown=CREATE_FIELDS />
             <div class="dialog-actions">
@@ -765,6 +775,72 @@ pub fn RateLimitFields(errors: FormErrors, initial: Option<RateLimit>) -> impl I
                     aria-invalid=errors.invalid("rate_limit_requests")
                     aria-describedby=errors.described_by("rate_limit_requests", "key-rate-requests", None) />
                 <FieldMessage errors field="rate_limit_requests" id="key-rate-requests" />
+            </div>
+        </div>
+    }
+}
+
+/// "37 of 50 left, refills on the 1st", or "Unlimited".
+pub fn credits_in_words(credits: Option<KeyCredits>) -> String {
+    credits.map_or_else(|| "Unlimited".to_owned(), KeyCredits::summary)
+}
+
+/// The fields of a key's credits, as the create form and the credits dialog ask for them.
+pub const CREDIT_FIELDS: &[&str] = &["credits", "refill", "refill_amount", "refill_day"];
+
+/// How many successful verifications a key may have (blank: unlimited), and how they come back:
+/// never, daily, or monthly on a day, set to an amount.
+#[component]
+pub fn CreditFields(errors: FormErrors, initial: Option<KeyCredits>) -> impl IntoView {
+    let refill = initial.and_then(|c| c.refill);
+    let period = RwSignal::new(refill.map_or("none", |r| r.period.as_str()).to_owned());
+    let credits = initial.map(|c| c.remaining.to_string());
+    let amount = refill.map(|r| r.amount.to_string());
+    let day =
+        refill.filter(|r| r.period == RefillPeriod::Monthly).map_or_else(|| "1".to_owned(), |r| r.day.to_string());
+    let max = MAX_CREDITS.to_string();
+    view! {
+        <div class="field-row">
+            <div class="field">
+                <label for="key-credits">"Credits"</label>
+                <input id="key-credits" name="credits" type="number" min="0" max=max.clone() value=credits
+                    inputmode="numeric" placeholder="Unlimited"
+                    aria-invalid=errors.invalid("credits")
+                    aria-describedby=errors.described_by("credits", "key-credits", Some("key-credits-hint")) />
+                <small id="key-credits-hint" class="hint">"Valid verifications allowed; blank for unlimited."</small>
+                <FieldMessage errors field="credits" id="key-credits" />
+            </div>
+            <div class="field">
+                <label for="key-refill">"Refill"</label>
+                <select id="key-refill" name="refill" aria-invalid=errors.invalid("refill")
+                    aria-describedby=errors.described_by("refill", "key-refill", None)
+                    on:change=move |ev| period.set(event_target_value(&ev))>
+                    <option value="none" selected=move || period.with(|p| p == "none")>"Never"</option>
+                    <option value="daily" selected=move || period.with(|p| p == "daily")>"Daily"</option>
+                    <option value="monthly" selected=move || period.with(|p| p == "monthly")>"Monthly"</option>
+                </select>
+                <FieldMessage errors field="refill" id="key-refill" />
+            </div>
+        </div>
+        <div class="field-row">
+            <div class="field">
+                <label for="key-refill-amount">"Refill to"</label>
+                <input id="key-refill-amount" name="refill_amount" type="number" min="1" max=max value=amount
+                    inputmode="numeric" placeholder="The credits above"
+                    // Without the page's code the fields stay open (they are read only with a refill).
+                    prop:disabled=move || period.with(|p| p == "none")
+                    aria-invalid=errors.invalid("refill_amount")
+                    aria-describedby=errors.described_by("refill_amount", "key-refill-amount", None) />
+                <FieldMessage errors field="refill_amount" id="key-refill-amount" />
+            </div>
+            <div class="field">
+                <label for="key-refill-day">"Day of the month"</label>
+                <input id="key-refill-day" name="refill_day" type="number" min="1" max="31" value=day
+                    prop:disabled=move || period.with(|p| p != "monthly")
+                    aria-invalid=errors.invalid("refill_day")
+                    aria-describedby=errors.described_by("refill_day", "key-refill-day", Some("key-refill-day-hint")) />
+                <small id="key-refill-day-hint" class="hint">"31: the month's last day. Refills at 00:00 UTC."</small>
+                <FieldMessage errors field="refill_day" id="key-refill-day" />
             </div>
         </div>
     }

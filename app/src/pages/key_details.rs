@@ -1,7 +1,7 @@
 use crate::api::keys::{get_key_details, get_key_usage};
 use crate::components::keys::{
-    ExpiryChoice, ExpiryFields, NameFields, REVOKE_DIALOG, RateLimitFields, RevokeKeyDialog, TokenDialog, TokenReveal,
-    keys_url,
+    CREDIT_FIELDS, CreditFields, ExpiryChoice, ExpiryFields, NameFields, REVOKE_DIALOG, RateLimitFields,
+    RevokeKeyDialog, TokenDialog, TokenReveal, credits_in_words, keys_url,
 };
 use crate::components::{
     CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime, RelativeTimeOr,
@@ -9,8 +9,8 @@ use crate::components::{
     provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyDetails, KeyQuery, KeyStatus, RateLimit, Revocation, Rotation,
-    RotationGrace, ScopeSet, UsageHistory,
+    ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyQuery, KeyStatus, RateLimit, Revocation,
+    Rotation, RotationGrace, ScopeSet, UsageHistory,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -154,6 +154,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let edit_open = RwSignal::new(false);
     let scopes_open = RwSignal::new(false);
     let limit_open = RwSignal::new(false);
+    let credits_open = RwSignal::new(false);
     let rotate_open = RwSignal::new(false);
     let revoke_open = RwSignal::new(false);
     let disable_open = RwSignal::new(false);
@@ -162,6 +163,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         (Signal::derive(move || matches!(actions.edit.value().get(), Some(Ok(_)))), edit_open),
         (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
         (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),
+        (Signal::derive(move || matches!(actions.credits.value().get(), Some(Ok(_)))), credits_open),
         (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
         (Signal::derive(move || matches!(actions.revoke.value().get(), Some(Ok(_)))), revoke_open),
         (Signal::derive(move || matches!(actions.disable.value().get(), Some(Ok(_)))), disable_open),
@@ -183,6 +185,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
             {status.can_edit().then(|| view! {
                 <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
                 <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
+                <button type="button" class="button" on:click=move |_| credits_open.set(true)>"Edit credits"</button>
             })}
             {status.can_rotate().then(|| view! {
                 <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
@@ -215,6 +218,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         <EditDetailsDialog key=key.clone() open=edit_open />
         <EditScopesDialog id open=scopes_open initial=key.scopes.clone() defined=project_scopes />
         <EditRateLimitDialog id open=limit_open initial=key.rate_limit />
+        <EditCreditsDialog id open=credits_open initial=key.credits />
         <RotateDialog id open=rotate_open name=key.name.clone() />
         {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
         {(status.can_disable() && production).then(|| view! { <DisableDialog id open=disable_open name=key.name.clone() /> })}
@@ -241,6 +245,7 @@ fn KeyProperties(key: ApiKey) -> impl IntoView {
             <dt>"Project"</dt><dd>{key.project_name}</dd>
             <dt>"Environment"</dt><dd>{key.environment.label()}</dd>
             <dt>"Rate limit"</dt><dd>{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</dd>
+            <dt>"Credits"</dt><dd>{credits_in_words(key.credits)}</dd>
             <dt>"Expires"</dt><dd>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</dd>
             <dt>"Last used"</dt>
             <dd>
@@ -386,6 +391,26 @@ fn EditRateLimitDialog(id: Uuid, open: RwSignal<bool>, initial: Option<RateLimit
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-primary">"Save rate limit"</button>
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+/// Sets the credits anew (saving counts as a refill: the next comes at the refill's next moment).
+#[component]
+fn EditCreditsDialog(id: Uuid, open: RwSignal<bool>, initial: Option<KeyCredits>) -> impl IntoView {
+    let actions = use_key_actions();
+    let errors = FormErrors::of(actions.credits.value());
+    view! {
+        <Modal id="edit-credits" title="Edit credits" open on_close=Callback::new(move |()| open.set(false))>
+            <ActionForm action=actions.credits attr:class="form">
+                <input type="hidden" name="id" value=id.to_string() />
+                <CreditFields errors initial />
+                <FormError errors shown=CREDIT_FIELDS />
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-primary">"Save credits"</button>
                 </div>
             </ActionForm>
         </Modal>

@@ -1144,3 +1144,32 @@ async fn bad_credits_and_costs_are_refused_naming_the_field() {
         "nothing written or spent"
     );
 }
+
+/// A daily refill: none before midnight UTC (however many verifications ask), one after it.
+#[tokio::test]
+async fn a_daily_refill_comes_once_a_day() {
+    let s = start().await;
+    let refill = app::model::Refill { amount: 5, period: app::model::RefillPeriod::Daily, day: 1 };
+    let input = NewKey {
+        credits: Some(app::model::Credits { remaining: 1, refill: Some(refill) }),
+        ..scoped_key("daily", &s.project, vec![])
+    };
+    let (id, token) = s.key_with(input).await;
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 0);
+    let exhausted = s.verify(&token).await;
+    assert_eq!(code(&exhausted), "USAGE_EXCEEDED", "set today: no refill before midnight");
+    let midnight = Utc::now().date_naive().succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).expect("tomorrow").and_utc();
+    assert_eq!(exhausted["credits"]["refills_at"].as_str().and_then(|t| t.parse().ok()), Some(midnight));
+
+    // Last refilled a second before today's midnight: one refill now, and only one.
+    let today = Utc::now().date_naive().and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+    let mut row =
+        api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").expect("key").into_active_model();
+    row.credits_refilled_at = Set(Some(today - Duration::seconds(1)));
+    row.update(&s.core.db).await.expect("backdated");
+    let mut left = Vec::new();
+    for _ in 0..3 {
+        left.push(s.verify(&token).await["credits"]["remaining"].clone());
+    }
+    assert_eq!(left, [json!(4), json!(3), json!(2)]);
+}
