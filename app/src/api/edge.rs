@@ -168,6 +168,7 @@ const READERS: &[(&str, Reader)] = {
         (<UpdateKeyScopes as ServerFn>::PATH, form::<UpdateKeyScopes>),
         (<UpdateKeyRateLimit as ServerFn>::PATH, form::<UpdateKeyRateLimit>),
         (<UpdateKeyCredits as ServerFn>::PATH, form::<UpdateKeyCredits>),
+        (<UpdateKeyIpAllowlist as ServerFn>::PATH, form::<UpdateKeyIpAllowlist>),
         (<EditKey as ServerFn>::PATH, form::<EditKey>),
         (<SwitchOrganization as ServerFn>::PATH, form::<SwitchOrganization>),
         (<CreateOrganization as ServerFn>::PATH, form::<CreateOrganization>),

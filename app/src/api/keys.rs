@@ -110,6 +110,7 @@ impl CreateKey {
             expiration,
             rate_limit,
             credits,
+            ip_allowlist: Vec::new(),
             external_id: None,
             meta: None,
         })
@@ -220,6 +221,22 @@ pub async fn update_key_credits(
     let credits =
         Credits::from_form(credits.as_deref(), refill.as_deref(), refill_amount.as_deref(), refill_day.as_deref())?;
     Ok(crate::ssr::services::keys::update_credits(&state.core, &member, id, credits).await?)
+}
+
+/// Replaces the networks a key may be used from: addresses or CIDRs, one per line (or separated by
+/// spaces or commas); blank: anywhere.
+#[server(endpoint = "update_key_ip_allowlist")]
+pub async fn update_key_ip_allowlist(id: Uuid, ip_allowlist: Option<String>) -> Result<ApiKey, AppError> {
+    let (state, member) = super::context::member().await?;
+    crate::ssr::services::keys::may_edit(&member)?;
+    let entries: Vec<String> = ip_allowlist
+        .as_deref()
+        .unwrap_or_default()
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|entry| !entry.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok(crate::ssr::services::keys::update_ip_allowlist(&state.core, &member, id, &entries).await?)
 }
 
 /// The checklist's scopes and the typed custom ones, as one list.

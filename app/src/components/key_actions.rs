@@ -3,8 +3,8 @@
 
 use super::{Toasts, error_message, use_toasts};
 use crate::api::keys::{
-    CreateKey, DeleteKey, DisableKey, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyCredits, UpdateKeyRateLimit,
-    UpdateKeyScopes,
+    CreateKey, DeleteKey, DisableKey, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyCredits, UpdateKeyIpAllowlist,
+    UpdateKeyRateLimit, UpdateKeyScopes,
 };
 use crate::api::organization::ChangePlan;
 use crate::model::AppError;
@@ -22,6 +22,7 @@ pub struct KeyActions {
     pub scopes: ServerAction<UpdateKeyScopes>,
     pub rate_limit: ServerAction<UpdateKeyRateLimit>,
     pub credits: ServerAction<UpdateKeyCredits>,
+    pub ip_allowlist: ServerAction<UpdateKeyIpAllowlist>,
     pub edit: ServerAction<EditKey>,
     pub plan: ServerAction<ChangePlan>,
     succeeded: RwSignal<usize>,
@@ -54,6 +55,7 @@ pub fn provide_key_actions() -> KeyActions {
         scopes: ServerAction::new(),
         rate_limit: ServerAction::new(),
         credits: ServerAction::new(),
+        ip_allowlist: ServerAction::new(),
         edit: ServerAction::new(),
         plan: ServerAction::new(),
         succeeded: RwSignal::new(0),
@@ -69,6 +71,7 @@ pub fn provide_key_actions() -> KeyActions {
     report(actions.scopes, toasts, false, |k| format!("Scopes of \"{}\" saved.", k.name));
     report(actions.rate_limit, toasts, false, |k| format!("Rate limit of \"{}\" saved.", k.name));
     report(actions.credits, toasts, false, |k| format!("Credits of \"{}\" saved.", k.name));
+    report(actions.ip_allowlist, toasts, false, |k| format!("IP allowlist of \"{}\" saved.", k.name));
     report(actions.edit, toasts, false, |k| format!("\"{}\" saved.", k.name));
     report(actions.plan, toasts, false, |p| format!("Plan changed to {p}."));
     provide_context(actions);

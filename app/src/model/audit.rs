@@ -26,6 +26,8 @@ pub enum AuditAction {
     KeyRateLimitChanged,
     #[strum(serialize = "key.credits_changed")]
     KeyCreditsChanged,
+    #[strum(serialize = "key.ip_allowlist_changed")]
+    KeyIpAllowlistChanged,
     #[strum(serialize = "key.edited")]
     KeyEdited,
     #[strum(serialize = "key.deleted")]
@@ -76,6 +78,7 @@ impl AuditAction {
             Self::KeyScopesChanged => "Key scopes changed",
             Self::KeyRateLimitChanged => "Key rate limit changed",
             Self::KeyCreditsChanged => "Key credits changed",
+            Self::KeyIpAllowlistChanged => "Key IP allowlist changed",
             Self::KeyEdited => "Key name, description or expiry changed",
             Self::KeyDeleted => "Key deleted",
             Self::PlanChanged => "Plan changed",

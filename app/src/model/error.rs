@@ -116,6 +116,7 @@ all_valid!(a: A, EA, b: B, EB, c: C, EC);
 all_valid!(a: A, EA, b: B, EB, c: C, EC, d: D, ED);
 all_valid!(a: A, EA, b: B, EB, c: C, EC, d: D, ED, e: E, EE);
 all_valid!(a: A, EA, b: B, EB, c: C, EC, d: D, ED, e: E, EE, f: F, EF);
+all_valid!(a: A, EA, b: B, EB, c: C, EC, d: D, ED, e: E, EE, f: F, EF, g: G, EG);
 
 impl From<FieldError> for AppError {
     fn from(e: FieldError) -> Self {

@@ -188,6 +188,8 @@ pub struct NewKey {
     pub rate_limit: Option<RateLimit>,
     /// How many successful verifications it may have (`None`: unlimited), and their refill.
     pub credits: Option<Credits>,
+    /// The addresses or CIDRs it may be used from (empty: anywhere), checked by the service.
+    pub ip_allowlist: Vec<String>,
     /// Who the key is for in the team's own system ([`external_id`]).
     pub external_id: Option<String>,
     /// A JSON object, as text, checked by the service ([`KEY_META_MAX_BYTES`]).
@@ -265,6 +267,8 @@ pub struct ApiKey {
     pub rate_limit: Option<RateLimit>,
     /// Credits left now and their refill; `None`: unlimited.
     pub credits: Option<KeyCredits>,
+    /// The networks it may be used from, as CIDRs; empty: anywhere.
+    pub ip_allowlist: Vec<String>,
     pub created_by: String,
     /// The member who created it: a developer may change only their own keys.
     pub created_by_id: Uuid,
@@ -397,6 +401,7 @@ mod tests {
             expiration: Expiration::Never,
             rate_limit: None,
             credits: None,
+            ip_allowlist: Vec::new(),
             external_id: None,
             meta: None,
         };

@@ -7,6 +7,7 @@ mod error;
 mod key;
 mod lifecycle;
 mod members;
+mod network;
 mod outline;
 mod permission;
 mod plan;
@@ -38,6 +39,7 @@ pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
 pub use members::{
     INVITATION_DAYS, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,
 };
+pub use network::{MAX_ALLOWED_NETWORKS, allows, caller_ip, ip_allowlist};
 pub use outline::{KeyOutline, SiteOrigin, day_in_words, verify_command};
 pub use permission::Permission;
 pub use plan::Plan;

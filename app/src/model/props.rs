@@ -295,6 +295,7 @@ fn described(description: &str) -> NewKey {
         expiration: Expiration::Never,
         rate_limit: None,
         credits: None,
+        ip_allowlist: Vec::new(),
         external_id: None,
         meta: None,
     }

@@ -32,6 +32,8 @@ pub enum VerifyCode {
     RateLimited,
     /// The key's credits are spent (until its refill, if it has one).
     UsageExceeded,
+    /// The key has an IP allowlist, and the caller's address (`ip`) is not in it, or was not given.
+    IpNotAllowed,
 }
 
 impl VerifyCode {

@@ -155,6 +155,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let scopes_open = RwSignal::new(false);
     let limit_open = RwSignal::new(false);
     let credits_open = RwSignal::new(false);
+    let network_open = RwSignal::new(false);
     let rotate_open = RwSignal::new(false);
     let revoke_open = RwSignal::new(false);
     let disable_open = RwSignal::new(false);
@@ -164,6 +165,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         (Signal::derive(move || matches!(actions.scopes.value().get(), Some(Ok(_)))), scopes_open),
         (Signal::derive(move || matches!(actions.rate_limit.value().get(), Some(Ok(_)))), limit_open),
         (Signal::derive(move || matches!(actions.credits.value().get(), Some(Ok(_)))), credits_open),
+        (Signal::derive(move || matches!(actions.ip_allowlist.value().get(), Some(Ok(_)))), network_open),
         (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
         (Signal::derive(move || matches!(actions.revoke.value().get(), Some(Ok(_)))), revoke_open),
         (Signal::derive(move || matches!(actions.disable.value().get(), Some(Ok(_)))), disable_open),
@@ -186,6 +188,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
                 <button type="button" class="button" on:click=move |_| scopes_open.set(true)>"Edit scopes"</button>
                 <button type="button" class="button" on:click=move |_| limit_open.set(true)>"Edit rate limit"</button>
                 <button type="button" class="button" on:click=move |_| credits_open.set(true)>"Edit credits"</button>
+                <button type="button" class="button" on:click=move |_| network_open.set(true)>"Edit IP allowlist"</button>
             })}
             {status.can_rotate().then(|| view! {
                 <button type="button" class="button" on:click=move |_| rotate_open.set(true)>"Rotate"</button>
@@ -219,6 +222,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         <EditScopesDialog id open=scopes_open initial=key.scopes.clone() defined=project_scopes />
         <EditRateLimitDialog id open=limit_open initial=key.rate_limit />
         <EditCreditsDialog id open=credits_open initial=key.credits />
+        <EditIpAllowlistDialog id open=network_open initial=key.ip_allowlist.clone() />
         <RotateDialog id open=rotate_open name=key.name.clone() />
         {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
         {(status.can_disable() && production).then(|| view! { <DisableDialog id open=disable_open name=key.name.clone() /> })}
@@ -246,6 +250,18 @@ fn KeyProperties(key: ApiKey) -> impl IntoView {
             <dt>"Environment"</dt><dd>{key.environment.label()}</dd>
             <dt>"Rate limit"</dt><dd>{key.rate_limit.map_or_else(|| "None".to_owned(), RateLimit::summary)}</dd>
             <dt>"Credits"</dt><dd>{credits_in_words(key.credits)}</dd>
+            <dt>"IP allowlist"</dt>
+            <dd>
+                {if key.ip_allowlist.is_empty() {
+                    "Any address".into_any()
+                } else {
+                    view! {
+                        <ul class="networks">
+                            {key.ip_allowlist.into_iter().map(|network| view! { <li><code>{network}</code></li> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </dd>
             <dt>"Expires"</dt><dd>{key.expires_at.map_or_else(|| "Never".to_owned(), format_date)}</dd>
             <dt>"Last used"</dt>
             <dd>
@@ -411,6 +427,42 @@ fn EditCreditsDialog(id: Uuid, open: RwSignal<bool>, initial: Option<KeyCredits>
                 <div class="dialog-actions">
                     <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-primary">"Save credits"</button>
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+/// The networks the key may be used from, one per line; blank: anywhere.
+#[component]
+fn EditIpAllowlistDialog(id: Uuid, open: RwSignal<bool>, initial: Vec<String>) -> impl IntoView {
+    let actions = use_key_actions();
+    let errors = FormErrors::of(actions.ip_allowlist.value());
+    let rows = initial.len().clamp(3, 10);
+    // Read again each time the dialog's content is made.
+    let text = StoredValue::new(initial.join("\n"));
+    view! {
+        <Modal id="edit-ip-allowlist" title="Edit IP allowlist" open on_close=Callback::new(move |()| open.set(false))>
+            <ActionForm action=actions.ip_allowlist attr:class="form">
+                <input type="hidden" name="id" value=id.to_string() />
+                <div class="field">
+                    <label for="key-ip-allowlist">"Addresses and CIDRs"</label>
+                    <textarea id="key-ip-allowlist" name="ip_allowlist" rows=rows.to_string() spellcheck="false"
+                        placeholder="203.0.113.0/24\n2001:db8::/32"
+                        aria-invalid=errors.invalid("ip_allowlist")
+                        aria-describedby=errors.described_by("ip_allowlist", "key-ip-allowlist", Some("key-ip-allowlist-hint"))>
+                        {text.get_value()}
+                    </textarea>
+                    <small id="key-ip-allowlist-hint" class="hint">
+                        "One per line, IPv4 or IPv6, up to 100. Blank: any address. Its calls to the API must come \
+                        from these, and its verifications must name a caller (ip) within them."
+                    </small>
+                    <FieldMessage errors field="ip_allowlist" id="key-ip-allowlist" />
+                </div>
+                <FormError errors shown=&["ip_allowlist"] />
+                <div class="dialog-actions">
+                    <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-primary">"Save IP allowlist"</button>
                 </div>
             </ActionForm>
         </Modal>

@@ -28,6 +28,8 @@ pub struct KeyRecord {
     pub rate_limit: Option<RateLimit>,
     /// Its credits' terms (the count is the database's); `None`: unlimited.
     pub credits: Option<crate::ssr::credits::CreditTerms>,
+    /// The networks it may be used from; `None`: anywhere.
+    pub ip_allowlist: Option<Box<[ipnet::IpNet]>>,
     /// The member who created the key: the person a key acts for when it manages keys.
     pub created_by: Uuid,
     /// The creator's role in the key's organization now; `None` once they are suspended or removed.
@@ -180,6 +182,7 @@ mod tests {
             scopes: ScopeSet::default(),
             rate_limit: None,
             credits: None,
+            ip_allowlist: None,
             created_by: Uuid::nil(),
             creator_role: Some(Role::Owner),
             external_id: None,

@@ -26,6 +26,9 @@ pub enum ServiceError {
     /// The API key calling is over its rate limit.
     #[error("rate limited")]
     RateLimited(RateState),
+    /// An API key used from an address outside its IP allowlist.
+    #[error("address not allowed")]
+    IpNotAllowed,
     /// An API key asked to work in another environment than its own.
     #[error("wrong environment: the key is for {key}, the request is for {requested}")]
     WrongEnvironment { key: Environment, requested: Environment },
@@ -64,7 +67,9 @@ impl ServiceError {
             | ServiceError::KeyRejected(_)
             | ServiceError::WrongEnvironment { .. } => StatusCode::UNAUTHORIZED,
             ServiceError::RateLimited(_) | ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Forbidden(_) | ServiceError::MissingScope(_) => StatusCode::FORBIDDEN,
+            ServiceError::Forbidden(_) | ServiceError::MissingScope(_) | ServiceError::IpNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
             ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
             ServiceError::Conflict(_) | ServiceError::PlanLimitReached { .. } => StatusCode::CONFLICT,
             ServiceError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -115,6 +120,7 @@ impl From<ServiceError> for AppError {
             ServiceError::MissingScope(_)
             | ServiceError::WrongEnvironment { .. }
             | ServiceError::KeyRejected(_)
+            | ServiceError::IpNotAllowed
             | ServiceError::RateLimited(_) => AppError::Forbidden("You do not have permission to do that.".into()),
             ServiceError::TooManyAttempts { retry_after_secs } => AppError::TooManyAttempts { retry_after_secs },
             ServiceError::Overloaded { retry_after_secs } => AppError::Overloaded { retry_after_secs },

@@ -139,6 +139,7 @@ pub fn scoped_key(name: &str, project: &Project, scopes: Vec<String>) -> NewKey 
         expiration: Expiration::Never,
         rate_limit: None,
         credits: None,
+        ip_allowlist: Vec::new(),
         external_id: None,
         meta: None,
     }

@@ -134,6 +134,8 @@ pub struct Key {
     pub rate_limit: Option<RateLimitBody>,
     /// Successful verifications left; none: unlimited.
     pub credits: Option<CreditsState>,
+    /// The networks (CIDRs) it may be used from; empty: anywhere.
+    pub ip_allowlist: Vec<String>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
@@ -153,6 +155,7 @@ impl From<ApiKey> for Key {
             scopes: key.scopes.to_strings(),
             rate_limit: key.rate_limit.map(RateLimitBody::from),
             credits: key.credits.map(CreditsState::from),
+            ip_allowlist: key.ip_allowlist,
             project: ProjectRef { id: key.project_id, name: key.project_name },
             id: key.id,
             name: key.name,
@@ -245,6 +248,9 @@ pub struct CreateKey {
     pub rate_limit: Option<RateLimitBody>,
     /// How many successful verifications it may have, and their refill. None: unlimited.
     pub credits: Option<CreditsBody>,
+    /// Up to 100 IPv4 or IPv6 addresses or CIDRs it may be used from. None or empty: anywhere.
+    #[serde(default)]
+    pub ip_allowlist: Vec<String>,
     /// Who the key is for in your own system (a customer, a tenant): up to 256 characters. Verification
     /// answers with it, and the keys list filters by it.
     pub external_id: Option<String>,
@@ -373,6 +379,8 @@ pub struct VerifyKey {
     pub scopes: Vec<String>,
     /// For a key with credits: what a valid verification spends, 0 to 1,000 (default 1).
     pub cost: Option<i64>,
+    /// The address of your caller, who presented the key: required for a key with an IP allowlist.
+    pub ip: Option<String>,
 }
 
 /// The verdict. `valid` is true only for VALID; the key's details are there whenever it was found.
@@ -424,6 +432,14 @@ pub struct SetCredits {
     #[serde(deserialize_with = "Option::deserialize")]
     #[schema(required = true)]
     pub credits: Option<CreditsBody>,
+}
+
+/// Replaces a key's IP allowlist.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetIpAllowlist {
+    /// Up to 100 IPv4 or IPv6 addresses or CIDRs; empty: anywhere. Required.
+    pub ip_allowlist: Vec<String>,
 }
 
 /// A credit-limited key's credits after the verification.
@@ -652,6 +668,7 @@ mod tests {
             scopes: ScopeSet::parse(scopes.iter().copied()).expect("scopes"),
             rate_limit: None,
             credits: None,
+            ip_allowlist: None,
             created_by: Uuid::now_v7(),
             creator_role: Some(Role::Developer),
             external_id: external_id.map(str::to_owned),

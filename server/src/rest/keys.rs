@@ -2,8 +2,8 @@
 //! Thin: each handler reads its input, calls the same service as the dashboard, shapes the answer.
 
 use super::dto::{
-    CreateKey, EditKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetCredits, SetRateLimit, SetScopes,
-    StatsSummary, Usage,
+    CreateKey, EditKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetCredits, SetIpAllowlist, SetRateLimit,
+    SetScopes, StatsSummary, Usage,
 };
 use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
@@ -81,6 +81,7 @@ pub async fn create(
         expiration,
         rate_limit: body.rate_limit.map(|l| l.validated("rate_limit")).transpose()?,
         credits: body.credits.map(|c| c.validated("credits")).transpose()?,
+        ip_allowlist: body.ip_allowlist,
         external_id: body.external_id,
         meta: body.meta.as_ref().map(meta_text).transpose()?,
     };
@@ -239,6 +240,22 @@ pub async fn set_credits(
 ) -> Result<Json<Key>, ApiError> {
     let credits = body.credits.map(|c| c.validated("credits")).transpose()?;
     Ok(Json(keys::update_credits(&state.core, &caller, id, credits).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/keys/{id}/ip-allowlist", tag = "keys", params(("id" = Uuid, Path)),
+    request_body = SetIpAllowlist,
+    description = "Needs `api_keys.update`. Replaces the networks the key may be used from: its calls to this API, \
+        and its verifications, whose `ip` must then be given and within them. An empty list: anywhere.",
+    responses((status = 200, body = Key), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, body = Problem)))]
+pub async fn set_ip_allowlist(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+    ApiJson(body): ApiJson<SetIpAllowlist>,
+) -> Result<Json<Key>, ApiError> {
+    Ok(Json(keys::update_ip_allowlist(&state.core, &caller, id, &body.ip_allowlist).await?.into()))
 }
 
 #[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = Uuid, Path)),

@@ -6,7 +6,7 @@ pub mod extract;
 mod keys;
 pub mod problem;
 
-use app::model::{AllValid, Scope, verification_cost};
+use app::model::{AllValid, Scope, caller_ip, verification_cost};
 use app::ssr::rate_limit::RateState;
 use app::ssr::services::KeyCaller;
 use app::ssr::services::verification::{self, VerifyRequest};
@@ -41,6 +41,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/keys/{id}/scopes", put(keys::set_scopes))
         .route("/api/v1/keys/{id}/rate-limit", put(keys::set_rate_limit))
         .route("/api/v1/keys/{id}/credits", put(keys::set_credits))
+        .route("/api/v1/keys/{id}/ip-allowlist", put(keys::set_ip_allowlist))
         .route("/api/v1/keys/{id}/usage", get(keys::usage))
         .route("/api/v1/stats/summary", get(keys::stats))
         .route("/api/v1/audit", get(audit::list))
@@ -95,8 +96,8 @@ fn settle(
 #[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verification", request_body = VerifyKey,
     description = "Needs `api_keys.verify`. The verdict is always a 200 with `valid` and a `code`: VALID, NOT_FOUND \
         (also for a malformed key, or one from another project), EXPIRED, DISABLED, REVOKED, WRONG_ENVIRONMENT, \
-        INSUFFICIENT_SCOPE, RATE_LIMITED or USAGE_EXCEEDED (a credit-limited key with too few credits left: \
-        nothing is spent). A valid verification of a credit-limited key spends `cost` credits (default 1). The calling key's own problems answer 401, 403 or 429.",
+        INSUFFICIENT_SCOPE, RATE_LIMITED, USAGE_EXCEEDED (a credit-limited key with too few credits left: \
+        nothing is spent) or IP_NOT_ALLOWED (a key with an IP allowlist, and `ip` outside it or not given). A valid verification of a credit-limited key spends `cost` credits (default 1). The calling key's own problems answer 401, 403 or 429.",
     responses((status = 200, body = Verification), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn verify(
@@ -114,10 +115,13 @@ async fn verify(
     };
     let verdict = async {
         let ApiJson(body) = body?;
-        let (scopes, cost) =
-            (body.scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>(), verification_cost(body.cost))
-                .all_valid()?;
-        let request = VerifyRequest { key: body.key, environment: body.environment, scopes, cost };
+        let (scopes, cost, ip) = (
+            body.scopes.iter().map(|s| Scope::parse(s)).collect::<Result<Vec<_>, _>>(),
+            verification_cost(body.cost),
+            caller_ip(body.ip.as_deref()),
+        )
+            .all_valid()?;
+        let request = VerifyRequest { key: body.key, environment: body.environment, scopes, cost, ip };
         Ok::<_, ApiError>(verification::verify(&state.core, &caller, &request, now).await?)
     };
     let response = match verdict.await {
@@ -132,7 +136,7 @@ async fn verify(
     info(title = "Keyward API", description = "Manage and verify API keys. Authenticate with a Keyward key: \
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
-        keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::delete, keys::usage, keys::stats, audit::list),
+        keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::delete, keys::usage, keys::stats, audit::list),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),

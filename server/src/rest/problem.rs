@@ -110,6 +110,12 @@ impl IntoResponse for ApiError {
                         (status, "INSUFFICIENT_SCOPE", format!("This key lacks the scope {scope}."), Vec::new())
                     }
                     ServiceError::Forbidden(reason) => (status, "FORBIDDEN", reason, Vec::new()),
+                    ServiceError::IpNotAllowed => (
+                        status,
+                        "IP_NOT_ALLOWED",
+                        "This key may not be used from this address (its IP allowlist).".to_owned(),
+                        Vec::new(),
+                    ),
                     ServiceError::RateLimited(rate) => {
                         let now_ms = chrono::Utc::now().timestamp_millis();
                         rate_limit_headers(&mut headers, &rate, now_ms);

@@ -913,6 +913,7 @@ async fn a_key_of_one_organization_can_neither_read_nor_change_anothers_keys() {
         (Method::PUT, format!("/keys/{theirs}/scopes"), Some(json!({ "scopes": ["api_keys.read"] }))),
         (Method::PUT, format!("/keys/{theirs}/rate-limit"), Some(json!({ "rate_limit": null }))),
         (Method::PUT, format!("/keys/{theirs}/credits"), Some(json!({ "credits": { "remaining": 9 } }))),
+        (Method::PUT, format!("/keys/{theirs}/ip-allowlist"), Some(json!({ "ip_allowlist": ["10.0.0.0/8"] }))),
         (Method::DELETE, format!("/keys/{theirs}"), None),
     ];
     for (method, path, body) in attempts {
@@ -1172,4 +1173,76 @@ async fn a_daily_refill_comes_once_a_day() {
         left.push(s.verify(&token).await["credits"]["remaining"].clone());
     }
     assert_eq!(left, [json!(4), json!(3), json!(2)]);
+}
+
+/// A key's IP allowlist: its verifications must name a caller within it, and its own calls to the
+/// API must come from within it (behind trusted proxies: the client they name). Bad entries are
+/// refused, naming each, and nothing changes.
+#[tokio::test]
+async fn an_ip_allowlist_holds_for_verifications_and_for_the_keys_own_calls() {
+    let s = start_behind(Plan::Enterprise, "127.0.0.1").await;
+    let body = json!({ "name": "office only", "scopes": ["api_keys.read"],
+        "ip_allowlist": ["10.1.2.3/8", "2001:db8::1/32", "192.0.2.7"] });
+    let (status, created) = s.post("/keys", &s.admin, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["key"]["ip_allowlist"], json!(["10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"]));
+    let token = created["token"].as_str().expect("token").to_owned();
+    let id = created["key"]["id"].as_str().expect("id").to_owned();
+    let (server, token) = (&s, token.as_str());
+
+    let verdict = |ip: Option<&str>| {
+        let body = match ip {
+            Some(ip) => json!({ "key": token, "ip": ip }),
+            None => json!({ "key": token }),
+        };
+        async move { code(&server.verify_with(body).await).to_owned() }
+    };
+    assert_eq!(verdict(Some("10.200.0.1")).await, "VALID");
+    assert_eq!(verdict(Some("::ffff:10.0.0.9")).await, "VALID");
+    assert_eq!(verdict(Some("2001:db8:ff::2")).await, "VALID");
+    assert_eq!(verdict(Some("192.0.2.8")).await, "IP_NOT_ALLOWED");
+    assert_eq!(verdict(None).await, "IP_NOT_ALLOWED", "a key with an allowlist needs its caller's address");
+    let (status, problem) = s.post("/keys/verify", &s.admin, json!({ "key": token, "ip": "10.0.0.300" })).await;
+    assert_eq!((status, problem["errors"][0]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("ip")));
+
+    // The key's own calls: from inside the list (as the trusted proxy names the client), and not.
+    let call = |forwarded: &'static str| {
+        let request = server.http.get(format!("{}/keys", server.base)).header("X-API-Key", token);
+        async move { request.header("X-Forwarded-For", forwarded).send().await.expect("answered") }
+    };
+    assert_eq!(call("10.9.8.7").await.status(), StatusCode::OK);
+    let outside = call("198.51.100.4").await;
+    assert_eq!(outside.status(), StatusCode::FORBIDDEN);
+    assert_eq!(outside.json::<Value>().await.expect("problem")["code"], "IP_NOT_ALLOWED");
+
+    // Bad entries: a 422 naming each, and the list stays as it was.
+    let path = format!("/keys/{id}/ip-allowlist");
+    let too_many: Vec<String> = (0..101).map(|i| format!("10.{i}.0.0/16")).collect();
+    for (list, says) in [
+        (json!(["10.0.0.0/8", "10.0.0.300", "fe80::/129"]), "entry 2 (\"10.0.0.300\"), entry 3 (\"fe80::/129\")"),
+        (json!(too_many), "at most 100"),
+    ] {
+        let (status, _, problem) =
+            s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "ip_allowlist": list }))).await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("ip_allowlist"))
+        );
+        assert!(problem["errors"][0]["reason"].as_str().is_some_and(|r| r.contains(says)), "{problem}");
+    }
+    let (status, problem) = s.post("/keys", &s.admin, json!({ "name": "x", "ip_allowlist": ["nowhere"] })).await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("ip_allowlist"))
+    );
+    assert_eq!(verdict(Some("10.0.0.1")).await, "VALID", "unchanged");
+
+    // Emptied: anywhere, at once.
+    let (status, _, key) =
+        s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "ip_allowlist": [] }))).await;
+    assert_eq!((status, &key["ip_allowlist"]), (StatusCode::OK, &json!([])));
+    assert_eq!(verdict(None).await, "VALID");
+    assert_eq!(call("198.51.100.4").await.status(), StatusCode::OK);
+    let query = AuditQuery { action: Some(AuditAction::KeyIpAllowlistChanged), ..AuditQuery::default() };
+    assert_eq!(audit::list(&s.core.db, &s.owner, query).await.expect("audit").total, 1);
 }

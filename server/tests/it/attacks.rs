@@ -41,6 +41,9 @@ fn changes(id: Uuid) -> Vec<(Method, String, Option<Value>)> {
         // Unlimited use of someone else's key made metered, or a metered one made unlimited.
         (Method::PUT, format!("/keys/{id}/credits"), Some(json!({ "credits": { "remaining": 0, "refill": null } }))),
         (Method::PUT, format!("/keys/{id}/credits"), Some(json!({ "credits": null }))),
+        // Someone else's key opened to any address, or shut to the attacker's own.
+        (Method::PUT, format!("/keys/{id}/ip-allowlist"), Some(json!({ "ip_allowlist": [] }))),
+        (Method::PUT, format!("/keys/{id}/ip-allowlist"), Some(json!({ "ip_allowlist": ["203.0.113.0/24"] }))),
         (Method::POST, format!("/keys/{id}/disable"), Some(json!({}))),
         (Method::POST, format!("/keys/{id}/revoke"), Some(json!({}))),
         (Method::DELETE, format!("/keys/{id}"), None),

@@ -177,6 +177,13 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
                 optional("refill_day", "1", &["0", "32"]),
             ],
         ),
+        (
+            "update_key_ip_allowlist",
+            vec![
+                required("id", &key, NOT_AN_ID),
+                optional("ip_allowlist", "10.0.0.0/8\n2001:db8::/32", &["10.0.0.300", "fe80::/129", "anywhere"]),
+            ],
+        ),
         ("switch_organization", vec![required("organization_id", s.owner.organization_id, NOT_AN_ID)]),
         ("create_organization", vec![required("name", "Beta", BAD_NAMES)]),
         ("end_session", vec![required("session_id", session.id, NOT_AN_ID)]),

@@ -44,6 +44,8 @@ pub struct Model {
     pub credits_refill_day: Option<i16>,
     /// When the credits were last set or refilled.
     pub credits_refilled_at: Option<DateTimeUtc>,
+    /// Space-separated CIDRs the key may be used from; `None`: anywhere.
+    pub ip_allowlist: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261126_000009_key_search;
 mod m20261126_000010_keys_stored;
 mod m20261127_000011_key_owner;
 mod m20261127_000012_key_credits;
+mod m20261127_000013_key_ip_allowlist;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_keys_stored::Migration),
             Box::new(m20261127_000011_key_owner::Migration),
             Box::new(m20261127_000012_key_credits::Migration),
+            Box::new(m20261127_000013_key_ip_allowlist::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use crate::model::{
     AllValid, ApiKey, AuditAction, CreatedKey, Credits, Environment, FieldError, HourlyUsage, KEY_META_MAX_BYTES,
     KeyCredits, KeyDetails, KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey,
     RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory, external_id, grouped,
-    key_description,
+    ip_allowlist, key_description,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, audit_event, key_rotation, key_usage, organization, project, user};
@@ -46,13 +46,14 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     may_create(actor)?;
     within_reach(actor.reach(), Some(input.project_id), Some(input.environment))?;
     let now = Utc::now();
-    let (name, description, scopes, expires_at, external_id, meta) = (
+    let (name, description, scopes, expires_at, external_id, meta, networks) = (
         KeyName::parse(&input.name),
         input.validated_description(),
         ScopeSet::parse(input.scopes.iter().map(String::as_str)),
         input.expiration.expires_at(now),
         external_id(input.external_id.as_deref()),
         key_meta(input.meta.as_deref()),
+        ip_allowlist(input.ip_allowlist.iter().map(String::as_str)),
     )
         .all_valid()?;
     actor.may_grant(&scopes)?;
@@ -97,6 +98,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         previous_valid_until: Set(None),
         external_id: Set(external_id),
         meta: Set(meta),
+        ip_allowlist: Set(store_networks(&networks)),
         ..credit_columns(input.credits, now)
     }
     .insert(&txn)
@@ -108,6 +110,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         "scopes": key.scopes,
         "rate_limit": stored_rate_limit(&key).map(RateLimit::summary),
         "credits": stored_credits(&key).map(Credits::summary),
+        "ip_allowlist": key.ip_allowlist,
         "expires_at": key.expires_at,
         "external_id": key.external_id,
         "meta": meta_in_words(key.meta.as_deref()),
@@ -393,6 +396,37 @@ pub async fn update_credits(
         key.credits_refilled_at = columns.credits_refilled_at;
     })
     .await
+}
+
+/// Replaces the networks a key may be used from; an empty list lets it be used from anywhere.
+pub async fn update_ip_allowlist(
+    core: &Core,
+    actor: &dyn Actor,
+    key_id: Uuid,
+    entries: &[String],
+) -> Result<ApiKey, ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
+    let networks = ip_allowlist(entries.iter().map(String::as_str))?;
+    let rule = Transition {
+        action: AuditAction::KeyIpAllowlistChanged,
+        allowed: KeyStatus::can_edit,
+        refusal: "A revoked key cannot be changed.",
+        aspect: |key| json!({ "ip_allowlist": key.ip_allowlist.as_deref().unwrap_or("anywhere") }),
+        // Lifting a key's allowlist widens where its power reaches.
+        takes_over: true,
+    };
+    transition(core, actor, key_id, rule, move |key, _| key.ip_allowlist = Set(store_networks(&networks))).await
+}
+
+/// The stored form of an allowlist: its CIDRs, space-separated; none for anywhere.
+fn store_networks(networks: &[ipnet::IpNet]) -> Option<String> {
+    (!networks.is_empty()).then(|| networks.iter().map(ToString::to_string).collect::<Vec<_>>().join(" "))
+}
+
+/// A key's allowlist as stored; `None`: anywhere. Checked on the way in: anything unreadable
+/// would be dropped, which narrows the list (to nothing at worst), never widens it.
+pub(crate) fn stored_networks(key: &api_key::Model) -> Option<Vec<ipnet::IpNet>> {
+    key.ip_allowlist.as_deref().map(|stored| stored.split(' ').filter_map(|n| n.parse().ok()).collect())
 }
 
 /// The stored form of `credits`, set at `now`; all empty for no limit.
@@ -847,6 +881,7 @@ fn to_view(key: api_key::Model, project_name: String, created_by: String, now: D
         scopes: load_scopes(&key.scopes),
         rate_limit,
         credits: stored_credits(&key).map(|c| KeyCredits::at(c, key.credits_refilled_at, now)),
+        ip_allowlist: stored_networks(&key).into_iter().flatten().map(|n| n.to_string()).collect(),
         id: key.id,
         name: key.name,
         description: key.description,

@@ -3,9 +3,9 @@
 //! are refused before any lookup, and bad-checksum keys before any database lookup.
 
 use super::KeyCaller;
-use super::keys::{load_scopes, stored_credits, stored_rate_limit};
+use super::keys::{load_scopes, stored_credits, stored_networks, stored_rate_limit};
 use crate::model::token::{KeyToken, ShapedToken};
-use crate::model::{Environment, KeyStatus, ManagementScope, Scope};
+use crate::model::{Environment, KeyStatus, ManagementScope, Scope, allows};
 use crate::ssr::cache::{Digest, KeyRecord, Lookup};
 use crate::ssr::credits::{CreditTerms, Spend};
 use crate::ssr::entities::{api_key, membership, project};
@@ -30,6 +30,8 @@ pub struct VerifyRequest {
     pub scopes: Vec<Scope>,
     /// The credits a valid verification spends, for a key that has credits (0 to 1,000).
     pub cost: u32,
+    /// The address of the caller who presented the key, for a key with an IP allowlist.
+    pub ip: Option<IpAddr>,
 }
 
 impl VerifyRequest {
@@ -41,7 +43,7 @@ impl VerifyRequest {
 
 impl Default for VerifyRequest {
     fn default() -> Self {
-        Self { key: String::new(), environment: None, scopes: Vec::new(), cost: 1 }
+        Self { key: String::new(), environment: None, scopes: Vec::new(), cost: 1, ip: None }
     }
 }
 
@@ -99,6 +101,10 @@ pub async fn authenticate(
         KeyStatus::Expired => return Err(ServiceError::KeyRejected(KeyRejection::Expired)),
         KeyStatus::Disabled => return Err(ServiceError::KeyRejected(KeyRejection::Disabled)),
     }
+    // Behind trusted proxies, `address` is the client they name (see the server's `security`).
+    if !allows(key.ip_allowlist.as_deref(), address) {
+        return Err(ServiceError::IpNotAllowed);
+    }
     let now_ms = now.timestamp_millis();
     let rate = match key.rate_limit {
         Some(limit) => Some(core.limiter.check(key.id, limit, now_ms).await),
@@ -144,6 +150,7 @@ pub async fn verify(
         KeyStatus::Revoked => VerifyCode::Revoked,
         KeyStatus::Expired => VerifyCode::Expired,
         KeyStatus::Disabled => VerifyCode::Disabled,
+        KeyStatus::Active if !allows(key.ip_allowlist.as_deref(), request.ip) => VerifyCode::IpNotAllowed,
         KeyStatus::Active if request.environment.is_some_and(|e| e != key.environment) => VerifyCode::WrongEnvironment,
         KeyStatus::Active if !request.scopes.iter().all(|s| key.scopes.contains(s.as_str())) => {
             VerifyCode::InsufficientScope
@@ -252,6 +259,7 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
         scopes: load_scopes(&row.scopes),
         rate_limit: stored_rate_limit(&row),
         credits: stored_credits(&row).map(|c| CreditTerms { refill: c.refill }),
+        ip_allowlist: stored_networks(&row).map(Vec::into_boxed_slice),
         created_by: row.created_by,
         creator_role,
         external_id: row.external_id.clone(),
