@@ -146,6 +146,8 @@ async fn organization_with_keys(
                 previous_valid_until: Set(None),
                 external_id: Set(None),
                 meta: Set(None),
+                // Unlimited, and usable from anywhere.
+                ..Default::default()
             }
         });
         api_key::Entity::insert_many(rows).exec(&txn).await?;

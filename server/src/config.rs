@@ -87,6 +87,12 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_USAGE_FLUSH_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub usage_flush_secs: u64,
 
+    /// How many days the verification log keeps each verification (key, verdict, caller's
+    /// address, scopes asked, credits spent); 0 turns the log off.
+    #[arg(long, env = "KEYWARD_VERIFICATION_LOG_DAYS", default_value_t = app::ssr::verification_log::DEFAULT_DAYS,
+        value_parser = clap::value_parser!(u32).range(0..=3660))]
+    pub verification_log_days: u32,
+
     /// Redis URL (redis://host:6379/0). With it, per-key rate limits are counted across every
     /// instance that uses the same Redis; without it, each instance counts its own.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]

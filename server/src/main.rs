@@ -4,6 +4,7 @@
 use app::model::SetupForm;
 use app::ssr::rate_limit::{RateLimiter, SharedWindows};
 use app::ssr::services::{Client, auth};
+use app::ssr::verification_log::VerificationLog;
 use app::ssr::{AppState, Core, db, invalidation};
 use clap::Parser;
 use keyward::config::{Cli, Command, Common, Config, CreateOwnerArgs, LogFormat};
@@ -61,7 +62,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let db = db::connect_and_migrate(&config.common.database_url).await?;
     tracing::info!(backend = ?db.get_database_backend(), "database ready, migrations applied");
 
-    let mut core = Core::new(db).with_session_policy(sessions);
+    let mut core = Core::new(db)
+        .with_session_policy(sessions)
+        .with_verification_log(VerificationLog::keeping(config.verification_log_days));
     if let Some(url) = &config.redis_url {
         let shared = SharedWindows::connect(url).await.map_err(|e| format!("REDIS_URL: cannot reach Redis: {e}"))?;
         core = core.with_limiter(RateLimiter::shared(shared));

@@ -30,6 +30,10 @@ pub fn spawn_usage_flush(core: Core, every: Duration, mut stop: watch::Receiver<
 
 async fn flush(core: &Core) {
     let started = std::time::Instant::now();
+    if let Err(e) = core.verifications.flush(&core.db).await {
+        metrics::counter!("keyward_verification_log_flush_failures_total").increment(1);
+        tracing::warn!(error = %e, "writing the verification log failed; will retry");
+    }
     let outcome = core.usage.flush(&core.db).await;
     metrics::histogram!("keyward_usage_flush_duration_seconds").record(started.elapsed().as_secs_f64());
     if outcome.is_err() {
@@ -60,6 +64,7 @@ pub fn spawn_session_purge(core: Core, every: Duration, mut stop: watch::Receive
             tokio::select! {
                 _ = ticks.tick() => {
                     purge_sessions(&core).await;
+                    purge_verification_log(&core).await;
                     refresh_planner_statistics(&core).await;
                 }
                 _ = stop.changed() => break,
@@ -71,6 +76,14 @@ pub fn spawn_session_purge(core: Core, every: Duration, mut stop: watch::Receive
 async fn refresh_planner_statistics(core: &Core) {
     if let Err(e) = app::ssr::db::refresh_planner_statistics(&core.db).await {
         tracing::warn!(error = %e, "refreshing the database's planner statistics failed; will retry");
+    }
+}
+
+async fn purge_verification_log(core: &Core) {
+    match core.verifications.purge(&core.db, chrono::Utc::now()).await {
+        Ok(0) => {}
+        Ok(purged) => tracing::debug!(purged, "verifications past the log's retention deleted"),
+        Err(e) => tracing::warn!(error = %e, "verification log purge failed; will retry"),
     }
 }
 

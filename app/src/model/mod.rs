@@ -51,4 +51,4 @@ pub use session::SessionInfo;
 pub use setup::{MIN_PASSWORD_CHARS, SetupForm, normalize_email, validate_new_password};
 pub use text::{grouped, organization_name, plain_text};
 pub use usage::{HourlyUsage, UsageHistory};
-pub use verification::{KeyRejection, VerifyCode};
+pub use verification::{KeyRejection, VerificationPage, VerificationRecord, VerifyCode};

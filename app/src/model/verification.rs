@@ -1,7 +1,10 @@
 //! The answers of key verification: the verdict's code, and why a calling key was refused. Shared
 //! by the services, their errors and the metrics, which must not depend on the service itself.
 
+use super::Environment;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// Why the calling key was refused (all answer 401).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +20,7 @@ pub enum KeyRejection {
 /// The verdict on a presented key. Always an HTTP 200: `valid` and this code say how it went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[derive(strum::VariantArray, strum::IntoStaticStr)]
+#[derive(strum::VariantArray, strum::IntoStaticStr, strum::EnumString)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
@@ -40,4 +43,30 @@ impl VerifyCode {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+}
+
+/// One verification of a key, as its log shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationRecord {
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub at: DateTime<Utc>,
+    pub outcome: VerifyCode,
+    /// The verifying key: the service that asked.
+    pub caller_key_id: Uuid,
+    /// The caller's address, as the verification named it.
+    pub address: Option<String>,
+    pub environment: Option<Environment>,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    pub credits_spent: u32,
+}
+
+/// One page of a key's verifications, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationPage {
+    pub records: Vec<VerificationRecord>,
+    /// Verifications matching the filter, on every page.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
 }

@@ -18,6 +18,7 @@ mod state;
 pub mod test_support;
 pub mod throttle;
 pub mod usage;
+pub mod verification_log;
 
 pub use error::ServiceError;
 

@@ -4,6 +4,7 @@ use super::rate_limit::RateLimiter;
 use super::services::auth::SessionPolicy;
 use super::throttle::{KeyFailureLimit, SignInThrottle};
 use super::usage::UsageMeter;
+use super::verification_log::VerificationLog;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
@@ -21,6 +22,8 @@ pub struct Core {
     /// Calls counted in memory until the background task writes them.
     pub usage: UsageMeter,
     pub limiter: RateLimiter,
+    /// Verifications waiting to be written to the verification log.
+    pub verifications: VerificationLog,
     /// Verifications waiting to spend their keys' credits.
     pub credits: Arc<CreditLedger>,
     /// Sign-in attempts per account and per address.
@@ -40,6 +43,7 @@ impl Core {
             usage: UsageMeter::default(),
             limiter: RateLimiter::default(),
             credits: Arc::default(),
+            verifications: VerificationLog::default(),
             sign_in: SignInThrottle::default(),
             key_failures: KeyFailureLimit::default(),
             sessions: SessionPolicy::default(),
@@ -54,6 +58,11 @@ impl Core {
     /// With session lifetimes other than the defaults (the operator's settings).
     pub fn with_session_policy(self, sessions: SessionPolicy) -> Self {
         Self { sessions, ..self }
+    }
+
+    /// With the operator's retention for the verification log (0: off).
+    pub fn with_verification_log(self, verifications: VerificationLog) -> Self {
+        Self { verifications, ..self }
     }
 }
 

@@ -715,3 +715,62 @@ mod tests {
         assert!(keys.iter().all(|k| k.answer.get().is_some()), "each key's fields are kept after its first answer");
     }
 }
+
+/// Which verifications of a key to list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VerificationParams {
+    /// Only this verdict, e.g. `VALID`, `REVOKED` or `IP_NOT_ALLOWED`.
+    pub outcome: Option<String>,
+    /// From 1.
+    pub page: Option<u32>,
+    /// 10, 25, 50 or 100.
+    pub per_page: Option<u32>,
+}
+
+/// One verification of the key, from the log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedVerification {
+    pub at: DateTime<Utc>,
+    pub outcome: VerifyCode,
+    /// The verifying key: the service that asked.
+    pub caller_key_id: Uuid,
+    /// The caller's address, as the verification named it (`ip`).
+    pub address: Option<String>,
+    pub environment: Option<Environment>,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    pub credits_spent: u32,
+}
+
+/// A page of a key's verifications, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationList {
+    pub verifications: Vec<LoggedVerification>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl From<app::model::VerificationPage> for VerificationList {
+    fn from(page: app::model::VerificationPage) -> Self {
+        Self {
+            verifications: page
+                .records
+                .into_iter()
+                .map(|r| LoggedVerification {
+                    at: r.at,
+                    outcome: r.outcome,
+                    caller_key_id: r.caller_key_id,
+                    address: r.address,
+                    environment: r.environment,
+                    scopes: r.scopes,
+                    credits_spent: r.credits_spent,
+                })
+                .collect(),
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+        }
+    }
+}

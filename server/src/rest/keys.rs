@@ -3,7 +3,7 @@
 
 use super::dto::{
     CreateKey, EditKey, Key, KeyList, KeyWithToken, ListParams, RotateKey, SetCredits, SetIpAllowlist, SetRateLimit,
-    SetScopes, StatsSummary, Usage,
+    SetScopes, StatsSummary, Usage, VerificationList, VerificationParams,
 };
 use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
@@ -281,6 +281,28 @@ pub async fn usage(
     KeyId(id): KeyId,
 ) -> Result<Json<Usage>, ApiError> {
     Ok(Json(keys::usage(&state.core, &caller, id).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/{id}/verifications", tag = "keys", params(("id" = Uuid, Path), VerificationParams),
+    description = "Needs `api_keys.read`. The key's verifications from the log (kept KEYWARD_VERIFICATION_LOG_DAYS \
+        days, written every few seconds), newest first.",
+    responses((status = 200, body = VerificationList), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem), (status = 429, body = Problem)))]
+pub async fn verifications(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+    ApiQuery(params): ApiQuery<VerificationParams>,
+) -> Result<Json<VerificationList>, ApiError> {
+    let outcome = params
+        .outcome
+        .as_deref()
+        .map(|o| {
+            o.parse().map_err(|_| FieldError::new("outcome", "must be a verification code, like VALID or REVOKED"))
+        })
+        .transpose()?;
+    let (page, per_page) = (params.page.unwrap_or(1), params.per_page.unwrap_or(25));
+    Ok(Json(keys::verifications(&state.core, &caller, id, outcome, page, per_page).await?.into()))
 }
 
 #[utoipa::path(get, path = "/api/v1/stats/summary", tag = "stats",

@@ -42,6 +42,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/keys/{id}/rate-limit", put(keys::set_rate_limit))
         .route("/api/v1/keys/{id}/credits", put(keys::set_credits))
         .route("/api/v1/keys/{id}/ip-allowlist", put(keys::set_ip_allowlist))
+        .route("/api/v1/keys/{id}/verifications", get(keys::verifications))
         .route("/api/v1/keys/{id}/usage", get(keys::usage))
         .route("/api/v1/stats/summary", get(keys::stats))
         .route("/api/v1/audit", get(audit::list))
@@ -136,7 +137,7 @@ async fn verify(
     info(title = "Keyward API", description = "Manage and verify API keys. Authenticate with a Keyward key: \
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
-        keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::delete, keys::usage, keys::stats, audit::list),
+        keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),

@@ -1246,3 +1246,79 @@ async fn an_ip_allowlist_holds_for_verifications_and_for_the_keys_own_calls() {
     let query = AuditQuery { action: Some(AuditAction::KeyIpAllowlistChanged), ..AuditQuery::default() };
     assert_eq!(audit::list(&s.core.db, &s.owner, query).await.expect("audit").total, 1);
 }
+
+/// Every verification is logged (batched: written by the flush), and a key's log is listed newest
+/// first, filtered by outcome and paged in the database; another organization's key is not found;
+/// records past the retention are purged.
+#[tokio::test]
+async fn a_keys_verifications_are_logged_listed_filtered_and_purged() {
+    let s = start().await;
+    let input = NewKey {
+        credits: Some(app::model::Credits { remaining: 3, refill: None }),
+        ..scoped_key("logged", &s.project, scopes(&["telemetry.write"]))
+    };
+    let (id, token) = s.key_with(input).await;
+    for body in [
+        json!({ "key": token, "ip": "203.0.113.7", "scopes": ["telemetry.write"] }),
+        json!({ "key": token, "scopes": ["billing.read"] }),
+        json!({ "key": token, "cost": 2 }),
+        json!({ "key": token }),
+    ] {
+        s.verify_with(body).await;
+    }
+    s.verify(&unknown_token()).await;
+    // Nothing is written per request: the flush writes the batch.
+    let path = format!("/keys/{id}/verifications");
+    assert_eq!(s.get(&path, &s.admin).await.1["total"], 0);
+    assert_eq!(s.core.verifications.flush(&s.core.db).await.expect("flushed"), 5);
+
+    let (status, log) = s.get(&path, &s.admin).await;
+    assert_eq!((status, &log["total"]), (StatusCode::OK, &json!(4)), "{log}");
+    let outcomes: Vec<&str> =
+        log["verifications"].as_array().expect("list").iter().filter_map(|v| v["outcome"].as_str()).collect();
+    assert_eq!(outcomes, ["USAGE_EXCEEDED", "VALID", "INSUFFICIENT_SCOPE", "VALID"], "newest first: {log}");
+    let first = &log["verifications"][3];
+    assert_eq!(
+        (&first["address"], &first["scopes"], &first["credits_spent"]),
+        (&json!("203.0.113.7"), &json!(["telemetry.write"]), &json!(1))
+    );
+    assert_eq!(first["environment"], "production");
+    assert_eq!(log["verifications"][1]["credits_spent"], 2);
+
+    let (_, valid) = s.get(&format!("{path}?outcome=VALID&per_page=10"), &s.admin).await;
+    assert_eq!(valid["total"], 2);
+    let (_, second) = s.get(&format!("{path}?per_page=10&page=2"), &s.admin).await;
+    assert_eq!((&second["total"], second["verifications"].as_array().map(Vec::len)), (&json!(4), Some(0)));
+    for bad in ["outcome=MAYBE", "per_page=7", "page=0"] {
+        let (status, problem) = s.get(&format!("{path}?{bad}"), &s.admin).await;
+        let field = bad.split('=').next();
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, field),
+            "{bad}"
+        );
+    }
+    let (_, reader) = s.key("reader", &["api_keys.read"]).await;
+    assert_eq!(s.get(&path, &reader).await.0, StatusCode::OK);
+    let (_, verifier) = s.key("verifier only", &["api_keys.verify"]).await;
+    assert_eq!(s.get(&path, &verifier).await.0, StatusCode::FORBIDDEN);
+    // Another organization's key guesses the id: not found, as for no key at all.
+    let globex = organization(&s.core.db, "Globex", "gus@globex.test").await;
+    let globex_project = projects::list(&s.core.db, &globex).await.expect("projects").remove(0);
+    let globex_admin = keys::create(
+        &s.core,
+        &globex,
+        scoped_key("admin", &globex_project, ScopePreset::Organization.scopes().to_strings()),
+    )
+    .await
+    .expect("key")
+    .token;
+    assert_eq!(s.get(&path, &globex_admin).await.0, StatusCode::NOT_FOUND);
+
+    // Past the retention (30 days): purged; the rest stays.
+    let purged = s.core.verifications.purge(&s.core.db, Utc::now() + Duration::days(29)).await.expect("purge");
+    assert_eq!(purged, 0);
+    let purged = s.core.verifications.purge(&s.core.db, Utc::now() + Duration::days(31)).await.expect("purge");
+    assert_eq!(purged, 5);
+    assert_eq!(s.get(&path, &s.admin).await.1["total"], 0);
+}

@@ -6,6 +6,7 @@ pub mod installation;
 pub mod invitation;
 pub mod key_rotation;
 pub mod key_usage;
+pub mod key_verification;
 pub mod membership;
 pub mod organization;
 pub mod project;

@@ -10,6 +10,7 @@ use crate::ssr::cache::{Digest, KeyRecord, Lookup};
 use crate::ssr::credits::{CreditTerms, Spend};
 use crate::ssr::entities::{api_key, membership, project};
 use crate::ssr::rate_limit::RateState;
+use crate::ssr::verification_log::LoggedVerification;
 use crate::ssr::{Core, ServiceError, metrics};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
@@ -142,6 +143,7 @@ pub async fn verify(
         .filter(|key| key.organization_id == caller.key.organization_id && key.project_id == caller.key.project_id)
     else {
         metrics::verdict(VerifyCode::NotFound);
+        log(core, caller, request, None, VerifyCode::NotFound, 0, now);
         return Ok(Verdict::not_found());
     };
     let now_ms = now.timestamp_millis();
@@ -184,7 +186,37 @@ pub async fn verify(
     };
     core.usage.record(key.id, key.organization_id, code == VerifyCode::Valid, now_ms);
     metrics::verdict(code);
+    let spent = if code == VerifyCode::Valid && credits.is_some() { request.cost } else { 0 };
+    log(core, caller, request, Some(&key), code, spent, now);
     Ok(Verdict { code, key: Some(key), rate, credits })
+}
+
+/// Appends the verification to the log (written in batches by the usage flush).
+fn log(
+    core: &Core,
+    caller: &KeyCaller,
+    request: &VerifyRequest,
+    key: Option<&KeyRecord>,
+    outcome: VerifyCode,
+    credits_spent: u32,
+    now: DateTime<Utc>,
+) {
+    if !core.verifications.is_on() {
+        return;
+    }
+    let scopes =
+        (!request.scopes.is_empty()).then(|| request.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
+    core.verifications.record(LoggedVerification {
+        at: now,
+        organization_id: caller.key.organization_id,
+        key_id: key.map(|k| k.id),
+        caller_key_id: caller.key.id,
+        outcome,
+        address: request.ip,
+        environment: key.map(|k| k.environment),
+        scopes,
+        credits_spent,
+    });
 }
 
 /// The key a token stands for, from the cache or else the database (and then cached). A replaced
