@@ -63,6 +63,21 @@ test("a key's credits: set at creation, spent by verifications, shown, exhausted
   await hydrated(page);
   const properties = page.locator(".properties");
   await expect(properties).toContainText("Credits0 of 3 left, refills on the 1st");
+
+  // The verification log, written within a second or so: newest first, then filtered by verdict.
+  const log = page.getByRole("table", { name: "Recent verifications" });
+  await expect(async () => {
+    await page.reload();
+    await expect(log.getByRole("row")).toHaveCount(4, { timeout: 1_000 });
+  }).toPass();
+  await hydrated(page);
+  await expect(log.getByRole("row").nth(1)).toContainText("USAGE_EXCEEDED");
+  await expect(log.getByRole("row").nth(3)).toContainText("VALID");
+  await page.getByLabel("Verdict").selectOption("VALID");
+  await expect(page).toHaveURL(/outcome=VALID/);
+  await expect(log.getByRole("row")).toHaveCount(3);
+  await expect(log).not.toContainText("USAGE_EXCEEDED");
+  await expect(page.getByRole("navigation", { name: "Verification pages" })).toContainText("Page 1 of 1 · 2 verifications");
   await page.getByRole("button", { name: "Edit credits" }).click();
   const edit = page.getByRole("dialog", { name: "Edit credits" });
   await expect(edit.getByLabel("Credits", { exact: true })).toHaveValue("0");

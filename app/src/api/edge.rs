@@ -159,6 +159,7 @@ const READERS: &[(&str, Reader)] = {
         (<ListAudit as ServerFn>::PATH, json::<ListAudit>),
         (<GetKeyDetails as ServerFn>::PATH, form::<GetKeyDetails>),
         (<GetKeyUsage as ServerFn>::PATH, form::<GetKeyUsage>),
+        (<GetKeyVerifications as ServerFn>::PATH, form::<GetKeyVerifications>),
         (<CreateKey as ServerFn>::PATH, form::<CreateKey>),
         (<RevokeKey as ServerFn>::PATH, form::<RevokeKey>),
         (<DisableKey as ServerFn>::PATH, form::<DisableKey>),

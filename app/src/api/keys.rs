@@ -1,5 +1,6 @@
 use crate::model::{
     ApiKey, AppError, CreatedKey, Environment, KeyDetails, KeyPage, KeyQuery, KeyStats, RotatedKey, UsageHistory,
+    VerificationPage,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -29,6 +30,20 @@ pub async fn get_key_details(id: Uuid) -> Result<KeyDetails, AppError> {
 pub async fn get_key_usage(id: Uuid) -> Result<UsageHistory, AppError> {
     let (state, member) = super::context::member().await?;
     Ok(crate::ssr::services::keys::usage(&state.core, &member, id).await?)
+}
+
+/// A page of the key's verifications from the log, newest first: all, or one outcome's (its code).
+#[server(endpoint = "get_key_verifications")]
+pub async fn get_key_verifications(id: Uuid, outcome: Option<String>, page: u32) -> Result<VerificationPage, AppError> {
+    use crate::model::FieldError;
+    let (state, member) = super::context::member().await?;
+    let outcome = outcome
+        .as_deref()
+        .filter(|o| !o.is_empty())
+        .map(|o| o.parse().map_err(|_| FieldError::new("outcome", "must be a verification code, like VALID")))
+        .transpose()?;
+    let per_page = crate::model::VerificationPage::PER_PAGE;
+    Ok(crate::ssr::services::keys::verifications(&state.core, &member, id, outcome, page.max(1), per_page).await?)
 }
 
 /// Creates a key. The answer holds the full token: the only time it leaves the server.

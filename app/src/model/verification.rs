@@ -70,3 +70,12 @@ pub struct VerificationPage {
     pub page: u32,
     pub per_page: u32,
 }
+
+impl VerificationPage {
+    /// How many a key's page shows at a time.
+    pub const PER_PAGE: u32 = 25;
+
+    pub fn last_page(&self) -> u32 {
+        u32::try_from(self.total.div_ceil(u64::from(self.per_page.max(1)))).unwrap_or(u32::MAX).max(1)
+    }
+}

@@ -1,4 +1,4 @@
-use crate::api::keys::{get_key_details, get_key_usage};
+use crate::api::keys::{get_key_details, get_key_usage, get_key_verifications};
 use crate::components::keys::{
     CREDIT_FIELDS, CreditFields, ExpiryChoice, ExpiryFields, NameFields, REVOKE_DIALOG, RateLimitFields,
     RevokeKeyDialog, TokenDialog, TokenReveal, credits_in_words, keys_url,
@@ -10,12 +10,12 @@ use crate::components::{
 };
 use crate::model::{
     ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyQuery, KeyStatus, RateLimit, Revocation,
-    Rotation, RotationGrace, ScopeSet, UsageHistory,
+    Rotation, RotationGrace, ScopeSet, UsageHistory, VerificationPage, VerifyCode, grouped,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::components::{A, Form};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use strum::VariantArray;
 use uuid::Uuid;
 
@@ -31,11 +31,26 @@ pub fn KeyDetailsPage() -> impl IntoView {
     // await is numbered in the order the awaits happen to end, which on a busy server differs from
     // the browser's, and then hydration reads another resource's data and panics.
     let usage = of_the_key(id, actions, get_key_usage);
+    // The log's filter and page are the URL's, so that a filtered list can be linked and works
+    // without the page's code.
+    let query = use_query_map();
+    let verifications: KeyVerificationsResource = Resource::new(
+        move || {
+            let (outcome, page) = query.with(|q| (q.get("outcome"), q.get("vpage").and_then(|p| p.parse().ok())));
+            (id.get(), outcome, page.unwrap_or(1), actions.version())
+        },
+        move |(id, outcome, page, _)| async move {
+            match id {
+                Some(id) => get_key_verifications(id, outcome, page).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
 
     view! {
         <Title text="API key" />
         <RequireSession>
-            <KeyDetailsView details usage />
+            <KeyDetailsView details usage verifications />
         </RequireSession>
     }
 }
@@ -65,7 +80,11 @@ where
 type KeyDetailsResource = Resource<Result<Option<KeyDetails>, AppError>>;
 
 #[component]
-fn KeyDetailsView(details: KeyDetailsResource, usage: KeyUsageResource) -> impl IntoView {
+fn KeyDetailsView(
+    details: KeyDetailsResource,
+    usage: KeyUsageResource,
+    verifications: KeyVerificationsResource,
+) -> impl IntoView {
     let actions = use_key_actions();
     // After a delete, back to the list.
     let navigate = use_navigate();
@@ -80,7 +99,7 @@ fn KeyDetailsView(details: KeyDetailsResource, usage: KeyUsageResource) -> impl 
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading key…"</p> }>
             {move || Suspend::new(async move {
                 match details.await {
-                    Ok(Some(details)) => view! { <KeyDetailsBody details usage /> }.into_any(),
+                    Ok(Some(details)) => view! { <KeyDetailsBody details usage verifications /> }.into_any(),
                     Ok(None) => view! { <p class="form-error" role="alert">"API key not found."</p> }.into_any(),
                     Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
@@ -92,7 +111,11 @@ fn KeyDetailsView(details: KeyDetailsResource, usage: KeyUsageResource) -> impl 
 /// The key's page once its details have arrived: what it is, its usage, scopes and rotations, and,
 /// for a member who may change it, the changes they can make.
 #[component]
-fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView {
+fn KeyDetailsBody(
+    details: KeyDetails,
+    usage: KeyUsageResource,
+    verifications: KeyVerificationsResource,
+) -> impl IntoView {
     let KeyDetails { key, rotations, revocation, project_scopes } = details;
     let may_change = current_member().is_some_and(|m| m.may_change(&key));
     view! {
@@ -117,6 +140,10 @@ fn KeyDetailsBody(details: KeyDetails, usage: KeyUsageResource) -> impl IntoView
         <section aria-labelledby="usage-title">
             <h2 id="usage-title">"Usage"</h2>
             <KeyUsage usage />
+        </section>
+        <section aria-labelledby="verifications-title">
+            <h2 id="verifications-title">"Recent verifications"</h2>
+            <KeyVerifications id=key.id verifications />
         </section>
         <section aria-labelledby="scopes-title">
             <h2 id="scopes-title">{format!("Scopes ({})", key.scopes.summary())}</h2>
@@ -466,6 +493,89 @@ fn EditIpAllowlistDialog(id: Uuid, open: RwSignal<bool>, initial: Vec<String>) -
                 </div>
             </ActionForm>
         </Modal>
+    }
+}
+
+/// A page of the key's verifications from the log, or none for an id that is no key.
+type KeyVerificationsResource = Resource<Result<Option<VerificationPage>, AppError>>;
+
+/// The key's verifications, newest first: each one's time, verdict, caller's address, scopes asked
+/// and credits spent, filtered by verdict and paged through the URL.
+#[component]
+fn KeyVerifications(id: Uuid, verifications: KeyVerificationsResource) -> impl IntoView {
+    let query = use_query_map();
+    let navigate = use_navigate();
+    let outcome = move || query.with(|q| q.get("outcome")).unwrap_or_default();
+    let here = format!("/keys/{id}");
+    let page_link = move |page: u32| {
+        let outcome = outcome();
+        let filter = if outcome.is_empty() { String::new() } else { format!("outcome={outcome}&") };
+        format!("/keys/{id}?{filter}vpage={page}")
+    };
+    view! {
+        <Form method="GET" action=here attr:class="toolbar" attr:aria-label="Filter the verifications">
+            <label class="filter">
+                "Verdict "
+                // Applied as it changes (the button is for the page without its code).
+                <select name="outcome" on:change=move |ev| {
+                    let outcome = event_target_value(&ev);
+                    let filter = if outcome.is_empty() { String::new() } else { format!("?outcome={outcome}") };
+                    navigate(&format!("/keys/{id}{filter}"), Default::default());
+                }>
+                    <option value="">"Any verdict"</option>
+                    {VerifyCode::VARIANTS.iter().copied().map(|code| view! {
+                        <option value=code.as_str() selected=move || outcome() == code.as_str()>{code.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <noscript><button type="submit" class="button">"Show"</button></noscript>
+        </Form>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading verifications…"</p> }>
+            {move || Suspend::new(async move {
+                match verifications.await {
+                    Ok(Some(page)) if page.records.is_empty() => view! {
+                        <p class="hint">"No verifications logged yet (they are written every few seconds)."</p>
+                    }.into_any(),
+                    Ok(Some(page)) => {
+                        let (current, last, total) = (page.page, page.last_page(), page.total);
+                        view! {
+                            <div class="table-wrap">
+                                <table class="keys-table verifications">
+                                    <caption class="visually-hidden">"Recent verifications"</caption>
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"When"</th>
+                                            <th scope="col">"Verdict"</th>
+                                            <th scope="col">"Caller's address"</th>
+                                            <th scope="col">"Scopes asked"</th>
+                                            <th scope="col">"Credits spent"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {page.records.into_iter().map(|record| view! {
+                                            <tr>
+                                                <td data-label="When"><RelativeTime at=record.at /></td>
+                                                <td data-label="Verdict"><code>{record.outcome.as_str()}</code></td>
+                                                <td data-label="Caller's address">{record.address.unwrap_or_else(|| "Not given".to_owned())}</td>
+                                                <td data-label="Scopes asked">{record.scopes.join(" ")}</td>
+                                                <td data-label="Credits spent">{record.credits_spent}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <nav class="pager" aria-label="Verification pages">
+                                {(current > 1).then(|| view! { <a href=page_link(current - 1)>"Newer"</a> })}
+                                <span>{format!("Page {current} of {last} · {} verifications", grouped(total))}</span>
+                                {(current < last).then(|| view! { <a href=page_link(current + 1)>"Older"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 
