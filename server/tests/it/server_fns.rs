@@ -138,6 +138,14 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
         ("delete_key", vec![required("id", &key, NOT_AN_ID)]),
         ("get_key_details", vec![required("id", &key, NOT_AN_ID)]),
         ("get_key_usage", vec![required("id", &key, NOT_AN_ID)]),
+        (
+            "get_key_verifications",
+            vec![
+                required("id", &key, NOT_AN_ID),
+                optional("outcome", "VALID", &["MAYBE", "valid"]),
+                required("page", "1", &["-1", "first"]),
+            ],
+        ),
         ("rotate_key", vec![required("id", &key, NOT_AN_ID), required("grace", "none", &["forever", ""])]),
         (
             "update_key_scopes",
