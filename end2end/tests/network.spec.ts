@@ -2,6 +2,7 @@ import type { Page } from "@playwright/test";
 import { expect, test, createKey, signIn } from "./fixtures";
 
 // A key's IP allowlist (issue 16): edited on its page, each bad entry named, held by verification.
+// (Runs after keys.spec.ts, which sets the instance up.)
 
 const hydrated = (page: Page) => expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
 
