@@ -110,8 +110,9 @@ async fn settle(db: &DatabaseConnection, key: Uuid, terms: CreditTerms, batch: V
         answer(batch.into_iter().map(|claim| (claim, true)).collect(), left);
         return Ok(());
     }
-    loop {
-        let Some(available) = available(db, key, now).await? else {
+    // Each retry follows a spend by another instance in between: bounded all the same.
+    for _ in 0..MAX_RETRIES {
+        let Some(available) = available(db, key, terms, now).await? else {
             for claim in batch {
                 let _ = claim.answer.send(Spend::Unlimited);
             }
@@ -140,7 +141,11 @@ async fn settle(db: &DatabaseConnection, key: Uuid, terms: CreditTerms, batch: V
         }
         // Another instance spent (or the key changed) between the read and the write: read again.
     }
+    Err(DbErr::Custom(format!("the credits of key {key} kept changing during {MAX_RETRIES} attempts")))
 }
+
+/// How many times a batch reads and tries again when the credits changed between its read and write.
+const MAX_RETRIES: usize = 16;
 
 /// Tells each claim its outcome. Granted claims learn what each left, in order, as if they had
 /// been spent one by one; refused ones learn what is left after the batch.
@@ -198,12 +203,25 @@ async fn decrement(
     }
 }
 
-/// The credits available now, a due refill counted; `None` when the key has no credit limit.
-async fn available(db: &DatabaseConnection, key: Uuid, now: DateTime<Utc>) -> Result<Option<u64>, DbErr> {
+/// The credits available now, a due refill counted exactly as [`decrement`] counts it (the refill's
+/// moment from `terms`, its amount from the row); `None` when the key has no credit limit.
+async fn available(
+    db: &DatabaseConnection,
+    key: Uuid,
+    terms: CreditTerms,
+    now: DateTime<Utc>,
+) -> Result<Option<u64>, DbErr> {
     let Some(row) = api_key::Entity::find_by_id(key).one(db).await? else {
         return Ok(None);
     };
-    Ok(crate::ssr::services::keys::stored_credits(&row).map(|credits| credits.left_at(row.credits_refilled_at, now)))
+    let due = |amount: i64| {
+        terms
+            .refill
+            .is_some_and(|refill| row.credits_refilled_at.is_none_or(|at| at < refill.last_at(now)))
+            .then_some(amount)
+    };
+    let left = row.credits_refill_amount.and_then(due).or(row.credits_remaining);
+    Ok(row.credits_remaining.and(left).map(|n| u64::try_from(n).unwrap_or(0)))
 }
 
 #[cfg(test)]
