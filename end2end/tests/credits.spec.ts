@@ -43,7 +43,7 @@ test("a key's credits: set at creation, spent by verifications, shown, exhausted
   const reveal = page.getByRole("dialog", { name: "Save your API key" });
   const token = (await reveal.getByLabel("API key").textContent()) ?? "";
   await reveal.getByRole("button", { name: "I have saved it" }).click();
-  const row = page.getByRole("row", { name: new RegExp(name) });
+  const row = page.getByRole("row", { name: new RegExp(`^${name} `) });
   await expect(row).toContainText("3 of 3 left, refills on the 1st");
 
   const verify = async (cost?: number) => {
