@@ -204,7 +204,6 @@ async fn log_disk_use(core: &Core, dir: &std::path::Path) -> Result<(u64, u64), 
 }
 
 /// Seeds an organization with a verifying key and the presented keys, and serves the router.
-
 async fn serve(dir: &std::path::Path) -> Result<Served, Box<dyn std::error::Error>> {
     let core = Core::new(db::connect_and_migrate(&format!("sqlite://{}/bench.db", dir.display())).await?);
     let owner = fixtures::organization(&core.db, "Bench", "bench@bench.test").await;
