@@ -86,6 +86,9 @@ impl CreditLedger {
 /// Writes `key`'s batches until no claim is waiting.
 async fn drain(db: DatabaseConnection, key: Uuid, terms: CreditTerms, queue: Arc<Mutex<Queue>>) {
     loop {
+        // Lets the verifications already running reach the queue first: when the machine is busy
+        // they would otherwise each wait for a statement of their own.
+        tokio::task::yield_now().await;
         let batch = {
             let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
             if queue.waiting.is_empty() {
