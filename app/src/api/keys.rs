@@ -35,13 +35,8 @@ pub async fn get_key_usage(id: Uuid) -> Result<UsageHistory, AppError> {
 /// A page of the key's verifications from the log, newest first: all, or one outcome's (its code).
 #[server(endpoint = "get_key_verifications")]
 pub async fn get_key_verifications(id: Uuid, outcome: Option<String>, page: u32) -> Result<VerificationPage, AppError> {
-    use crate::model::FieldError;
     let (state, member) = super::context::member().await?;
-    let outcome = outcome
-        .as_deref()
-        .filter(|o| !o.is_empty())
-        .map(|o| o.parse().map_err(|_| FieldError::new("outcome", "must be a verification code, like VALID")))
-        .transpose()?;
+    let outcome = crate::model::VerifyCode::filter(outcome.as_deref())?;
     let per_page = crate::model::VerificationPage::PER_PAGE;
     Ok(crate::ssr::services::keys::verifications(&state.core, &member, id, outcome, page.max(1), per_page).await?)
 }

@@ -43,6 +43,17 @@ impl VerifyCode {
     pub fn as_str(self) -> &'static str {
         self.into()
     }
+
+    /// A filter on the verdict, as a URL or a form gives it: blank for any.
+    pub fn filter(raw: Option<&str>) -> Result<Option<Self>, super::FieldError> {
+        match raw.map(str::trim).filter(|code| !code.is_empty()) {
+            None => Ok(None),
+            Some(code) => code
+                .parse()
+                .map(Some)
+                .map_err(|_| super::FieldError::new("outcome", "must be a verification code, like VALID or REVOKED")),
+        }
+    }
 }
 
 /// One verification of a key, as its log shows it.

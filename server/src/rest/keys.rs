@@ -294,13 +294,7 @@ pub async fn verifications(
     KeyId(id): KeyId,
     ApiQuery(params): ApiQuery<VerificationParams>,
 ) -> Result<Json<VerificationList>, ApiError> {
-    let outcome = params
-        .outcome
-        .as_deref()
-        .map(|o| {
-            o.parse().map_err(|_| FieldError::new("outcome", "must be a verification code, like VALID or REVOKED"))
-        })
-        .transpose()?;
+    let outcome = app::model::VerifyCode::filter(params.outcome.as_deref())?;
     let (page, per_page) = (params.page.unwrap_or(1), params.per_page.unwrap_or(25));
     Ok(Json(keys::verifications(&state.core, &caller, id, outcome, page, per_page).await?.into()))
 }

@@ -425,11 +425,19 @@ async fn a_viewer_is_refused_before_the_form_is_read() {
     let key = key.to_string();
     let bad_edit = [("id", key.as_str()), ("name", ""), ("expiration", "someday")];
     let good_edit = [("id", key.as_str()), ("name", "renamed")];
+    let (bad_credits, good_credits) =
+        ([("id", key.as_str()), ("credits", "-1"), ("refill_day", "32")], [("id", key.as_str()), ("credits", "5")]);
+    let (bad_networks, good_networks) =
+        ([("id", key.as_str()), ("ip_allowlist", "nowhere")], [("id", key.as_str()), ("ip_allowlist", "10.0.0.0/8")]);
     for (function, fields) in [
         ("create_key", &bad_create[..]),
         ("create_key", &good_create),
         ("edit_key", &bad_edit),
         ("edit_key", &good_edit),
+        ("update_key_credits", &bad_credits),
+        ("update_key_credits", &good_credits),
+        ("update_key_ip_allowlist", &bad_networks),
+        ("update_key_ip_allowlist", &good_networks),
     ] {
         let (status, body) = caller.form(function, fields).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{function} {fields:?}: {body}");
