@@ -3,12 +3,12 @@
 
 use app::api::edge::{BODY_LIMIT, read_form};
 use app::api::keys::CreateKey;
-use app::model::{AppError, AuditQuery, SiteOrigin};
+use app::model::{AppError, AuditQuery, ChartWindow, SiteOrigin};
 use app::pages::CreateFormAnswer;
 use app::ssr::AppState;
-use app::ssr::services::{Member, audit, keys};
+use app::ssr::services::{Member, audit, insight, keys};
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -33,6 +33,36 @@ pub async fn audit_csv(
                 (header::CACHE_CONTROL, "no-store"),
             ],
             csv,
+        )
+            .into_response(),
+        Err(e) => refusal(e.into()),
+    }
+}
+
+/// `GET /projects/{id}/traffic.svg?window=…`: the project's chart, for a signed-in member who may
+/// read its figures. An image: the page shows it without a line of its own code.
+pub async fn project_traffic_svg(
+    State(state): State<AppState>,
+    SignedIn(member): SignedIn,
+    Path(id): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Ok(id) = id.parse::<Uuid>() else {
+        return refusal(AppError::NotFound("Project".into()));
+    };
+    let window = match ChartWindow::parse(params.get("window").map(String::as_str)) {
+        Ok(window) => window,
+        Err(e) => return refusal(AppError::from(e)),
+    };
+    match insight::project_traffic(&state.core, &member, id, window).await {
+        Ok(traffic) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                // Opened on its own, the image may run nothing and load nothing.
+                (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"),
+                (header::CACHE_CONTROL, "private, max-age=60"),
+            ],
+            crate::charts::traffic_svg(&traffic),
         )
             .into_response(),
         Err(e) => refusal(e.into()),

@@ -1,6 +1,7 @@
 //! The Keyward server: configuration, the router (dashboard, server functions, `/api/v1`),
 //! background tasks. `main.rs` wires them together; the HTTP tests use them directly.
 
+pub mod charts;
 pub mod config;
 pub mod dashboard;
 pub mod rest;

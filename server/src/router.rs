@@ -53,6 +53,7 @@ pub fn build(state: AppState, site: Site) -> Router {
         .route("/api/{*fn_name}", post(server_fn).get(server_fn))
         .route("/keys/new", post(create_key_without_script))
         .route("/audit/export.csv", get(crate::dashboard::audit_csv))
+        .route("/projects/{id}/traffic.svg", get(crate::dashboard::project_traffic_svg))
         .leptos_routes_with_context(
             &state,
             route_list,

@@ -1,6 +1,6 @@
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, KeyDetails, KeyPage, KeyQuery, KeyStats, RotatedKey, UsageHistory,
-    VerificationPage,
+    ApiKey, AppError, BulkDisabled, CreatedKey, Environment, KeyDetails, KeyInsight, KeyPage, KeyQuery, KeyStats,
+    KeyStillPresented, RotatedKey, UsageHistory, VerificationPage,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -39,6 +39,31 @@ pub async fn get_key_verifications(id: Uuid, outcome: Option<String>, page: u32)
     let outcome = crate::model::VerifyCode::filter(outcome.as_deref())?;
     let per_page = crate::model::VerificationPage::PER_PAGE;
     Ok(crate::ssr::services::keys::verifications(&state.core, &member, id, outcome, page.max(1), per_page).await?)
+}
+
+/// What the verification log says of the key: still presented after it stopped working, and the
+/// scopes its verifications asked for.
+#[server(endpoint = "get_key_insight")]
+pub async fn get_key_insight(id: Uuid) -> Result<KeyInsight, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::insight::key_insight(&state.core, &member, id).await?)
+}
+
+/// Keys that no longer work and are still presented: the keys page's "Needs attention" panel.
+#[server(endpoint = "get_keys_still_presented")]
+pub async fn get_keys_still_presented() -> Result<Vec<KeyStillPresented>, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::insight::still_presented(&state.core, &member).await?)
+}
+
+/// Disables the keys ticked in the table, in one transaction. `key_ids` as the table's boxes send
+/// them (`key_ids[3]=…`): none ticked sends none.
+#[server(endpoint = "disable_keys")]
+pub async fn disable_keys(key_ids: Option<Vec<String>>) -> Result<BulkDisabled, AppError> {
+    let (state, member) = super::context::member().await?;
+    crate::ssr::services::keys::may_edit(&member)?;
+    let ids = crate::model::key_ids(key_ids.iter().flatten().map(String::as_str))?;
+    Ok(crate::ssr::services::keys::disable_many(&state.core, &member, &ids).await?)
 }
 
 /// Creates a key. The answer holds the full token: the only time it leaves the server.

@@ -3,8 +3,8 @@
 
 use super::{Toasts, error_message, use_toasts};
 use crate::api::keys::{
-    CreateKey, DeleteKey, DisableKey, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyCredits, UpdateKeyIpAllowlist,
-    UpdateKeyRateLimit, UpdateKeyScopes,
+    CreateKey, DeleteKey, DisableKey, DisableKeys, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyCredits,
+    UpdateKeyIpAllowlist, UpdateKeyRateLimit, UpdateKeyScopes,
 };
 use crate::api::organization::ChangePlan;
 use crate::model::AppError;
@@ -16,6 +16,8 @@ pub struct KeyActions {
     pub create: ServerAction<CreateKey>,
     pub revoke: ServerAction<RevokeKey>,
     pub disable: ServerAction<DisableKey>,
+    /// The keys ticked in the table, at once.
+    pub disable_many: ServerAction<DisableKeys>,
     pub enable: ServerAction<EnableKey>,
     pub delete: ServerAction<DeleteKey>,
     pub rotate: ServerAction<RotateKey>,
@@ -49,6 +51,7 @@ pub fn provide_key_actions() -> KeyActions {
         create: ServerAction::new(),
         revoke: ServerAction::new(),
         disable: ServerAction::new(),
+        disable_many: ServerAction::new(),
         enable: ServerAction::new(),
         delete: ServerAction::new(),
         rotate: ServerAction::new(),
@@ -65,6 +68,7 @@ pub fn provide_key_actions() -> KeyActions {
     report(actions.create, toasts, false, |k| format!("API key \"{}\" created.", k.key.name));
     report(actions.revoke, toasts, true, |k| format!("API key \"{}\" revoked.", k.name));
     report(actions.disable, toasts, true, |k| format!("API key \"{}\" disabled.", k.name));
+    report(actions.disable_many, toasts, true, crate::model::BulkDisabled::summary);
     report(actions.enable, toasts, true, |k| format!("API key \"{}\" enabled.", k.name));
     report(actions.delete, toasts, true, |()| "API key deleted.".to_owned());
     report(actions.rotate, toasts, true, |k| format!("API key \"{}\" rotated.", k.key.name));

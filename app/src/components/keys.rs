@@ -166,17 +166,38 @@ pub fn keys_url(query: &KeyQuery) -> String {
 
 /// One page of the organization's keys. Only prefixes and masked previews: never a secret.
 #[component]
-pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<ApiKey>) -> impl IntoView {
+pub fn KeysTable(
+    keys: Vec<ApiKey>,
+    columns: ShownColumns,
+    on_revoke: Callback<ApiKey>,
+    /// A box per key the member may disable, sent with the form of this id.
+    select_for: Option<&'static str>,
+) -> impl IntoView {
     use OptionalColumn::*;
     let member = current_member();
     let rows = keys
         .into_iter()
-        .map(|key| {
+        .enumerate()
+        .map(|(i, key)| {
             // Only what the member may do is offered; the server refuses the rest anyway.
-            let revocable = key.status.can_revoke() && member.as_ref().is_some_and(|m| m.may_change(&key));
+            let may_change = member.as_ref().is_some_and(|m| m.may_change(&key));
+            let revocable = key.status.can_revoke() && may_change;
+            let selectable = key.status.can_disable() && may_change;
             let grace = key.previous_valid_until.is_some();
+            let select = select_for.map(|form| {
+                let label = format!("Select {}", key.name);
+                view! {
+                    <td class="select">
+                        {selectable.then(|| view! {
+                            <input type="checkbox" form=form name=format!("key_ids[{i}]") value=key.id.to_string()
+                                aria-label=label />
+                        })}
+                    </td>
+                }
+            });
             view! {
                 <tr>
+                    {select}
                     <th scope="row">
                         <a class="key-name" href=format!("/keys/{}", key.id)>{key.name.clone()}</a>
                         {key.description.clone().map(|d| view! { <span class="key-description">{d}</span> })}
@@ -224,6 +245,7 @@ pub fn KeysTable(keys: Vec<ApiKey>, columns: ShownColumns, on_revoke: Callback<A
                 <caption class="visually-hidden">"API keys"</caption>
                 <thead>
                     <tr>
+                        {select_for.map(|_| view! { <th scope="col" class="select"><span class="visually-hidden">"Select"</span></th> })}
                         <th scope="col">"Name"</th>
                         <th scope="col" class="col-key">"Key"</th>
                         {header(Project)}

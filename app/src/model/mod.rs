@@ -4,6 +4,7 @@ mod account;
 mod audit;
 mod credits;
 mod error;
+mod insight;
 mod key;
 mod lifecycle;
 mod members;
@@ -31,6 +32,10 @@ pub use credits::{
     verification_cost,
 };
 pub use error::{AllValid, AppError, FieldError, FieldErrors, UNREAD_ARGUMENTS, capitalize};
+pub use insight::{
+    BulkDisabled, ChartWindow, KeyInsight, KeyStillPresented, OutcomeBucket, OutcomeCount, ProjectTraffic, RefusedUse,
+    ScopeUse, Staleness, TopKey, key_ids,
+};
 pub use key::{
     ApiKey, CreatedKey, Environment, KEY_META_MAX_BYTES, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation,
     RotatedKey, Rotation, external_id, key_description,

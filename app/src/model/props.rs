@@ -13,7 +13,7 @@ use super::token::{CHECKSUM_LEN, KeyToken, PRODUCT_PREFIX, RANDOM_LEN, VISIBLE_R
 use super::{
     AuditAction, AuditQuery, CustomScope, Environment, Expiration, FieldError, KeyName, KeyQuery, KeySort, KeyStatus,
     ManagementScope, NewKey, PAGE_SIZES, Plan, RateLimit, RateWindow, Role, RotationGrace, Scope, ScopePreset,
-    ScopeSet, describe_user_agent, normalize_email, organization_name, project_name, validate_new_password,
+    ScopeSet, Staleness, describe_user_agent, normalize_email, organization_name, project_name, validate_new_password,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use proptest::collection::vec;
@@ -522,17 +522,10 @@ fn valid_key_query() -> impl Strategy<Value = KeyQuery> {
         select(KeySort::VARIANTS.to_vec()),
         1..=u32::MAX,
         select(PAGE_SIZES.to_vec()),
+        option::of(select(Staleness::VARIANTS.to_vec())),
     )
-        .prop_map(|(search, project, environment, status, hide_revoked, external_id, sort, page, per_page)| KeyQuery {
-            search,
-            project,
-            environment,
-            status,
-            hide_revoked,
-            external_id,
-            sort,
-            page,
-            per_page,
+        .prop_map(|(search, project, environment, status, hide_revoked, external_id, sort, page, per_page, unused)| {
+            KeyQuery { search, project, environment, status, hide_revoked, external_id, unused, sort, page, per_page }
         })
         .prop_filter("the key service refuses it", |query| query.validated().is_ok())
 }

@@ -1,7 +1,7 @@
 //! What the keys table asks for (search, filters, sort, page) and what it gets back.
 //! The query round-trips through the URL so that a reload or a shared link shows the same view.
 
-use super::{ApiKey, Environment, KeyStatus};
+use super::{ApiKey, Environment, KeyStatus, Staleness};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -51,6 +51,8 @@ pub struct KeyQuery {
     pub hide_revoked: bool,
     /// Only the keys for this customer or tenant (their `external_id`, exactly).
     pub external_id: Option<String>,
+    /// Only active keys unused for that long (or never used).
+    pub unused: Option<Staleness>,
     pub sort: KeySort,
     /// 1-based.
     pub page: u32,
@@ -66,6 +68,7 @@ impl Default for KeyQuery {
             status: None,
             hide_revoked: false,
             external_id: None,
+            unused: None,
             sort: KeySort::Created,
             page: 1,
             per_page: DEFAULT_PAGE_SIZE,
@@ -90,6 +93,7 @@ impl KeyQuery {
             status: get("status").and_then(|s| KeyStatus::from_name(&s)),
             hide_revoked: get("hide_revoked").is_some_and(|v| v == "1" || v == "true"),
             external_id: get("external_id").map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()),
+            unused: get("unused").and_then(|u| u.parse().ok()),
             sort: get("sort").and_then(|s| KeySort::from_name(&s)).unwrap_or_default(),
             page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(default.page),
             per_page: get("per_page")
@@ -120,6 +124,9 @@ impl KeyQuery {
         }
         if let Some(external_id) = &self.external_id {
             params.push(("external_id", external_id.clone()));
+        }
+        if let Some(unused) = self.unused {
+            params.push(("unused", unused.as_str().to_owned()));
         }
         if self.sort != default.sort {
             params.push(("sort", self.sort.as_str().to_owned()));
@@ -225,6 +232,7 @@ mod tests {
             status: Some(KeyStatus::Disabled),
             hide_revoked: true,
             external_id: Some("cus_42 & co".into()),
+            unused: Some(crate::model::Staleness::Days90),
             sort: KeySort::Name,
             page: 3,
             per_page: 50,

@@ -1,4 +1,4 @@
-use crate::api::keys::{get_key_details, get_key_usage, get_key_verifications};
+use crate::api::keys::{get_key_details, get_key_insight, get_key_usage, get_key_verifications};
 use crate::components::keys::{
     CREDIT_FIELDS, CreditFields, ExpiryChoice, ExpiryFields, NameFields, REVOKE_DIALOG, RateLimitFields,
     RevokeKeyDialog, TokenDialog, TokenReveal, credits_in_words, keys_url,
@@ -9,8 +9,8 @@ use crate::components::{
     provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyQuery, KeyStatus, RateLimit, Revocation,
-    Rotation, RotationGrace, ScopeSet, UsageHistory, VerificationPage, VerifyCode, grouped,
+    ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyInsight, KeyQuery, KeyStatus, RateLimit,
+    RefusedUse, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory, VerificationPage, VerifyCode, grouped,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -31,6 +31,7 @@ pub fn KeyDetailsPage() -> impl IntoView {
     // await is numbered in the order the awaits happen to end, which on a busy server differs from
     // the browser's, and then hydration reads another resource's data and panics.
     let usage = of_the_key(id, actions, get_key_usage);
+    let insight = of_the_key(id, actions, get_key_insight);
     // The log's filter and page are the URL's, so that a filtered list can be linked and works
     // without the page's code.
     let query = use_query_map();
@@ -50,7 +51,7 @@ pub fn KeyDetailsPage() -> impl IntoView {
     view! {
         <Title text="API key" />
         <RequireSession>
-            <KeyDetailsView details usage verifications />
+            <KeyDetailsView details usage verifications insight />
         </RequireSession>
     }
 }
@@ -84,6 +85,7 @@ fn KeyDetailsView(
     details: KeyDetailsResource,
     usage: KeyUsageResource,
     verifications: KeyVerificationsResource,
+    insight: KeyInsightResource,
 ) -> impl IntoView {
     let actions = use_key_actions();
     // After a delete, back to the list.
@@ -99,7 +101,7 @@ fn KeyDetailsView(
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading key…"</p> }>
             {move || Suspend::new(async move {
                 match details.await {
-                    Ok(Some(details)) => view! { <KeyDetailsBody details usage verifications /> }.into_any(),
+                    Ok(Some(details)) => view! { <KeyDetailsBody details usage verifications insight /> }.into_any(),
                     Ok(None) => view! { <p class="form-error" role="alert">"API key not found."</p> }.into_any(),
                     Err(error) => view! { <ErrorMessage error /> }.into_any(),
                 }
@@ -115,6 +117,7 @@ fn KeyDetailsBody(
     details: KeyDetails,
     usage: KeyUsageResource,
     verifications: KeyVerificationsResource,
+    insight: KeyInsightResource,
 ) -> impl IntoView {
     let KeyDetails { key, rotations, revocation, project_scopes } = details;
     let may_change = current_member().is_some_and(|m| m.may_change(&key));
@@ -129,6 +132,7 @@ fn KeyDetailsBody(
         {revocation.map(|Revocation { by, at }| view! {
             <p class="revoked-note" role="note">"Revoked by "<strong>{by}</strong>", "<RelativeTime at />"."</p>
         })}
+        <StillPresented insight />
         {if may_change {
             view! { <KeyChanges key=key.clone() project_scopes /> }.into_any()
         } else {
@@ -150,9 +154,120 @@ fn KeyDetailsBody(
             <ul class="scope-list">
                 {key.scopes.to_strings().into_iter().map(|s| view! { <li><code>{s}</code></li> }).collect_view()}
             </ul>
+            <ScopeUseView id=key.id held=key.scopes.clone() insight may_change=may_change && key.status.can_edit() />
         </section>
         <RotationHistory rotations />
         {(may_change && key.status.can_delete()).then(|| view! { <DangerZone id=key.id name=key.name.clone() /> })}
+    }
+}
+
+type KeyInsightResource = Resource<Result<Option<KeyInsight>, AppError>>;
+
+/// A key that no longer works and is still presented: the integration that was never updated, or
+/// a copy that leaked. Said at the top of its page.
+#[component]
+fn StillPresented(insight: KeyInsightResource) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let Ok(Some(KeyInsight { log_days, refused: Some(refused), .. })) = insight.await else {
+                    return None;
+                };
+                let RefusedUse { count, last_at, last_address, last_outcome } = refused;
+                let times = if count == 1 { "once".to_owned() } else { format!("{} times", grouped(count)) };
+                Some(view! {
+                    <div class="attention-note" role="note">
+                        <strong>"Still presented. "</strong>
+                        {format!("Verifications refused this key {times} in the last {log_days} days (last: {}), ", last_outcome.as_str())}
+                        <RelativeTime at=last_at />
+                        {last_address.map(|a| view! { " from "<code>{a}</code> })}
+                        ". Something still uses it: update that integration, or find out who holds a copy."
+                    </div>
+                })
+            })}
+        </Transition>
+    }
+}
+
+const NARROW_DIALOG: &str = "narrow-scopes";
+
+/// The key's custom scopes beside those its verifications asked for, and, for a member who may
+/// change it, "Narrow to the scopes used": a normal scope edit, confirmed first.
+#[component]
+fn ScopeUseView(id: Uuid, held: ScopeSet, insight: KeyInsightResource, may_change: bool) -> impl IntoView {
+    let held = StoredValue::new(held);
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let Ok(Some(KeyInsight { log_days, scopes, .. })) = insight.await else {
+                    return None;
+                };
+                if log_days == 0 || (scopes.used.is_empty() && scopes.unused.is_empty()) {
+                    return None;
+                }
+                let can_narrow = may_change && scopes.can_narrow();
+                let kept = held.with_value(|held| {
+                    held.iter().map(|s| s.as_str()).filter(|s| !scopes.unused.iter().any(|u| u == s)).collect::<Vec<_>>().join(" ")
+                });
+                let unused = StoredValue::new(scopes.unused.clone());
+                let summary = if scopes.verifications == 0 {
+                    format!("No verification of this key in the last {log_days} days: which scopes it needs is not known yet.")
+                } else {
+                    format!(
+                        "{} of its {} custom scopes were asked for by its verifications in the last {log_days} days.",
+                        scopes.used.len(),
+                        scopes.used.len() + scopes.unused.len()
+                    )
+                };
+                let open = RwSignal::new(false);
+                Some(view! {
+                    <h3>"Scope use"</h3>
+                    <p class="hint">{summary}</p>
+                    <ul class="scope-use">
+                        {scopes.used.iter().map(|s| view! { <li><code>{s.clone()}</code>" "<span class="used">"used"</span></li> }).collect_view()}
+                        {scopes.unused.iter().map(|s| view! { <li><code>{s.clone()}</code>" "<span class="unused">"never asked for"</span></li> }).collect_view()}
+                    </ul>
+                    {can_narrow.then(|| view! {
+                        <button type="button" class="button" commandfor=NARROW_DIALOG command="show-modal"
+                            on:click=move |_| open.set(true)>"Narrow to the scopes used"</button>
+                        <NarrowScopesDialog id open kept unused />
+                    })}
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NarrowScopesDialog(id: Uuid, open: RwSignal<bool>, kept: String, unused: StoredValue<Vec<String>>) -> impl IntoView {
+    let actions = use_key_actions();
+    let pending = actions.scopes.pending();
+    let kept = StoredValue::new(kept);
+    Effect::new(move |_| {
+        if matches!(actions.scopes.value().get(), Some(Ok(_))) {
+            open.set(false);
+        }
+    });
+    view! {
+        <Modal id=NARROW_DIALOG title="Narrow to the scopes used" open on_close=Callback::new(move |()| open.set(false))
+            opens_without_script=true>
+            <p>"These scopes were never asked for by a verification of this key, and will be removed:"</p>
+            <ul class="scope-list">
+                {move || unused.get_value().into_iter().map(|s| view! { <li><code>{s}</code></li> }).collect_view()}
+            </ul>
+            <p class="hint">"Management scopes are kept: the key's own API calls use them, and the log does not record those."</p>
+            <ActionForm action=actions.scopes>
+                <input type="hidden" name="id" value=id.to_string() />
+                <input type="hidden" name="scopes" value=kept.get_value() />
+                <div class="dialog-actions">
+                    <button type="button" class="button" commandfor=NARROW_DIALOG command="close"
+                        on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { "Remove unused scopes" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </Modal>
     }
 }
 

@@ -1,13 +1,16 @@
-use crate::api::keys::{get_key_stats, list_keys};
+use crate::api::keys::{get_key_stats, get_keys_still_presented, list_keys};
 use crate::api::projects::list_projects;
 use crate::components::keys::{
     CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, ColumnPicker, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog,
     ShownColumns, StatsBar, TokenDialog, TokenReveal, keys_url,
 };
-use crate::components::{ErrorMessage, RequireSession, after, current_member, provide_key_actions, use_key_actions};
+use crate::components::{
+    ErrorMessage, RelativeTime, RequireSession, StatusBadge, after, current_member, provide_key_actions,
+    use_key_actions,
+};
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, PAGE_SIZES, Permission,
-    Project,
+    ApiKey, AppError, CreatedKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, KeyStillPresented,
+    PAGE_SIZES, Permission, Project, Staleness, grouped,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,6 +29,8 @@ struct KeysData {
     keys: Resource<Result<KeyPage, AppError>>,
     stats: Resource<Result<KeyStats, AppError>>,
     projects: Resource<Result<Vec<Project>, AppError>>,
+    /// Keys that no longer work and are still presented.
+    still_presented: Resource<Result<Vec<KeyStillPresented>, AppError>>,
     /// The answer to the create form sent without JavaScript, when this page is that answer.
     sent: Resource<Option<Result<CreatedKey, AppError>>>,
     /// At `/keys/new`: the create form is open as the page loads.
@@ -46,6 +51,7 @@ pub fn KeysPage() -> impl IntoView {
     let keys = Resource::new(move || (query.get(), actions.version()), |(q, _)| list_keys(q));
     let stats = Resource::new(move || actions.version(), |_| get_key_stats());
     let projects = Resource::new(|| (), |_| list_projects());
+    let still_presented = Resource::new(move || actions.version(), |_| get_keys_still_presented());
     // A resource, so that the browser hydrates the page with the answer the server rendered.
     let sent = Resource::new(
         || (),
@@ -55,7 +61,7 @@ pub fn KeysPage() -> impl IntoView {
         },
     );
     let create_asked = use_location().pathname.with_untracked(|path| path == CREATE_WITHOUT_SCRIPT);
-    let data = KeysData { query, set_query, keys, stats, projects, sent, create_asked };
+    let data = KeysData { query, set_query, keys, stats, projects, still_presented, sent, create_asked };
     view! {
         <Title text="API Keys" />
         <RequireSession>
@@ -79,7 +85,7 @@ fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
 #[component]
 fn KeysView(data: KeysData) -> impl IntoView {
     let actions = use_key_actions();
-    let KeysData { query, set_query, keys, stats, projects, sent, create_asked } = data;
+    let KeysData { query, set_query, keys, stats, projects, still_presented, sent, create_asked } = data;
 
     let create_open = RwSignal::new(false);
     let revoke_target = RwSignal::new(None::<ApiKey>);
@@ -124,6 +130,11 @@ fn KeysView(data: KeysData) -> impl IntoView {
                     {stats.map(|stats| view! { <StatsBar stats /> })}
                     <Toolbar query set_query projects />
                 })
+            })}
+        </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                still_presented.await.ok().filter(|keys| !keys.is_empty()).map(|keys| view! { <NeedsAttention keys /> })
             })}
         </Transition>
 
@@ -197,9 +208,15 @@ fn KeyList(
                     }.into_any(),
                     Ok(page) => {
                         let rows = page.keys.clone();
+                        let member = current_member();
+                        let selectable = rows.iter().any(|k| k.status.can_disable() && member.as_ref().is_some_and(|m| m.may_change(k)));
+                        let select_for = selectable.then_some(BULK_DISABLE);
                         view! {
-                            <ColumnPicker columns />
-                            <KeysTable keys=rows columns on_revoke />
+                            <div class="table-tools">
+                                {selectable.then(|| view! { <BulkDisable /> })}
+                                <ColumnPicker columns />
+                            </div>
+                            <KeysTable keys=rows columns on_revoke select_for />
                             <Pagination page set_query query />
                         }.into_any()
                     }
@@ -207,6 +224,49 @@ fn KeyList(
                 }
             })}
         </Transition>
+    }
+}
+
+const BULK_DISABLE: &str = "bulk-disable";
+
+/// Disables the keys ticked in the table (their boxes belong to this form), in one transaction.
+/// A form: it works before the page's code arrives.
+#[component]
+fn BulkDisable() -> impl IntoView {
+    let action = use_key_actions().disable_many;
+    let pending = action.pending();
+    view! {
+        <ActionForm action attr:id=BULK_DISABLE attr:class="inline-form bulk-actions">
+            <button type="submit" class="button" disabled=move || pending.get()>
+                {move || if pending.get() { "Disabling…" } else { "Disable selected" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// Keys that no longer work and are still presented: an integration never updated after a
+/// rotation, or a copy that leaked.
+#[component]
+fn NeedsAttention(keys: Vec<KeyStillPresented>) -> impl IntoView {
+    view! {
+        <section class="attention" aria-labelledby="attention-title">
+            <h2 id="attention-title">"Needs attention"</h2>
+            <p class="hint">"These keys no longer work and are still presented. Something was not updated after a rotation, or someone holds a copy."</p>
+            <ul>
+                {keys.into_iter().map(|k| {
+                    let times = if k.refused.count == 1 { "once".to_owned() } else { format!("{} times", grouped(k.refused.count)) };
+                    view! {
+                        <li>
+                            <a href=format!("/keys/{}", k.key_id)>{k.name}</a>" "<code>{k.prefix}</code>" "
+                            <StatusBadge status=k.status />
+                            {format!(" presented {times}, last ")}
+                            <RelativeTime at=k.refused.last_at />
+                            {k.refused.last_address.map(|a| view! { " from "<code>{a}</code> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }
 
@@ -306,6 +366,16 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
                     <option value="" selected=move || current().status.is_none()>"All"</option>
                     {[KeyStatus::Active, KeyStatus::Disabled, KeyStatus::Expired, KeyStatus::Revoked].into_iter().map(|s| view! {
                         <option value=s.as_str() selected=move || current().status == Some(s)>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="filter">
+                "Unused "
+                <select name="unused"
+                    on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.unused = v.parse().ok()) }>
+                    <option value="" selected=move || current().unused.is_none()>"Any"</option>
+                    {Staleness::VARIANTS.iter().copied().map(|u| view! {
+                        <option value=u.as_str() selected=move || current().unused == Some(u)>{u.label()}</option>
                     }).collect_view()}
                 </select>
             </label>

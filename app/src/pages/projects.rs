@@ -7,10 +7,11 @@ use crate::components::{
     ErrorMessage, FieldMessage, FormError, FormErrors, RequireSession, current_member, error_message, format_date,
     use_toasts,
 };
-use crate::model::{AppError, Permission, ProjectOverview};
+use crate::model::{AppError, ChartWindow, Permission, ProjectOverview};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
+use strum::VariantArray;
 use uuid::Uuid;
 
 #[component]
@@ -212,6 +213,14 @@ fn ProjectCard(project: ProjectOverview, may_manage: bool, actions: ProjectActio
                 {archived_at.map(|at| format!(" · archived {}: no new keys; its keys work until revoked", format_date(at)))}
                 " · "<A href=format!("/keys?project={id}")>"View keys"</A>
             </p>
+            // Drawn by the server: images, which load when opened and cost the page no code.
+            <details class="traffic">
+                <summary>"Verifications: last 24 hours, 7 days, 30 days"</summary>
+                {ChartWindow::VARIANTS.iter().map(|w| view! {
+                    <img src=format!("/projects/{id}/traffic.svg?window={}", w.as_str()) loading="lazy" width="720"
+                        alt=format!("Verifications of {name} by verdict over the {}, and its most verified keys", w.label()) />
+                }).collect_view()}
+            </details>
             {may_manage.then(|| view! {
                 <ActionForm action=actions.rename on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="form-row">
                     <input type="hidden" name="project_id" value=id.to_string() />

@@ -83,12 +83,22 @@ impl CreditLedger {
     }
 }
 
+/// How long a batch waits for more claims when claims arrived during the previous write (the key
+/// is busy). A statement costs the same for one claim or a hundred: under load, a little patience
+/// spends far fewer statements per verification. An idle key's first claim does not wait.
+const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Writes `key`'s batches until no claim is waiting.
 async fn drain(db: DatabaseConnection, key: Uuid, terms: CreditTerms, queue: Arc<Mutex<Queue>>) {
+    let mut busy = false;
     loop {
-        // Lets the verifications already running reach the queue first: when the machine is busy
-        // they would otherwise each wait for a statement of their own.
-        tokio::task::yield_now().await;
+        if busy {
+            tokio::time::sleep(LINGER).await;
+        } else {
+            // Lets the verifications already running reach the queue first: when the machine is
+            // busy they would otherwise each wait for a statement of their own.
+            tokio::task::yield_now().await;
+        }
         let batch = {
             let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
             if queue.waiting.is_empty() {
@@ -101,6 +111,7 @@ async fn drain(db: DatabaseConnection, key: Uuid, terms: CreditTerms, queue: Arc
             // The batch's claims are dropped: each of their verifications fails as a server error.
             tracing::error!(key = %key, error = %e, "credits could not be spent");
         }
+        busy = !queue.lock().unwrap_or_else(PoisonError::into_inner).waiting.is_empty();
     }
 }
 

@@ -53,6 +53,11 @@ impl VerificationLog {
         Self { days, pending: Arc::default() }
     }
 
+    /// How many days records are kept (0: the log is off).
+    pub fn days(&self) -> u32 {
+        self.days
+    }
+
     pub fn is_on(&self) -> bool {
         self.days > 0
     }

@@ -226,6 +226,9 @@ pub struct ListParams {
     pub project_id: Option<Uuid>,
     /// Only the keys for this customer or tenant: their `external_id`, exactly.
     pub external_id: Option<String>,
+    /// Only active keys never used (`never`), or unused for `30d`, `60d` or `90d` (never-used keys
+    /// older than that included).
+    pub unused: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -45,6 +45,10 @@ fn key_query(params: ListParams) -> Result<KeyQuery, FieldError> {
         .map(|s| KeySort::from_name(&s).ok_or_else(|| FieldError::new("sort", "must be created, last_used or name")))
         .transpose()?
         .unwrap_or_default();
+    let unused = params
+        .unused
+        .map(|u| u.parse().map_err(|_| FieldError::new("unused", "must be never, 30d, 60d or 90d")))
+        .transpose()?;
     // Page, page size and search are checked by the key service, for the dashboard and here alike.
     let page = params.page.unwrap_or(1);
     let per_page = params.per_page.unwrap_or(KeyQuery::default().per_page);
@@ -55,6 +59,7 @@ fn key_query(params: ListParams) -> Result<KeyQuery, FieldError> {
         status,
         hide_revoked: params.hide_revoked.unwrap_or(false),
         external_id: params.external_id,
+        unused,
         sort,
         page,
         per_page,

@@ -3,6 +3,7 @@
 mod audit;
 pub mod dto;
 pub mod extract;
+mod insight;
 mod keys;
 pub mod problem;
 
@@ -44,6 +45,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/keys/{id}/ip-allowlist", put(keys::set_ip_allowlist))
         .route("/api/v1/keys/{id}/verifications", get(keys::verifications))
         .route("/api/v1/keys/{id}/usage", get(keys::usage))
+        .route("/api/v1/keys/{id}/insight", get(insight::key_insight))
+        .route("/api/v1/keys/needs-attention", get(insight::needs_attention))
+        .route("/api/v1/keys/bulk-disable", post(insight::bulk_disable))
+        .route("/api/v1/projects/{id}/traffic", get(insight::project_traffic))
         .route("/api/v1/stats/summary", get(keys::stats))
         .route("/api/v1/audit", get(audit::list))
         .route_layer(middleware::from_fn_with_state(state, authenticate));
@@ -137,12 +142,14 @@ async fn verify(
     info(title = "Keyward API", description = "Manage and verify API keys. Authenticate with a Keyward key: \
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
-        keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list),
+        keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list,
+        insight::needs_attention, insight::key_insight, insight::bulk_disable, insight::project_traffic),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),
         (name = "keys", description = "Everything the dashboard's keys page does"),
         (name = "stats", description = "Usage figures"),
+        (name = "insight", description = "What the verification log tells: keys to fix, scopes to narrow, traffic"),
         (name = "audit", description = "Who changed what, when, from where")),
 )]
 pub struct ApiDoc;

@@ -45,6 +45,8 @@ fn changes(id: Uuid) -> Vec<(Method, String, Option<Value>)> {
         (Method::PUT, format!("/keys/{id}/ip-allowlist"), Some(json!({ "ip_allowlist": [] }))),
         (Method::PUT, format!("/keys/{id}/ip-allowlist"), Some(json!({ "ip_allowlist": ["203.0.113.0/24"] }))),
         (Method::POST, format!("/keys/{id}/disable"), Some(json!({}))),
+        // Slipped in among keys to disable at once.
+        (Method::POST, "/keys/bulk-disable".to_owned(), Some(json!({ "key_ids": [id] }))),
         (Method::POST, format!("/keys/{id}/revoke"), Some(json!({}))),
         (Method::DELETE, format!("/keys/{id}"), None),
     ]

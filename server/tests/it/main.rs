@@ -5,4 +5,5 @@ mod api;
 mod attacks;
 mod cluster;
 mod dashboard;
+mod insight;
 mod server_fns;

@@ -146,6 +146,8 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
                 required("page", "1", &["-1", "first"]),
             ],
         ),
+        ("get_key_insight", vec![required("id", &key, NOT_AN_ID)]),
+        ("disable_keys", vec![optional("key_ids[0]", &key, &["not-a-uuid", "", "1234"])]),
         ("rotate_key", vec![required("id", &key, NOT_AN_ID), required("grace", "none", &["forever", ""])]),
         (
             "update_key_scopes",

@@ -6,10 +6,11 @@ use super::audit::{self, Change};
 use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
-    AllValid, ApiKey, AuditAction, CreatedKey, Credits, Environment, FieldError, HourlyUsage, KEY_META_MAX_BYTES,
-    KeyCredits, KeyDetails, KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, ManagementScope, NewKey,
-    PAGE_SIZES, RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet, UsageHistory,
-    VerificationPage, VerificationRecord, VerifyCode, external_id, grouped, ip_allowlist, key_description,
+    AllValid, ApiKey, AuditAction, BulkDisabled, CreatedKey, Credits, Environment, FieldError, HourlyUsage,
+    KEY_META_MAX_BYTES, KeyCredits, KeyDetails, KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus,
+    ManagementScope, NewKey, PAGE_SIZES, RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet,
+    UsageHistory, VerificationPage, VerificationRecord, VerifyCode, external_id, grouped, ip_allowlist,
+    key_description,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{
@@ -153,8 +154,12 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
         external_id: query.external_id.clone(),
         ..KeyQuery::default()
     };
-    let total = match core.stats.total(actor.organization_id(), reach, &filters) {
+    // How long a key has gone unused changes with the clock: never kept.
+    let remembered =
+        if query.unused.is_some() { None } else { core.stats.total(actor.organization_id(), reach, &filters) };
+    let total = match remembered {
         Some(total) => total,
+        None if query.unused.is_some() => select.clone().count(db).await?,
         None => {
             let read_at = core.stats.generation();
             // Every key of the organization, as a member sees the list first: kept beside it.
@@ -201,11 +206,21 @@ fn filter(backend: DbBackend, organization_id: Uuid, reach: Reach, query: &KeyQu
             KeyStatus::Expired => Condition::all()
                 .add(api_key::Column::Status.ne(KeyStatus::Revoked))
                 .add(api_key::Column::ExpiresAt.lte(now)),
-            stored => Condition::all().add(api_key::Column::Status.eq(stored)).add(not_expired),
+            stored => Condition::all().add(api_key::Column::Status.eq(stored)).add(not_expired.clone()),
         });
     }
     if query.hide_revoked {
         condition = condition.add(api_key::Column::Status.ne(KeyStatus::Revoked));
+    }
+    if let Some(unused) = query.unused {
+        // Stale keys are those worth disabling: active ones only.
+        condition = condition.add(api_key::Column::Status.eq(KeyStatus::Active)).add(not_expired);
+        condition = condition.add(match unused.unused_since(now) {
+            None => Condition::all().add(api_key::Column::LastUsedAt.is_null()),
+            Some(since) => Condition::any()
+                .add(api_key::Column::LastUsedAt.lt(since))
+                .add(api_key::Column::LastUsedAt.is_null().and(api_key::Column::CreatedAt.lt(since))),
+        });
     }
     condition
 }
@@ -318,6 +333,52 @@ pub async fn disable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Api
         key.status = Set(KeyStatus::Disabled);
     })
     .await
+}
+
+/// Disables several keys in one transaction, with one audit entry each. A key the actor cannot
+/// reach, or may not change, refuses the whole request and nothing changes; a key that is not
+/// active (revoked, expired, already disabled) is left as it is and reported.
+pub async fn disable_many(core: &Core, actor: &dyn Actor, key_ids: &[Uuid]) -> Result<BulkDisabled, ServiceError> {
+    actor.require(ManagementScope::ApiKeysUpdate)?;
+    let now = Utc::now();
+    let txn = begin_write(&core.db).await?;
+    let mut keys = api_key::Entity::find()
+        .filter(api_key::Column::Id.is_in(key_ids.iter().copied()))
+        .filter(reach_condition(actor.organization_id(), actor.reach()))
+        .all(&txn)
+        .await?;
+    if keys.len() != key_ids.len() {
+        return Err(ServiceError::NotFound("API key"));
+    }
+    for key in &keys {
+        actor.may_change(key)?;
+    }
+    keys.sort_by_key(|key| key_ids.iter().position(|id| *id == key.id));
+    let mut done = BulkDisabled::default();
+    let mut stale = Vec::new();
+    for key in keys {
+        if !KeyStatus::effective(key.status, key.expires_at, now).can_disable() {
+            done.skipped.push(key.id);
+            continue;
+        }
+        stale.extend(digests(&key).map(str::to_owned));
+        let mut active = key.into_active_model();
+        active.status = Set(KeyStatus::Disabled);
+        let key = active.update(&txn).await?;
+        let change = Change::new(AuditAction::KeyDisabled, "key", key.id, target_name(&key))
+            .from_to(json!({ "status": KeyStatus::Active.as_str() }), json!({ "status": key.status.as_str() }));
+        audit::record(&txn, actor, change).await?;
+        done.disabled.push(key.id);
+    }
+    let stale: Vec<&str> = stale.iter().map(String::as_str).collect();
+    if !stale.is_empty() {
+        invalidation::announce(&txn, Stale::Digests(&stale)).await?;
+    }
+    txn.commit().await?;
+    core.cache.forget(stale);
+    core.stats.forget(actor.organization_id());
+    tracing::info!(disabled = done.disabled.len(), skipped = done.skipped.len(), "API keys disabled in bulk");
+    Ok(done)
 }
 
 /// Enables a disabled key. An expired key cannot be enabled: rotate it instead.
@@ -768,7 +829,7 @@ fn within_reach(reach: Reach, project: Option<Uuid>, environment: Option<Environ
 }
 
 /// The organization's keys, narrowed to the actor's project and environment where it has them.
-fn reach_condition(organization_id: Uuid, reach: Reach) -> Condition {
+pub(crate) fn reach_condition(organization_id: Uuid, reach: Reach) -> Condition {
     Condition::all()
         .add(api_key::Column::OrganizationId.eq(organization_id))
         .add_option(reach.project.map(|p| api_key::Column::ProjectId.eq(p)))
