@@ -184,13 +184,16 @@ pub fn KeysTable(
             let revocable = key.status.can_revoke() && may_change;
             let selectable = key.status.can_disable() && may_change;
             let grace = key.previous_valid_until.is_some();
+            // A box named by its row's key, as the name cell reads (so the row's own name still
+            // starts with the key's).
+            let name_id = format!("key-name-{}", key.id);
             let select = select_for.map(|form| {
-                let label = format!("Select {}", key.name);
+                let labelled_by = name_id.clone();
                 view! {
                     <td class="select">
                         {selectable.then(|| view! {
                             <input type="checkbox" form=form name=format!("key_ids[{i}]") value=key.id.to_string()
-                                aria-label=label />
+                                aria-labelledby=labelled_by />
                         })}
                     </td>
                 }
@@ -199,7 +202,7 @@ pub fn KeysTable(
                 <tr>
                     {select}
                     <th scope="row">
-                        <a class="key-name" href=format!("/keys/{}", key.id)>{key.name.clone()}</a>
+                        <a id=name_id class="key-name" href=format!("/keys/{}", key.id)>{key.name.clone()}</a>
                         {key.description.clone().map(|d| view! { <span class="key-description">{d}</span> })}
                     </th>
                     <td class="col-key">

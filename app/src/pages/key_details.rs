@@ -178,10 +178,10 @@ fn StillPresented(insight: KeyInsightResource) -> impl IntoView {
                 Some(view! {
                     <div class="attention-note" role="note">
                         <strong>"Still presented. "</strong>
-                        {format!("Verifications refused this key {times} in the last {log_days} days (last: {}), ", last_outcome.as_str())}
+                        {format!("Verifications refused this key {times} in the last {log_days} days; the last ")}
                         <RelativeTime at=last_at />
                         {last_address.map(|a| view! { " from "<code>{a}</code> })}
-                        ". Something still uses it: update that integration, or find out who holds a copy."
+                        {format!(" ({}). Something still uses it: update that integration, or find out who holds a copy.", last_outcome.as_str())}
                     </div>
                 })
             })}

@@ -248,24 +248,31 @@ fn BulkDisable() -> impl IntoView {
 /// rotation, or a copy that leaked.
 #[component]
 fn NeedsAttention(keys: Vec<KeyStillPresented>) -> impl IntoView {
+    let count = match keys.len() {
+        1 => ": 1 key that no longer works is still presented".to_owned(),
+        n => format!(": {n} keys that no longer work are still presented"),
+    };
+    // Folded to one line, so that the table stays in view on a phone; opened, it says which.
     view! {
         <section class="attention" aria-labelledby="attention-title">
-            <h2 id="attention-title">"Needs attention"</h2>
-            <p class="hint">"These keys no longer work and are still presented. Something was not updated after a rotation, or someone holds a copy."</p>
-            <ul>
-                {keys.into_iter().map(|k| {
-                    let times = if k.refused.count == 1 { "once".to_owned() } else { format!("{} times", grouped(k.refused.count)) };
-                    view! {
-                        <li>
-                            <a href=format!("/keys/{}", k.key_id)>{k.name}</a>" "<code>{k.prefix}</code>" "
-                            <StatusBadge status=k.status />
-                            {format!(" presented {times}, last ")}
-                            <RelativeTime at=k.refused.last_at />
-                            {k.refused.last_address.map(|a| view! { " from "<code>{a}</code> })}
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
+            <details>
+                <summary><h2 id="attention-title">"Needs attention"</h2>{count}</summary>
+                <p class="hint">"Something was not updated after a rotation, or someone holds a copy."</p>
+                <ul>
+                    {keys.into_iter().map(|k| {
+                        let times = if k.refused.count == 1 { "once".to_owned() } else { format!("{} times", grouped(k.refused.count)) };
+                        view! {
+                            <li>
+                                <a href=format!("/keys/{}", k.key_id)>{k.name}</a>" "<code>{k.prefix}</code>" "
+                                <StatusBadge status=k.status />
+                                {format!(" presented {times}, last ")}
+                                <RelativeTime at=k.refused.last_at />
+                                {k.refused.last_address.map(|a| view! { " from "<code>{a}</code> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </details>
         </section>
     }
 }
@@ -369,7 +376,7 @@ fn Toolbar(query: Memo<KeyQuery>, set_query: Callback<KeyQuery>, projects: Vec<P
                     }).collect_view()}
                 </select>
             </label>
-            <label class="filter">
+            <label class="filter filter-unused">
                 "Unused "
                 <select name="unused"
                     on:change=move |ev| { let v = event_target_value(&ev); update(&|q| q.unused = v.parse().ok()) }>

@@ -11,6 +11,7 @@
 //! and go together in the next one (a group commit): under load, one statement serves a batch.
 
 use crate::model::Refill;
+use crate::ssr::db::FrequentWrites;
 use crate::ssr::entities::api_key;
 use chrono::{DateTime, Utc};
 use dashmap::DashMap;
@@ -42,6 +43,7 @@ pub enum Spend {
 #[derive(Default)]
 pub struct CreditLedger {
     queues: DashMap<Uuid, Arc<Mutex<Queue>>>,
+    writes: FrequentWrites,
 }
 
 #[derive(Default)]
@@ -58,6 +60,12 @@ struct Claim {
 }
 
 impl CreditLedger {
+    /// A ledger whose spends are written where the process's frequent writes go (see
+    /// `FrequentWrites`).
+    pub fn writing_on(writes: FrequentWrites) -> Self {
+        Self { queues: DashMap::default(), writes }
+    }
+
     /// Spends `cost` of key `key`'s credits, or refuses to if fewer are left. `cost` 0 spends
     /// nothing, but is still refused at 0 credits: a key with none left is not valid.
     pub async fn spend(
@@ -76,28 +84,39 @@ impl CreditLedger {
             !std::mem::replace(&mut queue.draining, true)
         };
         if start {
-            tokio::spawn(drain(db.clone(), key, terms, queue));
+            tokio::spawn(drain(self.writes.on(db).clone(), key, terms, queue));
         }
         // Dropped unanswered only when the batch's write failed (logged there).
         spent.await.map_err(|_| DbErr::Custom("the credits could not be written".into()))
     }
 }
 
-/// How long a batch waits for more claims when claims arrived during the previous write (the key
-/// is busy). A statement costs the same for one claim or a hundred: under load, a little patience
-/// spends far fewer statements per verification. An idle key's first claim does not wait.
-const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
+/// The most times a batch yields, waiting for more claims, when the key is busy (claims arrived
+/// during the previous write). Each yield lets the runtime read the sockets and run the requests
+/// that arrived: a statement costs the same for one claim or a hundred, so under load a batch
+/// gathers every verification of the key in flight. It is taken as soon as a round of yields
+/// brings no new claim; an idle key's first claim yields once, and waits for nothing.
+const MAX_BUSY_YIELDS: usize = 64;
 
 /// Writes `key`'s batches until no claim is waiting.
 async fn drain(db: DatabaseConnection, key: Uuid, terms: CreditTerms, queue: Arc<Mutex<Queue>>) {
     let mut busy = false;
     loop {
+        // Lets the verifications already running reach the queue first: when the machine is busy
+        // they would otherwise each wait for a statement of their own.
+        tokio::task::yield_now().await;
         if busy {
-            tokio::time::sleep(LINGER).await;
-        } else {
-            // Lets the verifications already running reach the queue first: when the machine is
-            // busy they would otherwise each wait for a statement of their own.
-            tokio::task::yield_now().await;
+            let waiting = || queue.lock().unwrap_or_else(PoisonError::into_inner).waiting.len();
+            let mut seen = waiting();
+            for _ in 0..MAX_BUSY_YIELDS {
+                tokio::task::yield_now().await;
+                tokio::task::yield_now().await;
+                let now_waiting = waiting();
+                if now_waiting == seen {
+                    break;
+                }
+                seen = now_waiting;
+            }
         }
         let batch = {
             let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);

@@ -1,6 +1,8 @@
 //! Connecting to the database and bringing its schema up to date.
 
 use super::migration::{Migrator, POSTGRES_SEARCH_INDEXES};
+use sea_orm::SqlxSqliteConnector;
+use sea_orm::sqlx::sqlite::{SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -57,6 +59,44 @@ async fn warn_if_search_scans(db: &DatabaseConnection) -> Result<(), DbErr> {
         );
     }
     Ok(())
+}
+
+/// Where this process's frequent, small writes go: the verification log's batches and credit
+/// spends. On SQLite, a connection of their own, one at a time, in their order of arrival (a pool of
+/// one): SQLite lets one writer in at a time, and a writer that finds the lock taken sleeps before
+/// it tries again (1, 2, 5, 10… ms), however soon it frees, so these would otherwise wait behind
+/// each other far longer than they write. That connection commits with `synchronous = NORMAL`, as
+/// SQLite advises for WAL: a commit reaches the log without waiting for the disk, which a credit
+/// batch would otherwise do every time (milliseconds). A crash of Keyward loses none of it; a power
+/// loss may undo the last moments' spends and log rows (credits given back, never taken twice),
+/// never corrupting the file. Everything else (revocations, every change a person makes) commits on
+/// the main pool, with the disk. On PostgreSQL, which locks rows, the main pool serves all.
+#[derive(Clone, Default)]
+pub struct FrequentWrites(Option<DatabaseConnection>);
+
+impl FrequentWrites {
+    pub fn for_database(db: &DatabaseConnection) -> Self {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Self(None);
+        }
+        let options = db.get_sqlite_connection_pool().connect_options();
+        // An in-memory database is one per connection: a second connection would be another one.
+        if options.get_filename() == std::path::Path::new(":memory:") {
+            return Self(None);
+        }
+        let options = options.as_ref().clone().synchronous(SqliteSynchronous::Normal);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .max_lifetime(Duration::from_secs(30 * 60))
+            .connect_lazy_with(options);
+        Self(Some(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)))
+    }
+
+    /// The connection to write on: the frequent writers' own, or `db`.
+    pub fn on<'a>(&'a self, db: &'a DatabaseConnection) -> &'a DatabaseConnection {
+        self.0.as_ref().unwrap_or(db)
+    }
 }
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {

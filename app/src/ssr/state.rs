@@ -1,5 +1,6 @@
 use super::cache::{KeyCache, StatsCache};
 use super::credits::CreditLedger;
+use super::db::FrequentWrites;
 use super::rate_limit::RateLimiter;
 use super::services::auth::SessionPolicy;
 use super::throttle::{KeyFailureLimit, SignInThrottle};
@@ -32,21 +33,25 @@ pub struct Core {
     pub key_failures: KeyFailureLimit,
     /// How long dashboard sessions last, in all and without activity.
     pub sessions: SessionPolicy,
+    /// Where the log's batches and credit spends are written.
+    pub frequent_writes: FrequentWrites,
 }
 
 impl Core {
     pub fn new(db: DatabaseConnection) -> Self {
+        let frequent_writes = FrequentWrites::for_database(&db);
         Self {
             db,
             cache: KeyCache::default(),
             stats: StatsCache::default(),
             usage: UsageMeter::default(),
             limiter: RateLimiter::default(),
-            credits: Arc::default(),
-            verifications: VerificationLog::default(),
+            credits: Arc::new(CreditLedger::writing_on(frequent_writes.clone())),
+            verifications: VerificationLog::default().writing_on(frequent_writes.clone()),
             sign_in: SignInThrottle::default(),
             key_failures: KeyFailureLimit::default(),
             sessions: SessionPolicy::default(),
+            frequent_writes,
         }
     }
 
@@ -62,7 +67,7 @@ impl Core {
 
     /// With the operator's retention for the verification log (0: off).
     pub fn with_verification_log(self, verifications: VerificationLog) -> Self {
-        Self { verifications, ..self }
+        Self { verifications: verifications.writing_on(self.frequent_writes.clone()), ..self }
     }
 }
 

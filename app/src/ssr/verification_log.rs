@@ -4,6 +4,7 @@
 //! unreachable, the oldest unwritten records are kept and the newest dropped, and counted.
 
 use crate::model::{Environment, VerifyCode};
+use crate::ssr::db::FrequentWrites;
 use crate::ssr::entities::key_verification;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
@@ -39,6 +40,7 @@ pub struct VerificationLog {
     /// 0: the log is off.
     days: u32,
     pending: Arc<Mutex<Vec<LoggedVerification>>>,
+    writes: FrequentWrites,
 }
 
 impl Default for VerificationLog {
@@ -50,7 +52,12 @@ impl Default for VerificationLog {
 impl VerificationLog {
     /// A log that keeps records `days` days; 0 turns it off.
     pub fn keeping(days: u32) -> Self {
-        Self { days, pending: Arc::default() }
+        Self { days, pending: Arc::default(), writes: FrequentWrites::default() }
+    }
+
+    /// Writing its batches where the process's other frequent writes go (see `FrequentWrites`).
+    pub fn writing_on(self, writes: FrequentWrites) -> Self {
+        Self { writes, ..self }
     }
 
     /// How many days records are kept (0: the log is off).
@@ -92,7 +99,9 @@ impl VerificationLog {
                 credits_spent: Set(i32::try_from(e.credits_spent).unwrap_or(i32::MAX)),
                 ..Default::default()
             });
-            if let Err(e) = key_verification::Entity::insert_many(rows).exec(db).await {
+            // A batch at a time on the frequent writers' connection: a credit spend waits for one
+            // batch at most.
+            if let Err(e) = key_verification::Entity::insert_many(rows).exec(self.writes.on(db)).await {
                 // Put back what was not written, ahead of what arrived since.
                 let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
                 let rest = &entries[written..];

@@ -111,7 +111,8 @@ type RefusalsOfKey = (Uuid, i64, DateTime<Utc>, Option<String>, String);
 
 /// The keys that no longer work (revoked, disabled, expired) and were presented anyway within the
 /// log's retention, the most recently presented first. A key that works again (enabled) is left
-/// out: its refusals are history.
+/// out: its refusals are history. Read key by key through the log's index on the key (no index of
+/// its own: each costs every verification's insert, and a log's disk).
 pub async fn still_presented(core: &Core, actor: &dyn Actor) -> Result<Vec<KeyStillPresented>, ServiceError> {
     actor.require(ManagementScope::ApiKeysRead)?;
     if !core.verifications.is_on() {
