@@ -62,7 +62,7 @@ pub async fn get_keys_still_presented() -> Result<Vec<KeyStillPresented>, AppErr
 pub async fn disable_keys(key_ids: Option<Vec<String>>) -> Result<BulkDisabled, AppError> {
     let (state, member) = super::context::member().await?;
     crate::ssr::services::keys::may_edit(&member)?;
-    let ids = crate::model::key_ids(key_ids.iter().flatten().map(String::as_str))?;
+    let ids = crate::model::parse_key_ids(key_ids.iter().flatten().map(String::as_str))?;
     Ok(crate::ssr::services::keys::disable_many(&state.core, &member, &ids).await?)
 }
 

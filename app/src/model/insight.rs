@@ -135,24 +135,37 @@ impl BulkDisabled {
     }
 }
 
-/// The keys a bulk action names: at least one, at most `BulkDisabled::MAX_KEYS`, each a key id.
-pub fn key_ids<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Vec<Uuid>, FieldError> {
-    let mut ids = Vec::new();
-    for (i, id) in raw.into_iter().map(str::trim).filter(|id| !id.is_empty()).enumerate() {
-        let id = id
-            .parse::<Uuid>()
-            .map_err(|_| FieldError::new("key_ids", format!("entry {} (\"{id}\") is not a key id", i + 1)))?;
-        if !ids.contains(&id) {
-            ids.push(id);
+/// The keys a bulk action names: at least one, at most `BulkDisabled::MAX_KEYS`, each once.
+pub fn key_ids(ids: impl IntoIterator<Item = Uuid>) -> Result<Vec<Uuid>, FieldError> {
+    let mut unique = Vec::new();
+    for id in ids {
+        if !unique.contains(&id) {
+            unique.push(id);
         }
     }
-    match ids.len() {
+    match unique.len() {
         0 => Err(FieldError::new("key_ids", "select at least one key")),
         n if n > BulkDisabled::MAX_KEYS => {
             Err(FieldError::new("key_ids", format!("at most {} keys at once", BulkDisabled::MAX_KEYS)))
         }
-        _ => Ok(ids),
+        _ => Ok(unique),
     }
+}
+
+/// The same, as a form sends them (text, blanks left out): an entry that is not a key id is
+/// refused by its position and text.
+pub fn parse_key_ids<'a>(raw: impl IntoIterator<Item = &'a str>) -> Result<Vec<Uuid>, FieldError> {
+    let ids = raw
+        .into_iter()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .enumerate()
+        .map(|(i, id)| {
+            id.parse::<Uuid>()
+                .map_err(|_| FieldError::new("key_ids", format!("entry {} (\"{id}\") is not a key id", i + 1)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    key_ids(ids)
 }
 
 /// The span a project's chart covers.
@@ -272,12 +285,13 @@ mod tests {
     #[test]
     fn key_ids_are_refused_by_position_and_text() {
         let good = Uuid::new_v4();
-        assert_eq!(key_ids([good.to_string().as_str(), " ", &good.to_string()]), Ok(vec![good]));
-        let bad = key_ids([good.to_string().as_str(), "1234"]).unwrap_err();
+        assert_eq!(parse_key_ids([good.to_string().as_str(), " ", &good.to_string()]), Ok(vec![good]));
+        let bad = parse_key_ids([good.to_string().as_str(), "1234"]).unwrap_err();
         assert_eq!((bad.field.as_str(), bad.reason.as_str()), ("key_ids", "entry 2 (\"1234\") is not a key id"));
-        assert_eq!(key_ids(["", " "]).unwrap_err().reason, "select at least one key");
-        let many: Vec<String> = (0..=BulkDisabled::MAX_KEYS).map(|_| Uuid::new_v4().to_string()).collect();
-        assert_eq!(key_ids(many.iter().map(String::as_str)).unwrap_err().reason, "at most 100 keys at once");
+        assert_eq!(parse_key_ids(["", " "]).unwrap_err().reason, "select at least one key");
+        let many: Vec<Uuid> = (0..=BulkDisabled::MAX_KEYS).map(|_| Uuid::new_v4()).collect();
+        assert_eq!(key_ids(many.clone()).unwrap_err().reason, "at most 100 keys at once");
+        assert_eq!(key_ids(many[..100].to_vec()).map(|ids| ids.len()), Ok(100));
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub async fn key_insight(
 #[serde(deny_unknown_fields)]
 pub struct BulkDisable {
     /// 1 to 100 key ids.
-    pub key_ids: Vec<String>,
+    #[schema(min_items = 1, max_items = 100)]
+    pub key_ids: Vec<Uuid>,
 }
 
 #[utoipa::path(post, path = "/api/v1/keys/bulk-disable", tag = "keys", request_body = BulkDisable,
@@ -60,7 +61,7 @@ pub async fn bulk_disable(
     ApiJson(body): ApiJson<BulkDisable>,
 ) -> Result<Json<BulkDisabled>, ApiError> {
     keys::may_edit(&caller)?;
-    let ids = key_ids(body.key_ids.iter().map(String::as_str))?;
+    let ids = key_ids(body.key_ids)?;
     Ok(Json(keys::disable_many(&state.core, &caller, &ids).await?))
 }
 

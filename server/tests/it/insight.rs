@@ -190,11 +190,16 @@ async fn stale_keys_are_filtered_and_disabled_at_once_in_one_transaction() {
         StatusCode::FORBIDDEN
     );
     let many: Vec<String> = (0..101).map(|_| Uuid::new_v4().to_string()).collect();
-    for bad in [json!({ "key_ids": [] }), json!({ "key_ids": ["nope"] }), json!({ "key_ids": many })] {
+    for (bad, field) in [
+        (json!({ "key_ids": [] }), "key_ids"),
+        (json!({ "key_ids": [old_unused, "nope"] }), "key_ids[1]"),
+        (json!({ "key_ids": many }), "key_ids"),
+        (json!({}), "key_ids"),
+    ] {
         let (status, problem) = s.post("/keys/bulk-disable", &s.admin, bad).await;
         assert_eq!(
             (status, problem["errors"][0]["field"].as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, Some("key_ids")),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
             "{problem}"
         );
     }

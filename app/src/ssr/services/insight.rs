@@ -2,7 +2,7 @@
 //! the scopes a key holds that nobody asks for, and a project's traffic by verdict. Read from the
 //! log's rows in the database, within its retention, and only for keys within the actor's reach.
 
-use super::keys::{load_scopes, reach_condition};
+use super::keys::{find_key, load_scopes, reach_condition};
 use super::{Actor, Reach};
 use crate::model::{
     ChartWindow, KeyInsight, KeyStatus, KeyStillPresented, ManagementScope, OutcomeBucket, OutcomeCount,
@@ -31,11 +31,7 @@ fn refused_codes() -> impl Iterator<Item = &'static str> {
 /// which of its custom scopes its verifications asked for.
 pub async fn key_insight(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<KeyInsight, ServiceError> {
     actor.require(ManagementScope::ApiKeysRead)?;
-    let key = api_key::Entity::find_by_id(key_id)
-        .filter(reach_condition(actor.organization_id(), actor.reach()))
-        .one(&core.db)
-        .await?
-        .ok_or(ServiceError::NotFound("API key"))?;
+    let key = find_key(&core.db, actor, key_id).await?;
     let log_days = core.verifications.days();
     if log_days == 0 {
         return Ok(KeyInsight::default());

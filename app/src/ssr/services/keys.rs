@@ -842,7 +842,11 @@ fn digests(key: &api_key::Model) -> impl Iterator<Item = &str> {
 }
 
 /// A key the actor can reach; one it cannot is not found, whether or not it exists.
-async fn find_key(db: &impl ConnectionTrait, actor: &dyn Actor, key_id: Uuid) -> Result<api_key::Model, ServiceError> {
+pub(crate) async fn find_key(
+    db: &impl ConnectionTrait,
+    actor: &dyn Actor,
+    key_id: Uuid,
+) -> Result<api_key::Model, ServiceError> {
     api_key::Entity::find_by_id(key_id)
         .filter(reach_condition(actor.organization_id(), actor.reach()))
         .one(db)
