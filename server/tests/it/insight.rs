@@ -230,7 +230,7 @@ async fn stale_keys_are_filtered_and_disabled_at_once_in_one_transaction() {
         (stored_status(&s, own).await, stored_status(&s, fresh_unused).await),
         ("active".into(), "active".into())
     );
-    let done = keys::disable_many(&s.core, &developer, &[own]).await.expect("their own");
+    let done = keys::disable_many(&s.core, &developer, &[own, own]).await.expect("their own, named twice");
     assert_eq!(done.disabled, [own]);
 }
 

@@ -347,7 +347,9 @@ pub async fn disable_many(core: &Core, actor: &dyn Actor, key_ids: &[Uuid]) -> R
         .filter(reach_condition(actor.organization_id(), actor.reach()))
         .all(&txn)
         .await?;
-    if keys.len() != key_ids.len() {
+    // Each id named must be a key within reach (an id named twice is one key).
+    let named: std::collections::HashSet<&Uuid> = key_ids.iter().collect();
+    if keys.len() != named.len() {
         return Err(ServiceError::NotFound("API key"));
     }
     for key in &keys {
