@@ -242,6 +242,8 @@ async fn a_cross_site_request_changes_nothing_and_signs_no_one_in_or_out() {
         let rename = [("id", id.as_str()), ("name", "renamed cross-site"), ("expiration", "never")];
         let edit = post_form(&s, "edit_key", Some(&cookie), headers, &rename).await;
         assert_eq!(edit.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        let bulk = post_form(&s, "disable_keys", Some(&cookie), headers, &[("key_ids[0]", &id)]).await;
+        assert_eq!(bulk.status(), StatusCode::FORBIDDEN, "{headers:?}");
         let sign_out = post_form(&s, "sign_out", Some(&cookie), headers, &[]).await;
         assert_eq!(sign_out.status(), StatusCode::FORBIDDEN, "{headers:?}");
         let credentials = [("email", "ada@acme.test"), ("password", PASSWORD)];
@@ -249,7 +251,7 @@ async fn a_cross_site_request_changes_nothing_and_signs_no_one_in_or_out() {
         assert_eq!(sign_in.status(), StatusCode::FORBIDDEN, "{headers:?}");
         assert!(sign_in.headers().get("set-cookie").is_none(), "a forced sign-in set a cookie");
     }
-    assert_eq!(code(&s.verify(&token).await), "VALID", "the key was revoked");
+    assert_eq!(code(&s.verify(&token).await), "VALID", "the key was revoked or disabled");
     let stored_name = stored(&s, id.parse().expect("id")).await.map(|k| k.name);
     assert_eq!(stored_name.as_deref(), Some("target"), "the key was renamed");
     let session_token = cookie.trim_start_matches("kw_session=");
