@@ -10,6 +10,8 @@ TOOLS ?= $(HOME)/.local/share/keyward-tools
 CARGO_LEPTOS_VERSION := 0.3.10
 BINARYEN_VERSION := 132.0.0
 SCHEMATHESIS_VERSION := 4.32.5
+# The receivers' side of webhook signatures, checked independently of Keyward's own code.
+STANDARD_WEBHOOKS_VERSION := 1.1.0
 # wasm-bindgen-cli must match the wasm-bindgen library pinned in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
 export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
@@ -62,8 +64,10 @@ test: test-rust test-e2e test-api
 # TEST_ARGS go to the test runner, e.g. TEST_ARGS=--include-ignored where PostgreSQL and Redis answer.
 TEST_ARGS ?=
 TEST_CRATES := -p app --features app/test-support -p keyward --tests --examples
-test-rust:
-	cargo test --locked $(TEST_CRATES) -- $(TEST_ARGS)
+# KEYWARD_TEST_PYTHON: a Python with the `standardwebhooks` package, which checks the signatures of
+# the webhooks the tests receive.
+test-rust: $(TOOLS)/venv/.standardwebhooks-$(STANDARD_WEBHOOKS_VERSION)
+	KEYWARD_TEST_PYTHON=$(TOOLS)/venv/bin/python cargo test --locked $(TEST_CRATES) -- $(TEST_ARGS)
 
 # Playwright and Schemathesis run against the server the Rust tests build (target/debug/keyward:
 # the same source, reading the same Leptos.toml), with the site's front end as cargo-leptos builds
@@ -142,11 +146,17 @@ $(TOOLS)/bin/wasm-bindgen-$(WASM_BINDGEN_VERSION):
 $(TOOLS)/node_modules/.bin/wasm-opt:
 	npm install --prefix $(TOOLS) --no-audit --no-fund binaryen@$(BINARYEN_VERSION)
 
-# Schemathesis (Python) in its own virtual environment, at the pinned version.
-$(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION):
-	@[ -x $(TOOLS)/venv/bin/python ] || python3 -m venv $(TOOLS)/venv 2>/dev/null || { \
+# Python tools in their own virtual environment, at pinned versions.
+$(TOOLS)/venv/bin/python:
+	@python3 -m venv $(TOOLS)/venv 2>/dev/null || { \
 		rm -rf $(TOOLS)/venv; $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; \
 		python3 -m venv $(TOOLS)/venv; }
+
+$(TOOLS)/venv/.standardwebhooks-$(STANDARD_WEBHOOKS_VERSION): | $(TOOLS)/venv/bin/python
+	$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check standardwebhooks==$(STANDARD_WEBHOOKS_VERSION)
+	@touch $@
+
+$(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION): | $(TOOLS)/venv/bin/python
 	@if ! $(TOOLS)/venv/bin/schemathesis --version 2>/dev/null | grep -qF " $(SCHEMATHESIS_VERSION)"; then \
 		$(TOOLS)/venv/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION); \
 	fi

@@ -39,7 +39,7 @@ KEYWARD_OWNER_PASSWORD="$owner_password" "$bin" create-owner \
   || { cat "$data/create-owner.log"; exit 1; }
 
 # The API only: no site build's hash.txt is needed beside the binary.
-LEPTOS_HASH_FILES=false KEYWARD_LISTEN="127.0.0.1:$port" "$bin" >"$data/server.log" 2>&1 &
+LEPTOS_HASH_FILES=false KEYWARD_WEBHOOK_ALLOW_PRIVATE=true KEYWARD_LISTEN="127.0.0.1:$port" "$bin" >"$data/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do
   curl -fs "$base/healthz" >/dev/null && break
@@ -92,6 +92,15 @@ done
 # stateful phase here to run in.)
 # --generation-with-security-parameters=false: the key above goes with every request, instead of
 # fuzzed X-API-Key headers that would only be 401; ignored_auth still sends requests without a key.
+# Webhook endpoints too, one each, on a loopback port nothing listens on (this server allows private
+# destinations, so that no fuzzed event leaves the machine).
+for operation in "GET /api/v1/webhooks/{id}" "PATCH /api/v1/webhooks/{id}" "DELETE /api/v1/webhooks/{id}" \
+  "POST /api/v1/webhooks/{id}/rotate-secret" "POST /api/v1/webhooks/{id}/test" "GET /api/v1/webhooks/{id}/deliveries"; do
+  id=$(api "$base/api/v1/webhooks" -d '{"url": "http://127.0.0.1:9/hooks", "events": ["key.revoked"]}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["endpoint"]["id"])')
+  printf '[[operations]]\ninclude-name = "%s"\nparameters = { "path.id" = "%s" }\n\n' "$operation" "$id" >>"$config"
+done
+
 cd "$data"
 status=0
 timeout 600 "$schemathesis" --config-file="$config" run "$base/api/v1/openapi.json" \

@@ -61,6 +61,8 @@ export default defineConfig({
       KEYWARD_LOG: "info",
       // Usage reaches the dashboard within a second, so the usage spec need not wait long.
       KEYWARD_USAGE_FLUSH_SECS: "1",
+      // The webhooks spec's receiver listens on loopback.
+      KEYWARD_WEBHOOK_ALLOW_PRIVATE: "true",
     },
   },
 });

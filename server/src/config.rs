@@ -103,6 +103,23 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// The server's secret key, 64 hexadecimal characters (`openssl rand -hex 32`). Webhook
+    /// signing secrets are derived from it, so none is stored in the database. Every instance
+    /// must have the same one. Without it, the key in KEYWARD_SECRET_KEY_FILE is used, made there
+    /// on first start.
+    #[arg(long, env = "KEYWARD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+
+    /// Where the server's secret key is kept when KEYWARD_SECRET_KEY is not set. Defaults to
+    /// `secret.key` beside the SQLite database, or `data/secret.key` with PostgreSQL.
+    #[arg(long, env = "KEYWARD_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
+
+    /// Send webhooks to loopback, private and link-local addresses too (receivers on your own
+    /// network, or tests). Off, such destinations are refused at registration and at delivery.
+    #[arg(long, env = "KEYWARD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
+
     /// The Leptos site settings file.
     #[arg(long, env = "KEYWARD_LEPTOS_TOML", default_value = "Leptos.toml")]
     pub leptos_toml: String,
@@ -121,6 +138,31 @@ const LIFETIME: &str = "KEYWARD_SESSION_LIFETIME";
 const IDLE_TIMEOUT: &str = "KEYWARD_SESSION_IDLE_TIMEOUT";
 
 impl Config {
+    /// The server's secret key, from KEYWARD_SECRET_KEY or its file; the refusal names the setting.
+    pub fn server_secret(&self) -> Result<app::ssr::webhook_signing::ServerSecret, String> {
+        use app::ssr::webhook_signing::ServerSecret;
+        match &self.secret_key {
+            Some(hex) => ServerSecret::from_hex(hex).map_err(|e| format!("KEYWARD_SECRET_KEY: {e}")),
+            None => ServerSecret::load_or_create(&self.secret_key_path())
+                .map_err(|e| format!("KEYWARD_SECRET_KEY_FILE: {e}")),
+        }
+    }
+
+    /// The secret key file: as set, or beside the SQLite database, or `data/secret.key`.
+    pub fn secret_key_path(&self) -> std::path::PathBuf {
+        if let Some(path) = &self.secret_key_file {
+            return path.clone();
+        }
+        let url = &self.common.database_url;
+        let sqlite_file = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"));
+        match sqlite_file.map(|path| path.split('?').next().unwrap_or_default()) {
+            Some(file) if !file.is_empty() && !file.starts_with(':') => {
+                std::path::Path::new(file).with_file_name("secret.key")
+            }
+            _ => std::path::PathBuf::from("data/secret.key"),
+        }
+    }
+
     pub fn usage_flush_interval(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.usage_flush_secs)
     }
@@ -254,6 +296,18 @@ mod tests {
         let config = serve(&["--session-lifetime", "12h", "--session-idle-timeout", "30m"]).expect("flags");
         let policy = config.session_policy().expect("a valid policy");
         assert_eq!((policy.absolute(), policy.idle()), (Duration::hours(12), Duration::minutes(30)));
+    }
+
+    #[test]
+    fn the_secret_key_file_sits_beside_the_sqlite_database_unless_set() {
+        let at = |args: &[&str]| serve(args).expect("parses").secret_key_path();
+        let sqlite = at(&["--database-url", "sqlite:///srv/keyward/keyward.db?mode=rwc"]);
+        assert_eq!(sqlite, std::path::PathBuf::from("/srv/keyward/secret.key"));
+        assert_eq!(at(&["--database-url", "postgres://db/keyward"]), std::path::PathBuf::from("data/secret.key"));
+        let set = at(&["--database-url", "postgres://db/keyward", "--secret-key-file", "/run/keys/keyward"]);
+        assert_eq!(set, std::path::PathBuf::from("/run/keys/keyward"));
+        let refused = serve(&["--secret-key", "not-hex"]).expect("parses").server_secret().expect_err("malformed");
+        assert!(refused.starts_with("KEYWARD_SECRET_KEY:") && !refused.contains("not-hex"), "{refused}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod router;
 pub mod security;
 pub mod tasks;
 pub mod telemetry;
+pub mod webhooks;
 
 /// For the server binary, its tests and benchmarks alike (see the workspace's Cargo.toml for why).
 #[global_allocator]

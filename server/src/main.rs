@@ -3,6 +3,7 @@
 
 use app::model::SetupForm;
 use app::ssr::rate_limit::{RateLimiter, SharedWindows};
+use app::ssr::services::webhooks::{self, WebhookSettings};
 use app::ssr::services::{Client, auth};
 use app::ssr::verification_log::VerificationLog;
 use app::ssr::{AppState, Core, db, invalidation};
@@ -14,6 +15,9 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 type Failure = Box<dyn std::error::Error>;
+
+/// How often each instance looks for due webhook deliveries.
+const WEBHOOKS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -62,9 +66,14 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let db = db::connect_and_migrate(&config.common.database_url).await?;
     tracing::info!(backend = ?db.get_database_backend(), "database ready, migrations applied");
 
+    let secret = config.server_secret()?;
+    webhooks::adopt_server_secret(&db, &secret).await.map_err(|e| e.to_string())?;
+    let allow_private = config.webhook_allow_private;
+    let sender = keyward::webhooks::Sender::new(allow_private)?;
     let mut core = Core::new(db)
         .with_session_policy(sessions)
-        .with_verification_log(VerificationLog::keeping(config.verification_log_days));
+        .with_verification_log(VerificationLog::keeping(config.verification_log_days))
+        .with_webhooks(WebhookSettings { secret, allow_private });
     if let Some(url) = &config.redis_url {
         let shared = SharedWindows::connect(url).await.map_err(|e| format!("REDIS_URL: cannot reach Redis: {e}"))?;
         core = core.with_limiter(RateLimiter::shared(shared));
@@ -76,7 +85,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped.clone());
-    let purger = tasks::spawn_session_purge(core.clone(), tasks::SESSION_PURGE_EVERY, stopped);
+    let purger = tasks::spawn_session_purge(core.clone(), tasks::SESSION_PURGE_EVERY, stopped.clone());
+    let deliverer = keyward::webhooks::spawn_delivery(core.clone(), sender, WEBHOOKS_EVERY, stopped);
     let proxies = security::parse_trusted_proxies(&config.trusted_proxies)?;
     let site = security::Site::new(config.public_url.as_deref(), addr, proxies, config.secure_cookies)?;
     tracing::info!(origin = %site.origin, trusted_proxies = site.trusted_proxies.len(), "browser requests must come from this origin");
@@ -94,6 +104,9 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     if let Err(e) = purger.await {
         tracing::error!(error = %e, "session purge task failed");
+    }
+    if let Err(e) = deliverer.await {
+        tracing::error!(error = %e, "webhook delivery task failed");
     }
     if let Some(task) = listener_task {
         task.abort();

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod members;
 pub mod organization;
 pub mod projects;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 mod context;

@@ -60,6 +60,14 @@ pub enum AuditAction {
     ProjectScopeDefined,
     #[strum(serialize = "project.scope_removed")]
     ProjectScopeRemoved,
+    #[strum(serialize = "webhook.created")]
+    WebhookCreated,
+    #[strum(serialize = "webhook.changed")]
+    WebhookChanged,
+    #[strum(serialize = "webhook.secret_rotated")]
+    WebhookSecretRotated,
+    #[strum(serialize = "webhook.deleted")]
+    WebhookDeleted,
 }
 
 impl AuditAction {
@@ -95,6 +103,10 @@ impl AuditAction {
             Self::ProjectRestored => "Project restored",
             Self::ProjectScopeDefined => "Project scope defined",
             Self::ProjectScopeRemoved => "Project scope removed",
+            Self::WebhookCreated => "Webhook endpoint added",
+            Self::WebhookChanged => "Webhook endpoint changed",
+            Self::WebhookSecretRotated => "Webhook signing secret rotated",
+            Self::WebhookDeleted => "Webhook endpoint deleted",
         }
     }
 

@@ -24,6 +24,7 @@ mod text;
 pub mod token;
 mod usage;
 mod verification;
+mod webhook;
 
 pub use account::{OrganizationChoice, PasswordChange, SessionView, describe_user_agent};
 pub use audit::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, MemberRef};
@@ -49,7 +50,7 @@ pub use outline::{KeyOutline, SiteOrigin, day_in_words, verify_command};
 pub use permission::Permission;
 pub use plan::Plan;
 pub use project::{CustomScope, Project, ProjectOverview, project_name};
-pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, PAGE_SIZES};
+pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, PAGE_SIZES, page_and_size};
 pub use role::Role;
 pub use scope::{ManagementScope, Scope, ScopePreset, ScopeSet};
 pub use session::SessionInfo;
@@ -57,3 +58,7 @@ pub use setup::{MIN_PASSWORD_CHARS, SetupForm, normalize_email, validate_new_pas
 pub use text::{grouped, organization_name, plain_text};
 pub use usage::{HourlyUsage, UsageHistory};
 pub use verification::{KeyRejection, VerificationPage, VerificationRecord, VerifyCode};
+pub use webhook::{
+    DeliveryPage, DeliveryStatus, EndpointOverview, EndpointWithSecret, MAX_WEBHOOK_ENDPOINTS, MAX_WEBHOOK_URL_CHARS,
+    WebhookDelivery, WebhookEndpoint, WebhookEvent, webhook_events,
+};

@@ -69,6 +69,8 @@ impl Permission {
             ManagementScope::ApiKeysManageAll => Self::ApiKeysManageAll,
             ManagementScope::AuditRead => Self::AuditRead,
             ManagementScope::AuditExport => Self::AuditExport,
+            // Webhooks send the organization's events elsewhere: its settings, owners' and admins'.
+            ManagementScope::WebhooksManage => Self::SettingsManage,
             // Reading keys, figures and the organization, and verifying keys: anyone who may read keys.
             ManagementScope::ApiKeysRead
             | ManagementScope::ApiKeysVerify

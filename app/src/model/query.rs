@@ -7,6 +7,20 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
+
+/// A page number and size as a list's URL or API gives them: page 1 or more, a size offered.
+/// Both are checked, so that a caller sees every refusal at once.
+pub fn page_and_size(page: u32, per_page: u32) -> Result<(u32, u32), super::FieldErrors> {
+    use super::{AllValid, FieldError};
+    (
+        (page >= 1).then_some(page).ok_or_else(|| FieldError::new("page", "must be 1 or more")),
+        PAGE_SIZES
+            .contains(&per_page)
+            .then_some(per_page)
+            .ok_or_else(|| FieldError::new("per_page", "must be 10, 25, 50 or 100")),
+    )
+        .all_valid()
+}
 const DEFAULT_PAGE_SIZE: u32 = 25;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -97,6 +97,8 @@ pub enum ManagementScope {
     OrganizationRead,
     #[strum(serialize = "billing.read")]
     BillingRead,
+    #[strum(serialize = "webhooks.manage")]
+    WebhooksManage,
 }
 
 impl ManagementScope {
@@ -118,6 +120,7 @@ impl ManagementScope {
             Self::ProjectsRead | Self::StatsRead => "Projects and usage",
             Self::AuditRead | Self::AuditExport => "Audit log",
             Self::MembersRead | Self::OrganizationRead | Self::BillingRead => "Organization",
+            Self::WebhooksManage => "Webhooks",
         }
     }
 
@@ -138,6 +141,7 @@ impl ManagementScope {
             Self::MembersRead => "View members",
             Self::OrganizationRead => "View the organization",
             Self::BillingRead => "View the plan",
+            Self::WebhooksManage => "Add, change and delete webhook endpoints; see and resend deliveries",
         }
     }
 

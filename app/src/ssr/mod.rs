@@ -19,6 +19,7 @@ pub mod test_support;
 pub mod throttle;
 pub mod usage;
 pub mod verification_log;
+pub mod webhook_signing;
 
 pub use error::ServiceError;
 

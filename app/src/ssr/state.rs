@@ -3,6 +3,7 @@ use super::credits::CreditLedger;
 use super::db::FrequentWrites;
 use super::rate_limit::RateLimiter;
 use super::services::auth::SessionPolicy;
+use super::services::webhooks::WebhookSettings;
 use super::throttle::{KeyFailureLimit, SignInThrottle};
 use super::usage::UsageMeter;
 use super::verification_log::VerificationLog;
@@ -35,6 +36,8 @@ pub struct Core {
     pub sessions: SessionPolicy,
     /// Where the log's batches and credit spends are written.
     pub frequent_writes: FrequentWrites,
+    /// How webhooks are signed and where they may be sent.
+    pub webhooks: WebhookSettings,
 }
 
 impl Core {
@@ -52,6 +55,7 @@ impl Core {
             key_failures: KeyFailureLimit::default(),
             sessions: SessionPolicy::default(),
             frequent_writes,
+            webhooks: WebhookSettings::default(),
         }
     }
 
@@ -63,6 +67,11 @@ impl Core {
     /// With session lifetimes other than the defaults (the operator's settings).
     pub fn with_session_policy(self, sessions: SessionPolicy) -> Self {
         Self { sessions, ..self }
+    }
+
+    /// With the operator's secret key and webhook destinations.
+    pub fn with_webhooks(self, webhooks: WebhookSettings) -> Self {
+        Self { webhooks, ..self }
     }
 
     /// With the operator's retention for the verification log (0: off).

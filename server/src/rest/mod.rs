@@ -6,6 +6,7 @@ pub mod extract;
 mod insight;
 mod keys;
 pub mod problem;
+mod webhooks;
 
 use app::model::{AllValid, Scope, caller_ip, verification_cost};
 use app::ssr::rate_limit::RateState;
@@ -51,6 +52,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/projects/{id}/traffic", get(insight::project_traffic))
         .route("/api/v1/stats/summary", get(keys::stats))
         .route("/api/v1/audit", get(audit::list))
+        .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::register))
+        .route("/api/v1/webhooks/{id}", get(webhooks::get).patch(webhooks::edit).delete(webhooks::delete))
+        .route("/api/v1/webhooks/{id}/rotate-secret", post(webhooks::rotate_secret))
+        .route("/api/v1/webhooks/{id}/test", post(webhooks::send_test))
+        .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route("/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(webhooks::resend))
         .route_layer(middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
@@ -143,14 +150,17 @@ async fn verify(
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
         keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list,
-        insight::needs_attention, insight::key_insight, insight::bulk_disable, insight::project_traffic),
+        insight::needs_attention, insight::key_insight, insight::bulk_disable, insight::project_traffic,
+        webhooks::list, webhooks::register, webhooks::get, webhooks::edit, webhooks::delete, webhooks::rotate_secret,
+        webhooks::send_test, webhooks::deliveries, webhooks::resend),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),
         (name = "keys", description = "Everything the dashboard's keys page does"),
         (name = "stats", description = "Usage figures"),
         (name = "insight", description = "What the verification log tells: keys to fix, scopes to narrow, traffic"),
-        (name = "audit", description = "Who changed what, when, from where")),
+        (name = "audit", description = "Who changed what, when, from where"),
+        (name = "webhooks", description = "Events out: endpoints, signed deliveries (Standard Webhooks), resends")),
 )]
 pub struct ApiDoc;
 

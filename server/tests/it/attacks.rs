@@ -194,7 +194,7 @@ fn keyward_help_never_prints_the_database_or_redis_password() {
 }
 
 /// The site's root (`http://127.0.0.1:<port>`).
-fn root(s: &Server) -> &str {
+pub(crate) fn root(s: &Server) -> &str {
     s.base.trim_end_matches("/api/v1")
 }
 
@@ -206,7 +206,7 @@ async fn owners_session(s: &Server) -> String {
 
 /// Posts a form to a server function as a browser on `origin` would (`None`: a browser that sends
 /// no Origin, or a script).
-async fn post_form(
+pub(crate) async fn post_form(
     s: &Server,
     function: &str,
     cookie: Option<&str>,
@@ -244,6 +244,10 @@ async fn a_cross_site_request_changes_nothing_and_signs_no_one_in_or_out() {
         assert_eq!(edit.status(), StatusCode::FORBIDDEN, "{headers:?}");
         let bulk = post_form(&s, "disable_keys", Some(&cookie), headers, &[("key_ids[0]", &id)]).await;
         assert_eq!(bulk.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        // An endpoint registered cross-site would receive every event of the organization.
+        let hook = [("url", "https://1.1.1.1/exfiltrate"), ("events[0]", "key.created")];
+        let webhook = post_form(&s, "register_webhook", Some(&cookie), headers, &hook).await;
+        assert_eq!(webhook.status(), StatusCode::FORBIDDEN, "{headers:?}");
         let sign_out = post_form(&s, "sign_out", Some(&cookie), headers, &[]).await;
         assert_eq!(sign_out.status(), StatusCode::FORBIDDEN, "{headers:?}");
         let credentials = [("email", "ada@acme.test"), ("password", PASSWORD)];
@@ -252,6 +256,8 @@ async fn a_cross_site_request_changes_nothing_and_signs_no_one_in_or_out() {
         assert!(sign_in.headers().get("set-cookie").is_none(), "a forced sign-in set a cookie");
     }
     assert_eq!(code(&s.verify(&token).await), "VALID", "the key was revoked or disabled");
+    let (_, endpoints) = s.get("/webhooks", &s.admin).await;
+    assert_eq!(endpoints, serde_json::json!([]), "an endpoint was registered cross-site");
     let stored_name = stored(&s, id.parse().expect("id")).await.map(|k| k.name);
     assert_eq!(stored_name.as_deref(), Some("target"), "the key was renamed");
     let session_token = cookie.trim_start_matches("kw_session=");

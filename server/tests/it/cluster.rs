@@ -49,6 +49,8 @@ impl Instance {
             .env("LEPTOS_HASH_FILES", "false")
             .env_remove("REDIS_URL")
             .env_remove("KEYWARD_METRICS_TOKEN")
+            // Every instance of a cluster has the same secret key (its webhooks' signatures).
+            .env("KEYWARD_SECRET_KEY", "5eed".repeat(16))
             .stdout(log);
         for (name, value) in settings {
             command.env(name, value);

@@ -7,3 +7,4 @@ mod cluster;
 mod dashboard;
 mod insight;
 mod server_fns;
+mod webhooks;

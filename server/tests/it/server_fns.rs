@@ -6,8 +6,9 @@ use crate::api::{Server, start};
 use app::model::Role;
 use app::ssr::entities::{
     api_key, audit_event, invitation, key_rotation, membership, organization, project, project_scope, session, user,
+    webhook_delivery, webhook_endpoint,
 };
-use app::ssr::services::{Client, auth, members};
+use app::ssr::services::{Client, auth, members, webhooks};
 use app::ssr::test_support::{PASSWORD, member};
 use reqwest::StatusCode;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -37,7 +38,7 @@ const BAD_NAMES: &[&str] = &["a\u{0}b", "evil\u{202e}gpj.exe", "   "];
 /// Everything stored that a server function could change, as one comparable text.
 async fn everything(db: &DatabaseConnection) -> String {
     format!(
-        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\naudit {} sessions {}",
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\naudit {} sessions {}",
         api_key::Entity::find().all(db).await.expect("keys"),
         key_rotation::Entity::find().all(db).await.expect("rotations"),
         project::Entity::find().all(db).await.expect("projects"),
@@ -46,6 +47,8 @@ async fn everything(db: &DatabaseConnection) -> String {
         invitation::Entity::find().all(db).await.expect("invitations"),
         organization::Entity::find().all(db).await.expect("organizations"),
         user::Entity::find().all(db).await.expect("users"),
+        webhook_endpoint::Entity::find().all(db).await.expect("webhook endpoints"),
+        webhook_delivery::Entity::find().all(db).await.expect("webhook deliveries"),
         audit_event::Entity::find().count(db).await.expect("audit"),
         session::Entity::find().count(db).await.expect("sessions"),
     )
@@ -111,6 +114,10 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
     let date = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
     let long_description = "x".repeat(501);
     let big_meta = format!("{{\"b\":\"{}\"}}", "x".repeat(16 * 1024));
+    let hook = "https://1.1.1.1/hooks";
+    let endpoint = webhooks::register(&s.core, &s.owner, hook, &["key.revoked".to_owned()]).await.expect("endpoint");
+    let endpoint_id = endpoint.endpoint.id.to_string();
+    let delivery = webhooks::send_test(&s.core, &s.owner, endpoint.endpoint.id).await.expect("a delivery").id;
 
     let functions: Vec<(&str, Vec<Arg>)> = vec![
         (
@@ -192,6 +199,27 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
             vec![
                 required("id", &key, NOT_AN_ID),
                 optional("ip_allowlist", "10.0.0.0/8\n2001:db8::/32", &["10.0.0.300", "fe80::/129", "anywhere"]),
+            ],
+        ),
+        (
+            "register_webhook",
+            vec![
+                required("url", hook, &["ftp://1.1.1.1/", "", "http://127.0.0.1:9/", "http://169.254.169.254/"]),
+                optional("events[0]", "key.created", &["key.exploded", "webhook.test", ""]),
+            ],
+        ),
+        (
+            "set_webhook_enabled",
+            vec![required("endpoint_id", &endpoint_id, NOT_AN_ID), required("enabled", "false", &["maybe", ""])],
+        ),
+        ("rotate_webhook_secret", vec![required("endpoint_id", &endpoint_id, NOT_AN_ID)]),
+        ("send_webhook_test", vec![required("endpoint_id", &endpoint_id, NOT_AN_ID)]),
+        ("delete_webhook", vec![required("endpoint_id", &endpoint_id, NOT_AN_ID)]),
+        (
+            "resend_webhook_delivery",
+            vec![
+                required("endpoint_id", &endpoint_id, NOT_AN_ID),
+                required("delivery_id", &delivery, &["msg_nope", "", "msg_00000000000000000000000000000000"]),
             ],
         ),
         ("switch_organization", vec![required("organization_id", s.owner.organization_id, NOT_AN_ID)]),

@@ -11,5 +11,8 @@ pub mod membership;
 pub mod organization;
 pub mod project;
 pub mod project_scope;
+pub mod server_secret_fingerprint;
 pub mod session;
 pub mod user;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;

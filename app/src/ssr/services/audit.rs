@@ -1,7 +1,9 @@
 //! The audit log: recording a change (inside the change's own transaction) and reading it back.
 
 use super::Actor;
-use crate::model::{AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, ManagementScope, MemberRef};
+use crate::model::{
+    AuditAction, AuditActor, AuditEntry, AuditPage, AuditQuery, ManagementScope, MemberRef, WebhookEvent,
+};
 use crate::ssr::ServiceError;
 use crate::ssr::entities::{audit_event, membership, user};
 use chrono::{Days, NaiveTime, Utc};
@@ -9,7 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// A change about to be recorded.
@@ -53,9 +55,21 @@ impl Change {
     }
 }
 
-/// Appends `change` as done by `actor`. Pass the change's transaction, so that both land or neither.
+/// Appends `change` as done by `actor`, and the webhook event it raises, if any, to the outbox.
+/// Pass the change's transaction, so that all of it lands or none does.
 pub async fn record(db: &impl ConnectionTrait, actor: &dyn Actor, change: Change) -> Result<(), ServiceError> {
     let who = actor.audit_actor();
+    if let Some(event) = WebhookEvent::raised_by(change.action) {
+        let data = json!({
+            "organization_id": actor.organization_id(),
+            "target": { "kind": change.target_kind, "id": change.target_id, "name": change.target_name },
+            "actor": { "user_id": who.user_id, "key_id": who.key_id, "name": who.name },
+            "before": change.before,
+            "after": change.after,
+            "ip": actor.client_ip(),
+        });
+        super::webhooks::enqueue(db, actor.organization_id(), event, data).await?;
+    }
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(actor.organization_id()),

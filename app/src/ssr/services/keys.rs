@@ -8,9 +8,9 @@ use crate::model::token::KeyToken;
 use crate::model::{
     AllValid, ApiKey, AuditAction, BulkDisabled, CreatedKey, Credits, Environment, FieldError, HourlyUsage,
     KEY_META_MAX_BYTES, KeyCredits, KeyDetails, KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus,
-    ManagementScope, NewKey, PAGE_SIZES, RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet,
+    ManagementScope, NewKey, RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet,
     UsageHistory, VerificationPage, VerificationRecord, VerifyCode, external_id, grouped, ip_allowlist,
-    key_description,
+    key_description, page_and_size,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{
@@ -738,14 +738,7 @@ pub async fn verifications(
     per_page: u32,
 ) -> Result<VerificationPage, ServiceError> {
     actor.require(ManagementScope::ApiKeysRead)?;
-    let (page, per_page) = (
-        (page >= 1).then_some(page).ok_or_else(|| FieldError::new("page", "must be 1 or more")),
-        PAGE_SIZES
-            .contains(&per_page)
-            .then_some(per_page)
-            .ok_or_else(|| FieldError::new("per_page", "must be 10, 25, 50 or 100")),
-    )
-        .all_valid()?;
+    let (page, per_page) = page_and_size(page, per_page)?;
     let key = find_key(&core.db, actor, key_id).await?;
     let mut select = key_verification::Entity::find()
         .filter(key_verification::Column::KeyId.eq(key.id))

@@ -10,6 +10,7 @@ pub mod members;
 pub mod organizations;
 pub mod projects;
 pub mod verification;
+pub mod webhooks;
 
 pub use actor::{Actor, KeyCaller, Reach};
 pub use auth::{Client, Member, NewSession};
