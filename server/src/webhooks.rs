@@ -4,6 +4,7 @@
 //! address that is not public unless the operator allows it, checked when connecting.
 
 use app::ssr::Core;
+use app::ssr::services::reminders;
 use app::ssr::services::webhooks::{self, Attempt, DueDelivery, is_public};
 use chrono::{DateTime, Utc};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -176,15 +177,30 @@ pub async fn deliver_due(core: &Core, sender: &Sender) -> usize {
     attempted
 }
 
-/// Sends due deliveries every `every` until `stop` turns true; a round under way is finished
-/// first, so that nothing is left claimed and unrecorded by a graceful shutdown.
+/// How often each instance looks for keys to remind of their expiry.
+pub const REMINDERS_EVERY: Duration = Duration::from_secs(60);
+
+/// Sends due deliveries every `every`, and announces keys about to expire (or just expired) every
+/// [`REMINDERS_EVERY`], until `stop` turns true; a round under way is finished first, so that
+/// nothing is left claimed and unrecorded by a graceful shutdown.
 pub fn spawn_delivery(core: Core, sender: Sender, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut reminded: Option<std::time::Instant> = None;
         loop {
             tokio::select! {
-                _ = ticks.tick() => { deliver_due(&core, &sender).await; }
+                _ = ticks.tick() => {
+                    if reminded.is_none_or(|at| at.elapsed() >= REMINDERS_EVERY) {
+                        reminded = Some(std::time::Instant::now());
+                        match reminders::announce_expiries(&core, Utc::now()).await {
+                            Ok(0) => {}
+                            Ok(announced) => tracing::debug!(announced, "expiry reminders queued"),
+                            Err(e) => tracing::warn!(error = %e, "looking for keys about to expire failed; will retry"),
+                        }
+                    }
+                    deliver_due(&core, &sender).await;
+                }
                 _ = stop.changed() => break,
             }
         }

@@ -33,6 +33,14 @@ pub enum WebhookEvent {
     #[strum(serialize = "key.scopes_changed")]
     #[serde(rename = "key.scopes_changed")]
     KeyScopesChanged,
+    /// A week, and again a day, before an active key expires.
+    #[strum(serialize = "key.expiring")]
+    #[serde(rename = "key.expiring")]
+    KeyExpiring,
+    /// An active key reached its expiry.
+    #[strum(serialize = "key.expired")]
+    #[serde(rename = "key.expired")]
+    KeyExpired,
     #[strum(serialize = "member.invited")]
     #[serde(rename = "member.invited")]
     MemberInvited,

@@ -555,3 +555,56 @@ async fn the_dashboards_webhook_functions_refuse_a_developer_and_another_organiz
     assert_eq!((&listed[0]["id"], &listed[0]["enabled"]), (&json!(id), &json!(true)));
     assert!(deliveries_of(&s, endpoint).await.is_empty(), "no test event was queued");
 }
+
+#[tokio::test]
+async fn a_key_is_announced_a_week_and_a_day_before_it_expires_and_when_it_has_once_each() {
+    use app::ssr::services::reminders::announce_expiries;
+    let s = start_sending_webhooks_to_loopback().await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = register(&s, &receiver.url(), &["key.expiring", "key.expired"]).await;
+    let now = Utc::now();
+    let (soon, _) = s.key("expires soon", &[]).await;
+    s.set_expires(soon, now + Duration::days(3)).await;
+    for (name, expires_at, disabled) in [
+        ("expires next month", now + Duration::days(30), false),
+        ("expired long ago", now - Duration::days(3), false),
+        ("disabled", now + Duration::days(2), true),
+    ] {
+        let (id, _) = s.key(name, &[]).await;
+        s.set_expires(id, expires_at).await;
+        if disabled {
+            keys::disable(&s.core, &s.owner, id).await.expect("disabled");
+        }
+    }
+
+    // Two instances looking at once announce it once; looking again finds nothing new.
+    let (a, b) = tokio::join!(announce_expiries(&s.core, now), announce_expiries(&s.core, now));
+    assert_eq!(a.expect("looked") + b.expect("looked"), 1);
+    assert_eq!(announce_expiries(&s.core, now).await.expect("looked"), 0);
+    // A day before, then once it has expired.
+    assert_eq!(announce_expiries(&s.core, now + Duration::hours(49)).await.expect("looked"), 1);
+    assert_eq!(announce_expiries(&s.core, now + Duration::hours(50)).await.expect("looked"), 0);
+    assert_eq!(announce_expiries(&s.core, now + Duration::days(3) + Duration::minutes(1)).await.expect("looked"), 1);
+    // Given a new expiry date, it is announced again for it.
+    s.set_expires(soon, now + Duration::days(5)).await;
+    assert_eq!(announce_expiries(&s.core, now).await.expect("looked"), 1);
+
+    deliver_due(&s.core, &loopback_sender()).await;
+    let received = receiver.received();
+    let notices: Vec<(String, String)> = received
+        .iter()
+        .map(|r| {
+            let body = r.json();
+            assert_eq!(body["data"]["target"]["id"], json!(soon), "{body}");
+            (
+                body["type"].as_str().unwrap_or_default().to_owned(),
+                body["data"]["notice"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let mut notices = notices;
+    notices.sort();
+    let expected = [("key.expired", "expired"), ("key.expiring", "1d"), ("key.expiring", "7d"), ("key.expiring", "7d")];
+    assert_eq!(notices, expected.map(|(t, n)| (t.to_owned(), n.to_owned())));
+    assert!(received.iter().all(|r| standard_library_accepts(&secret, r)));
+}

@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod audit_event;
 pub mod installation;
 pub mod invitation;
+pub mod key_expiry_notice;
 pub mod key_rotation;
 pub mod key_usage;
 pub mod key_verification;

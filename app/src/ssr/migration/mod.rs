@@ -17,6 +17,7 @@ mod m20261127_000012_key_credits;
 mod m20261127_000013_key_ip_allowlist;
 mod m20261127_000014_verification_log;
 mod m20261127_000015_webhooks;
+mod m20261127_000016_key_expiry_notices;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000013_key_ip_allowlist::Migration),
             Box::new(m20261127_000014_verification_log::Migration),
             Box::new(m20261127_000015_webhooks::Migration),
+            Box::new(m20261127_000016_key_expiry_notices::Migration),
         ]
     }
 }

@@ -861,7 +861,7 @@ async fn find_key_to_change(
 }
 
 /// How the audit log names a key: as it reads on the keys page.
-fn target_name(key: &api_key::Model) -> String {
+pub(crate) fn target_name(key: &api_key::Model) -> String {
     format!("{} ({})", key.name, key.prefix)
 }
 

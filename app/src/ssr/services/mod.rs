@@ -9,6 +9,7 @@ pub mod keys;
 pub mod members;
 pub mod organizations;
 pub mod projects;
+pub mod reminders;
 pub mod verification;
 pub mod webhooks;
 
