@@ -1,6 +1,6 @@
 use crate::model::{
     ApiKey, AppError, BulkDisabled, CreatedKey, Environment, KeyDetails, KeyInsight, KeyPage, KeyQuery, KeyStats,
-    KeyStillPresented, RotatedKey, UsageHistory, VerificationPage,
+    NeedsAttention, RotatedKey, UsageHistory, VerificationPage,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -49,11 +49,12 @@ pub async fn get_key_insight(id: Uuid) -> Result<KeyInsight, AppError> {
     Ok(crate::ssr::services::insight::key_insight(&state.core, &member, id).await?)
 }
 
-/// Keys that no longer work and are still presented: the keys page's "Needs attention" panel.
-#[server(endpoint = "get_keys_still_presented")]
-pub async fn get_keys_still_presented() -> Result<Vec<KeyStillPresented>, AppError> {
+/// The keys page's "Needs attention" panel: keys that no longer work and are still presented,
+/// and keys that expire within a week.
+#[server(endpoint = "get_needs_attention")]
+pub async fn get_needs_attention() -> Result<NeedsAttention, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::insight::still_presented(&state.core, &member).await?)
+    Ok(crate::ssr::services::insight::needs_attention(&state.core, &member).await?)
 }
 
 /// Disables the keys ticked in the table, in one transaction. `key_ids` as the table's boxes send

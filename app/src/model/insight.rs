@@ -79,6 +79,51 @@ pub struct KeyStillPresented {
     pub refused: RefusedUse,
 }
 
+/// An active key that expires within a week, as the keys page's "Needs attention" panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct KeyExpiringSoon {
+    pub key_id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the keys page's "Needs attention" panel shows: keys still presented after they stopped
+/// working, and keys about to stop.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeedsAttention {
+    pub still_presented: Vec<KeyStillPresented>,
+    pub expiring: Vec<KeyExpiringSoon>,
+}
+
+impl NeedsAttention {
+    /// The days ahead within which an expiry needs attention.
+    pub const EXPIRING_WITHIN_DAYS: i64 = 7;
+
+    pub fn is_empty(&self) -> bool {
+        self.still_presented.is_empty() && self.expiring.is_empty()
+    }
+
+    /// The folded panel's line: ": 2 keys that no longer work are still presented; 1 expires within 7 days".
+    pub fn summary(&self) -> String {
+        let presented = match self.still_presented.len() {
+            0 => None,
+            1 => Some("1 key that no longer works is still presented".to_owned()),
+            n => Some(format!("{n} keys that no longer work are still presented")),
+        };
+        let days = Self::EXPIRING_WITHIN_DAYS;
+        let expiring = match (self.expiring.len(), presented.is_some()) {
+            (0, _) => None,
+            (1, true) => Some(format!("1 expires within {days} days")),
+            (1, false) => Some(format!("1 key expires within {days} days")),
+            (n, true) => Some(format!("{n} expire within {days} days")),
+            (n, false) => Some(format!("{n} keys expire within {days} days")),
+        };
+        format!(": {}", presented.into_iter().chain(expiring).collect::<Vec<_>>().join("; "))
+    }
+}
+
 /// A key's custom scopes beside those its verifications asked for, within the log's retention.
 /// Management scopes are left out: they serve the key's own API calls, which the verification log
 /// does not record, so their use cannot be told from it.
@@ -280,6 +325,28 @@ impl ProjectTraffic {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_attention_line_counts_both_kinds() {
+        use super::{KeyExpiringSoon, NeedsAttention};
+        let expiring = |n: usize| {
+            (0..n)
+                .map(|_| KeyExpiringSoon {
+                    key_id: uuid::Uuid::nil(),
+                    name: "k".into(),
+                    prefix: "kw_live_x".into(),
+                    expires_at: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+                })
+                .collect()
+        };
+        let only_expiring = NeedsAttention { still_presented: Vec::new(), expiring: expiring(1) };
+        assert_eq!(only_expiring.summary(), ": 1 key expires within 7 days");
+        assert_eq!(
+            NeedsAttention { expiring: expiring(3), ..Default::default() }.summary(),
+            ": 3 keys expire within 7 days"
+        );
+        assert!(NeedsAttention::default().is_empty() && !only_expiring.is_empty());
+    }
+
     use super::*;
 
     #[test]

@@ -34,8 +34,8 @@ pub use credits::{
 };
 pub use error::{AllValid, AppError, FieldError, FieldErrors, UNREAD_ARGUMENTS, capitalize};
 pub use insight::{
-    BulkDisabled, ChartWindow, KeyInsight, KeyStillPresented, OutcomeBucket, OutcomeCount, ProjectTraffic, RefusedUse,
-    ScopeUse, Staleness, TopKey, key_ids, parse_key_ids,
+    BulkDisabled, ChartWindow, KeyExpiringSoon, KeyInsight, KeyStillPresented, NeedsAttention, OutcomeBucket,
+    OutcomeCount, ProjectTraffic, RefusedUse, ScopeUse, Staleness, TopKey, key_ids, parse_key_ids,
 };
 pub use key::{
     ApiKey, CreatedKey, Environment, KEY_META_MAX_BYTES, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation,

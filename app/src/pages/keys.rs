@@ -1,15 +1,15 @@
-use crate::api::keys::{get_key_stats, get_keys_still_presented, list_keys};
+use crate::api::keys::{get_key_stats, get_needs_attention, list_keys};
 use crate::api::projects::list_projects;
 use crate::components::keys::{
     CREATE_DIALOG, CREATE_WITHOUT_SCRIPT, ColumnPicker, CreateKeyDialog, EmptyKeys, KeysTable, RevokeDialog,
     ShownColumns, StatsBar, TokenDialog, TokenReveal, keys_url,
 };
 use crate::components::{
-    ErrorMessage, RelativeTime, RequireSession, StatusBadge, after, current_member, provide_key_actions,
-    use_key_actions,
+    ErrorMessage, RelativeTime, RequireSession, StatusBadge, after, current_member, format_time, iso_time,
+    provide_key_actions, use_key_actions,
 };
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, KeyStillPresented,
+    ApiKey, AppError, CreatedKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, NeedsAttention,
     PAGE_SIZES, Permission, Project, Staleness, grouped,
 };
 use leptos::prelude::*;
@@ -29,8 +29,8 @@ struct KeysData {
     keys: Resource<Result<KeyPage, AppError>>,
     stats: Resource<Result<KeyStats, AppError>>,
     projects: Resource<Result<Vec<Project>, AppError>>,
-    /// Keys that no longer work and are still presented.
-    still_presented: Resource<Result<Vec<KeyStillPresented>, AppError>>,
+    /// Keys that no longer work and are still presented, and keys about to expire.
+    attention: Resource<Result<NeedsAttention, AppError>>,
     /// The answer to the create form sent without JavaScript, when this page is that answer.
     sent: Resource<Option<Result<CreatedKey, AppError>>>,
     /// At `/keys/new`: the create form is open as the page loads.
@@ -51,7 +51,7 @@ pub fn KeysPage() -> impl IntoView {
     let keys = Resource::new(move || (query.get(), actions.version()), |(q, _)| list_keys(q));
     let stats = Resource::new(move || actions.version(), |_| get_key_stats());
     let projects = Resource::new(|| (), |_| list_projects());
-    let still_presented = Resource::new(move || actions.version(), |_| get_keys_still_presented());
+    let attention = Resource::new(move || actions.version(), |_| get_needs_attention());
     // A resource, so that the browser hydrates the page with the answer the server rendered.
     let sent = Resource::new(
         || (),
@@ -61,7 +61,7 @@ pub fn KeysPage() -> impl IntoView {
         },
     );
     let create_asked = use_location().pathname.with_untracked(|path| path == CREATE_WITHOUT_SCRIPT);
-    let data = KeysData { query, set_query, keys, stats, projects, still_presented, sent, create_asked };
+    let data = KeysData { query, set_query, keys, stats, projects, attention, sent, create_asked };
     view! {
         <Title text="API Keys" />
         <RequireSession>
@@ -85,7 +85,7 @@ fn use_key_query() -> (Memo<KeyQuery>, Callback<KeyQuery>) {
 #[component]
 fn KeysView(data: KeysData) -> impl IntoView {
     let actions = use_key_actions();
-    let KeysData { query, set_query, keys, stats, projects, still_presented, sent, create_asked } = data;
+    let KeysData { query, set_query, keys, stats, projects, attention, sent, create_asked } = data;
 
     let create_open = RwSignal::new(false);
     let revoke_target = RwSignal::new(None::<ApiKey>);
@@ -134,7 +134,7 @@ fn KeysView(data: KeysData) -> impl IntoView {
         </Transition>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                still_presented.await.ok().filter(|keys| !keys.is_empty()).map(|keys| view! { <NeedsAttention keys /> })
+                attention.await.ok().filter(|found| !found.is_empty()).map(|found| view! { <AttentionPanel found /> })
             })}
         </Transition>
 
@@ -244,34 +244,51 @@ fn BulkDisable() -> impl IntoView {
     }
 }
 
-/// Keys that no longer work and are still presented: an integration never updated after a
-/// rotation, or a copy that leaked.
+/// Keys that no longer work and are still presented (an integration never updated after a
+/// rotation, or a copy that leaked), and keys that expire within a week.
 #[component]
-fn NeedsAttention(keys: Vec<KeyStillPresented>) -> impl IntoView {
-    let count = match keys.len() {
-        1 => ": 1 key that no longer works is still presented".to_owned(),
-        n => format!(": {n} keys that no longer work are still presented"),
-    };
+fn AttentionPanel(found: NeedsAttention) -> impl IntoView {
+    let summary = found.summary();
+    let NeedsAttention { still_presented, expiring } = found;
+    let presented = (!still_presented.is_empty()).then(|| {
+        view! {
+            <p class="hint">"Still presented after they stopped working: something was not updated after a rotation, or someone holds a copy."</p>
+            <ul>
+                {still_presented.into_iter().map(|k| {
+                    let times = if k.refused.count == 1 { "once".to_owned() } else { format!("{} times", grouped(k.refused.count)) };
+                    view! {
+                        <li>
+                            <a href=format!("/keys/{}", k.key_id)>{k.name}</a>" "<code>{k.prefix}</code>" "
+                            <StatusBadge status=k.status />
+                            {format!(" presented {times}, last ")}
+                            <RelativeTime at=k.refused.last_at />
+                            {k.refused.last_address.map(|a| view! { " from "<code>{a}</code> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        }
+    });
+    let expiring = (!expiring.is_empty()).then(|| {
+        view! {
+            <p class="hint">"Expiring soon: rotate them, or give them a later date, before they stop working."</p>
+            <ul>
+                {expiring.into_iter().map(|k| view! {
+                    <li>
+                        <a href=format!("/keys/{}", k.key_id)>{k.name}</a>" "<code>{k.prefix}</code>" expires "
+                        <time datetime=iso_time(k.expires_at)>{format_time(k.expires_at)}</time>
+                    </li>
+                }).collect_view()}
+            </ul>
+        }
+    });
     // Folded to one line, so that the table stays in view on a phone; opened, it says which.
     view! {
         <section class="attention" aria-labelledby="attention-title">
             <details>
-                <summary><h2 id="attention-title">"Needs attention"</h2>{count}</summary>
-                <p class="hint">"Something was not updated after a rotation, or someone holds a copy."</p>
-                <ul>
-                    {keys.into_iter().map(|k| {
-                        let times = if k.refused.count == 1 { "once".to_owned() } else { format!("{} times", grouped(k.refused.count)) };
-                        view! {
-                            <li>
-                                <a href=format!("/keys/{}", k.key_id)>{k.name}</a>" "<code>{k.prefix}</code>" "
-                                <StatusBadge status=k.status />
-                                {format!(" presented {times}, last ")}
-                                <RelativeTime at=k.refused.last_at />
-                                {k.refused.last_address.map(|a| view! { " from "<code>{a}</code> })}
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
+                <summary><h2 id="attention-title">"Needs attention"</h2>{summary}</summary>
+                {presented}
+                {expiring}
             </details>
         </section>
     }

@@ -4,7 +4,7 @@
 
 use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
-use app::model::{BulkDisabled, ChartWindow, KeyInsight, KeyStillPresented, ProjectTraffic, key_ids};
+use app::model::{BulkDisabled, ChartWindow, KeyExpiringSoon, KeyInsight, KeyStillPresented, ProjectTraffic, key_ids};
 use app::ssr::AppState;
 use app::ssr::ServiceError;
 use app::ssr::services::{insight, keys};
@@ -25,6 +25,17 @@ pub async fn needs_attention(
     Caller(caller): Caller,
 ) -> Result<Json<Vec<KeyStillPresented>>, ApiError> {
     Ok(Json(insight::still_presented(&state.core, &caller).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/expiring", tag = "insight",
+    description = "Needs `api_keys.read`. Active keys that expire within 7 days, the soonest first (at most 10).",
+    responses((status = 200, body = Vec<KeyExpiringSoon>), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 429, body = Problem)))]
+pub async fn expiring(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<KeyExpiringSoon>>, ApiError> {
+    Ok(Json(insight::expiring_soon(&state.core, &caller).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/keys/{id}/insight", tag = "insight", params(("id" = Uuid, Path)),

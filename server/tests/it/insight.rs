@@ -7,7 +7,7 @@ use crate::api::{Server, code, start, unknown_token};
 use app::model::{AuditAction, AuditQuery, Role, ScopePreset};
 use app::ssr::ServiceError;
 use app::ssr::entities::api_key;
-use app::ssr::services::{Client, audit, auth, keys, projects};
+use app::ssr::services::{Client, audit, auth, insight, keys, projects};
 use app::ssr::test_support::{PASSWORD, member, organization, scoped_key, scopes};
 use chrono::{Duration, Utc};
 use reqwest::StatusCode;
@@ -96,6 +96,49 @@ async fn a_key_still_presented_after_it_stopped_working_needs_attention() {
     assert_eq!(s.get("/keys/needs-attention", &outsider).await, (StatusCode::OK, json!([])));
     assert_eq!(s.get(&format!("/keys/{revoked}/insight"), &outsider).await.0, StatusCode::NOT_FOUND);
     assert_eq!(s.get("/keys/not-a-key/insight", &s.admin).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn keys_that_expire_within_a_week_need_attention_the_soonest_first() {
+    let s = start().await;
+    let now = Utc::now();
+    let mut listed = Vec::new();
+    for (name, expires_in_hours, disabled) in [
+        ("in three days", 72, false),
+        ("tomorrow", 20, false),
+        ("next month", 24 * 30, false),
+        ("paused", 30, true),
+        ("gone", -2, false),
+    ] {
+        let (id, _) = s.key(name, &[]).await;
+        s.set_expires(id, now + Duration::hours(expires_in_hours)).await;
+        if disabled {
+            keys::disable(&s.core, &s.owner, id).await.expect("disabled");
+        }
+        listed.push((name, id));
+    }
+    let (status, expiring) = s.get("/keys/expiring", &s.admin).await;
+    assert_eq!(status, StatusCode::OK, "{expiring}");
+    let names: Vec<&str> = expiring.as_array().expect("list").iter().filter_map(|k| k["name"].as_str()).collect();
+    assert_eq!(names, ["tomorrow", "in three days"], "active keys within 7 days, soonest first");
+
+    // The dashboard's panel has both lists.
+    let attention = insight::needs_attention(&s.core, &s.owner).await.expect("attention");
+    assert_eq!(attention.expiring.len(), 2);
+    assert!(attention.still_presented.is_empty());
+    assert_eq!(attention.summary(), ": 2 keys expire within 7 days");
+
+    // Refused or out of reach: a key without api_keys.read, another organization, another project.
+    let (_, verifier) = s.key("verifier", &["api_keys.verify"]).await;
+    assert_eq!(s.get("/keys/expiring", &verifier).await.0, StatusCode::FORBIDDEN);
+    let globex = globex_admin(&s).await;
+    assert_eq!(s.get("/keys/expiring", &globex).await, (StatusCode::OK, json!([])));
+    let other = s.add_project("Other").await;
+    let outsider = keys::create(&s.core, &s.owner, scoped_key("outsider", &other, scopes(&["api_keys.read"])))
+        .await
+        .expect("key")
+        .token;
+    assert_eq!(s.get("/keys/expiring", &outsider).await, (StatusCode::OK, json!([])));
 }
 
 #[tokio::test]

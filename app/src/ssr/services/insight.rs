@@ -5,12 +5,12 @@
 use super::keys::{find_key, load_scopes, reach_condition};
 use super::{Actor, Reach};
 use crate::model::{
-    ChartWindow, KeyInsight, KeyStatus, KeyStillPresented, ManagementScope, OutcomeBucket, OutcomeCount,
-    ProjectTraffic, RefusedUse, ScopeUse, TopKey, VerifyCode,
+    ChartWindow, KeyExpiringSoon, KeyInsight, KeyStatus, KeyStillPresented, ManagementScope, NeedsAttention,
+    OutcomeBucket, OutcomeCount, ProjectTraffic, RefusedUse, ScopeUse, TopKey, VerifyCode,
 };
 use crate::ssr::entities::{api_key, key_verification as log, project};
 use crate::ssr::{Core, ServiceError};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr, SubQueryStatement};
 use sea_orm::{ColumnTrait, Condition, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use std::collections::{BTreeSet, HashMap};
@@ -109,6 +109,36 @@ type RefusalsOfKey = (Uuid, i64, DateTime<Utc>, Option<String>, String);
 /// log's retention, the most recently presented first. A key that works again (enabled) is left
 /// out: its refusals are history. Read key by key through the log's index on the key (no index of
 /// its own: each costs every verification's insert, and a log's disk).
+/// Active keys within the actor's reach that expire within [`NeedsAttention::EXPIRING_WITHIN_DAYS`]
+/// days, the soonest first (at most [`STILL_PRESENTED_SHOWN`]).
+pub async fn expiring_soon(core: &Core, actor: &dyn Actor) -> Result<Vec<KeyExpiringSoon>, ServiceError> {
+    actor.require(ManagementScope::ApiKeysRead)?;
+    let now = Utc::now();
+    let keys = api_key::Entity::find()
+        .filter(reach_condition(actor.organization_id(), actor.reach()))
+        .filter(api_key::Column::Status.eq(KeyStatus::Active))
+        .filter(api_key::Column::ExpiresAt.gt(now))
+        .filter(api_key::Column::ExpiresAt.lte(now + Duration::days(NeedsAttention::EXPIRING_WITHIN_DAYS)))
+        .order_by_asc(api_key::Column::ExpiresAt)
+        .limit(STILL_PRESENTED_SHOWN)
+        .all(&core.db)
+        .await?;
+    Ok(keys
+        .into_iter()
+        .filter_map(|key| {
+            Some(KeyExpiringSoon { expires_at: key.expires_at?, key_id: key.id, name: key.name, prefix: key.prefix })
+        })
+        .collect())
+}
+
+/// The keys page's "Needs attention" panel: both lists.
+pub async fn needs_attention(core: &Core, actor: &dyn Actor) -> Result<NeedsAttention, ServiceError> {
+    Ok(NeedsAttention {
+        still_presented: still_presented(core, actor).await?,
+        expiring: expiring_soon(core, actor).await?,
+    })
+}
+
 pub async fn still_presented(core: &Core, actor: &dyn Actor) -> Result<Vec<KeyStillPresented>, ServiceError> {
     actor.require(ManagementScope::ApiKeysRead)?;
     if !core.verifications.is_on() {
