@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { expect, test, createKey, sameOrigin, signIn } from "./fixtures";
+import { expect, test, createKey, defaultProjectId, sameOrigin, signIn } from "./fixtures";
 
 // What the verification log tells (issue 16): keys still presented after they stopped working,
 // scopes never asked for and narrowed away, stale keys disabled at once, and a project's chart.
@@ -103,4 +103,23 @@ test("a project's traffic is drawn by the server, and loads as an image", async 
   await expect(chart).toBeVisible();
   await expect.poll(() => chart.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(720);
   await expect(card.getByRole("img", { name: /over the last 30 days/ })).toBeVisible();
+});
+
+test("a key that expires within a week needs attention too", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  const inThreeDays = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+  const created = await page.request.post("/api/create_key", { headers: sameOrigin(page),
+    form: { name: "Quarterly export", project_id: await defaultProjectId(page), environment: "production",
+      scopes: "api_keys.read", expiration: "date", expires_on: inThreeDays },
+  });
+  expect(created.ok(), await created.text()).toBe(true);
+  await page.reload();
+  const panel = page.getByRole("region", { name: "Needs attention" });
+  await expect(panel).toContainText(/expires? within 7 days/);
+  await panel.getByText("Needs attention", { exact: true }).click();
+  const item = panel.getByRole("listitem").filter({ hasText: "Quarterly export" });
+  await expect(item).toContainText(`expires ${inThreeDays}`);
+  await item.getByRole("link", { name: "Quarterly export" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Quarterly export" })).toBeVisible();
 });
