@@ -82,6 +82,16 @@ test("an owner adds an endpoint, copies its secret once, and sees signed deliver
       await expect(rows.filter({ hasText: "key.created" })).toContainText("Delivered (204)", { timeout: 1_000 });
     }).toPass({ timeout: 15_000 });
 
+    // Sent again by hand: the same webhook-id and body, signed afresh.
+    const test = hooks.got.find((d) => JSON.parse(d.body).type === "webhook.test")!;
+    const count = hooks.got.length;
+    await card.getByRole("button", { name: /^Resend webhook\.test delivery msg_/ }).click();
+    await expect(page.getByRole("status").filter({ hasText: "Delivery queued again." })).toBeVisible();
+    await expect.poll(() => hooks.got.length, { timeout: 15_000 }).toBe(count + 1);
+    const again = hooks.got[count];
+    expect([again.headers["webhook-id"], again.body]).toEqual([test.headers["webhook-id"], test.body]);
+    expect(signedWith(secret, again)).toBe(true);
+
     // Disabled, it takes no new events; enabled again, it does.
     await card.getByRole("button", { name: `Disable ${hooks.url}` }).click();
     await expect(card.getByText("Disabled", { exact: true })).toBeVisible();

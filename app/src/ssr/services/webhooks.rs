@@ -337,19 +337,34 @@ pub struct DueDelivery {
 /// one worker can win; on PostgreSQL the candidates are also read `FOR UPDATE SKIP LOCKED`, so
 /// that workers do not queue behind each other's rows.
 pub async fn claim_due(core: &Core, now: DateTime<Utc>, limit: u64) -> Result<Vec<DueDelivery>, ServiceError> {
+    let due = || {
+        webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
+            .filter(
+                Condition::any()
+                    .add(webhook_delivery::Column::LockedUntil.is_null())
+                    .add(webhook_delivery::Column::LockedUntil.lte(now)),
+            )
+            .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+    };
+    // Most rounds find nothing due: they read, and take no lock (SQLite has one writer, which the
+    // verification log and credits also need).
+    if due()
+        .select_only()
+        .column(webhook_delivery::Column::Id)
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(&core.db)
+        .await?
+        .is_none()
+    {
+        return Ok(Vec::new());
+    }
     // On SQLite the write lock is taken first: a read that later upgrades would be refused at once
     // when another worker wrote in between.
     let txn = begin_write(&core.db).await?;
-    let mut candidates = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
-        .filter(
-            Condition::any()
-                .add(webhook_delivery::Column::LockedUntil.is_null())
-                .add(webhook_delivery::Column::LockedUntil.lte(now)),
-        )
-        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
-        .limit(limit);
+    let mut candidates = due().limit(limit);
     if txn.get_database_backend() == DbBackend::Postgres {
         candidates = candidates.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
