@@ -11,3 +11,4 @@ mod members;
 mod permissions;
 mod projects;
 mod resilience;
+mod secret_scanning;
