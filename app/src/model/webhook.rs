@@ -41,6 +41,10 @@ pub enum WebhookEvent {
     #[strum(serialize = "key.expired")]
     #[serde(rename = "key.expired")]
     KeyExpired,
+    /// A verification spent a key's last credit.
+    #[strum(serialize = "key.credits_exhausted")]
+    #[serde(rename = "key.credits_exhausted")]
+    KeyCreditsExhausted,
     #[strum(serialize = "member.invited")]
     #[serde(rename = "member.invited")]
     MemberInvited,

@@ -608,3 +608,41 @@ async fn a_key_is_announced_a_week_and_a_day_before_it_expires_and_when_it_has_o
     assert_eq!(notices, expected.map(|(t, n)| (t.to_owned(), n.to_owned())));
     assert!(received.iter().all(|r| standard_library_accepts(&secret, r)));
 }
+
+#[tokio::test]
+async fn the_verification_that_spends_a_keys_last_credit_raises_one_event() {
+    let s = start_sending_webhooks_to_loopback().await;
+    let receiver = Receiver::start().await;
+    let (endpoint, secret) = register(&s, &receiver.url(), &["key.credits_exhausted"]).await;
+    let (status, created) = s
+        .post("/keys", &s.admin, json!({ "name": "metered", "credits": { "remaining": 3 }, "external_id": "cus_42" }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["token"].as_str().expect("token").to_owned();
+    let mut codes = Vec::new();
+    for cost in [Some(2), Some(0), Some(1), Some(0), None] {
+        let body = match cost {
+            Some(cost) => json!({ "key": token, "cost": cost }),
+            None => json!({ "key": token }),
+        };
+        codes.push(s.verify_with(body).await["code"].as_str().unwrap_or_default().to_owned());
+    }
+    assert_eq!(codes, ["VALID", "VALID", "VALID", "USAGE_EXCEEDED", "USAGE_EXCEEDED"]);
+    // Written as the verification answers, off its path.
+    for _ in 0..100 {
+        if !deliveries_of(&s, endpoint).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(deliveries_of(&s, endpoint).await.len(), 1, "one event for the one that spent the last credit");
+    deliver_due(&s.core, &loopback_sender()).await;
+    let received = receiver.received();
+    let body = received[0].json();
+    assert_eq!(
+        (&body["type"], &body["data"]["target"]["name"], &body["data"]["external_id"]),
+        (&json!("key.credits_exhausted"), &json!("metered"), &json!("cus_42"))
+    );
+    assert!(standard_library_accepts(&secret, &received[0]));
+}

@@ -5,7 +5,7 @@
 use super::KeyCaller;
 use super::keys::{load_scopes, stored_credits, stored_networks, stored_rate_limit};
 use crate::model::token::{KeyToken, ShapedToken};
-use crate::model::{Environment, KeyStatus, ManagementScope, Scope, allows};
+use crate::model::{Environment, KeyStatus, ManagementScope, Scope, WebhookEvent, allows};
 use crate::ssr::cache::{Digest, KeyRecord, Lookup};
 use crate::ssr::credits::{CreditTerms, Spend};
 use crate::ssr::entities::{api_key, membership, project};
@@ -123,6 +123,24 @@ pub fn record_call(core: &Core, caller: &KeyCaller, allowed: bool, now: DateTime
     core.usage.record(caller.key.id, caller.key.organization_id, allowed, now.timestamp_millis());
 }
 
+/// Raises `key.credits_exhausted`, off the verification's path: the event is written to the
+/// outbox as the verification answers. (Should the process stop in between, the event is lost;
+/// the key's credits, which are the record, are not.)
+fn announce_exhausted(core: &Core, key: &KeyRecord, refills_at: Option<DateTime<Utc>>) {
+    let data = serde_json::json!({
+        "organization_id": key.organization_id,
+        "target": { "kind": "key", "id": key.id, "name": key.name },
+        "external_id": key.external_id,
+        "refills_at": refills_at,
+    });
+    let (db, organization_id) = (core.db.clone(), key.organization_id);
+    tokio::spawn(async move {
+        if let Err(e) = super::webhooks::enqueue(&db, organization_id, WebhookEvent::KeyCreditsExhausted, data).await {
+            tracing::warn!(error = %e, "writing key.credits_exhausted failed");
+        }
+    });
+}
+
 /// Judges a key presented to the caller's own API. Needs `api_keys.verify`; a key of another
 /// project than the caller's is NOT_FOUND, so its existence does not leak.
 pub async fn verify(
@@ -170,6 +188,10 @@ pub async fn verify(
                 let refills_at = terms.refill.map(|refill| refill.next_at(now));
                 match spend {
                     Spend::Granted { remaining } => {
+                        if remaining == 0 && request.cost > 0 {
+                            // This verification spent the last credit: one per exhaustion.
+                            announce_exhausted(core, &key, refills_at);
+                        }
                         credits = Some(CreditState { remaining, refills_at });
                         VerifyCode::Valid
                     }
