@@ -16,7 +16,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use pages::{
     AccountRoute, AuditRoute, HomePage, InviteRoute, KeyDetailsRoute, KeysRoute, MembersRoute, NotFound, ProjectsRoute,
-    SettingsRoute, SetupRoute, SignInRoute, SignedInRoute, WebhooksRoute,
+    SettingsRoute, SetupRoute, SignInRoute, SignedInRoute,
 };
 
 /// The HTML document the server renders around the app.
@@ -68,7 +68,6 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
                             <Route path=path!("/members") view={Lazy::<MembersRoute>::new()} ssr=SsrMode::Async />
                             <Route path=path!("/projects") view={Lazy::<ProjectsRoute>::new()} ssr=SsrMode::Async />
-                            <Route path=path!("/webhooks") view={Lazy::<WebhooksRoute>::new()} ssr=SsrMode::Async />
                             <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                         </ParentRoute>
                         <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />

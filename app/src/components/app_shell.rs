@@ -60,7 +60,6 @@ pub fn AppShell(children: Children) -> impl IntoView {
                 <A href="/projects">"Projects"</A>
                 <A href="/members">"Members"</A>
                 <A href="/audit">"Audit log"</A>
-                <A href="/webhooks">"Webhooks"</A>
                 <A href="/settings">"Settings"</A>
             </nav>
             <div class="account">

@@ -13,6 +13,7 @@ mod status_badge;
 mod time;
 mod toast;
 mod usage_chart;
+mod webhooks;
 
 pub use app_shell::{AppShell, Logo, SignedInLayout};
 pub use auth::{
@@ -30,6 +31,7 @@ pub use time::{
 };
 pub use toast::{ToastKind, ToastProvider, Toasts, use_toasts};
 pub use usage_chart::UsageChart;
+pub use webhooks::WebhookSettings;
 
 /// This Keyward's address, for the links and commands a page shows: the server's own (its public
 /// URL), and in the browser the page's, which is the same wherever forms work at all (they are

@@ -12,7 +12,6 @@ mod projects;
 mod settings;
 mod setup;
 mod sign_in;
-mod webhooks;
 
 pub use account::AccountPage;
 pub use audit::AuditPage;
@@ -26,7 +25,6 @@ pub use projects::ProjectsPage;
 pub use settings::SettingsPage;
 pub use setup::SetupPage;
 pub use sign_in::SignInPage;
-pub use webhooks::WebhooksPage;
 
 use crate::components::SignedInLayout;
 
@@ -91,7 +89,6 @@ lazy_areas! {
         ProjectsRoute => ProjectsPage,
         AuditRoute => AuditPage,
         AccountRoute => AccountPage,
-        WebhooksRoute => WebhooksPage,
     }
     // The signed-in pages' frame (header, navigation): a parent route, loaded with the first of
     // them a visit shows; in the first bundle it would be on every page, the ways in too.

@@ -1,5 +1,5 @@
 use crate::api::keys::get_key_stats;
-use crate::components::{ActionError, RequireSession, provide_key_actions, use_auth, use_key_actions};
+use crate::components::{ActionError, RequireSession, WebhookSettings, provide_key_actions, use_auth, use_key_actions};
 use crate::model::{Plan, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -68,5 +68,6 @@ fn SettingsView() -> impl IntoView {
                 </Show>
             </ActionForm>
         </section>
+        <WebhookSettings />
     }
 }

@@ -1,28 +1,19 @@
-//! Webhooks: where the organization's events are sent, and what became of each delivery. Every
-//! action is a form, so the page works before its code arrives.
+//! Webhooks, a section of the settings page: where the organization's events are sent, and what
+//! became of each delivery. Every action is a form, so it works before the page's code arrives.
+//! (A section rather than a page of its own: a route of its own would cost every page's first
+//! download a route's code.)
 
+use super::{
+    CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RelativeTime, current_member,
+    error_message, format_date, use_toasts,
+};
 use crate::api::webhooks::{
     DeleteWebhook, RegisterWebhook, ResendWebhookDelivery, RotateWebhookSecret, SendWebhookTest, SetWebhookEnabled,
     list_webhooks,
 };
-use crate::components::{
-    CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RelativeTime, RequireSession,
-    current_member, error_message, format_date, use_toasts,
-};
 use crate::model::{AppError, EndpointOverview, EndpointWithSecret, Permission, WebhookEvent};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use uuid::Uuid;
-
-#[component]
-pub fn WebhooksPage() -> impl IntoView {
-    view! {
-        <Title text="Webhooks" />
-        <RequireSession>
-            <WebhooksView />
-        </RequireSession>
-    }
-}
 
 /// The page's actions. The list refetches after each success; a refusal shows on the card it
 /// came from.
@@ -55,27 +46,28 @@ impl WebhookActions {
     }
 }
 
+/// The settings page's Webhooks section: endpoints for owners and admins, a word for the others.
 #[component]
-fn WebhooksView() -> impl IntoView {
+pub fn WebhookSettings() -> impl IntoView {
     let may_manage = current_member().is_some_and(|m| m.can(Permission::SettingsManage));
-    let header = view! {
-        <div class="page-header">
-            <div>
-                <h1>"Webhooks"</h1>
-                <p class="lead">
-                    "Keyward posts what happens to your keys and members to these endpoints, signed as the Standard \
-                     Webhooks specification says."
-                </p>
-            </div>
-        </div>
-    };
-    if !may_manage {
-        return view! {
-            {header}
-            <p class="hint">"Only owners and admins manage webhooks: an endpoint receives every event of the organization."</p>
-        }
-        .into_any();
+    view! {
+        <section class="card webhooks" id="webhooks" aria-labelledby="webhooks-title">
+            <h2 id="webhooks-title">"Webhooks"</h2>
+            <p class="hint">
+                "Keyward posts what happens to your keys and members to these endpoints, signed as the Standard \
+                 Webhooks specification says."
+            </p>
+            {if may_manage {
+                view! { <Endpoints /> }.into_any()
+            } else {
+                view! { <p class="hint">"Only owners and admins manage webhooks: an endpoint receives every event of the organization."</p> }.into_any()
+            }}
+        </section>
     }
+}
+
+#[component]
+fn Endpoints() -> impl IntoView {
     let actions = WebhookActions {
         register: ServerAction::new(),
         enabled: ServerAction::new(),
@@ -93,10 +85,9 @@ fn WebhooksView() -> impl IntoView {
     let errors = FormErrors::of(actions.register.value());
 
     view! {
-        {header}
         <SecretShownOnce actions />
-        <section class="card" aria-labelledby="new-webhook-title">
-            <h2 id="new-webhook-title">"Add an endpoint"</h2>
+        <section class="webhook-new" aria-labelledby="new-webhook-title">
+            <h3 id="new-webhook-title">"Add an endpoint"</h3>
             <ActionForm action=actions.register node_ref=new_endpoint attr:class="form">
                 <div class="field">
                     <label for="webhook-url">"Endpoint URL"</label>
@@ -133,7 +124,6 @@ fn WebhooksView() -> impl IntoView {
             })}
         </Transition>
     }
-    .into_any()
 }
 
 /// Successes show as toasts (and a new secret in its panel); the list refetches.
@@ -187,8 +177,8 @@ fn SecretShownOnce(actions: WebhookActions) -> impl IntoView {
         actions.secret.get().map(|made| {
             let secret = made.secret.clone();
             view! {
-                <section class="card secret-once" aria-labelledby="webhook-secret-title">
-                    <h2 id="webhook-secret-title">"Signing secret"</h2>
+                <section class="secret-once" aria-labelledby="webhook-secret-title">
+                    <h3 id="webhook-secret-title">"Signing secret"</h3>
                     <p>"For "<code>{made.endpoint.url}</code>". Copy it now: it is not shown again."</p>
                     <div class="token-box">
                         <code class="token" aria-label="Signing secret">{made.secret}</code>
@@ -246,13 +236,11 @@ fn EndpointCard(overview: EndpointOverview, actions: WebhookActions) -> impl Int
         .into_any()
     };
     view! {
-        <section class="card webhook" aria-labelledby=labelled_by>
-            <div class="section-header">
-                <h2 id=title_id>
-                    <code>{url.clone()}</code>
-                    {(!enabled).then(|| view! { " " <span class="badge badge-disabled">"Disabled"</span> })}
-                </h2>
-            </div>
+        <section class="webhook" aria-labelledby=labelled_by>
+            <h3 id=title_id>
+                <code>{url.clone()}</code>
+                {(!enabled).then(|| view! { " " <span class="badge badge-disabled">"Disabled"</span> })}
+            </h3>
             <p class="hint">{events}" · added "{format_date(endpoint.created_at)}</p>
             <div class="button-row">
                 <ActionForm action=actions.test on:submit=mark_sender attr:class="inline-form">
@@ -286,7 +274,7 @@ fn EndpointCard(overview: EndpointOverview, actions: WebhookActions) -> impl Int
             {move || actions.refusal_for(id).map(|error| view! {
                 <p class="form-error" role="alert">{error_message(&error)}</p>
             })}
-            <h3>"Recent deliveries"</h3>
+            <h4>"Recent deliveries"</h4>
             {deliveries}
             {(total_deliveries > EndpointOverview::RECENT).then(|| view! {
                 <p class="hint">
