@@ -1,6 +1,6 @@
 //! Webhook endpoints, for the webhooks page: the same services as `/api/v1/webhooks`.
 
-use crate::model::{AppError, EndpointOverview, EndpointWithSecret};
+use crate::model::{AppError, EndpointChanged, EndpointCommand, EndpointOverview, EndpointWithSecret};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -19,41 +19,47 @@ pub async fn register_webhook(url: String, events: Option<Vec<String>>) -> Resul
     Ok(crate::ssr::services::webhooks::register(&state.core, &member, &url, &events).await?)
 }
 
-/// Enables or disables an endpoint; answers whether it is now enabled.
-#[server(endpoint = "set_webhook_enabled")]
-pub async fn set_webhook_enabled(endpoint_id: Uuid, enabled: bool) -> Result<bool, AppError> {
+/// What a button on an endpoint's card asks for: send a test event, enable, disable, rotate the
+/// secret, delete, or resend the delivery `delivery_id` (its `msg_…` id).
+#[server(endpoint = "change_webhook")]
+pub async fn change_webhook(
+    endpoint_id: Uuid,
+    command: EndpointCommand,
+    delivery_id: Option<String>,
+) -> Result<EndpointChanged, AppError> {
     use crate::ssr::services::webhooks::{self, EndpointChange};
     let (state, member) = super::context::member().await?;
-    let change = EndpointChange { enabled: Some(enabled), ..EndpointChange::default() };
-    Ok(webhooks::change(&state.core, &member, endpoint_id, change).await?.enabled)
-}
-
-#[server(endpoint = "rotate_webhook_secret")]
-pub async fn rotate_webhook_secret(endpoint_id: Uuid) -> Result<EndpointWithSecret, AppError> {
-    let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::webhooks::rotate_secret(&state.core, &member, endpoint_id).await?)
-}
-
-#[server(endpoint = "send_webhook_test")]
-pub async fn send_webhook_test(endpoint_id: Uuid) -> Result<(), AppError> {
-    let (state, member) = super::context::member().await?;
-    crate::ssr::services::webhooks::send_test(&state.core, &member, endpoint_id).await?;
-    Ok(())
-}
-
-#[server(endpoint = "delete_webhook")]
-pub async fn delete_webhook(endpoint_id: Uuid) -> Result<(), AppError> {
-    let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::webhooks::delete(&state.core, &member, endpoint_id).await?)
-}
-
-/// Sends a delivery again; `delivery_id` is its `msg_…` id.
-#[server(endpoint = "resend_webhook_delivery")]
-pub async fn resend_webhook_delivery(endpoint_id: Uuid, delivery_id: String) -> Result<(), AppError> {
-    use crate::ssr::services::webhooks;
-    let (state, member) = super::context::member().await?;
-    let delivery_id = webhooks::parse_message_id(&delivery_id)
-        .ok_or_else(|| AppError::invalid("delivery_id", "is not a delivery's id (msg_…)"))?;
-    webhooks::resend(&state.core, &member, endpoint_id, delivery_id).await?;
-    Ok(())
+    let core = &state.core;
+    let done = |message: &str| EndpointChanged { message: message.to_owned(), secret: None };
+    Ok(match command {
+        EndpointCommand::SendTest => {
+            webhooks::send_test(core, &member, endpoint_id).await?;
+            done("Test event queued: it is sent within seconds.")
+        }
+        EndpointCommand::Enable | EndpointCommand::Disable => {
+            let enabled = command == EndpointCommand::Enable;
+            let change = EndpointChange { enabled: Some(enabled), ..EndpointChange::default() };
+            webhooks::change(core, &member, endpoint_id, change).await?;
+            done(if enabled { "Endpoint enabled." } else { "Endpoint disabled: it gets no new events." })
+        }
+        EndpointCommand::RotateSecret => {
+            let rotated = webhooks::rotate_secret(core, &member, endpoint_id).await?;
+            EndpointChanged {
+                message: format!("New signing secret for {}.", rotated.endpoint.url),
+                secret: Some(rotated),
+            }
+        }
+        EndpointCommand::Delete => {
+            webhooks::delete(core, &member, endpoint_id).await?;
+            done("Endpoint deleted.")
+        }
+        EndpointCommand::Resend => {
+            let delivery_id = delivery_id
+                .as_deref()
+                .and_then(webhooks::parse_message_id)
+                .ok_or_else(|| AppError::invalid("delivery_id", "is not a delivery's id (msg_…)"))?;
+            webhooks::resend(core, &member, endpoint_id, delivery_id).await?;
+            done("Delivery queued again.")
+        }
+    })
 }

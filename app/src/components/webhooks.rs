@@ -7,24 +7,17 @@ use super::{
     CopyButton, DataTable, ErrorMessage, FieldMessage, FormError, FormErrors, RelativeTime, current_member,
     error_message, format_date, use_toasts,
 };
-use crate::api::webhooks::{
-    DeleteWebhook, RegisterWebhook, ResendWebhookDelivery, RotateWebhookSecret, SendWebhookTest, SetWebhookEnabled,
-    list_webhooks,
-};
-use crate::model::{AppError, EndpointOverview, EndpointWithSecret, Permission, WebhookEvent};
+use crate::api::webhooks::{ChangeWebhook, RegisterWebhook, list_webhooks};
+use crate::model::{AppError, EndpointCommand, EndpointOverview, EndpointWithSecret, Permission, WebhookEvent};
 use leptos::prelude::*;
 use uuid::Uuid;
 
-/// The page's actions. The list refetches after each success; a refusal shows on the card it
-/// came from.
+/// The section's two actions: registering an endpoint, and any button on an endpoint's card. The
+/// list refetches after each success; a refusal shows on the card it came from.
 #[derive(Clone, Copy)]
 struct WebhookActions {
     register: ServerAction<RegisterWebhook>,
-    enabled: ServerAction<SetWebhookEnabled>,
-    rotate: ServerAction<RotateWebhookSecret>,
-    test: ServerAction<SendWebhookTest>,
-    delete: ServerAction<DeleteWebhook>,
-    resend: ServerAction<ResendWebhookDelivery>,
+    change: ServerAction<ChangeWebhook>,
     /// The endpoint whose card sent the last change.
     sent_from: RwSignal<Option<Uuid>>,
     successes: RwSignal<usize>,
@@ -37,12 +30,7 @@ impl WebhookActions {
         if self.sent_from.get() != Some(endpoint) {
             return None;
         }
-        let error = |v: Option<Result<(), AppError>>| v.and_then(Result::err);
-        error(self.enabled.value().get().map(|r| r.map(|_| ())))
-            .or_else(|| error(self.rotate.value().get().map(|r| r.map(|_| ()))))
-            .or_else(|| error(self.test.value().get()))
-            .or_else(|| error(self.delete.value().get()))
-            .or_else(|| error(self.resend.value().get()))
+        self.change.value().get().and_then(Result::err)
     }
 }
 
@@ -70,11 +58,7 @@ pub fn WebhookSettings() -> impl IntoView {
 fn Endpoints() -> impl IntoView {
     let actions = WebhookActions {
         register: ServerAction::new(),
-        enabled: ServerAction::new(),
-        rotate: ServerAction::new(),
-        test: ServerAction::new(),
-        delete: ServerAction::new(),
-        resend: ServerAction::new(),
+        change: ServerAction::new(),
         sent_from: RwSignal::new(None),
         successes: RwSignal::new(0),
         secret: RwSignal::new(None),
@@ -143,29 +127,11 @@ fn report(actions: WebhookActions, new_endpoint: NodeRef<leptos::html::Form>) {
         }
     });
     Effect::new(move |_| {
-        if let Some(Ok(rotated)) = actions.rotate.value().get() {
-            succeeded(format!("New signing secret for {}.", rotated.endpoint.url));
-            actions.secret.set(Some(rotated));
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(enabled)) = actions.enabled.value().get() {
-            succeeded(if enabled { "Endpoint enabled." } else { "Endpoint disabled: it gets no new events." }.into());
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = actions.test.value().get() {
-            succeeded("Test event queued: it is sent within seconds.".into());
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = actions.delete.value().get() {
-            succeeded("Endpoint deleted.".into());
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = actions.resend.value().get() {
-            succeeded("Delivery queued again.".into());
+        if let Some(Ok(changed)) = actions.change.value().get() {
+            succeeded(changed.message);
+            if let Some(rotated) = changed.secret {
+                actions.secret.set(Some(rotated));
+            }
         }
     });
 }
@@ -200,14 +166,16 @@ fn EndpointCard(overview: EndpointOverview, actions: WebhookActions) -> impl Int
     let title_id = format!("webhook-{id}");
     let labelled_by = title_id.clone();
     let events = endpoint.events.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ");
-    let mark_sender = move |_| actions.sent_from.set(Some(id));
-    let hidden_id = move || view! { <input type="hidden" name="endpoint_id" value=id.to_string() /> };
-    let (test_name, toggle_name, rotate_name, delete_name) = (
-        format!("Send a test event to {url}"),
-        format!("{} {url}", if enabled { "Disable" } else { "Enable" }),
-        format!("Rotate the signing secret of {url}"),
-        format!("Delete the endpoint {url}"),
-    );
+    // Every button is a form of its own to the one server function, naming its command.
+    let command_form = move |command: EndpointCommand, name: String, text: &'static str, class: &'static str| {
+        view! {
+            <ActionForm action=actions.change on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="inline-form">
+                <input type="hidden" name="endpoint_id" value=id.to_string() />
+                <input type="hidden" name="command" value=command.as_str() />
+                <button type="submit" class=class aria-label=name>{text}</button>
+            </ActionForm>
+        }
+    };
     let deliveries = if recent.is_empty() {
         view! { <p class="hint">"No deliveries yet."</p> }.into_any()
     } else {
@@ -222,8 +190,9 @@ fn EndpointCard(overview: EndpointOverview, actions: WebhookActions) -> impl Int
                             <td>{delivery.attempts}</td>
                             <td><RelativeTime at=delivery.created_at /></td>
                             <td>
-                                <ActionForm action=actions.resend on:submit=mark_sender attr:class="inline-form">
-                                    {hidden_id()}
+                                <ActionForm action=actions.change on:submit=move |_| actions.sent_from.set(Some(id)) attr:class="inline-form">
+                                    <input type="hidden" name="endpoint_id" value=id.to_string() />
+                                    <input type="hidden" name="command" value=EndpointCommand::Resend.as_str() />
                                     <input type="hidden" name="delivery_id" value=delivery.id />
                                     <button type="submit" class="button button-small" aria-label=resend_label>"Resend"</button>
                                 </ActionForm>
@@ -243,32 +212,17 @@ fn EndpointCard(overview: EndpointOverview, actions: WebhookActions) -> impl Int
             </h3>
             <p class="hint">{events}" · added "{format_date(endpoint.created_at)}</p>
             <div class="button-row">
-                <ActionForm action=actions.test on:submit=mark_sender attr:class="inline-form">
-                    {hidden_id()}
-                    <button type="submit" class="button" aria-label=test_name>"Send test event"</button>
-                </ActionForm>
-                <ActionForm action=actions.enabled on:submit=mark_sender attr:class="inline-form">
-                    {hidden_id()}
-                    <input type="hidden" name="enabled" value=(!enabled).to_string() />
-                    <button type="submit" class="button" aria-label=toggle_name>
-                        {if enabled { "Disable" } else { "Enable" }}
-                    </button>
-                </ActionForm>
-                <ActionForm action=actions.rotate on:submit=mark_sender attr:class="inline-form">
-                    {hidden_id()}
-                    <button type="submit" class="button" aria-label=rotate_name>
-                        "Rotate secret"
-                    </button>
-                </ActionForm>
+                {command_form(EndpointCommand::SendTest, format!("Send a test event to {url}"), "Send test event", "button")}
+                {if enabled {
+                    command_form(EndpointCommand::Disable, format!("Disable {url}"), "Disable", "button")
+                } else {
+                    command_form(EndpointCommand::Enable, format!("Enable {url}"), "Enable", "button")
+                }}
+                {command_form(EndpointCommand::RotateSecret, format!("Rotate the signing secret of {url}"), "Rotate secret", "button")}
                 <details class="confirm">
                     <summary class="button button-danger-quiet">"Delete…"</summary>
                     <p>"Its pending deliveries are dropped. This cannot be undone."</p>
-                    <ActionForm action=actions.delete on:submit=mark_sender attr:class="inline-form">
-                        {hidden_id()}
-                        <button type="submit" class="button button-danger" aria-label=delete_name>
-                            "Delete endpoint"
-                        </button>
-                    </ActionForm>
+                    {command_form(EndpointCommand::Delete, format!("Delete the endpoint {url}"), "Delete endpoint", "button button-danger")}
                 </details>
             </div>
             {move || actions.refusal_for(id).map(|error| view! {

@@ -59,6 +59,6 @@ pub use text::{grouped, organization_name, plain_text};
 pub use usage::{HourlyUsage, UsageHistory};
 pub use verification::{KeyRejection, VerificationPage, VerificationRecord, VerifyCode};
 pub use webhook::{
-    DeliveryPage, DeliveryStatus, EndpointOverview, EndpointWithSecret, MAX_WEBHOOK_ENDPOINTS, MAX_WEBHOOK_URL_CHARS,
-    WebhookDelivery, WebhookEndpoint, WebhookEvent, webhook_events,
+    DeliveryPage, DeliveryStatus, EndpointChanged, EndpointCommand, EndpointOverview, EndpointWithSecret,
+    MAX_WEBHOOK_ENDPOINTS, MAX_WEBHOOK_URL_CHARS, WebhookDelivery, WebhookEndpoint, WebhookEvent, webhook_events,
 };

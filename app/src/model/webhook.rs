@@ -145,6 +145,41 @@ pub struct EndpointWithSecret {
     pub secret: String,
 }
 
+/// What a button on an endpoint's card asks for: one server function takes them all, so that the
+/// dashboard carries one form handler for the card rather than one per button.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointCommand {
+    SendTest,
+    Enable,
+    Disable,
+    RotateSecret,
+    Delete,
+    /// Send a delivery again (its `msg_…` id goes with it).
+    Resend,
+}
+
+impl EndpointCommand {
+    /// As a form sends it (the serde name).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SendTest => "send_test",
+            Self::Enable => "enable",
+            Self::Disable => "disable",
+            Self::RotateSecret => "rotate_secret",
+            Self::Delete => "delete",
+            Self::Resend => "resend",
+        }
+    }
+}
+
+/// What an endpoint command did, as the toast says it; a rotation's new secret, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointChanged {
+    pub message: String,
+    pub secret: Option<EndpointWithSecret>,
+}
+
 /// Where a delivery stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -209,17 +209,11 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
             ],
         ),
         (
-            "set_webhook_enabled",
-            vec![required("endpoint_id", &endpoint_id, NOT_AN_ID), required("enabled", "false", &["maybe", ""])],
-        ),
-        ("rotate_webhook_secret", vec![required("endpoint_id", &endpoint_id, NOT_AN_ID)]),
-        ("send_webhook_test", vec![required("endpoint_id", &endpoint_id, NOT_AN_ID)]),
-        ("delete_webhook", vec![required("endpoint_id", &endpoint_id, NOT_AN_ID)]),
-        (
-            "resend_webhook_delivery",
+            "change_webhook",
             vec![
                 required("endpoint_id", &endpoint_id, NOT_AN_ID),
-                required("delivery_id", &delivery, &["msg_nope", "", "msg_00000000000000000000000000000000"]),
+                required("command", "resend", &["explode", "", "Resend"]),
+                optional("delivery_id", &delivery, &["msg_nope", "", "msg_00000000000000000000000000000000"]),
             ],
         ),
         ("switch_organization", vec![required("organization_id", s.owner.organization_id, NOT_AN_ID)]),

@@ -522,12 +522,13 @@ async fn the_dashboards_webhook_functions_refuse_a_developer_and_another_organiz
     let id = endpoint.to_string();
     let own_origin = [("Origin", root(&s))];
     let cookie = |token: String| format!("kw_session={token}");
+    let command = |command: &'static str| ("change_webhook", vec![("endpoint_id", id.as_str()), ("command", command)]);
     let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("register_webhook", vec![("url", "http://127.0.0.1:9/other"), ("events[0]", "key.created")]),
-        ("set_webhook_enabled", vec![("endpoint_id", &id), ("enabled", "false")]),
-        ("rotate_webhook_secret", vec![("endpoint_id", &id)]),
-        ("send_webhook_test", vec![("endpoint_id", &id)]),
-        ("delete_webhook", vec![("endpoint_id", &id)]),
+        command("disable"),
+        command("rotate_secret"),
+        command("send_test"),
+        command("delete"),
     ];
 
     member(&s.core.db, &s.owner, Role::Developer, "Dev").await;
