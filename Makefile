@@ -97,11 +97,13 @@ test-api: test-server $(TOOLS)/venv/.schemathesis-$(SCHEMATHESIS_VERSION)
 # - the WASM bundle against its 300 KB gzip budget, and the bytes of a first load of /keys;
 # - the keys list service at 100,000 keys against the same queries at 1,000 keys;
 # - the verification API (valid, unknown, rate-limited keys) against /healthz of the same server;
-# - the server-rendered API Keys page (100,000 keys) against /healthz, under wrk on loopback.
+# - the server-rendered API Keys page (100,000 keys) against /healthz, under wrk on loopback;
+# - webhook delivery on loopback, from a change's answer to its event's arrival (p50, p99).
 BENCH_KEYS ?= 100000
 BENCH_SECONDS ?= 10
 bench: build loadgen
 	cargo run --profile benchmark --locked -q -p keyward --example bench_verify -- $(BENCH_SECONDS)
+	python3 end2end/webhook-latency.py ./target/release/keyward 200
 	@dir=$$(mktemp -d); trap 'kill $$server 2>/dev/null; rm -rf "$$dir"' EXIT; \
 	cargo run --profile benchmark --locked -q -p app --features ssr --example bench_list -- "$$dir/bench.db" $(BENCH_KEYS) | tee "$$dir/out"; \
 	session=$$(sed -n 's/^SESSION=//p' "$$dir/out"); \
