@@ -164,7 +164,7 @@ pub async fn deliver_due(core: &Core, sender: &Sender) -> usize {
             } else {
                 metrics::counter!("keyward_webhook_deliveries_total").increment(1);
             }
-            if let Err(e) = webhooks::record_attempt(core, &delivery, attempt, Utc::now()).await {
+            if let Err(e) = webhooks::record_attempt(core, delivery.id, attempt, Utc::now()).await {
                 // The claim lapses and the delivery is tried again: a repeat, never a loss.
                 tracing::warn!(error = %e, delivery = %delivery.message_id, "recording a webhook attempt failed");
             }

@@ -341,11 +341,7 @@ pub async fn claim_due(core: &Core, now: DateTime<Utc>, limit: u64) -> Result<Ve
         webhook_delivery::Entity::find()
             .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
-            .filter(
-                Condition::any()
-                    .add(webhook_delivery::Column::LockedUntil.is_null())
-                    .add(webhook_delivery::Column::LockedUntil.lte(now)),
-            )
+            .filter(unclaimed(now))
             .order_by_asc(webhook_delivery::Column::NextAttemptAt)
     };
     // Most rounds find nothing due: they read, and take no lock (SQLite has one writer, which the
@@ -375,11 +371,7 @@ pub async fn claim_due(core: &Core, now: DateTime<Utc>, limit: u64) -> Result<Ve
             .col_expr(webhook_delivery::Column::LockedUntil, Expr::value(now + CLAIM_LEASE))
             .filter(webhook_delivery::Column::Id.eq(candidate.id))
             .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-            .filter(
-                Condition::any()
-                    .add(webhook_delivery::Column::LockedUntil.is_null())
-                    .add(webhook_delivery::Column::LockedUntil.lte(now)),
-            )
+            .filter(unclaimed(now))
             .exec(&txn)
             .await?;
         if taken.rows_affected == 1 {
@@ -396,7 +388,7 @@ pub async fn claim_due(core: &Core, now: DateTime<Utc>, limit: u64) -> Result<Ve
         if !endpoint.enabled {
             // Disabled since it was queued: it waits, and is tried again once enabled (or fails
             // when its 24 hours are up).
-            record_attempt(core, &delivery_due(&delivery), Attempt::Held, now).await?;
+            record_attempt(core, delivery.id, Attempt::Held, now).await?;
             continue;
         }
         let mut secrets = vec![core.webhooks.secret.endpoint_secret(endpoint.id, endpoint.secret_version)];
@@ -414,14 +406,11 @@ pub async fn claim_due(core: &Core, now: DateTime<Utc>, limit: u64) -> Result<Ve
     Ok(due)
 }
 
-fn delivery_due(delivery: &webhook_delivery::Model) -> DueDelivery {
-    DueDelivery {
-        id: delivery.id,
-        message_id: message_id(delivery.id),
-        url: String::new(),
-        payload: String::new(),
-        secrets: Vec::new(),
-    }
+/// No worker holds it: never claimed, or its claim has lapsed.
+fn unclaimed(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(webhook_delivery::Column::LockedUntil.is_null())
+        .add(webhook_delivery::Column::LockedUntil.lte(now))
 }
 
 /// What one attempt came to.
@@ -440,11 +429,11 @@ pub enum Attempt {
 /// with jitter, or failed once [`DELIVERY_WINDOW`] has passed since its event.
 pub async fn record_attempt(
     core: &Core,
-    delivery: &DueDelivery,
+    delivery: Uuid,
     attempt: Attempt,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let Some(row) = webhook_delivery::Entity::find_by_id(delivery.id).one(&core.db).await? else {
+    let Some(row) = webhook_delivery::Entity::find_by_id(delivery).one(&core.db).await? else {
         return Ok(()); // Its endpoint was deleted meanwhile.
     };
     let attempts = row.attempts.saturating_add(i32::from(attempt != Attempt::Held));
