@@ -50,7 +50,7 @@ pub use outline::{KeyOutline, SiteOrigin, day_in_words, verify_command};
 pub use permission::Permission;
 pub use plan::Plan;
 pub use project::{CustomScope, Project, ProjectOverview, project_name};
-pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, PAGE_SIZES, page_and_size};
+pub use query::{KeyPage, KeyQuery, KeySort, KeyStats, MAX_PAGE, PAGE_SIZES, page_and_size, page_in_range};
 pub use role::Role;
 pub use scope::{ManagementScope, Scope, ScopePreset, ScopeSet};
 pub use session::SessionInfo;

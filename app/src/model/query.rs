@@ -7,13 +7,25 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub const PAGE_SIZES: [u32; 4] = [10, 25, 50, 100];
+/// The last page any list serves: far past any real list (100 million rows at 100 a page), and a
+/// bound the API's schema can state, so that a page number out of range is refused by name rather
+/// than read as an empty page.
+pub const MAX_PAGE: u32 = 1_000_000;
+
+/// Page 1 to [`MAX_PAGE`], or the field's refusal.
+pub fn page_in_range(page: u32) -> Result<u32, super::FieldError> {
+    (1..=MAX_PAGE)
+        .contains(&page)
+        .then_some(page)
+        .ok_or_else(|| super::FieldError::new("page", format!("must be 1 to {MAX_PAGE}")))
+}
 
 /// A page number and size as a list's URL or API gives them: page 1 or more, a size offered.
 /// Both are checked, so that a caller sees every refusal at once.
 pub fn page_and_size(page: u32, per_page: u32) -> Result<(u32, u32), super::FieldErrors> {
     use super::{AllValid, FieldError};
     (
-        (page >= 1).then_some(page).ok_or_else(|| FieldError::new("page", "must be 1 or more")),
+        page_in_range(page),
         PAGE_SIZES
             .contains(&per_page)
             .then_some(per_page)
@@ -159,9 +171,7 @@ impl KeyQuery {
     /// so the server function and the REST API refuse alike.
     pub fn validated(&self) -> Result<(), super::FieldError> {
         use super::FieldError;
-        if self.page == 0 {
-            return Err(FieldError::new("page", "must be 1 or more"));
-        }
+        page_in_range(self.page)?;
         if !PAGE_SIZES.contains(&self.per_page) {
             return Err(FieldError::new("per_page", "must be 10, 25, 50 or 100"));
         }

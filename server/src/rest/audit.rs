@@ -27,10 +27,7 @@ fn audit_query(params: AuditParams) -> Result<AuditQuery, FieldError> {
         .action
         .map(|a| AuditAction::parse(&a).ok_or_else(|| FieldError::new("action", "is not a known action")))
         .transpose()?;
-    let page = params.page.unwrap_or(1);
-    if page == 0 {
-        return Err(FieldError::new("page", "must be 1 or more"));
-    }
+    let page = app::model::page_in_range(params.page.unwrap_or(1))?;
     let per_page = params.per_page.unwrap_or(AuditQuery::DEFAULT_PER_PAGE);
     if !(1..=AuditQuery::MAX_PER_PAGE).contains(&per_page) {
         return Err(FieldError::new("per_page", format!("must be 1 to {}", AuditQuery::MAX_PER_PAGE)));

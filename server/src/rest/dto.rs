@@ -219,6 +219,7 @@ pub struct ListParams {
     /// created (newest first, the default), last_used or name.
     pub sort: Option<String>,
     /// From 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     /// 10, 25, 50 or 100.
     pub per_page: Option<u32>,
@@ -568,6 +569,7 @@ pub struct AuditParams {
     /// Last day, inclusive (UTC, YYYY-MM-DD).
     pub to: Option<NaiveDate>,
     /// From 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     /// 1 to 100 (default 25).
     pub per_page: Option<u32>,
@@ -726,6 +728,7 @@ pub struct VerificationParams {
     /// Only this verdict, e.g. `VALID`, `REVOKED` or `IP_NOT_ALLOWED`.
     pub outcome: Option<String>,
     /// From 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     /// 10, 25, 50 or 100.
     pub per_page: Option<u32>,

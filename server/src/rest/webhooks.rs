@@ -42,6 +42,7 @@ pub struct EditEndpoint {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryParams {
     /// From 1.
+    #[param(minimum = 1, maximum = 1_000_000)]
     pub page: Option<u32>,
     /// 10, 25, 50 or 100.
     pub per_page: Option<u32>,

@@ -761,6 +761,36 @@ async fn the_openapi_document_is_generated_and_public() {
     assert!(problems > 10, "{problems} problem answers documented");
     let codes = doc["components"]["schemas"]["VerifyCode"]["enum"].as_array().expect("codes");
     assert!(codes.contains(&json!("RATE_LIMITED")) && codes.contains(&json!("WRONG_ENVIRONMENT")));
+    // Every list states the pages it serves, so that a client (and Schemathesis) knows where the
+    // API's refusal starts.
+    let operations =
+        doc["paths"].as_object().expect("paths").values().flat_map(|item| item.as_object().expect("ops").values());
+    let pages: Vec<_> = operations
+        .flat_map(|op| op["parameters"].as_array().into_iter().flatten())
+        .filter(|p| p["name"] == "page")
+        .map(|p| (p["schema"]["minimum"].as_u64(), p["schema"]["maximum"].as_u64()))
+        .collect();
+    assert!(pages.len() >= 4, "{pages:?}");
+    assert!(pages.iter().all(|p| *p == (Some(1), Some(u64::from(app::model::MAX_PAGE)))), "{pages:?}");
+}
+
+#[tokio::test]
+async fn a_page_past_the_last_one_served_is_refused_by_every_list() {
+    let s = start().await;
+    let (id, _) = s.key("customer", &["telemetry.write"]).await;
+    let past = app::model::MAX_PAGE + 1;
+    for list in ["/keys", "/audit", &format!("/keys/{id}/verifications")] {
+        for page in [0, past, u32::MAX] {
+            let (status, problem) = s.get(&format!("{list}?page={page}"), &s.admin).await;
+            assert_eq!(
+                (status, problem["errors"][0]["field"].as_str()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("page")),
+                "{list}?page={page}: {problem}"
+            );
+        }
+        let (status, _) = s.get(&format!("{list}?page={}", app::model::MAX_PAGE), &s.admin).await;
+        assert_eq!(status, StatusCode::OK, "{list}: the last page is served, empty");
+    }
 }
 
 #[tokio::test]
