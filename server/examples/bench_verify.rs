@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         print_row(label, &Figures::median(figures), against(0), against(1));
     }
     println!(
-        "A credit-limited key (a database decrement per batch) at {:.0}% of a plain key's throughput (goal >= 60%)",
+        "A credit-limited key (spent from a reserve in memory) at {:.0}% of a plain key's throughput (goal >= 60%)",
         ratio(&runs[metered_row], &runs[valid_row]) * 100.0
     );
     println!(

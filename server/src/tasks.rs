@@ -22,10 +22,22 @@ pub fn spawn_usage_flush(core: Core, every: Duration, mut stop: watch::Receiver<
             core.limiter.forget_ended(now_ms);
             core.key_failures.forget_ended(now_ms);
             core.sign_in.forget_recovered();
+            give_back_credit_reserves(&core, true).await;
         }
         flush(&core).await;
+        give_back_credit_reserves(&core, false).await;
         tracing::info!("usage written");
     })
+}
+
+/// Puts back the credits held for keys that went quiet (all of them, when stopping), so that the
+/// database's count is exact again.
+async fn give_back_credit_reserves(core: &Core, quiet_only: bool) {
+    match core.credits.give_back_reserves(&core.db, quiet_only).await {
+        Ok(credits) if credits > 0 => tracing::debug!(credits, "credit reserves given back"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "giving back credit reserves failed; will retry"),
+    }
 }
 
 async fn flush(core: &Core) {

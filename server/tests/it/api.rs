@@ -1129,6 +1129,83 @@ async fn credits_are_exact_under_concurrent_verifications() {
     assert_eq!(row.credits_remaining, Some(0));
 }
 
+/// A key with many credits: the instance takes a reserve with a batch's decrement and spends the
+/// next verifications from memory. The answers count exactly as if every one were written, and
+/// giving the reserve back leaves the database exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_busy_key_spends_from_a_reserve_and_the_count_stays_exact() {
+    let s = start().await;
+    let input = NewKey {
+        credits: Some(app::model::Credits { remaining: 1_000_000, refill: None }),
+        ..scoped_key("metered", &s.project, vec![])
+    };
+    let (id, token) = s.key_with(input).await;
+    let stored = || async {
+        api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").and_then(|k| k.credits_remaining)
+    };
+    // The first decrement learns what is left; the next one takes a thousandth of it on top.
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 999_999);
+    let verdicts = futures::future::join_all((0..300).map(|_| s.verify(&token))).await;
+    let mut left: Vec<u64> = verdicts.iter().filter_map(|v| v["credits"]["remaining"].as_u64()).collect();
+    left.sort_unstable();
+    assert_eq!(left, (999_699..999_999).collect::<Vec<_>>(), "300 valid, each with what it left");
+    let reserved = s.core.credits.reserved(id);
+    assert!(reserved > 0 && reserved <= app::ssr::credits::MAX_RESERVE, "{reserved}");
+    assert_eq!(stored().await, Some(999_699 - i64::try_from(reserved).expect("small")));
+    // The key page counts what the database holds: the reserve shows as spent until given back.
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 999_698);
+
+    // A sweep gives back only the reserves of keys not verified since the one before.
+    s.core.credits.give_back_reserves(&s.core.db, true).await.expect("sweep");
+    assert!(s.core.credits.reserved(id) > 0, "verified since the last sweep: kept");
+    let given = s.core.credits.give_back_reserves(&s.core.db, true).await.expect("sweep");
+    assert_eq!((given, s.core.credits.reserved(id)), (reserved - 1, 0));
+    assert_eq!(stored().await, Some(999_698));
+}
+
+/// A reserve never outlives a change to its key: credits set anew replace it (the verifications
+/// after the change spend from the new count only), and any other change gives it back.
+#[tokio::test]
+async fn a_change_to_the_key_ends_its_reserve() {
+    let s = start().await;
+    let input = NewKey {
+        credits: Some(app::model::Credits { remaining: 50_000, refill: None }),
+        ..scoped_key("metered", &s.project, vec![])
+    };
+    let (id, token) = s.key_with(input).await;
+    let stored = || async {
+        api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").and_then(|k| k.credits_remaining)
+    };
+    for left in [49_999, 49_998, 49_997] {
+        assert_eq!(s.verify(&token).await["credits"]["remaining"], left);
+    }
+    assert_eq!(s.core.credits.reserved(id), 48, "a thousandth of 49,999, less the one spent from it");
+
+    // Renamed: the next verification gives the reserve back first, and is counted from the whole.
+    let (status, _, _) = s
+        .call(reqwest::Method::PATCH, &format!("/keys/{id}"), Some(&s.admin), Some(json!({ "name": "renamed" })))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 49_996);
+    s.core.credits.give_back_reserves(&s.core.db, false).await.expect("given back");
+    assert_eq!(stored().await, Some(49_996));
+
+    // Built up again, then the credits are set to 10: the old reserve is void, not added.
+    for _ in 0..3 {
+        s.verify(&token).await;
+    }
+    assert!(s.core.credits.reserved(id) > 0);
+    let path = format!("/keys/{id}/credits");
+    let (status, _, _) =
+        s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "credits": { "remaining": 10 } }))).await;
+    assert_eq!(status, StatusCode::OK);
+    let left: Vec<_> = futures::future::join_all((0..12).map(|_| s.verify(&token))).await;
+    let valid = left.iter().filter(|v| code(v) == "VALID").count();
+    assert_eq!(valid, 10, "{left:?}");
+    s.core.credits.give_back_reserves(&s.core.db, false).await.expect("given back");
+    assert_eq!(stored().await, Some(0));
+}
+
 /// Out-of-range credits, refills and costs: a 422 naming each field, and nothing written or spent.
 #[tokio::test]
 async fn bad_credits_and_costs_are_refused_naming_the_field() {

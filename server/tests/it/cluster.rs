@@ -248,6 +248,37 @@ async fn credits_hold_exactly_across_instances() {
     assert_eq!(row.and_then(|k| k.credits_remaining), Some(0));
 }
 
+/// A key with many credits, verified through two instances at once: each holds a reserve, every
+/// verification is valid, and once both stop (giving their reserves back) the database's count is
+/// exactly what was spent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn credit_reserves_are_given_back_when_instances_stop() {
+    let url = fresh_postgres(&required_postgres()).await;
+    let org = acme(&url, Plan::Enterprise).await;
+    let (a, b) = (Instance::start(&url, &[]).await, Instance::start(&url, &[]).await);
+    let credits = app::model::Credits { remaining: 1_000_000, refill: None };
+    let input = app::model::NewKey { credits: Some(credits), ..scoped_key("metered", &org.project, vec![]) };
+    let created = keys::create(&org.core, &org.owner, input).await.expect("key");
+    let remaining = || async {
+        let row = app::ssr::entities::api_key::Entity::find_by_id(created.key.id).one(&org.core.db).await;
+        row.expect("query").and_then(|k| k.credits_remaining)
+    };
+    for round in 0..4 {
+        let calls = (0..100).map(|i| {
+            let instance = if i % 2 == 0 { &a } else { &b };
+            let (admin, token) = (org.admin.as_str(), created.token.as_str());
+            async move { instance.verify(admin, token, &[]).await }
+        });
+        let codes = join_all(calls).await;
+        assert!(codes.iter().all(|c| c == "VALID"), "round {round}: {codes:?}");
+    }
+    let held = remaining().await.expect("a count");
+    assert!(held < 1_000_000 - 400, "the instances hold reserves ({held} left in the database)");
+    assert!(a.stop().success() && b.stop().success());
+    assert_eq!(remaining().await, Some(1_000_000 - 400));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and Redis"]
 async fn rate_limits_shared_through_redis_hold_across_instances() {

@@ -312,7 +312,7 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
         expires_at: row.expires_at,
         scopes: load_scopes(&row.scopes),
         rate_limit: stored_rate_limit(&row),
-        credits: stored_credits(&row).map(|c| CreditTerms { refill: c.refill }),
+        credits: stored_credits(&row).map(|c| CreditTerms::read(c.refill)),
         ip_allowlist: stored_networks(&row).map(Vec::into_boxed_slice),
         created_by: row.created_by,
         creator_role,
