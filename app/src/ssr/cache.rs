@@ -131,6 +131,40 @@ impl KeyCache {
         }
     }
 
+    /// The cached lookup of `digest`, or `load`'s, read once however many verifications of the
+    /// digest miss at the same moment: the others wait for it (a new key's first burst is one
+    /// database read, and counts once against the caller's address). What a load read is cached,
+    /// and handed to those waiting, only if no key changed meanwhile; otherwise the next in line
+    /// reads again.
+    pub async fn get_or_load<E, F>(&self, digest: Digest, load: impl Fn() -> F) -> Result<(Lookup, bool), E>
+    where
+        F: Future<Output = Result<Lookup, E>>,
+    {
+        // Twice at most: an outlived entry is dropped, then loaded.
+        for _ in 0..2 {
+            let guard = match self.entries.get_value_or_guard_async(&digest).await {
+                Ok(remembered) if Instant::now() < remembered.until => return Ok((remembered.lookup, true)),
+                Ok(_) => {
+                    self.entries.remove(&digest);
+                    continue;
+                }
+                Err(guard) => guard,
+            };
+            let started = self.generation();
+            let lookup = load().await?;
+            if self.generation() == started {
+                let remembered = Remembered { lookup: lookup.clone(), until: Instant::now() + self.ttl };
+                let _ = guard.insert(remembered);
+                // An invalidation between the check and the insert: drop what may be stale.
+                if self.generation() != started {
+                    self.entries.remove(&digest);
+                }
+            }
+            return Ok((lookup, false));
+        }
+        load().await.map(|lookup| (lookup, false))
+    }
+
     /// Forgets the digests (hex, as stored) of a key that just changed. Called after the change is
     /// committed and before it is answered, so the very next request sees it.
     pub fn forget<'a>(&self, digests: impl IntoIterator<Item = &'a str>) {
@@ -236,6 +270,38 @@ mod tests {
         assert!(cache.get(&digest).is_none());
         cache.remember(digest, Lookup::Unknown, cache.generation());
         assert!(matches!(cache.get(&digest), Some(Lookup::Unknown)));
+    }
+
+    /// A burst of verifications of a digest nobody has asked for yet: one database read, and the
+    /// others are handed what it found. Unless a key changed during the read: then nothing is
+    /// cached or handed on, and the next in line reads again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_burst_of_misses_reads_the_database_once_unless_a_key_changes_meanwhile() {
+        let cache = KeyCache::default();
+        let reads = AtomicU64::new(0);
+        let read = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok::<_, ()>(Lookup::Current(record()))
+        };
+        let burst = futures::future::join_all((0..50).map(|_| cache.get_or_load([3u8; 32], read))).await;
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        assert!(burst.iter().all(|lookup| matches!(lookup, Ok((Lookup::Current(_), _)))));
+        assert_eq!(burst.iter().filter(|lookup| matches!(lookup, Ok((_, false)))).count(), 1, "one read, 49 handed on");
+
+        reads.store(0, Ordering::SeqCst);
+        let changing = || async {
+            // The first read races a change to some key; those after it do not.
+            if reads.fetch_add(1, Ordering::SeqCst) == 0 {
+                cache.forget([hex::encode([1u8; 32]).as_str()]);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Ok::<_, ()>(Lookup::Unknown)
+        };
+        let burst = futures::future::join_all((0..10).map(|_| cache.get_or_load([4u8; 32], changing))).await;
+        assert!(burst.iter().all(|lookup| matches!(lookup, Ok((Lookup::Unknown, _)))));
+        assert_eq!(reads.load(Ordering::SeqCst), 2, "what raced the change was read again, once");
+        assert!(matches!(cache.get(&[4u8; 32]), Some(Lookup::Unknown)));
     }
 
     #[test]

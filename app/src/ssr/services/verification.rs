@@ -252,32 +252,39 @@ async fn resolve(
     now: DateTime<Utc>,
 ) -> Result<Option<Arc<KeyRecord>>, ServiceError> {
     let digest: Digest = sha2::Sha256::digest(token.expose_secret().as_bytes()).into();
-    let cached = core.cache.get(&digest);
-    metrics::cache_lookup(cached.is_some());
-    let lookup = match cached {
-        Some(lookup) => lookup,
-        None if token.checked().is_err() => return Ok(None),
-        None => {
-            let now_ms = now.timestamp_millis();
-            if let Some(address) = address {
-                core.key_failures.reserve(address, now_ms)?;
-            }
-            let started = core.cache.generation();
-            // Boxed: the database's future is kilobytes, and unboxed it would make the future of
-            // every verification as large, to be moved on every call that never reaches here.
-            let lookup = Box::pin(load(core, &digest)).await?;
-            if let (Lookup::Current(_) | Lookup::Replaced { .. }, Some(address)) = (&lookup, address) {
-                core.key_failures.found(address, now_ms);
-            }
-            core.cache.remember(digest, lookup.clone(), started);
-            lookup
+    if let Some(lookup) = core.cache.get(&digest) {
+        metrics::cache_lookup(true);
+        return Ok(found(lookup, now));
+    }
+    if token.checked().is_err() {
+        metrics::cache_lookup(false);
+        return Ok(None);
+    }
+    let now_ms = now.timestamp_millis();
+    let read = || async {
+        if let Some(address) = address {
+            core.key_failures.reserve(address, now_ms)?;
         }
+        // Boxed: the database's future is kilobytes, and unboxed it would make the future of
+        // every verification as large, to be moved on every call that never reaches here.
+        let lookup = Box::pin(load(core, &digest)).await?;
+        if let (Lookup::Current(_) | Lookup::Replaced { .. }, Some(address)) = (&lookup, address) {
+            core.key_failures.found(address, now_ms);
+        }
+        Ok::<_, ServiceError>(lookup)
     };
-    Ok(match lookup {
+    let (lookup, shared) = Box::pin(core.cache.get_or_load(digest, read)).await?;
+    metrics::cache_lookup(shared);
+    Ok(found(lookup, now))
+}
+
+/// The key a lookup found, if its secret still stands for it at `now`.
+fn found(lookup: Lookup, now: DateTime<Utc>) -> Option<Arc<KeyRecord>> {
+    match lookup {
         Lookup::Unknown => None,
         Lookup::Current(key) => Some(key),
         Lookup::Replaced { key, until } => (now < until).then_some(key),
-    })
+    }
 }
 
 async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
