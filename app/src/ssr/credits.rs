@@ -197,6 +197,18 @@ impl CreditLedger {
         failed.map_or(Ok(given), Err)
     }
 
+    /// The credits this instance holds for `key` out of the count `epoch` names (the key's
+    /// `credits_refilled_at` as just read), unless a refill is due by `now`: what a page adds to
+    /// the database's count so that a key verified here reads as its verifications were told.
+    pub fn held(&self, key: Uuid, epoch: Option<DateTime<Utc>>, now: DateTime<Utc>) -> u64 {
+        let Some(epoch) = epoch else { return 0 };
+        self.queues.get(&key).map_or(0, |queue| {
+            let queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            let from_count = |r: &&Reserve| r.epoch == epoch && r.void_from.is_none_or(|from| now < from);
+            queue.reserve.iter().chain(&queue.to_give_back).filter(from_count).map(|r| r.credits).sum()
+        })
+    }
+
     /// The credits this instance holds back for `key`, for tests.
     pub fn reserved(&self, key: Uuid) -> u64 {
         self.queues.get(&key).map_or(0, |queue| {

@@ -1152,7 +1152,12 @@ async fn a_busy_key_spends_from_a_reserve_and_the_count_stays_exact() {
     let reserved = s.core.credits.reserved(id);
     assert!(reserved > 0 && reserved <= app::ssr::credits::MAX_RESERVE, "{reserved}");
     assert_eq!(stored().await, Some(999_699 - i64::try_from(reserved).expect("small")));
-    // The key page counts what the database holds: the reserve shows as spent until given back.
+    // The key's page and the keys list count the reserve this instance holds: what the
+    // verifications were told.
+    let (_, key) = s.get(&format!("/keys/{id}"), &s.admin).await;
+    assert_eq!(key["credits"]["remaining"], 999_699, "{key}");
+    let (_, list) = s.get("/keys?q=metered", &s.admin).await;
+    assert_eq!(list["keys"][0]["credits"]["remaining"], 999_699, "{list}");
     assert_eq!(s.verify(&token).await["credits"]["remaining"], 999_698);
 
     // A sweep gives back only the reserves of keys not verified since the one before.

@@ -176,7 +176,7 @@ pub async fn list(core: &Core, actor: &dyn Actor, query: &KeyQuery) -> Result<Ke
     let keys = select.offset(query.offset()).limit(u64::from(query.per_page)).all(db).await?;
     let names = Names::load(db, actor.organization_id(), &keys).await?;
     Ok(KeyPage {
-        keys: keys.into_iter().map(|k| names.view(k, now)).collect(),
+        keys: keys.into_iter().map(|k| names.view(counting_reserves(core, k, now), now)).collect(),
         total,
         page: query.page,
         per_page: query.per_page,
@@ -284,9 +284,10 @@ pub async fn details(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<Key
         None => None,
     };
     let names = Names::load(db, actor.organization_id(), std::slice::from_ref(&key)).await?;
+    let now = Utc::now();
     let project_scopes = super::projects::scopes_of(db, [key.project_id]).await?.remove(&key.project_id);
     Ok(KeyDetails {
-        key: names.view(key, Utc::now()),
+        key: names.view(counting_reserves(core, key, now), now),
         rotations,
         revocation,
         project_scopes: project_scopes.unwrap_or_default(),
@@ -968,6 +969,17 @@ impl Names {
         let creator = self.users.get(&key.created_by).cloned().unwrap_or_else(|| "Unknown".to_owned());
         to_view(key, project, creator, now)
     }
+}
+
+/// The key as this instance counts its credits: the database's count and the credits this
+/// instance holds in reserve out of it (see `ssr::credits`), which its verifications were told
+/// are left. Other instances' reserves show as spent until they are given back.
+fn counting_reserves(core: &Core, mut key: api_key::Model, now: DateTime<Utc>) -> api_key::Model {
+    if let Some(remaining) = key.credits_remaining.as_mut() {
+        let held = core.credits.held(key.id, key.credits_refilled_at, now);
+        *remaining = remaining.saturating_add(i64::try_from(held).unwrap_or(0));
+    }
+    key
 }
 
 /// A key's credits as stored (the count as last written: a due refill is not yet counted).
