@@ -520,7 +520,7 @@ fn valid_key_query() -> impl Strategy<Value = KeyQuery> {
         any::<bool>(),
         option::of("\\PC{1,256}".prop_map(|id| id.trim().to_owned()).prop_filter("blank", |id| !id.is_empty())),
         select(KeySort::VARIANTS.to_vec()),
-        1..=u32::MAX,
+        1..=crate::model::MAX_PAGE,
         select(PAGE_SIZES.to_vec()),
         option::of(select(Staleness::VARIANTS.to_vec())),
     )

@@ -121,7 +121,10 @@ impl KeyQuery {
             external_id: get("external_id").map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()),
             unused: get("unused").and_then(|u| u.parse().ok()),
             sort: get("sort").and_then(|s| KeySort::from_name(&s)).unwrap_or_default(),
-            page: get("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(default.page),
+            page: get("page")
+                .and_then(|p| p.parse().ok())
+                .filter(|p| page_in_range(*p).is_ok())
+                .unwrap_or(default.page),
             per_page: get("per_page")
                 .and_then(|p| p.parse().ok())
                 .filter(|p| PAGE_SIZES.contains(p))
