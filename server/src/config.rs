@@ -20,7 +20,8 @@ pub struct Cli {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Serve the dashboard and the APIs (the default). Runs pending migrations first.
-    Serve(Config),
+    // Boxed: the serving settings are far larger than the other subcommands'.
+    Serve(Box<Config>),
     /// Bring the database schema up to date, then exit: for deployments that migrate in a separate
     /// step before rolling out new instances.
     Migrate(MigrateArgs),
@@ -31,7 +32,7 @@ pub enum Command {
 
 impl Cli {
     pub fn command(self) -> Command {
-        self.command.unwrap_or(Command::Serve(self.serve))
+        self.command.unwrap_or_else(|| Command::Serve(Box::new(self.serve)))
     }
 }
 
@@ -119,6 +120,17 @@ pub struct Config {
     /// network, or tests). Off, such destinations are refused at registration and at delivery.
     #[arg(long, env = "KEYWARD_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
+
+    /// An SMTP server for expiry reminders by email to each key's creator, as lettre reads it:
+    /// `smtps://user:password@host:465` (TLS), `smtp://user:password@host:587?tls=required`
+    /// (STARTTLS), `smtp://localhost:25` (plain, a local relay). Without it, reminders are webhook
+    /// events and the keys page's panel only.
+    #[arg(long, env = "KEYWARD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// The reminders' sender.
+    #[arg(long, env = "KEYWARD_SMTP_FROM", default_value = "Keyward <keyward@localhost>")]
+    pub smtp_from: String,
 
     /// The Leptos site settings file.
     #[arg(long, env = "KEYWARD_LEPTOS_TOML", default_value = "Leptos.toml")]
@@ -269,7 +281,7 @@ mod tests {
     fn serve(args: &[&str]) -> Result<Config, clap::Error> {
         let cli = Cli::try_parse_from(std::iter::once("keyward").chain(args.iter().copied()))?;
         let Command::Serve(config) = cli.command() else { panic!("bare keyward serves") };
-        Ok(config)
+        Ok(*config)
     }
 
     #[test]

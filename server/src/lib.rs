@@ -4,6 +4,7 @@
 pub mod charts;
 pub mod config;
 pub mod dashboard;
+pub mod mail;
 pub mod rest;
 pub mod router;
 pub mod security;

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
     };
     init_logging(common);
     let outcome = match command {
-        Command::Serve(config) => serve(config).await,
+        Command::Serve(config) => serve(*config).await,
         Command::Migrate(args) => migrate(&args.common).await,
         Command::CreateOwner(args) => create_owner(args).await,
     };
@@ -87,9 +87,16 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let flusher = tasks::spawn_usage_flush(core.clone(), config.usage_flush_interval(), stopped.clone());
     let purger = tasks::spawn_session_purge(core.clone(), tasks::SESSION_PURGE_EVERY, stopped.clone());
-    let deliverer = keyward::webhooks::spawn_delivery(core.clone(), sender, WEBHOOKS_EVERY, stopped);
     let proxies = security::parse_trusted_proxies(&config.trusted_proxies)?;
     let site = security::Site::new(config.public_url.as_deref(), addr, proxies, config.secure_cookies)?;
+    let mailer = match &config.smtp_url {
+        Some(url) => {
+            tracing::info!("expiry reminders are emailed to each key's creator");
+            Some(keyward::mail::Mailer::new(url, &config.smtp_from, &site.origin)?)
+        }
+        None => None,
+    };
+    let deliverer = keyward::webhooks::spawn_delivery(core.clone(), sender, mailer, WEBHOOKS_EVERY, stopped);
     tracing::info!(origin = %site.origin, trusted_proxies = site.trusted_proxies.len(), "browser requests must come from this origin");
     let state = AppState::new(leptos_options, core.clone(), config.secure_cookies);
     let app = router::build(state, site).merge(telemetry::routes(metrics, core.clone(), config.metrics_token.clone()));

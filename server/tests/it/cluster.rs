@@ -110,7 +110,7 @@ impl Instance {
     }
 
     /// SIGTERM, then waits for the process to finish its requests and exit.
-    fn stop(mut self) -> std::process::ExitStatus {
+    pub(crate) fn stop(mut self) -> std::process::ExitStatus {
         let terminated = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         assert!(terminated.is_ok_and(|s| s.success()), "SIGTERM sent");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -132,14 +132,14 @@ impl Drop for Instance {
 }
 
 /// An organization with its Default project and a full-access key (the verifier and manager).
-struct Organization {
-    core: Core,
-    owner: Member,
-    project: Project,
-    admin: String,
+pub(crate) struct Organization {
+    pub(crate) core: Core,
+    pub(crate) owner: Member,
+    pub(crate) project: Project,
+    pub(crate) admin: String,
 }
 
-async fn acme(url: &str, plan: Plan) -> Organization {
+pub(crate) async fn acme(url: &str, plan: Plan) -> Organization {
     let core = Core::new(db::connect_and_migrate(url).await.expect("database with migrations"));
     let owner = organization(&core.db, "Acme", "ada@acme.test").await;
     organizations::change_plan(&core, &owner, plan).await.expect("plan");

@@ -6,5 +6,6 @@ mod attacks;
 mod cluster;
 mod dashboard;
 mod insight;
+mod mail;
 mod server_fns;
 mod webhooks;

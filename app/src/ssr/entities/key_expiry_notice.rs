@@ -11,6 +11,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub expires_at: DateTimeUtc,
     pub sent_at: DateTimeUtc,
+    /// When the reminder's email reached the SMTP server (never, without `KEYWARD_SMTP_URL`).
+    pub emailed_at: Option<DateTimeUtc>,
+    /// When an instance took the email to send; another may take it once this is old.
+    pub email_claimed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

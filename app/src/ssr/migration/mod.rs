@@ -18,6 +18,7 @@ mod m20261127_000013_key_ip_allowlist;
 mod m20261127_000014_verification_log;
 mod m20261127_000015_webhooks;
 mod m20261127_000016_key_expiry_notices;
+mod m20261127_000017_reminder_mail;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000014_verification_log::Migration),
             Box::new(m20261127_000015_webhooks::Migration),
             Box::new(m20261127_000016_key_expiry_notices::Migration),
+            Box::new(m20261127_000017_reminder_mail::Migration),
         ]
     }
 }

@@ -2,16 +2,24 @@
 //! has expired, as `key.expiring` and `key.expired` webhook events. Every instance looks every
 //! minute; a notice row (one per key, notice and expiry date) lets only one of them announce each,
 //! and a key given a new expiry date is announced again for it.
+//!
+//! Where the operator has SMTP, the same reminders go by email to each key's creator. The notice
+//! row is the email's outbox too: an instance claims it (the claim lapses after
+//! [`EMAIL_CLAIM_LAPSES`], so a crash mid-send delays the email rather than losing it), sends, and
+//! records it sent; a failed send is tried again at the next look, for as long as the notice is
+//! news.
 
 use super::webhooks;
 use crate::model::{KeyStatus, WebhookEvent};
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, key_expiry_notice};
+use crate::ssr::entities::{membership, project, user};
 use crate::ssr::{Core, ServiceError};
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
+use uuid::Uuid;
 
 /// Which reminder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +38,10 @@ impl Notice {
             Self::Day => "1d",
             Self::Expired => "expired",
         }
+    }
+
+    fn parse(stored: &str) -> Option<Self> {
+        [Self::Week, Self::Day, Self::Expired].into_iter().find(|n| n.as_str() == stored)
     }
 
     /// The reminder a key expiring at `expires_at` is due at `now`: the most urgent one.
@@ -79,6 +91,7 @@ pub async fn announce_expiries(core: &Core, now: DateTime<Utc>) -> Result<usize,
             notice: Set(notice.as_str().to_owned()),
             expires_at: Set(expires_at),
             sent_at: Set(now),
+            ..Default::default()
         };
         let columns =
             [key_expiry_notice::Column::KeyId, key_expiry_notice::Column::Notice, key_expiry_notice::Column::ExpiresAt];
@@ -101,6 +114,149 @@ pub async fn announce_expiries(core: &Core, now: DateTime<Utc>) -> Result<usize,
         txn.commit().await?;
     }
     Ok(announced)
+}
+
+/// How long an instance's claim on a reminder's email holds: far longer than a send may take
+/// (lettre gives up on an SMTP server after a minute).
+pub const EMAIL_CLAIM_LAPSES: Duration = Duration::minutes(5);
+
+/// An expiry reminder's email, for the key's creator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderEmail {
+    pub key_id: Uuid,
+    pub notice: Notice,
+    pub expires_at: DateTime<Utc>,
+    pub to_name: String,
+    pub to_address: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Claims, for this instance, up to `limit` reminders whose email has not gone yet (of notices
+/// still news: announced within the last day), and writes each for the key's creator. A creator
+/// no longer an active member of the key's organization gets none: their notice is closed unsent.
+/// `origin` is where the dashboard is (for the link to the key).
+pub async fn claim_emails(
+    core: &Core,
+    origin: &str,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<ReminderEmail>, ServiceError> {
+    use key_expiry_notice::Column;
+    let unclaimed = || {
+        Condition::any().add(Column::EmailClaimedAt.is_null()).add(Column::EmailClaimedAt.lt(now - EMAIL_CLAIM_LAPSES))
+    };
+    let candidates = key_expiry_notice::Entity::find()
+        .filter(Column::EmailedAt.is_null())
+        .filter(Column::SentAt.gt(now - Duration::days(1)))
+        .filter(unclaimed())
+        .order_by_asc(Column::SentAt)
+        .limit(limit)
+        .all(&core.db)
+        .await?;
+    let mut emails = Vec::new();
+    for notice in candidates {
+        let this = Condition::all()
+            .add(Column::KeyId.eq(notice.key_id))
+            .add(Column::Notice.eq(notice.notice.as_str()))
+            .add(Column::ExpiresAt.eq(notice.expires_at));
+        // Another instance may have claimed it since the read: only one update takes it.
+        let claimed = key_expiry_notice::Entity::update_many()
+            .col_expr(Column::EmailClaimedAt, Expr::value(now))
+            .filter(this.clone())
+            .filter(Column::EmailedAt.is_null())
+            .filter(unclaimed())
+            .exec(&core.db)
+            .await?;
+        if claimed.rows_affected != 1 {
+            continue;
+        }
+        match reminder_email(core, &notice, origin).await? {
+            Some(email) => emails.push(email),
+            None => {
+                key_expiry_notice::Entity::update_many()
+                    .col_expr(Column::EmailedAt, Expr::value(now))
+                    .filter(this)
+                    .exec(&core.db)
+                    .await?;
+            }
+        }
+    }
+    Ok(emails)
+}
+
+/// Records what became of a claimed email: sent, or given back to be tried at the next look.
+pub async fn email_settled(
+    core: &Core,
+    email: &ReminderEmail,
+    sent: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    use key_expiry_notice::Column;
+    let (column, value) = if sent { (Column::EmailedAt, Some(now)) } else { (Column::EmailClaimedAt, None) };
+    key_expiry_notice::Entity::update_many()
+        .col_expr(column, Expr::value(value))
+        .filter(Column::KeyId.eq(email.key_id))
+        .filter(Column::Notice.eq(email.notice.as_str()))
+        .filter(Column::ExpiresAt.eq(email.expires_at))
+        .exec(&core.db)
+        .await?;
+    Ok(())
+}
+
+/// The notice's email, for the key's creator while they are an active member of its organization.
+async fn reminder_email(
+    core: &Core,
+    notice: &key_expiry_notice::Model,
+    origin: &str,
+) -> Result<Option<ReminderEmail>, ServiceError> {
+    let Some(notice_kind) = Notice::parse(&notice.notice) else { return Ok(None) };
+    let Some(key) = api_key::Entity::find_by_id(notice.key_id).one(&core.db).await? else { return Ok(None) };
+    // Revoked or given another expiry since: the reminder is no longer true.
+    if key.expires_at != Some(notice.expires_at) || key.status == KeyStatus::Revoked {
+        return Ok(None);
+    }
+    let member = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(key.organization_id))
+        .filter(membership::Column::UserId.eq(key.created_by))
+        .filter(membership::Column::SuspendedAt.is_null())
+        .one(&core.db)
+        .await?;
+    let Some(creator) = (match member {
+        Some(_) => user::Entity::find_by_id(key.created_by).one(&core.db).await?,
+        None => None,
+    }) else {
+        return Ok(None);
+    };
+    let project = project::Entity::find_by_id(key.project_id).one(&core.db).await?.map(|p| p.name).unwrap_or_default();
+    let when = notice.expires_at.format("%Y-%m-%d %H:%M UTC");
+    let subject = match notice_kind {
+        Notice::Week => format!("API key \"{}\" expires in a week", key.name),
+        Notice::Day => format!("API key \"{}\" expires within a day", key.name),
+        Notice::Expired => format!("API key \"{}\" has expired", key.name),
+    };
+    let status = match notice_kind {
+        Notice::Expired => format!("expired at {when}; requests made with it are refused"),
+        _ => format!("expires at {when}; after that, requests made with it are refused"),
+    };
+    let body = format!(
+        "Hello {name},\n\nThe API key \"{key}\" ({prefix}…) that you created in the project {project} {status}.\n\n\
+         To keep the integration that uses it working, rotate it or give it a new expiry date:\n{origin}/keys/{id}\n\n\
+         You receive this because you created the key. Keyward\n",
+        name = creator.name,
+        key = key.name,
+        prefix = key.prefix,
+        id = key.id,
+    );
+    Ok(Some(ReminderEmail {
+        key_id: key.id,
+        notice: notice_kind,
+        expires_at: notice.expires_at,
+        to_name: creator.name,
+        to_address: creator.email,
+        subject,
+        body,
+    }))
 }
 
 #[cfg(test)]
