@@ -647,3 +647,26 @@ async fn the_verification_that_spends_a_keys_last_credit_raises_one_event() {
     );
     assert!(standard_library_accepts(&secret, &received[0]));
 }
+
+/// 30 registrations at once, by an admin with room for 20: exactly 20 are made, and each of the
+/// others is refused with 409 naming the limit (on PostgreSQL too, where they run side by side).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn registrations_at_once_never_pass_the_limit_of_endpoints() {
+    let s = start_sending_webhooks_to_loopback().await;
+    let receiver = Receiver::start().await;
+    let url = receiver.url();
+    let attempts = (0..30).map(|i| {
+        let body = json!({ "url": format!("{url}?n={i}"), "events": ["key.created"] });
+        let s = &s;
+        async move { s.post("/webhooks", &s.admin, body).await }
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let made = answers.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
+    assert_eq!(made, app::model::MAX_WEBHOOK_ENDPOINTS, "{answers:?}");
+    for (status, problem) in answers.iter().filter(|(status, _)| *status != StatusCode::CREATED) {
+        assert_eq!(*status, StatusCode::CONFLICT, "{problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("20 webhook endpoints")), "{problem}");
+    }
+    let (_, listed) = s.get("/webhooks", &s.admin).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(app::model::MAX_WEBHOOK_ENDPOINTS));
+}

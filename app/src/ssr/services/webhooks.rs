@@ -124,6 +124,8 @@ pub async fn register(
     let (url, events) = (endpoint_url(url), webhook_events(events)).all_valid()?;
     check_destination(&url, core.webhooks.allow_private).await?;
     let txn = begin_write(&core.db).await?;
+    // Registrations at once must not all read 19 and each add a 20th.
+    super::organizations::lock(&txn, actor.organization_id()).await?;
     let registered = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::OrganizationId.eq(actor.organization_id()))
         .count(&txn)
