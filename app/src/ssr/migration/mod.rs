@@ -19,6 +19,7 @@ mod m20261127_000014_verification_log;
 mod m20261127_000015_webhooks;
 mod m20261127_000016_key_expiry_notices;
 mod m20261127_000017_reminder_mail;
+mod m20261127_000018_key_expiry_index;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000015_webhooks::Migration),
             Box::new(m20261127_000016_key_expiry_notices::Migration),
             Box::new(m20261127_000017_reminder_mail::Migration),
+            Box::new(m20261127_000018_key_expiry_index::Migration),
         ]
     }
 }

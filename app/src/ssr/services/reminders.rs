@@ -62,12 +62,7 @@ impl Notice {
 
 /// Announces every reminder due at `now` that no instance has sent yet. Returns how many.
 pub async fn announce_expiries(core: &Core, now: DateTime<Utc>) -> Result<usize, ServiceError> {
-    let keys = api_key::Entity::find()
-        .filter(api_key::Column::Status.eq(KeyStatus::Active))
-        .filter(api_key::Column::ExpiresAt.lte(now + Duration::days(7)))
-        .filter(api_key::Column::ExpiresAt.gt(now - Duration::days(1)))
-        .all(&core.db)
-        .await?;
+    let keys = expiring_around(now).all(&core.db).await?;
     if keys.is_empty() {
         return Ok(0);
     }
@@ -114,6 +109,15 @@ pub async fn announce_expiries(core: &Core, now: DateTime<Utc>) -> Result<usize,
         txn.commit().await?;
     }
     Ok(announced)
+}
+
+/// The active keys a reminder may be due for at `now`: expiring within a week, or expired within
+/// the last day. Read every minute by every instance, through the index on the expiry.
+fn expiring_around(now: DateTime<Utc>) -> sea_orm::Select<api_key::Entity> {
+    api_key::Entity::find()
+        .filter(api_key::Column::Status.eq(KeyStatus::Active))
+        .filter(api_key::Column::ExpiresAt.lte(now + Duration::days(7)))
+        .filter(api_key::Column::ExpiresAt.gt(now - Duration::days(1)))
 }
 
 /// How long an instance's claim on a reminder's email holds: far longer than a send may take
@@ -262,6 +266,30 @@ async fn reminder_email(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// On SQLite, the database `make run` starts with: the look reads the expiry's index.
+    #[cfg(feature = "test-support")]
+    #[tokio::test]
+    async fn the_look_for_expiring_keys_reads_the_expiry_index() {
+        use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement};
+        let dir = tempfile::tempdir().expect("a folder");
+        let url = format!("sqlite://{}/keyward.db", dir.path().display());
+        let db = crate::ssr::db::connect_and_migrate(&url).await.expect("SQLite with migrations");
+        let query = expiring_around(Utc::now()).build(DbBackend::Sqlite);
+        let explain = Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {}", query.sql),
+            query.values.map(|v| v.0).unwrap_or_default(),
+        );
+        let plan: Vec<String> = db
+            .query_all_raw(explain)
+            .await
+            .expect("a plan")
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "detail").ok())
+            .collect();
+        assert!(plan.iter().any(|step| step.contains("ix_api_keys_expires_at")), "{plan:?}");
+    }
 
     #[test]
     fn the_most_urgent_reminder_is_due() {
