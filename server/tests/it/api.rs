@@ -209,6 +209,17 @@ impl Server {
         key.expires_at = Set(Some(at));
         key.update(&self.core.db).await.expect("updated");
     }
+
+    /// A key named "metered" with `remaining` credits and no refill.
+    pub(crate) async fn metered_key(&self, remaining: u64) -> (Uuid, String) {
+        let credits = Some(app::model::Credits { remaining, refill: None });
+        self.key_with(NewKey { credits, ..scoped_key("metered", &self.project, vec![]) }).await
+    }
+
+    /// The key's credits as the database holds them.
+    pub(crate) async fn credits_stored(&self, id: Uuid) -> Option<i64> {
+        api_key::Entity::find_by_id(id).one(&self.core.db).await.expect("query").and_then(|k| k.credits_remaining)
+    }
 }
 
 pub(crate) fn code(verdict: &Value) -> &str {
@@ -1114,11 +1125,7 @@ async fn credits_are_spent_by_valid_verifications_only_and_refill_once_per_perio
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn credits_are_exact_under_concurrent_verifications() {
     let s = start().await;
-    let input = NewKey {
-        credits: Some(app::model::Credits { remaining: 50, refill: None }),
-        ..scoped_key("metered", &s.project, vec![])
-    };
-    let (id, token) = s.key_with(input).await;
+    let (id, token) = s.metered_key(50).await;
     let verdicts = futures::future::join_all((0..200).map(|_| s.verify(&token))).await;
     let mut left: Vec<u64> =
         verdicts.iter().filter(|v| code(v) == "VALID").filter_map(|v| v["credits"]["remaining"].as_u64()).collect();
@@ -1135,14 +1142,7 @@ async fn credits_are_exact_under_concurrent_verifications() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_busy_key_spends_from_a_reserve_and_the_count_stays_exact() {
     let s = start().await;
-    let input = NewKey {
-        credits: Some(app::model::Credits { remaining: 1_000_000, refill: None }),
-        ..scoped_key("metered", &s.project, vec![])
-    };
-    let (id, token) = s.key_with(input).await;
-    let stored = || async {
-        api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").and_then(|k| k.credits_remaining)
-    };
+    let (id, token) = s.metered_key(1_000_000).await;
     // The first decrement learns what is left; the next one takes a thousandth of it on top.
     assert_eq!(s.verify(&token).await["credits"]["remaining"], 999_999);
     let verdicts = futures::future::join_all((0..300).map(|_| s.verify(&token))).await;
@@ -1151,7 +1151,7 @@ async fn a_busy_key_spends_from_a_reserve_and_the_count_stays_exact() {
     assert_eq!(left, (999_699..999_999).collect::<Vec<_>>(), "300 valid, each with what it left");
     let reserved = s.core.credits.reserved(id);
     assert!(reserved > 0 && reserved <= app::ssr::credits::MAX_RESERVE, "{reserved}");
-    assert_eq!(stored().await, Some(999_699 - i64::try_from(reserved).expect("small")));
+    assert_eq!(s.credits_stored(id).await, Some(999_699 - i64::try_from(reserved).expect("small")));
     // The key's page and the keys list count the reserve this instance holds: what the
     // verifications were told.
     let (_, key) = s.get(&format!("/keys/{id}"), &s.admin).await;
@@ -1165,7 +1165,7 @@ async fn a_busy_key_spends_from_a_reserve_and_the_count_stays_exact() {
     assert!(s.core.credits.reserved(id) > 0, "verified since the last sweep: kept");
     let given = s.core.credits.give_back_reserves(&s.core.db, true).await.expect("sweep");
     assert_eq!((given, s.core.credits.reserved(id)), (reserved - 1, 0));
-    assert_eq!(stored().await, Some(999_698));
+    assert_eq!(s.credits_stored(id).await, Some(999_698));
 }
 
 /// A reserve never outlives a change to its key: credits set anew replace it (the verifications
@@ -1173,14 +1173,7 @@ async fn a_busy_key_spends_from_a_reserve_and_the_count_stays_exact() {
 #[tokio::test]
 async fn a_change_to_the_key_ends_its_reserve() {
     let s = start().await;
-    let input = NewKey {
-        credits: Some(app::model::Credits { remaining: 50_000, refill: None }),
-        ..scoped_key("metered", &s.project, vec![])
-    };
-    let (id, token) = s.key_with(input).await;
-    let stored = || async {
-        api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query").and_then(|k| k.credits_remaining)
-    };
+    let (id, token) = s.metered_key(50_000).await;
     for left in [49_999, 49_998, 49_997] {
         assert_eq!(s.verify(&token).await["credits"]["remaining"], left);
     }
@@ -1193,7 +1186,7 @@ async fn a_change_to_the_key_ends_its_reserve() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(s.verify(&token).await["credits"]["remaining"], 49_996);
     s.core.credits.give_back_reserves(&s.core.db, false).await.expect("given back");
-    assert_eq!(stored().await, Some(49_996));
+    assert_eq!(s.credits_stored(id).await, Some(49_996));
 
     // Built up again, then the credits are set to 10: the old reserve is void, not added.
     for _ in 0..3 {
@@ -1208,18 +1201,14 @@ async fn a_change_to_the_key_ends_its_reserve() {
     let valid = left.iter().filter(|v| code(v) == "VALID").count();
     assert_eq!(valid, 10, "{left:?}");
     s.core.credits.give_back_reserves(&s.core.db, false).await.expect("given back");
-    assert_eq!(stored().await, Some(0));
+    assert_eq!(s.credits_stored(id).await, Some(0));
 }
 
 /// Out-of-range credits, refills and costs: a 422 naming each field, and nothing written or spent.
 #[tokio::test]
 async fn bad_credits_and_costs_are_refused_naming_the_field() {
     let s = start().await;
-    let input = NewKey {
-        credits: Some(app::model::Credits { remaining: 3, refill: None }),
-        ..scoped_key("metered", &s.project, vec![])
-    };
-    let (id, token) = s.key_with(input).await;
+    let (id, token) = s.metered_key(3).await;
     let before = api_key::Entity::find_by_id(id).one(&s.core.db).await.expect("query");
     let refill =
         |amount: i64, interval: &str, day: Value| json!({ "amount": amount, "interval": interval, "day": day });
