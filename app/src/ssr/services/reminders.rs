@@ -267,30 +267,6 @@ async fn reminder_email(
 mod tests {
     use super::*;
 
-    /// On SQLite, the database `make run` starts with: the look reads the expiry's index.
-    #[cfg(feature = "test-support")]
-    #[tokio::test]
-    async fn the_look_for_expiring_keys_reads_the_expiry_index() {
-        use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement};
-        let dir = tempfile::tempdir().expect("a folder");
-        let url = format!("sqlite://{}/keyward.db", dir.path().display());
-        let db = crate::ssr::db::connect_and_migrate(&url).await.expect("SQLite with migrations");
-        let query = expiring_around(Utc::now()).build(DbBackend::Sqlite);
-        let explain = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("EXPLAIN QUERY PLAN {}", query.sql),
-            query.values.map(|v| v.0).unwrap_or_default(),
-        );
-        let plan: Vec<String> = db
-            .query_all_raw(explain)
-            .await
-            .expect("a plan")
-            .iter()
-            .filter_map(|row| row.try_get::<String>("", "detail").ok())
-            .collect();
-        assert!(plan.iter().any(|step| step.contains("ix_api_keys_expires_at")), "{plan:?}");
-    }
-
     #[test]
     fn the_most_urgent_reminder_is_due() {
         let now = Utc::now();
