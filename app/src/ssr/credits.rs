@@ -186,11 +186,10 @@ impl CreditLedger {
             for reserve in reserves {
                 match give_back(self.writes.on(db), key, reserve).await {
                     Ok(credits) => given += credits,
-                    Err(e) => {
-                        // Kept for the next call, or the key's next batch.
-                        queue.lock().unwrap_or_else(PoisonError::into_inner).to_give_back.push(reserve);
-                        failed = Some(e);
-                    }
+                    // Not tried again: the statement may have committed before its answer was
+                    // lost, and adding the credits twice would grant them twice. Lost, as in a
+                    // crash: the count is short by the reserve, never over.
+                    Err(e) => failed = Some(e),
                 }
             }
         }
@@ -310,9 +309,13 @@ async fn settle(
     // The newest reading of the key's terms among the batch's verifications.
     let terms = batch.iter().map(|c| c.terms).max_by_key(|t| t.reading).unwrap_or(CreditTerms::read(None));
     let total: u64 = batch.iter().map(|c| c.cost).sum();
+    // Sized from what this instance last saw, which may be old (the credits set anew since, or
+    // spent elsewhere): the statement itself takes it only if what it finds is large enough for
+    // it, so a key with fewer than RESERVE_SHARE credits never has one.
     let wanted = left_before.map_or(0, reserve_for);
     if wanted > 0
-        && let Some(taken) = decrement(db, key, terms, total + wanted, now).await?
+        && let Some(taken) =
+            decrement(db, key, terms, total + wanted, total + wanted.saturating_mul(RESERVE_SHARE), now).await?
     {
         answer(batch.into_iter().map(|claim| (claim, true)).collect(), taken.left + wanted);
         let reserve = taken.epoch.map(|epoch| Reserve {
@@ -326,7 +329,7 @@ async fn settle(
         // Without an epoch to guard its return, a reserve is not kept: it counts as spent.
         return Ok(Settled { left_in_database: taken.left, reserve });
     }
-    if let Some(taken) = decrement(db, key, terms, total, now).await? {
+    if let Some(taken) = decrement(db, key, terms, total, total, now).await? {
         answer(batch.into_iter().map(|claim| (claim, true)).collect(), taken.left);
         return Ok(Settled { left_in_database: taken.left, reserve: None });
     }
@@ -355,7 +358,7 @@ async fn settle(
             answer(batch.into_iter().map(|claim| (claim, false)).collect(), available);
             return Ok(Settled { left_in_database: available, reserve: None });
         }
-        if let Some(taken) = decrement(db, key, terms, granted, now).await? {
+        if let Some(taken) = decrement(db, key, terms, granted, granted, now).await? {
             answer(batch.into_iter().zip(decided).collect(), taken.left);
             return Ok(Settled { left_in_database: taken.left, reserve: None });
         }
@@ -394,17 +397,19 @@ struct Taken {
     epoch: Option<DateTime<Utc>>,
 }
 
-/// The one statement: takes `amount` if at least that much is available (and at least one credit),
-/// refilling first if a refill is due. `None` when it took nothing.
+/// The one statement: takes `amount` if at least `needed` (at least `amount`, and at least one
+/// credit) is available, refilling first if a refill is due. `None` when it took nothing.
 async fn decrement(
     db: &DatabaseConnection,
     key: Uuid,
     terms: CreditTerms,
     amount: u64,
+    needed: u64,
     now: DateTime<Utc>,
 ) -> Result<Option<Taken>, DbErr> {
     use api_key::Column;
-    let amount = i64::try_from(amount).unwrap_or(i64::MAX);
+    let stored = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let (amount, needed) = (stored(amount), stored(Ord::max(Ord::max(needed, amount), 1)));
     let mut update = Query::update();
     update.table(api_key::Entity);
     let available = match terms.refill {
@@ -426,7 +431,7 @@ async fn decrement(
         .value(Column::CreditsRemaining, available.clone().sub(amount))
         .and_where(Expr::col(Column::Id).eq(key))
         .and_where(Expr::col(Column::CreditsRemaining).is_not_null())
-        .and_where(available.gte(Ord::max(amount, 1)))
+        .and_where(available.gte(needed))
         .returning(Query::returning().columns([Column::CreditsRemaining, Column::CreditsRefilledAt]));
     let Some(row) = db.query_one(&update).await? else {
         return Ok(None);

@@ -1204,6 +1204,27 @@ async fn a_change_to_the_key_ends_its_reserve() {
     assert_eq!(s.credits_stored(id).await, Some(0));
 }
 
+/// A reserve is sized from what the instance last saw, which may be old: the statement takes it
+/// only if what it finds is large enough. Credits set from a million to 1,001 give no reserve, so
+/// none are held back from a key that has fewer than a thousand left.
+#[tokio::test]
+async fn a_reserve_is_taken_only_from_a_count_large_enough_for_it() {
+    let s = start().await;
+    let (id, token) = s.metered_key(1_000_000).await;
+    for _ in 0..2 {
+        s.verify(&token).await;
+    }
+    assert!(s.core.credits.reserved(id) > 0);
+    let path = format!("/keys/{id}/credits");
+    let (status, _, _) =
+        s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "credits": { "remaining": 1_001 } }))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 1_000);
+    assert_eq!((s.core.credits.reserved(id), s.credits_stored(id).await), (0, Some(1_000)));
+    assert_eq!(s.verify(&token).await["credits"]["remaining"], 999);
+    assert_eq!((s.core.credits.reserved(id), s.credits_stored(id).await), (0, Some(999)));
+}
+
 /// Out-of-range credits, refills and costs: a 422 naming each field, and nothing written or spent.
 #[tokio::test]
 async fn bad_credits_and_costs_are_refused_naming_the_field() {
