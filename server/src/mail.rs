@@ -6,10 +6,35 @@ use app::ssr::services::reminders::{self, ReminderEmail};
 use chrono::Utc;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-/// At most this many emails per look (every minute): a backlog drains over a few looks rather than
-/// holding the webhook worker that shares the task.
+/// At most this many emails per look: a backlog drains over a few looks.
 const EMAILS_PER_LOOK: u64 = 50;
+
+/// How often an instance looks for reminder emails to send: soon after the minute's look announces
+/// them (a look that finds none is one query on the notices).
+pub const EMAILS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Sends the reminders' emails every [`EMAILS_EVERY`], in a task of its own (a slow SMTP server
+/// holds up no webhook), until `stop` turns true; an email under way is finished first.
+pub fn spawn_reminder_emails(core: Core, mailer: Mailer, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(EMAILS_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {
+                    let sent = send_reminders(&core, &mailer).await;
+                    if sent > 0 {
+                        tracing::debug!(sent, "expiry reminder emails sent");
+                    }
+                }
+                _ = stop.changed() => break,
+            }
+        }
+    })
+}
 
 /// An SMTP server to send reminders through, and where the emails say the dashboard is.
 #[derive(Clone)]
@@ -32,38 +57,63 @@ impl Mailer {
         Ok(Self { transport, from, origin: origin.trim_end_matches('/').to_owned() })
     }
 
-    async fn send(&self, email: &ReminderEmail) -> Result<(), String> {
-        let to = Mailbox::new(Some(email.to_name.clone()), email.to_address.parse().map_err(|e| format!("{e}"))?);
+    async fn send(&self, email: &ReminderEmail) -> Sent {
+        let Ok(address) = email.to_address.parse() else { return Sent::Refused("the address is not one SMTP takes") };
         let message = Message::builder()
             .from(self.from.clone())
-            .to(to)
+            .to(Mailbox::new(Some(email.to_name.clone()), address))
             .subject(&email.subject)
             .header(ContentType::TEXT_PLAIN)
-            .body(email.body.clone())
-            .map_err(|e| e.to_string())?;
-        self.transport.send(message).await.map(drop).map_err(|e| e.to_string())
+            .body(email.body.clone());
+        let Ok(message) = message else { return Sent::Refused("the message could not be built") };
+        match tokio::time::timeout(SEND_WITHIN, self.transport.send(message)).await {
+            Ok(Ok(_)) => Sent::Yes,
+            // 5xx: the server will not take it, however often it is asked.
+            Ok(Err(e)) if e.is_permanent() => Sent::Refused("the SMTP server refused it for good"),
+            Ok(Err(e)) => Sent::NotYet(e.status().map(|code| code.to_string())),
+            Err(_) => Sent::NotYet(Some("no answer in time".to_owned())),
+        }
     }
 }
 
-/// Sends the reminders whose email is due, each claimed first so that of several instances one
-/// sends it. Returns how many went.
+/// What became of one email.
+enum Sent {
+    Yes,
+    /// Never to be sent: recorded done, with the reason in the log.
+    Refused(&'static str),
+    /// Tried again once its claim lapses; the SMTP reply code, if there was one.
+    NotYet(Option<String>),
+}
+
+/// A send must end well within the claim on its email, or another instance may take the email
+/// over and send it too.
+const SEND_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// Sends the reminders whose email is due, each claimed just before it is sent, so that of several
+/// instances one sends it. Returns how many went.
 pub async fn send_reminders(core: &Core, mailer: &Mailer) -> usize {
-    let emails = match reminders::claim_emails(core, &mailer.origin, Utc::now(), EMAILS_PER_LOOK).await {
-        Ok(emails) => emails,
-        Err(e) => {
-            tracing::warn!(error = %e, "looking for reminder emails failed; will retry");
-            return 0;
-        }
-    };
     let mut sent = 0;
-    for email in emails {
-        let outcome = mailer.send(&email).await;
-        if let Err(e) = &outcome {
-            // The address is the creator's; the key is named by id only.
-            tracing::warn!(key = %email.key_id, error = %e, "an expiry reminder email was not sent; will retry");
+    for _ in 0..EMAILS_PER_LOOK {
+        let email = match reminders::claim_emails(core, &mailer.origin, Utc::now(), 1).await {
+            Ok(mut emails) => match emails.pop() {
+                Some(email) => email,
+                None => break,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "looking for reminder emails failed; will retry");
+                break;
+            }
+        };
+        // Logged by key id and SMTP reply code only: an SMTP error's text often quotes the address.
+        match mailer.send(&email).await {
+            Sent::NotYet(code) => {
+                tracing::warn!(key = %email.key_id, code, "an expiry reminder email was not sent; will retry");
+                continue;
+            }
+            Sent::Refused(why) => tracing::warn!(key = %email.key_id, why, "an expiry reminder email will not be sent"),
+            Sent::Yes => sent += 1,
         }
-        sent += usize::from(outcome.is_ok());
-        if let Err(e) = reminders::email_settled(core, &email, outcome.is_ok(), Utc::now()).await {
+        if let Err(e) = reminders::email_done(core, &email, Utc::now()).await {
             tracing::warn!(key = %email.key_id, error = %e, "recording a reminder email failed");
         }
     }

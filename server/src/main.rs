@@ -91,12 +91,13 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let site = security::Site::new(config.public_url.as_deref(), addr, proxies, config.secure_cookies)?;
     let mailer = match &config.smtp_url {
         Some(url) => {
+            let mailer = keyward::mail::Mailer::new(url, &config.smtp_from, &site.origin)?;
             tracing::info!("expiry reminders are emailed to each key's creator");
-            Some(keyward::mail::Mailer::new(url, &config.smtp_from, &site.origin)?)
+            Some(keyward::mail::spawn_reminder_emails(core.clone(), mailer, stopped.clone()))
         }
         None => None,
     };
-    let deliverer = keyward::webhooks::spawn_delivery(core.clone(), sender, mailer, WEBHOOKS_EVERY, stopped);
+    let deliverer = keyward::webhooks::spawn_delivery(core.clone(), sender, WEBHOOKS_EVERY, stopped);
     tracing::info!(origin = %site.origin, trusted_proxies = site.trusted_proxies.len(), "browser requests must come from this origin");
     let state = AppState::new(leptos_options, core.clone(), config.secure_cookies);
     let app = router::build(state, site).merge(telemetry::routes(metrics, core.clone(), config.metrics_token.clone()));
@@ -115,6 +116,12 @@ async fn serve(config: Config) -> Result<(), Failure> {
     }
     if let Err(e) = deliverer.await {
         tracing::error!(error = %e, "webhook delivery task failed");
+    }
+    if let Some(Err(e)) = match mailer {
+        Some(task) => Some(task.await),
+        None => None,
+    } {
+        tracing::error!(error = %e, "reminder email task failed");
     }
     if let Some(task) = listener_task {
         task.abort();

@@ -181,15 +181,9 @@ pub async fn deliver_due(core: &Core, sender: &Sender) -> usize {
 pub const REMINDERS_EVERY: Duration = Duration::from_secs(60);
 
 /// Sends due deliveries every `every`, and announces keys about to expire (or just expired) every
-/// [`REMINDERS_EVERY`], by email too with a `mailer`, until `stop` turns true; a round under way is
-/// finished first, so that nothing is left claimed and unrecorded by a graceful shutdown.
-pub fn spawn_delivery(
-    core: Core,
-    sender: Sender,
-    mailer: Option<crate::mail::Mailer>,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()> {
+/// [`REMINDERS_EVERY`], until `stop` turns true; a round under way is finished first, so that
+/// nothing is left claimed and unrecorded by a graceful shutdown.
+pub fn spawn_delivery(core: Core, sender: Sender, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -203,12 +197,6 @@ pub fn spawn_delivery(
                             Ok(0) => {}
                             Ok(announced) => tracing::debug!(announced, "expiry reminders queued"),
                             Err(e) => tracing::warn!(error = %e, "looking for keys about to expire failed; will retry"),
-                        }
-                        if let Some(mailer) = &mailer {
-                            let sent = crate::mail::send_reminders(&core, mailer).await;
-                            if sent > 0 {
-                                tracing::debug!(sent, "expiry reminder emails sent");
-                            }
                         }
                     }
                     deliver_due(&core, &sender).await;

@@ -164,10 +164,10 @@ impl AuditQuery {
     /// The most rows one CSV export holds (newest first).
     pub const MAX_EXPORT_ROWS: u64 = 100_000;
 
-    /// Pages start at 1; a bad page size falls back to the default; a range that ends before it
+    /// Pages run from 1 to `MAX_PAGE`; a bad page size falls back to the default; a range that ends before it
     /// starts is refused, naming the field.
     pub fn validated(mut self) -> Result<Self, FieldError> {
-        self.page = self.page.max(1);
+        self.page = self.page.clamp(1, super::MAX_PAGE);
         if self.per_page == 0 || self.per_page > Self::MAX_PER_PAGE {
             self.per_page = Self::DEFAULT_PER_PAGE;
         }

@@ -144,10 +144,11 @@ async fn a_key_about_to_expire_is_emailed_to_its_creator_once() {
     assert_eq!(sink.received().len(), 1, "nothing is emailed twice");
 }
 
-/// A send that fails gives the email back for the next look; two instances looking at once take
-/// each email once; and an email whose claim lapsed (its instance crashed mid-send) is taken again.
+/// Two instances looking at once take each email once; an email whose send failed, or whose
+/// instance stopped mid-send, is taken again once its claim lapses, and only the latest claim may
+/// record it done.
 #[tokio::test]
-async fn a_reminder_email_is_claimed_once_and_tried_again_after_a_failure() {
+async fn a_reminder_email_is_claimed_once_and_taken_again_when_its_claim_lapses() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = fresh_database_url(dir.path()).await;
     let org = acme(&url, Plan::Enterprise).await;
@@ -167,18 +168,20 @@ async fn a_reminder_email_is_claimed_once_and_tried_again_after_a_failure() {
     assert!(claimed[0].subject.contains("expires within a day"), "{}", claimed[0].subject);
     assert!(reminders::claim_emails(&org.core, origin, now, 10).await.expect("looked").is_empty(), "held");
 
-    // The SMTP server refused it: given back, and taken at the next look.
-    reminders::email_settled(&org.core, &claimed[0], false, now).await.expect("given back");
-    let retried = reminders::claim_emails(&org.core, origin, now, 10).await.expect("looked");
-    assert_eq!(retried, claimed);
-    // Its instance stopped mid-send: the claim lapses, and another takes it.
+    // The send failed for now (or its instance stopped mid-send): the claim holds a while, then
+    // lapses, and another look takes the email again.
     let later = now + reminders::EMAIL_CLAIM_LAPSES + Duration::seconds(1);
     assert!(
         reminders::claim_emails(&org.core, origin, now + Duration::minutes(1), 10).await.expect("looked").is_empty()
     );
     let taken_over = reminders::claim_emails(&org.core, origin, later, 10).await.expect("looked");
     assert_eq!(taken_over.len(), 1);
-    reminders::email_settled(&org.core, &taken_over[0], true, later).await.expect("sent");
+    assert_eq!(taken_over[0], reminders::ReminderEmail { claimed_at: later, ..claimed[0].clone() });
+    // The first claim, lapsed, records nothing: the email is the second's now.
+    reminders::email_done(&org.core, &claimed[0], later).await.expect("recorded");
+    let notice = key_expiry_notice::Entity::find().one(&org.core.db).await.expect("query").expect("notice");
+    assert_eq!(notice.emailed_at, None);
+    reminders::email_done(&org.core, &taken_over[0], later).await.expect("recorded");
     assert!(
         reminders::claim_emails(&org.core, origin, later + Duration::hours(1), 10).await.expect("looked").is_empty()
     );

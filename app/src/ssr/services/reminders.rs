@@ -4,10 +4,10 @@
 //! and a key given a new expiry date is announced again for it.
 //!
 //! Where the operator has SMTP, the same reminders go by email to each key's creator. The notice
-//! row is the email's outbox too: an instance claims it (the claim lapses after
-//! [`EMAIL_CLAIM_LAPSES`], so a crash mid-send delays the email rather than losing it), sends, and
-//! records it sent; a failed send is tried again at the next look, for as long as the notice is
-//! news.
+//! row is the email's outbox too: an instance claims it just before sending (the claim lapses
+//! after [`EMAIL_CLAIM_LAPSES`], so a crash mid-send delays the email rather than losing it),
+//! sends, and records it done. A send that failed keeps its claim until it lapses, then is tried
+//! again, for as long as the notice is news.
 
 use super::webhooks;
 use crate::model::{KeyStatus, WebhookEvent};
@@ -127,6 +127,8 @@ pub const EMAIL_CLAIM_LAPSES: Duration = Duration::minutes(5);
 /// An expiry reminder's email, for the key's creator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderEmail {
+    /// When this instance claimed it: only that claim may record it done.
+    pub claimed_at: DateTime<Utc>,
     pub key_id: Uuid,
     pub notice: Notice,
     pub expires_at: DateTime<Utc>,
@@ -175,7 +177,7 @@ pub async fn claim_emails(
         if claimed.rows_affected != 1 {
             continue;
         }
-        match reminder_email(core, &notice, origin).await? {
+        match reminder_email(core, &notice, origin, now).await? {
             Some(email) => emails.push(email),
             None => {
                 key_expiry_notice::Entity::update_many()
@@ -189,20 +191,17 @@ pub async fn claim_emails(
     Ok(emails)
 }
 
-/// Records what became of a claimed email: sent, or given back to be tried at the next look.
-pub async fn email_settled(
-    core: &Core,
-    email: &ReminderEmail,
-    sent: bool,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+/// Records a claimed email done: sent, or refused for good by the SMTP server. Only while this
+/// instance's claim still holds it: a claim that lapsed belongs to whoever took it next. (An email
+/// whose send failed for now is left claimed, and is tried again once the claim lapses.)
+pub async fn email_done(core: &Core, email: &ReminderEmail, now: DateTime<Utc>) -> Result<(), ServiceError> {
     use key_expiry_notice::Column;
-    let (column, value) = if sent { (Column::EmailedAt, Some(now)) } else { (Column::EmailClaimedAt, None) };
     key_expiry_notice::Entity::update_many()
-        .col_expr(column, Expr::value(value))
+        .col_expr(Column::EmailedAt, Expr::value(now))
         .filter(Column::KeyId.eq(email.key_id))
         .filter(Column::Notice.eq(email.notice.as_str()))
         .filter(Column::ExpiresAt.eq(email.expires_at))
+        .filter(Column::EmailClaimedAt.eq(email.claimed_at))
         .exec(&core.db)
         .await?;
     Ok(())
@@ -213,6 +212,7 @@ async fn reminder_email(
     core: &Core,
     notice: &key_expiry_notice::Model,
     origin: &str,
+    claimed_at: DateTime<Utc>,
 ) -> Result<Option<ReminderEmail>, ServiceError> {
     let Some(notice_kind) = Notice::parse(&notice.notice) else { return Ok(None) };
     let Some(key) = api_key::Entity::find_by_id(notice.key_id).one(&core.db).await? else { return Ok(None) };
@@ -253,6 +253,7 @@ async fn reminder_email(
         id = key.id,
     );
     Ok(Some(ReminderEmail {
+        claimed_at,
         key_id: key.id,
         notice: notice_kind,
         expires_at: notice.expires_at,
