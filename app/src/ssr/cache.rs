@@ -145,22 +145,33 @@ impl KeyCache {
             let guard = match self.entries.get_value_or_guard_async(&digest).await {
                 Ok(remembered) if Instant::now() < remembered.until => return Ok((remembered.lookup, true)),
                 Ok(_) => {
-                    self.entries.remove(&digest);
+                    // Only an outlived entry: another request's placeholder, if it has put one in
+                    // the meantime, stays for this one to wait on.
+                    self.entries.remove_if(&digest, |r| Instant::now() >= r.until);
                     continue;
                 }
                 Err(guard) => guard,
             };
             let started = self.generation();
-            let lookup = load().await?;
-            if self.generation() == started {
-                let remembered = Remembered { lookup: lookup.clone(), until: Instant::now() + self.ttl };
-                let _ = guard.insert(remembered);
-                // An invalidation between the check and the insert: drop what may be stale.
-                if self.generation() != started {
-                    self.entries.remove(&digest);
+            let loaded = load().await;
+            match &loaded {
+                Ok(lookup) if self.generation() == started => {
+                    let remembered = Remembered { lookup: lookup.clone(), until: Instant::now() + self.ttl };
+                    let _ = guard.insert(remembered);
+                    // An invalidation between the check and the insert: drop what may be stale.
+                    if self.generation() != started {
+                        self.entries.remove_if(&digest, |_| true);
+                    }
+                }
+                // A read that failed, or raced a change: those waiting are handed an entry already
+                // outlived, which sends them to read again. (Dropping the placeholder instead would
+                // hand it to one waiter at a time: in an outage, one timeout after another.)
+                _ => {
+                    let _ = guard.insert(Remembered { lookup: Lookup::Unknown, until: Instant::now() });
+                    self.entries.remove_if(&digest, |r| Instant::now() >= r.until);
                 }
             }
-            return Ok((lookup, false));
+            return loaded.map(|lookup| (lookup, false));
         }
         load().await.map(|lookup| (lookup, false))
     }
@@ -302,6 +313,27 @@ mod tests {
         assert!(burst.iter().all(|lookup| matches!(lookup, Ok((Lookup::Unknown, _)))));
         assert_eq!(reads.load(Ordering::SeqCst), 2, "what raced the change was read again, once");
         assert!(matches!(cache.get(&[4u8; 32]), Some(Lookup::Unknown)));
+    }
+
+    /// The database is down: a burst of misses does not wait for one failed read after another.
+    /// Those waiting on a failed read read again, and the last of them all at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_read_sends_those_waiting_to_read_again_together() {
+        let cache = KeyCache::default();
+        let (reads, reading, most_at_once) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+        let failing = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            let now = reading.fetch_add(1, Ordering::SeqCst) + 1;
+            most_at_once.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            reading.fetch_sub(1, Ordering::SeqCst);
+            Err::<Lookup, _>("the database is down")
+        };
+        let burst = futures::future::join_all((0..10).map(|_| cache.get_or_load([5u8; 32], failing))).await;
+        assert!(burst.iter().all(Result::is_err));
+        assert_eq!(reads.load(Ordering::SeqCst), 10, "each asked once");
+        assert!(most_at_once.load(Ordering::SeqCst) > 1, "not one after another");
+        assert!(cache.get(&[5u8; 32]).is_none(), "nothing is remembered of a failure");
     }
 
     #[test]
