@@ -18,19 +18,13 @@ pub const EMAILS_EVERY: std::time::Duration = std::time::Duration::from_secs(10)
 
 /// Sends the reminders' emails every [`EMAILS_EVERY`], in a task of its own (a slow SMTP server
 /// holds up no webhook), until `stop` turns true; an email under way is finished first.
-pub fn spawn_reminder_emails(core: Core, mailer: Mailer, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(EMAILS_EVERY);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticks.tick() => {
-                    let sent = send_reminders(&core, &mailer).await;
-                    if sent > 0 {
-                        tracing::debug!(sent, "expiry reminder emails sent");
-                    }
-                }
-                _ = stop.changed() => break,
+pub fn spawn_reminder_emails(core: Core, mailer: Mailer, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    crate::tasks::repeat(EMAILS_EVERY, stop, move || {
+        let (core, mailer) = (core.clone(), mailer.clone());
+        async move {
+            let sent = send_reminders(&core, &mailer).await;
+            if sent > 0 {
+                tracing::debug!(sent, "expiry reminder emails sent");
             }
         }
     })

@@ -68,17 +68,30 @@ pub const SESSION_PURGE_EVERY: Duration = Duration::from_secs(5 * 60);
 /// `stop` turns true. Several instances may purge the same database: deleting is idempotent. The
 /// same tick keeps SQLite's planner statistics current as the keys grow (see
 /// `db::refresh_planner_statistics`).
-pub fn spawn_session_purge(core: Core, every: Duration, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+pub fn spawn_session_purge(core: Core, every: Duration, stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    repeat(every, stop, move || {
+        let core = core.clone();
+        async move {
+            purge_sessions(&core).await;
+            purge_verification_log(&core).await;
+            refresh_planner_statistics(&core).await;
+        }
+    })
+}
+
+/// Runs `round` at once and then every `every` (a late round delays the next rather than
+/// bunching them), until `stop` turns true; a round under way is finished first.
+pub fn repeat<F, R>(every: Duration, mut stop: watch::Receiver<bool>, mut round: F) -> JoinHandle<()>
+where
+    F: FnMut() -> R + Send + 'static,
+    R: Future<Output = ()> + Send,
+{
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(every);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticks.tick() => {
-                    purge_sessions(&core).await;
-                    purge_verification_log(&core).await;
-                    refresh_planner_statistics(&core).await;
-                }
+                _ = ticks.tick() => round().await,
                 _ = stop.changed() => break,
             }
         }

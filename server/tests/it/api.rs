@@ -216,6 +216,14 @@ impl Server {
         self.key_with(NewKey { credits, ..scoped_key("metered", &self.project, vec![]) }).await
     }
 
+    /// Sets the key's credits anew through the API (no refill), as an admin.
+    pub(crate) async fn set_credits(&self, id: Uuid, remaining: u64) {
+        let body = json!({ "credits": { "remaining": remaining } });
+        let path = format!("/keys/{id}/credits");
+        let (status, _, answer) = self.call(reqwest::Method::PUT, &path, Some(&self.admin), Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+
     /// The key's credits as the database holds them.
     pub(crate) async fn credits_stored(&self, id: Uuid) -> Option<i64> {
         api_key::Entity::find_by_id(id).one(&self.core.db).await.expect("query").and_then(|k| k.credits_remaining)
@@ -1193,10 +1201,7 @@ async fn a_change_to_the_key_ends_its_reserve() {
         s.verify(&token).await;
     }
     assert!(s.core.credits.reserved(id) > 0);
-    let path = format!("/keys/{id}/credits");
-    let (status, _, _) =
-        s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "credits": { "remaining": 10 } }))).await;
-    assert_eq!(status, StatusCode::OK);
+    s.set_credits(id, 10).await;
     let left: Vec<_> = futures::future::join_all((0..12).map(|_| s.verify(&token))).await;
     let valid = left.iter().filter(|v| code(v) == "VALID").count();
     assert_eq!(valid, 10, "{left:?}");
@@ -1215,10 +1220,7 @@ async fn a_reserve_is_taken_only_from_a_count_large_enough_for_it() {
         s.verify(&token).await;
     }
     assert!(s.core.credits.reserved(id) > 0);
-    let path = format!("/keys/{id}/credits");
-    let (status, _, _) =
-        s.call(reqwest::Method::PUT, &path, Some(&s.admin), Some(json!({ "credits": { "remaining": 1_001 } }))).await;
-    assert_eq!(status, StatusCode::OK);
+    s.set_credits(id, 1_001).await;
     assert_eq!(s.verify(&token).await["credits"]["remaining"], 1_000);
     assert_eq!((s.core.credits.reserved(id), s.credits_stored(id).await), (0, Some(1_000)));
     assert_eq!(s.verify(&token).await["credits"]["remaining"], 999);
