@@ -124,6 +124,10 @@ fn expiring_around(now: DateTime<Utc>) -> sea_orm::Select<api_key::Entity> {
 /// (lettre gives up on an SMTP server after a minute).
 pub const EMAIL_CLAIM_LAPSES: Duration = Duration::minutes(5);
 
+/// How many notices beyond the emails asked for a look reads, for those it finds taken or with no
+/// one to email: a look for one email is not ended by a notice it closes unsent.
+const CANDIDATES_BEYOND: u64 = 100;
+
 /// An expiry reminder's email, for the key's creator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReminderEmail {
@@ -157,11 +161,15 @@ pub async fn claim_emails(
         .filter(Column::SentAt.gt(now - Duration::days(1)))
         .filter(unclaimed())
         .order_by_asc(Column::SentAt)
-        .limit(limit)
+        // Some may be taken by another instance meanwhile, or have no one to go to: read more.
+        .limit(limit.saturating_add(CANDIDATES_BEYOND))
         .all(&core.db)
         .await?;
     let mut emails = Vec::new();
     for notice in candidates {
+        if emails.len() as u64 >= limit {
+            break;
+        }
         let this = Condition::all()
             .add(Column::KeyId.eq(notice.key_id))
             .add(Column::Notice.eq(notice.notice.as_str()))
