@@ -132,6 +132,13 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_SMTP_FROM", default_value = "Keyward <keyward@localhost>")]
     pub smtp_from: String,
 
+    /// The secret scanners whose leak reports `POST /api/v1/leaks/github` takes: their public keys
+    /// in GitHub's format (`{"public_keys": [{"key_identifier": ..., "key": "-----BEGIN PUBLIC
+    /// KEY-----..."}]}`), inline or as the path of a file holding it. Without it, leak reports
+    /// are off (the endpoint answers 404); members can still report and check leaks in the dashboard.
+    #[arg(long, env = "KEYWARD_LEAK_REPORT_KEYS")]
+    pub leak_report_keys: Option<String>,
+
     /// The Leptos site settings file.
     #[arg(long, env = "KEYWARD_LEPTOS_TOML", default_value = "Leptos.toml")]
     pub leptos_toml: String,
@@ -158,6 +165,22 @@ impl Config {
             None => ServerSecret::load_or_create(&self.secret_key_path())
                 .map_err(|e| format!("KEYWARD_SECRET_KEY_FILE: {e}")),
         }
+    }
+
+    /// The scanners leak reports are taken from (none without KEYWARD_LEAK_REPORT_KEYS); the
+    /// refusal names the setting.
+    pub fn leak_reporters(&self) -> Result<app::ssr::leak_reports::LeakReporters, String> {
+        use app::ssr::leak_reports::LeakReporters;
+        let Some(setting) = self.leak_report_keys.as_deref().map(str::trim) else {
+            return Ok(LeakReporters::default());
+        };
+        let json = if setting.starts_with('{') {
+            setting.to_owned()
+        } else {
+            std::fs::read_to_string(setting)
+                .map_err(|e| format!("KEYWARD_LEAK_REPORT_KEYS: cannot read {setting}: {e}"))?
+        };
+        LeakReporters::from_json(&json).map_err(|e| format!("KEYWARD_LEAK_REPORT_KEYS: {e}"))
     }
 
     /// The secret key file: as set, or beside the SQLite database, or `data/secret.key`.

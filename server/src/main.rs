@@ -74,7 +74,8 @@ async fn serve(config: Config) -> Result<(), Failure> {
     let mut core = Core::new(db)
         .with_session_policy(sessions)
         .with_verification_log(VerificationLog::keeping(config.verification_log_days))
-        .with_webhooks(WebhookSettings { secret, allow_private });
+        .with_webhooks(WebhookSettings { secret, allow_private })
+        .with_leak_reporters(config.leak_reporters()?);
     if let Some(url) = &config.redis_url {
         let shared = SharedWindows::connect(url).await.map_err(|e| format!("REDIS_URL: cannot reach Redis: {e}"))?;
         core = core.with_limiter(RateLimiter::shared(shared));

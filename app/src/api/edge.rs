@@ -153,7 +153,7 @@ fn json<T: DeserializeOwned>(arguments: &[u8]) -> Option<AppError> {
 /// Every server function that takes arguments. One left out still answers 400, but without naming
 /// the field; `tests/it/server_fns.rs` walks them all.
 const READERS: &[(&str, Reader)] = {
-    use super::{account::*, audit::*, auth::*, keys::*, members::*, organization::*, projects::*};
+    use super::{account::*, audit::*, auth::*, keys::*, leaks::*, members::*, organization::*, projects::*};
     &[
         (<ListKeys as ServerFn>::PATH, json::<ListKeys>),
         (<ListAudit as ServerFn>::PATH, json::<ListAudit>),
@@ -190,6 +190,9 @@ const READERS: &[(&str, Reader)] = {
         (<SetProjectArchived as ServerFn>::PATH, form::<SetProjectArchived>),
         (<DefineProjectScope as ServerFn>::PATH, form::<DefineProjectScope>),
         (<RemoveProjectScope as ServerFn>::PATH, form::<RemoveProjectScope>),
+        (<ReportLeakedKey as ServerFn>::PATH, form::<ReportLeakedKey>),
+        (<CheckLeakedToken as ServerFn>::PATH, form::<CheckLeakedToken>),
+        (<SetLeakPolicy as ServerFn>::PATH, form::<SetLeakPolicy>),
     ]
 };
 

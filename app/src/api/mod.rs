@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod keys;
+pub mod leaks;
 pub mod members;
 pub mod organization;
 pub mod projects;

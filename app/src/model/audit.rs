@@ -32,8 +32,12 @@ pub enum AuditAction {
     KeyEdited,
     #[strum(serialize = "key.deleted")]
     KeyDeleted,
+    #[strum(serialize = "key.leaked")]
+    KeyLeaked,
     #[strum(serialize = "organization.plan_changed")]
     PlanChanged,
+    #[strum(serialize = "organization.leak_policy_changed")]
+    LeakPolicyChanged,
     #[strum(serialize = "member.invited")]
     MemberInvited,
     #[strum(serialize = "member.invitation_revoked")]
@@ -89,7 +93,9 @@ impl AuditAction {
             Self::KeyIpAllowlistChanged => "Key IP allowlist changed",
             Self::KeyEdited => "Key name, description or expiry changed",
             Self::KeyDeleted => "Key deleted",
+            Self::KeyLeaked => "Key reported leaked",
             Self::PlanChanged => "Plan changed",
+            Self::LeakPolicyChanged => "Leaked-key policy changed",
             Self::MemberInvited => "Member invited",
             Self::InvitationRevoked => "Invitation revoked",
             Self::MemberJoined => "Member joined",

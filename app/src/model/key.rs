@@ -283,6 +283,8 @@ pub struct ApiKey {
     /// sends it only while it is in the future (the browser has no clock worth trusting).
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub previous_valid_until: Option<DateTime<Utc>>,
+    /// Set while the key's current secret is reported leaked (a rotation clears it).
+    pub leak: Option<super::KeyLeak>,
     pub external_id: Option<String>,
     /// JSON text, as stored.
     pub meta: Option<String>,

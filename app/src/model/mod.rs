@@ -6,6 +6,7 @@ mod credits;
 mod error;
 mod insight;
 mod key;
+mod leak;
 mod lifecycle;
 mod members;
 mod network;
@@ -41,6 +42,7 @@ pub use key::{
     ApiKey, CreatedKey, Environment, KEY_META_MAX_BYTES, KeyDetails, KeyEdit, KeyName, KeyStatus, NewKey, Revocation,
     RotatedKey, Rotation, external_id, key_description,
 };
+pub use leak::{KeyLeak, LeakAction, LeakHandled, LeakPolicy, MAX_LEAK_TEXT_CHARS};
 pub use lifecycle::{Expiration, RateLimit, RateWindow, RotationGrace};
 pub use members::{
     INVITATION_DAYS, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView, NewInvitation,

@@ -45,6 +45,10 @@ pub enum WebhookEvent {
     #[strum(serialize = "key.credits_exhausted")]
     #[serde(rename = "key.credits_exhausted")]
     KeyCreditsExhausted,
+    /// A key's secret was reported leaked (by a scanner or a member), and the policy applied.
+    #[strum(serialize = "key.leaked")]
+    #[serde(rename = "key.leaked")]
+    KeyLeaked,
     #[strum(serialize = "member.invited")]
     #[serde(rename = "member.invited")]
     MemberInvited,
@@ -80,6 +84,7 @@ impl WebhookEvent {
             AuditAction::KeyEnabled => Self::KeyEnabled,
             AuditAction::KeyDeleted => Self::KeyDeleted,
             AuditAction::KeyScopesChanged => Self::KeyScopesChanged,
+            AuditAction::KeyLeaked => Self::KeyLeaked,
             AuditAction::MemberInvited => Self::MemberInvited,
             AuditAction::MemberJoined => Self::MemberJoined,
             AuditAction::MemberRemoved => Self::MemberRemoved,

@@ -9,8 +9,9 @@ use crate::components::{
     provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
-    ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyInsight, KeyQuery, KeyStatus, RateLimit,
-    RefusedUse, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory, VerificationPage, VerifyCode, grouped,
+    ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyInsight, KeyLeak, KeyQuery, KeyStatus,
+    RateLimit, RefusedUse, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory, VerificationPage, VerifyCode,
+    grouped,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -132,6 +133,7 @@ fn KeyDetailsBody(
         {revocation.map(|Revocation { by, at }| view! {
             <p class="revoked-note" role="note">"Revoked by "<strong>{by}</strong>", "<RelativeTime at />"."</p>
         })}
+        {key.leak.clone().map(|leak| view! { <LeakedNote leak status=key.status /> })}
         <StillPresented insight />
         {if may_change {
             view! { <KeyChanges key=key.clone() project_scopes /> }.into_any()
@@ -162,6 +164,33 @@ fn KeyDetailsBody(
 }
 
 type KeyInsightResource = Resource<Result<Option<KeyInsight>, AppError>>;
+
+/// A key whose current secret was reported leaked: by whom, when, where it was found, and what to
+/// do now. Gone once the key is rotated.
+#[component]
+fn LeakedNote(leak: KeyLeak, status: KeyStatus) -> impl IntoView {
+    let KeyLeak { at, reported_by, url } = leak;
+    // A scanner's URL is shown as a link only when it is a web address.
+    let place = url.map(|url| {
+        if url.starts_with("https://") || url.starts_with("http://") {
+            let text = url.clone();
+            view! { " at "<a href=url rel="noopener noreferrer nofollow">{text}</a> }.into_any()
+        } else {
+            view! { " in "<code>{url}</code> }.into_any()
+        }
+    });
+    let next = match status {
+        KeyStatus::Revoked => "The key is revoked: create a new one for its users.",
+        KeyStatus::Disabled => "Rotate the key, give its users the new secret, then enable it again.",
+        _ => "Rotate the key and give its users the new secret: the leaked one then stops at once.",
+    };
+    view! {
+        <div class="leak-note" role="note">
+            <strong>"Leaked. "</strong>
+            "This key's secret was reported leaked by "{reported_by}" "<RelativeTime at />{place}". "{next}
+        </div>
+    }
+}
 
 /// A key that no longer works and is still presented: the integration that was never updated, or
 /// a copy that leaked. Said at the top of its page.
@@ -301,6 +330,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let rotate_open = RwSignal::new(false);
     let revoke_open = RwSignal::new(false);
     let disable_open = RwSignal::new(false);
+    let leak_open = RwSignal::new(false);
     let production = key.environment == Environment::Production;
     for (action_done, open) in [
         (Signal::derive(move || matches!(actions.edit.value().get(), Some(Ok(_)))), edit_open),
@@ -311,6 +341,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
         (Signal::derive(move || matches!(actions.revoke.value().get(), Some(Ok(_)))), revoke_open),
         (Signal::derive(move || matches!(actions.disable.value().get(), Some(Ok(_)))), disable_open),
+        (Signal::derive(move || matches!(actions.report_leak.value().get(), Some(Ok(_)))), leak_open),
     ] {
         Effect::new(move |_| {
             if action_done.get() {
@@ -359,6 +390,10 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
                 <button type="button" class="button button-danger-quiet" commandfor=REVOKE_DIALOG command="show-modal"
                     on:click=move |_| revoke_open.set(true)>"Revoke"</button>
             })}
+            {(status.can_revoke() && key.leak.is_none()).then(|| view! {
+                <button type="button" class="button button-danger-quiet" commandfor=LEAK_DIALOG command="show-modal"
+                    on:click=move |_| leak_open.set(true)>"Report as leaked"</button>
+            })}
         </div>
         <EditDetailsDialog key=key.clone() open=edit_open />
         <EditScopesDialog id open=scopes_open initial=key.scopes.clone() defined=project_scopes />
@@ -368,6 +403,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         <RotateDialog id open=rotate_open name=key.name.clone() />
         {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
         {(status.can_disable() && production).then(|| view! { <DisableDialog id open=disable_open name=key.name.clone() /> })}
+        {(status.can_revoke() && key.leak.is_none()).then(|| view! { <ReportLeakDialog id open=leak_open name=key.name.clone() /> })}
         <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
     }
 }
@@ -769,6 +805,37 @@ fn DisableDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView 
                         on:click=move |_| open.set(false)>"Cancel"</button>
                     <button type="submit" class="button button-danger" disabled=move || pending.get()>
                         {move || if pending.get() { "Disabling…" } else { "Disable key" }}
+                    </button>
+                </div>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+const LEAK_DIALOG: &str = "report-leak";
+
+/// Asks before reporting a key leaked: the organization's policy then disables it (by default),
+/// revokes it, or only records the report. Opens and posts without the page's code too.
+#[component]
+fn ReportLeakDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
+    let actions = use_key_actions();
+    let pending = actions.report_leak.pending();
+    let question = Signal::stored(format!(
+        "Report \"{name}\" as leaked? Your organization's policy for leaked keys (Settings) is applied at once: \
+         by default the key is disabled until it is rotated and enabled again. The report is recorded in the \
+         audit log and sent as a key.leaked event."
+    ));
+    view! {
+        <Modal id=LEAK_DIALOG title="Report key as leaked" open on_close=Callback::new(move |()| open.set(false))
+            opens_without_script=true>
+            <p>{question}</p>
+            <ActionForm action=actions.report_leak>
+                <input type="hidden" name="id" value=id.to_string() />
+                <div class="dialog-actions">
+                    <button type="button" class="button" commandfor=LEAK_DIALOG command="close"
+                        on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button type="submit" class="button button-danger" disabled=move || pending.get()>
+                        {move || if pending.get() { "Reporting…" } else { "Report as leaked" }}
                     </button>
                 </div>
             </ActionForm>

@@ -1,6 +1,10 @@
 use crate::api::keys::get_key_stats;
-use crate::components::{ActionError, RequireSession, WebhookSettings, provide_key_actions, use_auth, use_key_actions};
-use crate::model::{Plan, Role};
+use crate::api::leaks::get_leak_policy;
+use crate::components::{
+    ActionError, FieldMessage, FormError, FormErrors, RequireSession, WebhookSettings, provide_key_actions, use_auth,
+    use_key_actions,
+};
+use crate::model::{LeakHandled, LeakPolicy, Permission, Plan, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use strum::VariantArray;
@@ -68,6 +72,78 @@ fn SettingsView() -> impl IntoView {
                 </Show>
             </ActionForm>
         </section>
+        <LeakedKeys />
         <WebhookSettings />
+    }
+}
+
+/// What happens to a key reported leaked (owners and admins choose), and "Check a leaked token",
+/// open to everyone in the organization: a token found in a log, a ticket or a commit is pasted
+/// here and, if it is one of the organization's keys, handled as the policy says.
+#[component]
+fn LeakedKeys() -> impl IntoView {
+    let auth = use_auth();
+    let actions = use_key_actions();
+    let policy = Resource::new(move || actions.version(), |_| get_leak_policy());
+    let may_set = move || {
+        auth.session.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.can(Permission::SettingsManage))
+    };
+    let check_errors = FormErrors::of(actions.check_leak.value());
+    let checked = move || match actions.check_leak.value().get() {
+        Some(Ok(LeakHandled { key_id, key_name, prefix, action })) => Some(view! {
+            <p class="form-success" role="status">
+                <code>{prefix}</code>" is "<a href=format!("/keys/{key_id}")>{key_name}</a>": "{action.describe()}"."
+            </p>
+        }),
+        _ => None,
+    };
+    view! {
+        <section class="card" aria-labelledby="leaks-title">
+            <h2 id="leaks-title">"Leaked keys"</h2>
+            <p class="hint">
+                "A key is reported leaked by a secret scanner (GitHub's secret scanning, when this server is \
+                 registered with it), from its page, or below. Each report is in the audit log and sent as a \
+                 key.leaked event."
+            </p>
+            <ActionForm action=actions.leak_policy attr:class="form">
+                <fieldset disabled=move || !may_set()>
+                    <legend>"When a key is reported leaked"</legend>
+                    <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            let current = policy.await.unwrap_or_default();
+                            <LeakPolicy as strum::VariantArray>::VARIANTS.iter().copied().map(|choice| view! {
+                                <label class="check">
+                                    <input type="radio" name="policy" value=choice.as_str() checked=choice == current />
+                                    {choice.label()}
+                                </label>
+                            }).collect_view()
+                        })}
+                    </Transition>
+                </fieldset>
+                <ActionError value=actions.leak_policy.value() />
+                <Show when=may_set fallback=|| view! { <p class="hint">"Only an owner or an admin can change this."</p> }>
+                    <button type="submit" class="button button-primary" disabled=move || actions.leak_policy.pending().get()>
+                        "Save policy"
+                    </button>
+                </Show>
+            </ActionForm>
+            <ActionForm action=actions.check_leak attr:class="form">
+                <div class="field">
+                    <label for="leaked-token">"Check a leaked token"</label>
+                    <input id="leaked-token" type="text" name="token" required autocomplete="off" spellcheck="false"
+                        placeholder="kw_live_…" aria-invalid=check_errors.invalid("token")
+                        aria-describedby=check_errors.described_by("token", "leaked-token", Some("leaked-token-hint")) />
+                    <small id="leaked-token-hint" class="hint">
+                        "If it is one of this organization's keys, the policy above is applied to it."
+                    </small>
+                    <FieldMessage errors=check_errors field="token" id="leaked-token" />
+                </div>
+                <FormError errors=check_errors shown=&["token"] />
+                {checked}
+                <button type="submit" class="button" disabled=move || actions.check_leak.pending().get()>
+                    {move || if actions.check_leak.pending().get() { "Checking…" } else { "Check token" }}
+                </button>
+            </ActionForm>
+        </section>
     }
 }

@@ -8,6 +8,7 @@ pub mod entities;
 mod error;
 pub mod input;
 pub mod invalidation;
+pub mod leak_reports;
 pub mod metrics;
 pub mod migration;
 pub mod page_headers;

@@ -1,6 +1,7 @@
 use super::cache::{KeyCache, StatsCache};
 use super::credits::CreditLedger;
 use super::db::FrequentWrites;
+use super::leak_reports::LeakReporters;
 use super::rate_limit::RateLimiter;
 use super::services::auth::SessionPolicy;
 use super::services::webhooks::WebhookSettings;
@@ -38,6 +39,8 @@ pub struct Core {
     pub frequent_writes: FrequentWrites,
     /// How webhooks are signed and where they may be sent.
     pub webhooks: WebhookSettings,
+    /// The secret scanners whose leak reports are taken; none by default.
+    pub leak_reporters: Arc<LeakReporters>,
 }
 
 impl Core {
@@ -56,6 +59,7 @@ impl Core {
             sessions: SessionPolicy::default(),
             frequent_writes,
             webhooks: WebhookSettings::default(),
+            leak_reporters: Arc::default(),
         }
     }
 
@@ -72,6 +76,11 @@ impl Core {
     /// With the operator's secret key and webhook destinations.
     pub fn with_webhooks(self, webhooks: WebhookSettings) -> Self {
         Self { webhooks, ..self }
+    }
+
+    /// With the secret scanners the operator takes leak reports from.
+    pub fn with_leak_reporters(self, reporters: LeakReporters) -> Self {
+        Self { leak_reporters: Arc::new(reporters), ..self }
     }
 
     /// With the operator's retention for the verification log (0: off).

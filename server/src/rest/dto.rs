@@ -142,11 +142,23 @@ pub struct Key {
     pub last_used_at: Option<DateTime<Utc>>,
     /// After a rotation with a grace period: until when the replaced secret still works.
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
+    /// Set while the key's current secret is reported leaked; a rotation clears it.
+    pub leaked: Option<Leak>,
     /// Who the key is for in your own system (a customer, a tenant).
     pub external_id: Option<String>,
     /// Your JSON object, as you gave it.
     #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
+}
+
+/// That a key's secret was reported leaked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Leak {
+    pub at: DateTime<Utc>,
+    /// A scanner (`github`) or the member who reported it.
+    pub reported_by: String,
+    /// Where the secret was found, when the reporter said.
+    pub url: Option<String>,
 }
 
 impl From<ApiKey> for Key {
@@ -169,6 +181,7 @@ impl From<ApiKey> for Key {
             expires_at: key.expires_at,
             last_used_at: key.last_used_at,
             previous_secret_valid_until: key.previous_valid_until,
+            leaked: key.leak.map(|leak| Leak { at: leak.at, reported_by: leak.reported_by, url: leak.url }),
             external_id: key.external_id,
             // Stored only once checked to be a JSON object.
             meta: key.meta.and_then(|meta| serde_json::from_str(&meta).ok()),

@@ -5,6 +5,7 @@ pub mod dto;
 pub mod extract;
 mod insight;
 mod keys;
+mod leaks;
 pub mod problem;
 mod webhooks;
 
@@ -63,6 +64,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/keys/verify", post(verify))
+        .route("/api/v1/leaks/github", post(leaks::github))
         .merge(authenticated)
         // Explicit, so that an unknown /api/v1 path is not taken for a server function.
         .route("/api/v1", any(|| async { ApiError::NoSuchEndpoint }))
@@ -153,7 +155,7 @@ async fn verify(
         keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list,
         insight::needs_attention, insight::expiring, insight::key_insight, insight::bulk_disable, insight::project_traffic,
         webhooks::list, webhooks::register, webhooks::get, webhooks::edit, webhooks::delete, webhooks::rotate_secret,
-        webhooks::send_test, webhooks::deliveries, webhooks::resend),
+        webhooks::send_test, webhooks::deliveries, webhooks::resend, leaks::github),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),
@@ -161,7 +163,8 @@ async fn verify(
         (name = "stats", description = "Usage figures"),
         (name = "insight", description = "What the verification log tells: keys to fix, scopes to narrow, traffic"),
         (name = "audit", description = "Who changed what, when, from where"),
-        (name = "webhooks", description = "Events out: endpoints, signed deliveries (Standard Webhooks), resends")),
+        (name = "webhooks", description = "Events out: endpoints, signed deliveries (Standard Webhooks), resends"),
+        (name = "leaks", description = "Leaked keys reported by secret scanners")),
 )]
 pub struct ApiDoc;
 

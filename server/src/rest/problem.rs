@@ -3,6 +3,7 @@
 
 use app::model::FieldError;
 use app::ssr::ServiceError;
+use app::ssr::leak_reports::SignatureRefused;
 use app::ssr::rate_limit::RateState;
 use app::ssr::services::verification::KeyRejection;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
@@ -18,6 +19,11 @@ pub enum ApiError {
     NoSuchEndpoint,
     #[error("body over {limit_kb} KB")]
     BodyTooLarge { limit_kb: usize },
+    /// No secret scanner is configured (KEYWARD_LEAK_REPORT_KEYS).
+    #[error("leak reports are off")]
+    LeakReportsOff,
+    #[error("leak report refused: {0}")]
+    LeakSignature(SignatureRefused),
 }
 
 impl From<FieldError> for ApiError {
@@ -45,7 +51,8 @@ pub struct Problem {
     pub status: u16,
     /// Stable: MISSING_API_KEY, INVALID_API_KEY, KEY_EXPIRED, KEY_DISABLED, WRONG_ENVIRONMENT,
     /// INSUFFICIENT_SCOPE, FORBIDDEN, RATE_LIMITED, VALIDATION_FAILED, NOT_FOUND, CONFLICT,
-    /// PLAN_LIMIT_REACHED, PAYLOAD_TOO_LARGE, OVERLOADED, INTERNAL_ERROR.
+    /// PLAN_LIMIT_REACHED, PAYLOAD_TOO_LARGE, OVERLOADED, INTERNAL_ERROR, LEAK_REPORTS_OFF,
+    /// INVALID_SIGNATURE.
     pub code: &'static str,
     pub detail: String,
     /// For VALIDATION_FAILED: each field and what is wrong with it.
@@ -66,6 +73,19 @@ impl IntoResponse for ApiError {
             ApiError::NoSuchEndpoint => {
                 (StatusCode::NOT_FOUND, "NOT_FOUND", "There is no such endpoint.".to_owned(), Vec::new())
             }
+            ApiError::LeakReportsOff => (
+                StatusCode::NOT_FOUND,
+                "LEAK_REPORTS_OFF",
+                "This server takes no leak reports: no scanner's key is configured (KEYWARD_LEAK_REPORT_KEYS)."
+                    .to_owned(),
+                Vec::new(),
+            ),
+            ApiError::LeakSignature(refused) => (
+                StatusCode::UNAUTHORIZED,
+                "INVALID_SIGNATURE",
+                format!("The report's signature was not taken: {refused}."),
+                Vec::new(),
+            ),
             ApiError::BodyTooLarge { limit_kb } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "PAYLOAD_TOO_LARGE",

@@ -6,6 +6,7 @@ use app::model::{
     AuditAction, AuditQuery, Environment, NewKey, Plan, Project, RateLimit, RateWindow, Role, ScopePreset, SetupForm,
 };
 use app::ssr::entities::{api_key, key_usage, membership, project};
+use app::ssr::leak_reports::LeakReporters;
 use app::ssr::services::webhooks::WebhookSettings;
 use app::ssr::services::{Client, Member, audit, auth, keys, organizations, projects};
 use app::ssr::test_support::{fresh_database_url, organization, scoped_key, scopes};
@@ -51,20 +52,25 @@ pub(crate) async fn start_behind(plan: Plan, trusted_proxies: &str) -> Server {
 
 /// A server as configured behind TLS (`KEYWARD_SECURE_COOKIES`), when `https`.
 pub(crate) async fn start_with(plan: Plan, trusted_proxies: &str, https: bool) -> Server {
-    start_configured(plan, trusted_proxies, https, false, |_| ()).await
+    start_configured(plan, trusted_proxies, https, false, LeakReporters::default(), |_| ()).await
 }
 
 /// A server that sends webhooks to loopback addresses too (`KEYWARD_WEBHOOK_ALLOW_PRIVATE`), where
 /// the tests' receivers listen.
 pub(crate) async fn start_sending_webhooks_to_loopback() -> Server {
-    start_configured(Plan::Enterprise, "", false, true, |_| ()).await
+    start_configured(Plan::Enterprise, "", false, true, LeakReporters::default(), |_| ()).await
+}
+
+/// A server that takes leak reports signed by these scanners (`KEYWARD_LEAK_REPORT_KEYS`).
+pub(crate) async fn start_taking_leak_reports(reporters: LeakReporters) -> Server {
+    start_configured(Plan::Enterprise, "", false, false, reporters, |_| ()).await
 }
 
 /// A server that records every SQL statement it runs (their text, without the values).
 pub(crate) async fn start_recording_statements() -> (Server, Arc<Mutex<Vec<String>>>) {
     let statements = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&statements);
-    let s = start_configured(Plan::Enterprise, "", false, false, move |db| {
+    let s = start_configured(Plan::Enterprise, "", false, false, LeakReporters::default(), move |db| {
         db.set_metric_callback(move |info| {
             if let Ok(mut statements) = record.lock() {
                 statements.push(info.statement.sql.clone());
@@ -80,6 +86,7 @@ async fn start_configured(
     trusted_proxies: &str,
     https: bool,
     allow_private_webhooks: bool,
+    leak_reporters: LeakReporters,
     configure: impl FnOnce(&mut sea_orm::DatabaseConnection),
 ) -> Server {
     // The servers' log, when asked for (e.g. KEYWARD_TEST_LOG=debug, with --nocapture).
@@ -92,7 +99,7 @@ async fn start_configured(
     let mut db = db::connect_and_migrate(&url).await.expect("database with migrations");
     configure(&mut db);
     let webhooks = WebhookSettings { allow_private: allow_private_webhooks, ..WebhookSettings::default() };
-    let core = Core::new(db).with_webhooks(webhooks);
+    let core = Core::new(db).with_webhooks(webhooks).with_leak_reporters(leak_reporters);
     // A site with one file of the kind a page loads, served beside the pages.
     let site = dir.path().join("site");
     std::fs::create_dir_all(site.join("pkg")).expect("site folder");

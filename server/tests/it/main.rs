@@ -6,6 +6,7 @@ mod attacks;
 mod cluster;
 mod dashboard;
 mod insight;
+mod leaks;
 mod mail;
 mod server_fns;
 mod webhooks;

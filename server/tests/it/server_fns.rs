@@ -241,6 +241,9 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
         ),
         ("remove_member", vec![required("user_id", &user, NOT_AN_ID)]),
         ("change_plan", vec![required("plan", "free", &["galaxy", ""])]),
+        ("set_leak_policy", vec![required("policy", "notify", &["galaxy", "", "Disable "])]),
+        ("report_leaked_key", vec![required("id", &key, NOT_AN_ID)]),
+        ("check_leaked_token", vec![required("token", "kw_live_x", &["", "not a token", "kw_live_short"])]),
         ("create_project", vec![required("name", "Payments", BAD_NAMES)]),
         ("rename_project", vec![required("project_id", &project, NOT_AN_ID), required("name", "Renamed", BAD_NAMES)]),
         (

@@ -46,6 +46,10 @@ pub struct Model {
     pub credits_refilled_at: Option<DateTimeUtc>,
     /// Space-separated CIDRs the key may be used from; `None`: anywhere.
     pub ip_allowlist: Option<String>,
+    /// Set when the key's secret was reported leaked; cleared by a rotation.
+    pub leaked_at: Option<DateTimeUtc>,
+    pub leak_reported_by: Option<String>,
+    pub leak_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,4 @@
-use crate::model::Plan;
+use crate::model::{LeakPolicy, Plan};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,6 +14,8 @@ pub struct Model {
     /// The keys it holds now, any status (deleted keys are gone).
     pub keys_stored: i64,
     pub created_at: DateTimeUtc,
+    /// What happens to a key reported leaked.
+    pub leak_policy: LeakPolicy,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

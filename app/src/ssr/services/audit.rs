@@ -58,21 +58,31 @@ impl Change {
 /// Appends `change` as done by `actor`, and the webhook event it raises, if any, to the outbox.
 /// Pass the change's transaction, so that all of it lands or none does.
 pub async fn record(db: &impl ConnectionTrait, actor: &dyn Actor, change: Change) -> Result<(), ServiceError> {
-    let who = actor.audit_actor();
+    record_by(db, actor.organization_id(), actor.audit_actor(), actor.client_ip(), change).await
+}
+
+/// [`record`] for a change nobody in the organization made: a secret scanner's report, say.
+pub async fn record_by(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    who: AuditActor,
+    ip: Option<&str>,
+    change: Change,
+) -> Result<(), ServiceError> {
     if let Some(event) = WebhookEvent::raised_by(change.action) {
         let data = json!({
-            "organization_id": actor.organization_id(),
+            "organization_id": organization_id,
             "target": { "kind": change.target_kind, "id": change.target_id, "name": change.target_name },
             "actor": { "user_id": who.user_id, "key_id": who.key_id, "name": who.name },
             "before": change.before,
             "after": change.after,
-            "ip": actor.client_ip(),
+            "ip": ip,
         });
-        super::webhooks::enqueue(db, actor.organization_id(), event, data).await?;
+        super::webhooks::enqueue(db, organization_id, event, data).await?;
     }
     audit_event::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(actor.organization_id()),
+        organization_id: Set(organization_id),
         actor_user_id: Set(who.user_id),
         actor_key_id: Set(who.key_id),
         actor_name: Set(truncate(&who.name, 200)),
@@ -82,7 +92,7 @@ pub async fn record(db: &impl ConnectionTrait, actor: &dyn Actor, change: Change
         target_name: Set(truncate(&change.target_name, 200)),
         before: Set(change.before.map(|v| v.to_string())),
         after: Set(change.after.map(|v| v.to_string())),
-        ip: Set(actor.client_ip().map(|ip| truncate(ip, 64))),
+        ip: Set(ip.map(|ip| truncate(ip, 64))),
         created_at: Set(Utc::now()),
     }
     .insert(db)

@@ -1,7 +1,7 @@
 //! First-run setup, sign-in, sessions.
 
 use super::PasswordWork;
-use crate::model::{FieldError, OrganizationChoice, Plan, Role, SessionInfo, SetupForm, normalize_email};
+use crate::model::{FieldError, LeakPolicy, OrganizationChoice, Plan, Role, SessionInfo, SetupForm, normalize_email};
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{installation, membership, organization, project, session, user};
 use crate::ssr::{Core, ServiceError, crypto};
@@ -260,6 +260,7 @@ pub(crate) async fn found_organization(
         keys_created_total: Set(0),
         keys_stored: Set(0),
         created_at: Set(now),
+        leak_policy: Set(LeakPolicy::default()),
     }
     .insert(txn)
     .await?;

@@ -7,8 +7,8 @@ use super::{Actor, Reach, organizations};
 use crate::model::token::KeyToken;
 use crate::model::{
     AllValid, ApiKey, AuditAction, BulkDisabled, CreatedKey, Credits, Environment, FieldError, HourlyUsage,
-    KEY_META_MAX_BYTES, KeyCredits, KeyDetails, KeyEdit, KeyName, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus,
-    ManagementScope, NewKey, RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet,
+    KEY_META_MAX_BYTES, KeyCredits, KeyDetails, KeyEdit, KeyLeak, KeyName, KeyPage, KeyQuery, KeySort, KeyStats,
+    KeyStatus, ManagementScope, NewKey, RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet,
     UsageHistory, VerificationPage, VerificationRecord, VerifyCode, external_id, grouped, ip_allowlist,
     key_description, page_and_size,
 };
@@ -102,6 +102,9 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         external_id: Set(external_id),
         meta: Set(meta),
         ip_allowlist: Set(store_networks(&networks)),
+        leaked_at: Set(None),
+        leak_reported_by: Set(None),
+        leak_url: Set(None),
         ..credit_columns(input.credits, now)
     }
     .insert(&txn)
@@ -597,7 +600,8 @@ pub async fn rotate(
         return Err(ServiceError::Conflict("A revoked key cannot be rotated.".into()));
     }
     let token = KeyToken::generate(key.environment);
-    let grace_until = grace.duration().map(|d| now + d);
+    // A secret reported leaked gets no grace period: it stops now, whatever was asked.
+    let grace_until = grace.duration().filter(|_| key.leaked_at.is_none()).map(|d| now + d);
     let expires_at = match (status, key.expires_at) {
         (KeyStatus::Expired, Some(at)) => Some(now + (at - key.created_at).max(Duration::days(1))),
         (_, at) => at,
@@ -612,6 +616,10 @@ pub async fn rotate(
     active.previous_digest = Set(grace_until.map(|_| old_digest.clone()));
     active.previous_valid_until = Set(grace_until);
     active.expires_at = Set(expires_at);
+    // The leaked secret is no longer the key's.
+    active.leaked_at = Set(None);
+    active.leak_reported_by = Set(None);
+    active.leak_url = Set(None);
     let key = active.update(&txn).await?;
     key_rotation::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -1025,6 +1033,11 @@ fn to_view(key: api_key::Model, project_name: String, created_by: String, now: D
         expires_at: key.expires_at,
         last_used_at: key.last_used_at,
         previous_valid_until: key.previous_valid_until.filter(|until| *until > now),
+        leak: key.leaked_at.map(|at| KeyLeak {
+            at,
+            reported_by: key.leak_reported_by.unwrap_or_default(),
+            url: key.leak_url,
+        }),
         external_id: key.external_id,
         meta: key.meta,
     }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod insight;
 pub mod keys;
+pub mod leaks;
 pub mod members;
 pub mod organizations;
 pub mod projects;
