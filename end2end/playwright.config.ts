@@ -1,4 +1,5 @@
 import { defineConfig } from "@playwright/test";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -9,6 +10,21 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;
 const dataDir = process.env.E2E_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), "keyward-e2e-"));
 const server = process.env.KEYWARD_BIN ?? "./target/release/keyward";
+
+// A secret scanner for the leaks spec: its private key in a file the spec signs reports with, its
+// public key given to the server as an operator would (KEYWARD_LEAK_REPORT_KEYS, GitHub's format).
+// Made once, by the first process to read this file; the test workers inherit its path.
+if (!process.env.E2E_SCANNER_KEY) {
+  const { privateKey } = crypto.generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  const file = path.join(dataDir, "scanner-key.pem");
+  fs.writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  process.env.E2E_SCANNER_KEY = file;
+}
+const scannerPublicKey = crypto
+  .createPublicKey(fs.readFileSync(process.env.E2E_SCANNER_KEY))
+  .export({ type: "spki", format: "pem" })
+  .toString();
+const SCANNER_KEY_ID = "e2e-scanner";
 
 const LAST = /(first_use|accessibility|key_owner|credits)\.spec\.ts/;
 
@@ -63,6 +79,9 @@ export default defineConfig({
       KEYWARD_USAGE_FLUSH_SECS: "1",
       // The webhooks spec's receiver listens on loopback.
       KEYWARD_WEBHOOK_ALLOW_PRIVATE: "true",
+      KEYWARD_LEAK_REPORT_KEYS: JSON.stringify({
+        public_keys: [{ key_identifier: SCANNER_KEY_ID, key: scannerPublicKey, is_current: true }],
+      }),
     },
   },
 });

@@ -191,6 +191,7 @@ const READERS: &[(&str, Reader)] = {
         (<DefineProjectScope as ServerFn>::PATH, form::<DefineProjectScope>),
         (<RemoveProjectScope as ServerFn>::PATH, form::<RemoveProjectScope>),
         (<ReportLeakedKey as ServerFn>::PATH, form::<ReportLeakedKey>),
+        (<GetDecoyUses as ServerFn>::PATH, form::<GetDecoyUses>),
         (<CheckLeakedToken as ServerFn>::PATH, form::<CheckLeakedToken>),
         (<SetLeakPolicy as ServerFn>::PATH, form::<SetLeakPolicy>),
     ]

@@ -88,6 +88,7 @@ pub async fn create_key(
     refill: Option<String>,
     refill_amount: Option<String>,
     refill_day: Option<String>,
+    decoy: Option<bool>,
 ) -> Result<CreatedKey, AppError> {
     let (state, member) = super::context::member().await?;
     crate::ssr::services::keys::may_create(&member)?;
@@ -106,6 +107,7 @@ pub async fn create_key(
         refill,
         refill_amount,
         refill_day,
+        decoy,
     };
     Ok(crate::ssr::services::keys::create(&state.core, &member, form.into_new_key()?).await?)
 }
@@ -149,6 +151,7 @@ impl CreateKey {
             ip_allowlist: Vec::new(),
             external_id: None,
             meta: None,
+            decoy: self.decoy.unwrap_or(false),
         })
     }
 }
@@ -285,4 +288,18 @@ fn split_scopes(checked: Option<&str>, custom: Option<&str>) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// The newest uses of the organization's decoy keys: the keys page's alert.
+#[server(endpoint = "get_decoy_alerts")]
+pub async fn get_decoy_alerts() -> Result<Vec<crate::model::DecoyUse>, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::decoys::recent(&state.core, &member).await?)
+}
+
+/// Every recorded use of one decoy key: its page.
+#[server(endpoint = "get_decoy_uses")]
+pub async fn get_decoy_uses(id: Uuid) -> Result<Vec<crate::model::DecoyUse>, AppError> {
+    let (state, member) = super::context::member().await?;
+    Ok(crate::ssr::services::decoys::uses_of(&state.core, &member, id).await?)
 }

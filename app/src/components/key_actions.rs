@@ -6,7 +6,6 @@ use crate::api::keys::{
     CreateKey, DeleteKey, DisableKey, DisableKeys, EditKey, EnableKey, RevokeKey, RotateKey, UpdateKeyCredits,
     UpdateKeyIpAllowlist, UpdateKeyRateLimit, UpdateKeyScopes,
 };
-use crate::api::leaks::{CheckLeakedToken, ReportLeakedKey, SetLeakPolicy};
 use crate::api::organization::ChangePlan;
 use crate::model::AppError;
 use leptos::prelude::*;
@@ -28,11 +27,6 @@ pub struct KeyActions {
     pub ip_allowlist: ServerAction<UpdateKeyIpAllowlist>,
     pub edit: ServerAction<EditKey>,
     pub plan: ServerAction<ChangePlan>,
-    /// "Report as leaked" on a key's page.
-    pub report_leak: ServerAction<ReportLeakedKey>,
-    /// "Check a leaked token" in Settings.
-    pub check_leak: ServerAction<CheckLeakedToken>,
-    pub leak_policy: ServerAction<SetLeakPolicy>,
     succeeded: RwSignal<usize>,
 }
 
@@ -42,6 +36,17 @@ impl KeyActions {
     /// showing the refusal with what was typed would close.
     pub fn version(&self) -> usize {
         self.succeeded.get()
+    }
+
+    /// Reports an action of one page's own (a leak report, a policy) as these are reported, and
+    /// counts its successes with theirs: its code then loads with that page, not with every page
+    /// that changes keys.
+    pub fn report<S>(self, action: ServerAction<S>, errors_too: bool, message: fn(&S::Output) -> String)
+    where
+        S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+        S::Output: Clone + Send + Sync + 'static,
+    {
+        report(action, Report { toasts: use_toasts(), succeeded: self.succeeded }, errors_too, message);
     }
 }
 
@@ -67,9 +72,6 @@ pub fn provide_key_actions() -> KeyActions {
         ip_allowlist: ServerAction::new(),
         edit: ServerAction::new(),
         plan: ServerAction::new(),
-        report_leak: ServerAction::new(),
-        check_leak: ServerAction::new(),
-        leak_policy: ServerAction::new(),
         succeeded: RwSignal::new(0),
     };
     let toasts = Report { toasts: use_toasts(), succeeded: actions.succeeded };
@@ -87,13 +89,6 @@ pub fn provide_key_actions() -> KeyActions {
     report(actions.ip_allowlist, toasts, false, |k| format!("IP allowlist of \"{}\" saved.", k.name));
     report(actions.edit, toasts, false, |k| format!("\"{}\" saved.", k.name));
     report(actions.plan, toasts, false, |p| format!("Plan changed to {p}."));
-    report(actions.report_leak, toasts, true, |k| {
-        format!("\"{}\" reported leaked: {}.", k.key_name, k.action.describe())
-    });
-    report(actions.check_leak, toasts, false, |k| {
-        format!("\"{}\" reported leaked: {}.", k.key_name, k.action.describe())
-    });
-    report(actions.leak_policy, toasts, false, |_| "Policy for leaked keys saved.".to_owned());
     provide_context(actions);
     actions
 }

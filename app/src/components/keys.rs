@@ -203,6 +203,8 @@ pub fn KeysTable(
                     {select}
                     <th scope="row">
                         <a id=name_id class="key-name" href=format!("/keys/{}", key.id)>{key.name.clone()}</a>
+                        {key.decoy.then(|| view! { " "<span class="badge badge-decoy">"Decoy"</span> })}
+                        {key.leak.is_some().then(|| view! { " "<span class="badge badge-revoked">"Leaked"</span> })}
                         {key.description.clone().map(|d| view! { <span class="key-description">{d}</span> })}
                     </th>
                     <td class="col-key">
@@ -446,6 +448,16 @@ fn CreateKeyForm(
             <ExpiryFields errors choice=expiry />
             <RateLimitFields errors initial=None />
             <CreditFields errors initial=None />
+            <div class="field">
+                <label class="check">
+                    <input type="checkbox" name="decoy" value="true" aria-describedby="key-decoy-hint" />
+                    "Decoy key (honeytoken)"
+                </label>
+                <small id="key-decoy-hint" class="hint">
+                    "It never works. Leave it where an intruder would look: every use of it raises an alert. \
+                     Decoys do not count against your plan."
+                </small>
+            </div>
             <NewKeyOutline scopes environment expiry />
             <FormError errors shown=CREATE_FIELDS />
             <div class="dialog-actions">

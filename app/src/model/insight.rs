@@ -93,6 +93,8 @@ pub struct KeyExpiringSoon {
 /// working, and keys about to stop.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NeedsAttention {
+    /// The newest uses of decoy keys over the last 30 days: someone holds a copy.
+    pub decoys_used: Vec<super::DecoyUse>,
     pub still_presented: Vec<KeyStillPresented>,
     pub expiring: Vec<KeyExpiringSoon>,
 }
@@ -102,7 +104,7 @@ impl NeedsAttention {
     pub const EXPIRING_WITHIN_DAYS: i64 = 7;
 
     pub fn is_empty(&self) -> bool {
-        self.still_presented.is_empty() && self.expiring.is_empty()
+        self.decoys_used.is_empty() && self.still_presented.is_empty() && self.expiring.is_empty()
     }
 
     /// The folded panel's line: ": 2 keys that no longer work are still presented; 1 expires within 7 days".
@@ -338,7 +340,7 @@ mod tests {
                 })
                 .collect()
         };
-        let only_expiring = NeedsAttention { still_presented: Vec::new(), expiring: expiring(1) };
+        let only_expiring = NeedsAttention { expiring: expiring(1), ..Default::default() };
         assert_eq!(only_expiring.summary(), ": 1 key expires within 7 days");
         assert_eq!(
             NeedsAttention { expiring: expiring(3), ..Default::default() }.summary(),

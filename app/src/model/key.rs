@@ -194,6 +194,8 @@ pub struct NewKey {
     pub external_id: Option<String>,
     /// A JSON object, as text, checked by the service ([`KEY_META_MAX_BYTES`]).
     pub meta: Option<String>,
+    /// A decoy (honeytoken): never authenticates anything; every use of it raises an alert.
+    pub decoy: bool,
 }
 
 /// The most a key's `meta` may hold, in bytes of JSON.
@@ -285,6 +287,8 @@ pub struct ApiKey {
     pub previous_valid_until: Option<DateTime<Utc>>,
     /// Set while the key's current secret is reported leaked (a rotation clears it).
     pub leak: Option<super::KeyLeak>,
+    /// A decoy: it never authenticates, and each use of it is an alert.
+    pub decoy: bool,
     pub external_id: Option<String>,
     /// JSON text, as stored.
     pub meta: Option<String>,
@@ -406,6 +410,7 @@ mod tests {
             ip_allowlist: Vec::new(),
             external_id: None,
             meta: None,
+            decoy: false,
         };
         assert_eq!(key.validated_description(), Ok(None));
         key.description = Some("x".repeat(501));

@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod credits;
+mod decoy;
 mod error;
 mod insight;
 mod key;
@@ -33,6 +34,7 @@ pub use credits::{
     Credits, KeyCredits, MAX_COST, MAX_CREDITS, Refill, RefillPeriod, credit_count, refill_amount, refill_day,
     verification_cost,
 };
+pub use decoy::{DECOY_ALERT_DAYS, DecoySurface, DecoyUse, MAX_DECOY_KEYS};
 pub use error::{AllValid, AppError, FieldError, FieldErrors, UNREAD_ARGUMENTS, capitalize};
 pub use insight::{
     BulkDisabled, ChartWindow, KeyExpiringSoon, KeyInsight, KeyStillPresented, NeedsAttention, OutcomeBucket,

@@ -298,6 +298,7 @@ fn described(description: &str) -> NewKey {
         ip_allowlist: Vec::new(),
         external_id: None,
         meta: None,
+        decoy: false,
     }
 }
 

@@ -49,6 +49,10 @@ pub enum WebhookEvent {
     #[strum(serialize = "key.leaked")]
     #[serde(rename = "key.leaked")]
     KeyLeaked,
+    /// A decoy key was used: at verify, or against the management API.
+    #[strum(serialize = "key.decoy_used")]
+    #[serde(rename = "key.decoy_used")]
+    KeyDecoyUsed,
     #[strum(serialize = "member.invited")]
     #[serde(rename = "member.invited")]
     MemberInvited,

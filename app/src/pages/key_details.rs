@@ -1,4 +1,5 @@
-use crate::api::keys::{get_key_details, get_key_insight, get_key_usage, get_key_verifications};
+use crate::api::keys::{get_decoy_uses, get_key_details, get_key_insight, get_key_usage, get_key_verifications};
+use crate::api::leaks::ReportLeakedKey;
 use crate::components::keys::{
     CREDIT_FIELDS, CreditFields, ExpiryChoice, ExpiryFields, NameFields, REVOKE_DIALOG, RateLimitFields,
     RevokeKeyDialog, TokenDialog, TokenReveal, credits_in_words, keys_url,
@@ -11,7 +12,7 @@ use crate::components::{
 use crate::model::{
     ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyInsight, KeyLeak, KeyQuery, KeyStatus,
     RateLimit, RefusedUse, Revocation, Rotation, RotationGrace, ScopeSet, UsageHistory, VerificationPage, VerifyCode,
-    grouped,
+    capitalize, grouped,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -134,6 +135,7 @@ fn KeyDetailsBody(
             <p class="revoked-note" role="note">"Revoked by "<strong>{by}</strong>", "<RelativeTime at />"."</p>
         })}
         {key.leak.clone().map(|leak| view! { <LeakedNote leak status=key.status /> })}
+        {key.decoy.then(|| view! { <DecoyUses id=key.id /> })}
         <StillPresented insight />
         {if may_change {
             view! { <KeyChanges key=key.clone() project_scopes /> }.into_any()
@@ -164,6 +166,41 @@ fn KeyDetailsBody(
 }
 
 type KeyInsightResource = Resource<Result<Option<KeyInsight>, AppError>>;
+
+/// A decoy key's page: what it is for, and every recorded use of it.
+#[component]
+fn DecoyUses(id: Uuid) -> impl IntoView {
+    let uses = Resource::new(move || id, get_decoy_uses);
+    view! {
+        <section class="decoy-note" aria-labelledby="decoy-title">
+            <h2 id="decoy-title">"Decoy key"</h2>
+            <p>
+                "This key never works. Leave it where an intruder would look (a config file, a wiki page, a \
+                 CI variable): every use of it is recorded here, sent as a key.decoy_used event, and shown \
+                 on the keys page. Repeats from one address within 10 seconds count once."
+            </p>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading uses…"</p> }>
+                {move || Suspend::new(async move {
+                    match uses.await {
+                        Ok(uses) if uses.is_empty() => view! { <p class="hint">"Not used so far."</p> }.into_any(),
+                        Ok(uses) => view! {
+                            <ul>
+                                {uses.into_iter().map(|u| view! {
+                                    <li>
+                                        {capitalize(u.surface.describe())}
+                                        {u.ip.map(|ip| view! { " from "<code>{ip}</code> })}", "
+                                        <RelativeTime at=u.at />
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorMessage error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
 
 /// A key whose current secret was reported leaked: by whom, when, where it was found, and what to
 /// do now. Gone once the key is rotated.
@@ -331,6 +368,8 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
     let revoke_open = RwSignal::new(false);
     let disable_open = RwSignal::new(false);
     let leak_open = RwSignal::new(false);
+    let report_leak = ServerAction::<ReportLeakedKey>::new();
+    actions.report(report_leak, true, |k| format!("\"{}\" reported leaked: {}.", k.key_name, k.action.describe()));
     let production = key.environment == Environment::Production;
     for (action_done, open) in [
         (Signal::derive(move || matches!(actions.edit.value().get(), Some(Ok(_)))), edit_open),
@@ -341,7 +380,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         (Signal::derive(move || matches!(actions.rotate.value().get(), Some(Ok(_)))), rotate_open),
         (Signal::derive(move || matches!(actions.revoke.value().get(), Some(Ok(_)))), revoke_open),
         (Signal::derive(move || matches!(actions.disable.value().get(), Some(Ok(_)))), disable_open),
-        (Signal::derive(move || matches!(actions.report_leak.value().get(), Some(Ok(_)))), leak_open),
+        (Signal::derive(move || matches!(report_leak.value().get(), Some(Ok(_)))), leak_open),
     ] {
         Effect::new(move |_| {
             if action_done.get() {
@@ -403,7 +442,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         <RotateDialog id open=rotate_open name=key.name.clone() />
         {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
         {(status.can_disable() && production).then(|| view! { <DisableDialog id open=disable_open name=key.name.clone() /> })}
-        {(status.can_revoke() && key.leak.is_none()).then(|| view! { <ReportLeakDialog id open=leak_open name=key.name.clone() /> })}
+        {(status.can_revoke() && key.leak.is_none()).then(|| view! { <ReportLeakDialog id open=leak_open name=key.name.clone() action=report_leak /> })}
         <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
     }
 }
@@ -817,9 +856,13 @@ const LEAK_DIALOG: &str = "report-leak";
 /// Asks before reporting a key leaked: the organization's policy then disables it (by default),
 /// revokes it, or only records the report. Opens and posts without the page's code too.
 #[component]
-fn ReportLeakDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView {
-    let actions = use_key_actions();
-    let pending = actions.report_leak.pending();
+fn ReportLeakDialog(
+    id: Uuid,
+    open: RwSignal<bool>,
+    name: String,
+    action: ServerAction<ReportLeakedKey>,
+) -> impl IntoView {
+    let pending = action.pending();
     let question = Signal::stored(format!(
         "Report \"{name}\" as leaked? Your organization's policy for leaked keys (Settings) is applied at once: \
          by default the key is disabled until it is rotated and enabled again. The report is recorded in the \
@@ -829,7 +872,7 @@ fn ReportLeakDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoVi
         <Modal id=LEAK_DIALOG title="Report key as leaked" open on_close=Callback::new(move |()| open.set(false))
             opens_without_script=true>
             <p>{question}</p>
-            <ActionForm action=actions.report_leak>
+            <ActionForm action>
                 <input type="hidden" name="id" value=id.to_string() />
                 <div class="dialog-actions">
                     <button type="button" class="button" commandfor=LEAK_DIALOG command="close"

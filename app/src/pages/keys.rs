@@ -9,8 +9,8 @@ use crate::components::{
     provide_key_actions, use_key_actions,
 };
 use crate::model::{
-    ApiKey, AppError, CreatedKey, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus, NeedsAttention,
-    PAGE_SIZES, Permission, Project, Staleness, grouped,
+    ApiKey, AppError, CreatedKey, DecoyUse, Environment, KeyPage, KeyQuery, KeySort, KeyStats, KeyStatus,
+    NeedsAttention, PAGE_SIZES, Permission, Project, Staleness, grouped,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -249,7 +249,8 @@ fn BulkDisable() -> impl IntoView {
 #[component]
 fn AttentionPanel(found: NeedsAttention) -> impl IntoView {
     let summary = found.summary();
-    let NeedsAttention { still_presented, expiring } = found;
+    let NeedsAttention { decoys_used, still_presented, expiring } = found;
+    let folded = !(still_presented.is_empty() && expiring.is_empty());
     let presented = (!still_presented.is_empty()).then(|| {
         view! {
             <p class="hint">"Still presented after they stopped working: something was not updated after a rotation, or someone holds a copy."</p>
@@ -284,12 +285,37 @@ fn AttentionPanel(found: NeedsAttention) -> impl IntoView {
     });
     // Folded to one line, so that the table stays in view on a phone; opened, it says which.
     view! {
-        <section class="attention" aria-labelledby="attention-title">
-            <details>
-                <summary><h2 id="attention-title">"Needs attention"</h2>{summary}</summary>
-                {presented}
-                {expiring}
-            </details>
+        {(!decoys_used.is_empty()).then(|| view! { <DecoyAlert uses=decoys_used /> })}
+        {folded.then(|| view! {
+            <section class="attention" aria-labelledby="attention-title">
+                <details>
+                    <summary><h2 id="attention-title">"Needs attention"</h2>{summary}</summary>
+                    {presented}
+                    {expiring}
+                </details>
+            </section>
+        })}
+    }
+}
+
+/// Decoy keys that were used: never folded, since each use means someone holds a copy of a key
+/// that was only left where an intruder would find it.
+#[component]
+fn DecoyAlert(uses: Vec<DecoyUse>) -> impl IntoView {
+    view! {
+        <section class="decoy-alert" role="alert" aria-labelledby="decoy-alert-title">
+            <h2 id="decoy-alert-title">"Decoy key used"</h2>
+            <p>"Someone holds a copy of a decoy: find out where it was left, and who could read it there."</p>
+            <ul>
+                {uses.into_iter().map(|u| view! {
+                    <li>
+                        <a href=format!("/keys/{}", u.key_id)>{u.key_name}</a>" "<code>{u.prefix}</code>" "
+                        {u.surface.describe()}
+                        {u.ip.map(|ip| view! { " from "<code>{ip}</code> })}", "
+                        <RelativeTime at=u.at />
+                    </li>
+                }).collect_view()}
+            </ul>
         </section>
     }
 }

@@ -1,5 +1,5 @@
 use crate::api::keys::get_key_stats;
-use crate::api::leaks::get_leak_policy;
+use crate::api::leaks::{CheckLeakedToken, SetLeakPolicy, get_leak_policy};
 use crate::components::{
     ActionError, FieldMessage, FormError, FormErrors, RequireSession, WebhookSettings, provide_key_actions, use_auth,
     use_key_actions,
@@ -84,12 +84,15 @@ fn SettingsView() -> impl IntoView {
 fn LeakedKeys() -> impl IntoView {
     let auth = use_auth();
     let actions = use_key_actions();
+    let (check_leak, leak_policy) = (ServerAction::<CheckLeakedToken>::new(), ServerAction::<SetLeakPolicy>::new());
+    actions.report(check_leak, false, |k| format!("\"{}\" reported leaked: {}.", k.key_name, k.action.describe()));
+    actions.report(leak_policy, false, |_| "Policy for leaked keys saved.".to_owned());
     let policy = Resource::new(move || actions.version(), |_| get_leak_policy());
     let may_set = move || {
         auth.session.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.can(Permission::SettingsManage))
     };
-    let check_errors = FormErrors::of(actions.check_leak.value());
-    let checked = move || match actions.check_leak.value().get() {
+    let check_errors = FormErrors::of(check_leak.value());
+    let checked = move || match check_leak.value().get() {
         Some(Ok(LeakHandled { key_id, key_name, prefix, action })) => Some(view! {
             <p class="form-success" role="status">
                 <code>{prefix}</code>" is "<a href=format!("/keys/{key_id}")>{key_name}</a>": "{action.describe()}"."
@@ -105,7 +108,7 @@ fn LeakedKeys() -> impl IntoView {
                  registered with it), from its page, or below. Each report is in the audit log and sent as a \
                  key.leaked event."
             </p>
-            <ActionForm action=actions.leak_policy attr:class="form">
+            <ActionForm action=leak_policy attr:class="form">
                 <fieldset disabled=move || !may_set()>
                     <legend>"When a key is reported leaked"</legend>
                     <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
@@ -120,14 +123,14 @@ fn LeakedKeys() -> impl IntoView {
                         })}
                     </Transition>
                 </fieldset>
-                <ActionError value=actions.leak_policy.value() />
+                <ActionError value=leak_policy.value() />
                 <Show when=may_set fallback=|| view! { <p class="hint">"Only an owner or an admin can change this."</p> }>
-                    <button type="submit" class="button button-primary" disabled=move || actions.leak_policy.pending().get()>
+                    <button type="submit" class="button button-primary" disabled=move || leak_policy.pending().get()>
                         "Save policy"
                     </button>
                 </Show>
             </ActionForm>
-            <ActionForm action=actions.check_leak attr:class="form">
+            <ActionForm action=check_leak attr:class="form">
                 <div class="field">
                     <label for="leaked-token">"Check a leaked token"</label>
                     <input id="leaked-token" type="text" name="token" required autocomplete="off" spellcheck="false"
@@ -140,8 +143,8 @@ fn LeakedKeys() -> impl IntoView {
                 </div>
                 <FormError errors=check_errors shown=&["token"] />
                 {checked}
-                <button type="submit" class="button" disabled=move || actions.check_leak.pending().get()>
-                    {move || if actions.check_leak.pending().get() { "Checking…" } else { "Check token" }}
+                <button type="submit" class="button" disabled=move || check_leak.pending().get()>
+                    {move || if check_leak.pending().get() { "Checking…" } else { "Check token" }}
                 </button>
             </ActionForm>
         </section>

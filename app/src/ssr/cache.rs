@@ -39,6 +39,8 @@ pub struct KeyRecord {
     /// answers with both, so the calling service needs no second lookup.
     pub external_id: Option<String>,
     pub meta: Option<String>,
+    /// A decoy: answered as an unknown key, and each use recorded.
+    pub decoy: bool,
     /// The key's part of a verification answer, as the REST API writes it: made at the first
     /// verification that finds the record, then copied (a change to the key makes a new record).
     pub answer: OnceLock<Box<[u8]>>,
@@ -232,6 +234,7 @@ mod tests {
             creator_role: Some(Role::Owner),
             external_id: None,
             meta: None,
+            decoy: false,
             answer: OnceLock::new(),
         })
     }

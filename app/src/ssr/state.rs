@@ -5,7 +5,7 @@ use super::leak_reports::LeakReporters;
 use super::rate_limit::RateLimiter;
 use super::services::auth::SessionPolicy;
 use super::services::webhooks::WebhookSettings;
-use super::throttle::{KeyFailureLimit, SignInThrottle};
+use super::throttle::{DecoyRecords, KeyFailureLimit, SignInThrottle};
 use super::usage::UsageMeter;
 use super::verification_log::VerificationLog;
 use axum::extract::FromRef;
@@ -41,6 +41,8 @@ pub struct Core {
     pub webhooks: WebhookSettings,
     /// The secret scanners whose leak reports are taken; none by default.
     pub leak_reporters: Arc<LeakReporters>,
+    /// Decoy key uses recorded in the last few seconds.
+    pub decoy_records: DecoyRecords,
 }
 
 impl Core {
@@ -60,6 +62,7 @@ impl Core {
             frequent_writes,
             webhooks: WebhookSettings::default(),
             leak_reporters: Arc::default(),
+            decoy_records: DecoyRecords::default(),
         }
     }
 

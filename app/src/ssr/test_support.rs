@@ -142,6 +142,7 @@ pub fn scoped_key(name: &str, project: &Project, scopes: Vec<String>) -> NewKey 
         ip_allowlist: Vec::new(),
         external_id: None,
         meta: None,
+        decoy: false,
     }
 }
 

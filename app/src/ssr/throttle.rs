@@ -289,3 +289,27 @@ mod tests {
         assert!(limit.reserve(here, minute_end + 2).is_err());
     }
 }
+
+/// Uses of decoy keys already recorded: one record per key and address per [`DECOY_RECORD_EVERY`],
+/// so that a script hammering a decoy writes a row every few seconds, not one per request.
+#[derive(Clone)]
+pub struct DecoyRecords {
+    seen: moka::sync::Cache<(uuid::Uuid, Option<IpAddr>), ()>,
+}
+
+/// How long repeats of one decoy from one address count as one use.
+pub const DECOY_RECORD_EVERY: Duration = Duration::from_secs(10);
+
+impl Default for DecoyRecords {
+    fn default() -> Self {
+        Self { seen: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(DECOY_RECORD_EVERY).build() }
+    }
+}
+
+impl DecoyRecords {
+    /// Whether this use is news: the first from `address` for `key` in the last few seconds.
+    pub fn first(&self, key: uuid::Uuid, address: Option<IpAddr>) -> bool {
+        let entry = self.seen.entry((key, address)).or_insert(());
+        entry.is_fresh()
+    }
+}

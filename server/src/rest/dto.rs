@@ -144,6 +144,8 @@ pub struct Key {
     pub previous_secret_valid_until: Option<DateTime<Utc>>,
     /// Set while the key's current secret is reported leaked; a rotation clears it.
     pub leaked: Option<Leak>,
+    /// A decoy: it never authenticates, and each use of it is recorded and announced.
+    pub decoy: bool,
     /// Who the key is for in your own system (a customer, a tenant).
     pub external_id: Option<String>,
     /// Your JSON object, as you gave it.
@@ -181,6 +183,7 @@ impl From<ApiKey> for Key {
             expires_at: key.expires_at,
             last_used_at: key.last_used_at,
             previous_secret_valid_until: key.previous_valid_until,
+            decoy: key.decoy,
             leaked: key.leak.map(|leak| Leak { at: leak.at, reported_by: leak.reported_by, url: leak.url }),
             external_id: key.external_id,
             // Stored only once checked to be a JSON object.
@@ -274,6 +277,10 @@ pub struct CreateKey {
     /// A JSON object of yours, up to 16 KB, kept as given and never interpreted. Verification answers with it.
     #[schema(value_type = Option<Object>)]
     pub meta: Option<serde_json::Value>,
+    /// A decoy (honeytoken): it never authenticates anything, each use of it raises
+    /// `key.decoy_used`, and it does not count against the plan's key limit (at most 20).
+    #[serde(default)]
+    pub decoy: bool,
 }
 
 /// The fields to change; those left out stay as they are.
@@ -691,6 +698,7 @@ mod tests {
             creator_role: Some(Role::Developer),
             external_id: external_id.map(str::to_owned),
             meta: meta.map(str::to_owned),
+            decoy: false,
             answer: OnceLock::new(),
         })
     }

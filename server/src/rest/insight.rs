@@ -4,10 +4,12 @@
 
 use super::extract::{ApiJson, ApiQuery, Caller, KeyId};
 use super::problem::{ApiError, Problem};
-use app::model::{BulkDisabled, ChartWindow, KeyExpiringSoon, KeyInsight, KeyStillPresented, ProjectTraffic, key_ids};
+use app::model::{
+    BulkDisabled, ChartWindow, DecoyUse, KeyExpiringSoon, KeyInsight, KeyStillPresented, ProjectTraffic, key_ids,
+};
 use app::ssr::AppState;
 use app::ssr::ServiceError;
-use app::ssr::services::{insight, keys};
+use app::ssr::services::{decoys, insight, keys};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -25,6 +27,18 @@ pub async fn needs_attention(
     Caller(caller): Caller,
 ) -> Result<Json<Vec<KeyStillPresented>>, ApiError> {
     Ok(Json(insight::still_presented(&state.core, &caller).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/decoy-uses", tag = "insight",
+    description = "Needs `api_keys.read`. The newest uses of decoy keys over the last 30 days (at most 20): where \
+        (verify or the management API), from which address, when. Repeats from one address within 10 s are one use.",
+    responses((status = 200, body = Vec<DecoyUse>), (status = 401, body = Problem),
+        (status = 403, body = Problem), (status = 429, body = Problem)))]
+pub async fn decoy_uses(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<DecoyUse>>, ApiError> {
+    Ok(Json(decoys::recent(&state.core, &caller).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/keys/expiring", tag = "insight",

@@ -89,6 +89,7 @@ pub async fn create(
         ip_allowlist: body.ip_allowlist,
         external_id: body.external_id,
         meta: body.meta.as_ref().map(meta_text).transpose()?,
+        decoy: body.decoy,
     };
     let created = keys::create(&state.core, &caller, input).await?;
     Ok((StatusCode::CREATED, Json(KeyWithToken { key: created.key.into(), token: created.token })))

@@ -50,6 +50,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/keys/{id}/insight", get(insight::key_insight))
         .route("/api/v1/keys/needs-attention", get(insight::needs_attention))
         .route("/api/v1/keys/expiring", get(insight::expiring))
+        .route("/api/v1/keys/decoy-uses", get(insight::decoy_uses))
         .route("/api/v1/keys/bulk-disable", post(insight::bulk_disable))
         .route("/api/v1/projects/{id}/traffic", get(insight::project_traffic))
         .route("/api/v1/stats/summary", get(keys::stats))
@@ -153,7 +154,7 @@ async fn verify(
         `X-API-Key: <key>` or `Authorization: Bearer <key>`. A key acts in its own project and environment."),
     paths(verify, keys::list, keys::create, keys::get, keys::revoke, keys::disable, keys::enable, keys::rotate,
         keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list,
-        insight::needs_attention, insight::expiring, insight::key_insight, insight::bulk_disable, insight::project_traffic,
+        insight::needs_attention, insight::expiring, insight::decoy_uses, insight::key_insight, insight::bulk_disable, insight::project_traffic,
         webhooks::list, webhooks::register, webhooks::get, webhooks::edit, webhooks::delete, webhooks::rotate_secret,
         webhooks::send_test, webhooks::deliveries, webhooks::resend, leaks::github),
     modifiers(&Security, &Problems),

@@ -9,14 +9,15 @@ use reqwest::header::{ACCEPT, COOKIE, LOCATION};
 
 /// The most SQL statements one server render of `/keys` may run. A budget, not a timing: a page
 /// that signs in again per server function, reads per key, or fetches a resource twice goes over.
-/// Today's 11: the sign-in (1, joined), the organizations to switch to (2), the page of keys with its
-/// count, projects and creators (4), the projects to filter by (2), the keys still presented after
-/// they stopped working (1: the log, grouped by key; their names only when there are some), the
-/// keys expiring within a week (1). The figures above the table (5 more) come from their cache,
-/// which a render after a change fills again.
-const KEYS_PAGE_STATEMENTS: usize = 11;
+/// Today's 12: the sign-in (1, joined), the organizations to switch to (2), the page of keys with its
+/// count, projects and creators (4), the projects to filter by (2), the decoy keys used (1: the
+/// uses; their keys only when there are some), the keys still presented after they stopped
+/// working (1: the log, grouped by key; their names only when there are some), the keys expiring
+/// within a week (1). The figures above the table (5 more) come from their cache, which a render
+/// after a change fills again.
+const KEYS_PAGE_STATEMENTS: usize = 12;
 /// The same just after a change, with the figures read again.
-const KEYS_PAGE_STATEMENTS_AFTER_A_CHANGE: usize = 16;
+const KEYS_PAGE_STATEMENTS_AFTER_A_CHANGE: usize = 17;
 /// The same for a key's own page. Today's 15: the sign-in (1), the organizations (2), the key with
 /// its rotations, creator, project and project's scopes (7), its usage (1), its recent verifications
 /// (2: the key, within the member's reach, and one page of its log; counted only past one page),

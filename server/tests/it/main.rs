@@ -5,6 +5,7 @@ mod api;
 mod attacks;
 mod cluster;
 mod dashboard;
+mod decoys;
 mod insight;
 mod leaks;
 mod mail;

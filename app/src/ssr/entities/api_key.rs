@@ -50,6 +50,8 @@ pub struct Model {
     pub leaked_at: Option<DateTimeUtc>,
     pub leak_reported_by: Option<String>,
     pub leak_url: Option<String>,
+    /// A decoy (honeytoken): never authenticates; each use is recorded and raises an alert.
+    pub decoy: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit_event;
+pub mod decoy_use;
 pub mod installation;
 pub mod invitation;
 pub mod key_expiry_notice;

@@ -134,6 +134,7 @@ pub async fn expiring_soon(core: &Core, actor: &dyn Actor) -> Result<Vec<KeyExpi
 /// The keys page's "Needs attention" panel: both lists.
 pub async fn needs_attention(core: &Core, actor: &dyn Actor) -> Result<NeedsAttention, ServiceError> {
     Ok(NeedsAttention {
+        decoys_used: super::decoys::recent(core, actor).await?,
         still_presented: still_presented(core, actor).await?,
         expiring: expiring_soon(core, actor).await?,
     })

@@ -8,9 +8,9 @@ use crate::model::token::KeyToken;
 use crate::model::{
     AllValid, ApiKey, AuditAction, BulkDisabled, CreatedKey, Credits, Environment, FieldError, HourlyUsage,
     KEY_META_MAX_BYTES, KeyCredits, KeyDetails, KeyEdit, KeyLeak, KeyName, KeyPage, KeyQuery, KeySort, KeyStats,
-    KeyStatus, ManagementScope, NewKey, RateLimit, Refill, Revocation, RotatedKey, Rotation, RotationGrace, ScopeSet,
-    UsageHistory, VerificationPage, VerificationRecord, VerifyCode, external_id, grouped, ip_allowlist,
-    key_description, page_and_size,
+    KeyStatus, MAX_DECOY_KEYS, ManagementScope, NewKey, RateLimit, Refill, Revocation, RotatedKey, Rotation,
+    RotationGrace, ScopeSet, UsageHistory, VerificationPage, VerificationRecord, VerifyCode, external_id, grouped,
+    ip_allowlist, key_description, page_and_size,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{
@@ -73,10 +73,17 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
     if project.archived_at.is_some() {
         return Err(FieldError::new("project_id", "is archived: restore it to create keys in it").into());
     }
-    let live_keys = organizations::count_live_keys(&txn, org.id).await?;
-    if !org.plan.allows_another(live_keys) {
-        // Dropping the transaction rolls the counter back.
-        return Err(ServiceError::PlanLimitReached { plan: org.plan, limit: org.plan.max_keys().unwrap_or(0) });
+    if input.decoy {
+        // Decoys are outside the plan's limit, and have one of their own.
+        if super::decoys::count(&txn, org.id).await? >= MAX_DECOY_KEYS {
+            return Err(ServiceError::Conflict(format!("An organization holds at most {MAX_DECOY_KEYS} decoy keys.")));
+        }
+    } else {
+        let live_keys = organizations::count_live_keys(&txn, org.id).await?;
+        if !org.plan.allows_another(live_keys) {
+            // Dropping the transaction rolls the counter back.
+            return Err(ServiceError::PlanLimitReached { plan: org.plan, limit: org.plan.max_keys().unwrap_or(0) });
+        }
     }
     let key = api_key::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -105,6 +112,7 @@ pub async fn create(core: &Core, actor: &dyn Actor, input: NewKey) -> Result<Cre
         leaked_at: Set(None),
         leak_reported_by: Set(None),
         leak_url: Set(None),
+        decoy: Set(input.decoy),
         ..credit_columns(input.credits, now)
     }
     .insert(&txn)
@@ -1033,6 +1041,7 @@ fn to_view(key: api_key::Model, project_name: String, created_by: String, now: D
         expires_at: key.expires_at,
         last_used_at: key.last_used_at,
         previous_valid_until: key.previous_valid_until.filter(|until| *until > now),
+        decoy: key.decoy,
         leak: key.leaked_at.map(|at| KeyLeak {
             at,
             reported_by: key.leak_reported_by.unwrap_or_default(),

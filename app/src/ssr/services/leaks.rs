@@ -263,6 +263,7 @@ mod tests {
             leaked_at: None,
             leak_reported_by: None,
             leak_url: None,
+            decoy: false,
         }
     }
 

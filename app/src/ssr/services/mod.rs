@@ -4,6 +4,7 @@ pub mod account;
 mod actor;
 pub mod audit;
 pub mod auth;
+pub mod decoys;
 pub mod insight;
 pub mod keys;
 pub mod leaks;

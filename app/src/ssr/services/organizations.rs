@@ -93,11 +93,12 @@ pub(crate) async fn keys_stored(db: &impl ConnectionTrait, organization_id: Uuid
     Ok(u64::try_from(stored).unwrap_or_default())
 }
 
-/// Keys that count against the plan: not revoked (deleted keys are gone from the table).
+/// Keys that count against the plan: not revoked, not decoys (deleted keys are gone from the table).
 pub(crate) async fn count_live_keys(db: &impl ConnectionTrait, organization_id: Uuid) -> Result<u64, ServiceError> {
     Ok(api_key::Entity::find()
         .filter(api_key::Column::OrganizationId.eq(organization_id))
         .filter(api_key::Column::Status.ne(KeyStatus::Revoked))
+        .filter(api_key::Column::Decoy.eq(false))
         .count(db)
         .await?)
 }

@@ -2,10 +2,10 @@
 //! own API. A key seen recently costs no database work (see [`crate::ssr::cache`]); malformed keys
 //! are refused before any lookup, and bad-checksum keys before any database lookup.
 
-use super::KeyCaller;
 use super::keys::{load_scopes, stored_credits, stored_networks, stored_rate_limit};
+use super::{KeyCaller, decoys};
 use crate::model::token::{KeyToken, ShapedToken};
-use crate::model::{Environment, KeyStatus, ManagementScope, Scope, WebhookEvent, allows};
+use crate::model::{DecoySurface, Environment, KeyStatus, ManagementScope, Scope, WebhookEvent, allows};
 use crate::ssr::cache::{Digest, KeyRecord, Lookup};
 use crate::ssr::credits::{CreditTerms, Spend};
 use crate::ssr::entities::{api_key, membership, project};
@@ -96,6 +96,11 @@ pub async fn authenticate(
     let invalid = || ServiceError::KeyRejected(KeyRejection::Invalid);
     let token = KeyToken::shaped(presented).map_err(|_| invalid())?;
     let key = resolve(core, token, address, now).await?.ok_or_else(invalid)?;
+    if key.decoy {
+        // Refused as an unknown key would be: nothing tells the caller it was noticed.
+        decoys::record_use(core, &key, DecoySurface::ManagementApi, address, now);
+        return Err(invalid());
+    }
     match KeyStatus::effective(key.status, key.expires_at, now) {
         KeyStatus::Active => {}
         KeyStatus::Revoked => return Err(ServiceError::KeyRejected(KeyRejection::Invalid)),
@@ -157,7 +162,13 @@ pub async fn verify(
         Ok(token) => resolve(core, token, None, now).await?,
         Err(_) => None,
     };
+    // A decoy of the caller's organization, presented to one of its services (any project): the
+    // alert. The answer is the one an unknown key gets.
+    if let Some(decoy) = found.as_ref().filter(|key| key.decoy && key.organization_id == caller.key.organization_id) {
+        decoys::record_use(core, decoy, DecoySurface::Verify, request.ip, now);
+    }
     let Some(key) = found
+        .filter(|key| !key.decoy)
         .filter(|key| key.organization_id == caller.key.organization_id && key.project_id == caller.key.project_id)
     else {
         metrics::verdict(VerifyCode::NotFound);
@@ -325,6 +336,7 @@ async fn load(core: &Core, digest: &Digest) -> Result<Lookup, ServiceError> {
         creator_role,
         external_id: row.external_id.clone(),
         meta: row.meta.clone(),
+        decoy: row.decoy,
         answer: std::sync::OnceLock::new(),
     });
     Ok(match (current, until) {
