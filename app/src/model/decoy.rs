@@ -23,6 +23,9 @@ pub enum DecoySurface {
     Verify,
     /// Used as the key of a management API call.
     ManagementApi,
+    /// Found where it was left and reported as leaked: by a secret scanner, or pasted into
+    /// "Check a leaked token".
+    LeakReport,
 }
 
 impl DecoySurface {
@@ -38,6 +41,7 @@ impl DecoySurface {
         match self {
             Self::Verify => "presented to a service that verified it",
             Self::ManagementApi => "used against the management API",
+            Self::LeakReport => "reported as a leaked token",
         }
     }
 }

@@ -429,7 +429,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
                 <button type="button" class="button button-danger-quiet" commandfor=REVOKE_DIALOG command="show-modal"
                     on:click=move |_| revoke_open.set(true)>"Revoke"</button>
             })}
-            {(status.can_revoke() && key.leak.is_none()).then(|| view! {
+            {(status.can_revoke() && key.leak.is_none() && !key.decoy).then(|| view! {
                 <button type="button" class="button button-danger-quiet" commandfor=LEAK_DIALOG command="show-modal"
                     on:click=move |_| leak_open.set(true)>"Report as leaked"</button>
             })}
@@ -442,7 +442,7 @@ fn KeyChanges(key: ApiKey, project_scopes: Vec<CustomScope>) -> impl IntoView {
         <RotateDialog id open=rotate_open name=key.name.clone() />
         {status.can_revoke().then(|| view! { <RevokeKeyDialog key=key.clone() open=revoke_open action=actions.revoke /> })}
         {(status.can_disable() && production).then(|| view! { <DisableDialog id open=disable_open name=key.name.clone() /> })}
-        {(status.can_revoke() && key.leak.is_none()).then(|| view! { <ReportLeakDialog id open=leak_open name=key.name.clone() action=report_leak /> })}
+        {(status.can_revoke() && key.leak.is_none() && !key.decoy).then(|| view! { <ReportLeakDialog id open=leak_open name=key.name.clone() action=report_leak /> })}
         <TokenDialog reveal on_close=Callback::new(move |()| rotate.value().set(None)) />
     }
 }

@@ -290,26 +290,37 @@ mod tests {
     }
 }
 
-/// Uses of decoy keys already recorded: one record per key and address per [`DECOY_RECORD_EVERY`],
-/// so that a script hammering a decoy writes a row every few seconds, not one per request.
+/// Uses of decoy keys already recorded: one record per key and address (an IPv6 /64) per
+/// [`DECOY_RECORD_EVERY`], and at most [`DECOY_RECORDS_PER_MINUTE`] per key, so that a script
+/// hammering a decoy, from however many addresses, cannot turn it into a write per request.
 #[derive(Clone)]
 pub struct DecoyRecords {
     seen: moka::sync::Cache<(uuid::Uuid, Option<IpAddr>), ()>,
+    per_key: moka::sync::Cache<uuid::Uuid, Arc<std::sync::atomic::AtomicU32>>,
 }
 
 /// How long repeats of one decoy from one address count as one use.
 pub const DECOY_RECORD_EVERY: Duration = Duration::from_secs(10);
+/// The most uses of one decoy recorded in a minute.
+pub const DECOY_RECORDS_PER_MINUTE: u32 = 30;
 
 impl Default for DecoyRecords {
     fn default() -> Self {
-        Self { seen: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(DECOY_RECORD_EVERY).build() }
+        Self {
+            seen: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(DECOY_RECORD_EVERY).build(),
+            per_key: moka::sync::Cache::builder().max_capacity(10_000).time_to_live(Duration::from_secs(60)).build(),
+        }
     }
 }
 
 impl DecoyRecords {
-    /// Whether this use is news: the first from `address` for `key` in the last few seconds.
+    /// Whether this use is to be recorded: the first from `address` for `key` in the last few
+    /// seconds, within the key's allowance for the minute.
     pub fn first(&self, key: uuid::Uuid, address: Option<IpAddr>) -> bool {
-        let entry = self.seen.entry((key, address)).or_insert(());
-        entry.is_fresh()
+        if !self.seen.entry((key, address.map(address_bucket))).or_insert(()).is_fresh() {
+            return false;
+        }
+        let count = self.per_key.get_with(key, Arc::default);
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < DECOY_RECORDS_PER_MINUTE
     }
 }

@@ -149,3 +149,35 @@ async fn decoys_do_not_count_against_the_plan_and_have_a_limit_of_their_own() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["errors"][0]["field"], "decoy", "{body}");
 }
+
+/// Unknown keys are limited per address (a lookup each); a decoy must count as one too, or an
+/// address's allowance would tell a decoy from a made-up token.
+#[tokio::test]
+async fn a_decoy_spends_an_addresss_allowance_as_an_unknown_key_does() {
+    let s = start().await;
+    let (_, token) = decoy(&s, "planted", vec![]).await;
+    let per_minute = app::ssr::throttle::KeyFailureLimit::DEFAULT_PER_MINUTE;
+    for _ in 1..per_minute {
+        let (status, _, _) = s.call(reqwest::Method::GET, "/keys", Some(&unknown_token()), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, _) = s.call(reqwest::Method::GET, "/keys", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // The allowance is spent: a decoy took its share, as an unknown key would have.
+    let (status, _, answer) = s.call(reqwest::Method::GET, "/keys", Some(&unknown_token()), None).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{answer}");
+}
+
+#[tokio::test]
+async fn a_decoys_uses_are_its_organizations_to_read() {
+    let s = start().await;
+    let (id, token) = decoy(&s, "planted", vec![]).await;
+    s.verify_with(json!({ "key": token, "ip": "203.0.113.7" })).await;
+    assert_eq!(uses(&s, id, 1).await.len(), 1);
+    let globex = organization(&s.core.db, "Globex", "hank@globex.test").await;
+    let theirs = app::ssr::services::decoys::uses_of(&s.core, &globex, id).await;
+    assert!(matches!(theirs, Err(ServiceError::NotFound(_))), "{theirs:?}");
+    assert!(app::ssr::services::decoys::recent(&s.core, &globex).await.expect("alerts").is_empty());
+    let ours = app::ssr::services::decoys::uses_of(&s.core, &s.owner, id).await.expect("uses");
+    assert_eq!(ours.len(), 1);
+}

@@ -136,6 +136,18 @@ async fn a_signed_report_disables_the_key_labels_every_token_and_is_announced() 
         .expect("deliveries");
     assert_eq!(sent.len(), 1);
     assert!(!sent[0].payload.contains(&token), "the secret went out in the event");
+    // Sent again (a scanner's retry, or a replay): nothing new is done or announced.
+    let (status, again) = report(&s, &scanner, &[&token]).await;
+    assert_eq!((status, again[0]["label"].as_str()), (StatusCode::OK, Some("true_positive")));
+    assert_eq!(leak_entries(&s).await.len(), 1, "a repeated report was recorded again");
+    // Enabling it again needs a new secret first.
+    let refused = keys::enable(&s.core, &s.owner, id).await;
+    assert!(matches!(refused, Err(app::ssr::ServiceError::Conflict(_))), "{refused:?}");
+    assert_eq!(code(&s.verify(&token).await), "DISABLED");
+    let rotated = keys::rotate(&s.core, &s.owner, id, RotationGrace::None).await.expect("rotated");
+    keys::enable(&s.core, &s.owner, id).await.expect("enabled after the rotation");
+    assert_eq!(code(&s.verify(&rotated.token).await), "VALID");
+    assert_eq!(code(&s.verify(&token).await), "NOT_FOUND");
     // The audit page shows it among the key's changes.
     let page = audit::list(&s.core.db, &s.owner, AuditQuery::default()).await.expect("audit");
     assert!(page.entries.iter().any(|e| e.action == AuditAction::KeyLeaked && e.target_id == Some(id)));
@@ -365,4 +377,35 @@ async fn only_owners_and_admins_set_the_policy() {
     let answer = post_form(&s, "set_leak_policy", Some(&admin), &same_site, &[("policy", "notify")]).await;
     assert_eq!(answer.status(), StatusCode::OK);
     assert_eq!(leaks::policy(&s.core, &s.owner).await.expect("policy"), LeakPolicy::Notify);
+}
+
+#[tokio::test]
+async fn a_decoy_found_by_a_scanner_or_pasted_is_an_alert_and_stays_a_decoy() {
+    let scanner = Scanner::new(7);
+    let s = start_taking_leak_reports(scanner.published()).await;
+    let created = keys::create(
+        &s.core,
+        &s.owner,
+        app::model::NewKey { decoy: true, ..app::ssr::test_support::scoped_key("planted", &s.project, vec![]) },
+    )
+    .await
+    .expect("decoy");
+    let (status, labels) = report(&s, &scanner, &[&created.token]).await;
+    assert_eq!((status, labels[0]["label"].as_str()), (StatusCode::OK, Some("true_positive")));
+    let mut recorded = Vec::new();
+    for _ in 0..100 {
+        recorded = app::ssr::entities::decoy_use::Entity::find().all(&s.core.db).await.expect("uses");
+        if !recorded.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(recorded[0].surface, "leak_report");
+    let key = stored(&s, created.key.id).await;
+    assert_eq!((key.status, key.leaked_at), (app::model::KeyStatus::Active, None), "the decoy was disabled or marked");
+    assert!(leak_entries(&s).await.is_empty());
+    // Reporting it from its page is refused: its uses are its alerts.
+    let refused = leaks::report_key(&s.core, &s.owner, created.key.id).await;
+    assert!(matches!(refused, Err(app::ssr::ServiceError::Conflict(_))), "{refused:?}");
 }

@@ -48,6 +48,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // A decoy's page reads its uses, and deleting it deletes them.
+        manager
+            .create_index(
+                Index::create().name("ix_decoy_uses_key").table(DecoyUses::Table).col(DecoyUses::KeyId).to_owned(),
+            )
+            .await?;
         // The alert reads an organization's newest uses.
         manager
             .create_index(

@@ -10,7 +10,7 @@ use crate::ssr::{Core, ServiceError};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    QueryTrait, Set, TransactionTrait,
 };
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -31,11 +31,32 @@ pub(crate) async fn count(db: &impl ConnectionTrait, organization_id: Uuid) -> R
 /// Records a use of the decoy `key` and raises `key.decoy_used`, in one transaction, without
 /// holding up the answer. Repeats from one address within a few seconds are one record.
 pub fn record_use(core: &Core, key: &KeyRecord, surface: DecoySurface, address: Option<IpAddr>, now: DateTime<Utc>) {
-    if !core.decoy_records.first(key.id, address) {
+    record(core, (key.id, key.organization_id, &key.name), surface, address, now);
+}
+
+/// [`record_use`] for a decoy read from the database (a leak report found it).
+pub(crate) fn record_found(
+    core: &Core,
+    key: &api_key::Model,
+    surface: DecoySurface,
+    address: Option<IpAddr>,
+    now: DateTime<Utc>,
+) {
+    record(core, (key.id, key.organization_id, &key.name), surface, address, now);
+}
+
+fn record(
+    core: &Core,
+    (key_id, organization_id, name): (Uuid, Uuid, &str),
+    surface: DecoySurface,
+    address: Option<IpAddr>,
+    now: DateTime<Utc>,
+) {
+    if !core.decoy_records.first(key_id, address) {
         return;
     }
-    tracing::warn!(key = %key.id, surface = surface.as_str(), ip = ?address, "a decoy key was used");
-    let (db, key_id, organization_id, name) = (core.db.clone(), key.id, key.organization_id, key.name.clone());
+    tracing::warn!(key = %key_id, surface = surface.as_str(), ip = ?address, "a decoy key was used");
+    let (db, name) = (core.db.clone(), name.to_owned());
     tokio::spawn(async move {
         let ip = address.map(|ip| ip.to_string());
         let write = db
@@ -73,8 +94,16 @@ pub fn record_use(core: &Core, key: &KeyRecord, surface: DecoySurface, address: 
 pub async fn recent(core: &Core, actor: &dyn Actor) -> Result<Vec<DecoyUse>, ServiceError> {
     actor.require(ManagementScope::ApiKeysRead)?;
     let since = Utc::now() - Duration::days(DECOY_ALERT_DAYS);
+    // Only the decoys within the actor's reach (a key limited to one project sees its own).
+    let in_reach = api_key::Entity::find()
+        .select_only()
+        .column(api_key::Column::Id)
+        .filter(reach_condition(actor.organization_id(), actor.reach()))
+        .filter(api_key::Column::Decoy.eq(true))
+        .into_query();
     let uses = decoy_use::Entity::find()
         .filter(decoy_use::Column::OrganizationId.eq(actor.organization_id()))
+        .filter(decoy_use::Column::KeyId.in_subquery(in_reach))
         .filter(decoy_use::Column::CreatedAt.gte(since))
         .order_by_desc(decoy_use::Column::CreatedAt)
         .limit(SHOWN)

@@ -398,6 +398,12 @@ pub async fn disable_many(core: &Core, actor: &dyn Actor, key_ids: &[Uuid]) -> R
 /// Enables a disabled key. An expired key cannot be enabled: rotate it instead.
 pub async fn enable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysUpdate)?;
+    // A key disabled because its secret leaked comes back only with a new secret.
+    if find_key(&core.db, actor, key_id).await?.leaked_at.is_some() {
+        return Err(ServiceError::Conflict(
+            "This key's secret was reported leaked: rotate the key first, then enable it.".into(),
+        ));
+    }
     let rule = Transition::status(
         AuditAction::KeyEnabled,
         KeyStatus::can_enable,

@@ -7,8 +7,8 @@ use super::keys::{find_key, target_name};
 use super::{Actor, Member};
 use crate::model::token::KeyToken;
 use crate::model::{
-    AuditAction, AuditActor, FieldError, KeyStatus, LeakAction, LeakHandled, LeakPolicy, MAX_LEAK_TEXT_CHARS,
-    ManagementScope, Permission,
+    AuditAction, AuditActor, DecoySurface, FieldError, KeyStatus, LeakAction, LeakHandled, LeakPolicy,
+    MAX_LEAK_TEXT_CHARS, ManagementScope, Permission,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, organization};
@@ -65,6 +65,13 @@ pub async fn report_from_scanner(
 ) -> Result<Option<LeakHandled>, ServiceError> {
     let Ok(token) = KeyToken::parse(token) else { return Ok(None) };
     let digest = crypto::digest(token.expose_secret());
+    // Looked up before the write transaction: most reported tokens are no key here, and on SQLite
+    // each write transaction holds the database's one write lock.
+    let Some((key, _)) = key_by_digest(&core.db, &digest, None).await? else { return Ok(None) };
+    if key.decoy {
+        let address = ip.and_then(|ip| ip.parse().ok());
+        return Ok(Some(decoy_found(core, &key, address)));
+    }
     let txn = begin_write(&core.db).await?;
     let Some((key, secret)) = key_by_digest(&txn, &digest, None).await? else { return Ok(None) };
     let handled = apply(core, txn, key, secret, Reporter::scanner(scanner, ip), found).await?;
@@ -78,10 +85,14 @@ pub async fn check_token(core: &Core, member: &Member, token: &str) -> Result<Le
     let token = KeyToken::parse(token.trim())
         .map_err(|_| ServiceError::from(FieldError::new("token", "This is not a Keyward API key (kw_…).")))?;
     let digest = crypto::digest(token.expose_secret());
+    let not_ours = || ServiceError::from(FieldError::new("token", "This is not a key of this organization."));
+    let (key, _) = key_by_digest(&core.db, &digest, Some(member.organization_id)).await?.ok_or_else(not_ours)?;
+    if key.decoy {
+        let address = member.client_ip().and_then(|ip| ip.parse().ok());
+        return Ok(decoy_found(core, &key, address));
+    }
     let txn = begin_write(&core.db).await?;
-    let Some((key, secret)) = key_by_digest(&txn, &digest, Some(member.organization_id)).await? else {
-        return Err(FieldError::new("token", "This is not a key of this organization.").into());
-    };
+    let (key, secret) = key_by_digest(&txn, &digest, Some(member.organization_id)).await?.ok_or_else(not_ours)?;
     apply(core, txn, key, secret, Reporter::actor(member), FoundAt::default()).await
 }
 
@@ -96,7 +107,24 @@ pub async fn report_key(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<
     };
     actor.require(needed)?;
     actor.may_change(&key)?;
+    if key.decoy {
+        return Err(ServiceError::Conflict(
+            "A decoy key is not reported as leaked: each use of it is already an alert.".into(),
+        ));
+    }
     apply(core, txn, key, LeakedSecret::Current, Reporter::actor(actor), FoundAt::default()).await
+}
+
+/// A decoy found where it was left: that is what it is for. Its use is recorded (and announced as
+/// `key.decoy_used`); it stays as it is, a decoy.
+fn decoy_found(core: &Core, key: &api_key::Model, address: Option<std::net::IpAddr>) -> LeakHandled {
+    super::decoys::record_found(core, key, DecoySurface::LeakReport, address, Utc::now());
+    LeakHandled {
+        key_id: key.id,
+        key_name: key.name.clone(),
+        prefix: key.prefix.clone(),
+        action: LeakAction::NotifiedOnly,
+    }
 }
 
 /// The organization's policy for leaked keys.
@@ -179,6 +207,10 @@ async fn apply(
     let now = Utc::now();
     let policy = policy_of(&txn, key.organization_id).await?;
     let action = action_for(policy, secret, &key, now);
+    // Reported again (a scanner's retry, a replayed report): nothing new to do or to announce.
+    if secret == LeakedSecret::Current && key.leaked_at.is_some() && action == LeakAction::NotifiedOnly {
+        return Ok(LeakHandled { key_id: key.id, key_name: key.name, prefix: key.prefix, action });
+    }
     let stale: Vec<String> = std::iter::once(key.digest.clone()).chain(key.previous_digest.clone()).collect();
     let status_was = key.status;
     let cut = |text: &str| Some(text.chars().take(MAX_LEAK_TEXT_CHARS).collect::<String>()).filter(|t| !t.is_empty());

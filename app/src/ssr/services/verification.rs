@@ -279,7 +279,13 @@ async fn resolve(
         // Boxed: the database's future is kilobytes, and unboxed it would make the future of
         // every verification as large, to be moved on every call that never reaches here.
         let lookup = Box::pin(load(core, &digest)).await?;
-        if let (Lookup::Current(_) | Lookup::Replaced { .. }, Some(address)) = (&lookup, address) {
+        // A decoy counts as the unknown key it pretends to be: giving the address its attempt back
+        // would tell a decoy from a made-up token.
+        let real = match &lookup {
+            Lookup::Current(key) | Lookup::Replaced { key, .. } => !key.decoy,
+            Lookup::Unknown => false,
+        };
+        if let (true, Some(address)) = (real, address) {
             core.key_failures.found(address, now_ms);
         }
         Ok::<_, ServiceError>(lookup)
