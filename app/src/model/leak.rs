@@ -50,6 +50,7 @@ impl LeakPolicy {
 
 /// What was done with a leaked secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LeakAction {
     Disabled,

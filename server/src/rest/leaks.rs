@@ -2,9 +2,9 @@
 //! list of the tokens found, answered with one label per token. Public (a scanner holds no Keyward
 //! key), so nothing is read before the signature checks out.
 
-use super::extract::BODY_LIMIT;
+use super::extract::{BODY_LIMIT, Caller, KeyId};
 use super::problem::{ApiError, Problem};
-use app::model::FieldError;
+use app::model::{FieldError, LeakAction};
 use app::ssr::services::leaks::{self, FoundAt};
 use app::ssr::{AppState, ClientAddress};
 use axum::Json;
@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 /// The most tokens one report may carry.
 pub const MAX_REPORTED_TOKENS: usize = 1_000;
@@ -88,6 +89,30 @@ pub async fn github(State(state): State<AppState>, request: Request) -> Result<R
         labels.push(TokenLabel { token_raw: found.token, token_type: found.kind, label });
     }
     Ok((StatusCode::OK, Json(labels)).into_response())
+}
+
+/// A key reported leaked, and what its organization's policy did to it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeakReported {
+    pub key_id: Uuid,
+    /// The visible start of its token.
+    pub prefix: String,
+    pub action: LeakAction,
+}
+
+#[utoipa::path(post, path = "/api/v1/keys/{id}/report-leak", tag = "keys", params(("id" = Uuid, Path)),
+    description = "Reports the key's secret as leaked: the organization's policy (disable, revoke or only notify) \
+        is applied, and `key.leaked` recorded and sent. Needs what the policy does: `api_keys.update` to disable or \
+        notify, `api_keys.revoke` to revoke. A decoy key is refused (409): each use of it is already an alert.",
+    responses((status = 200, body = LeakReported), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 429, body = Problem)))]
+pub async fn report_key(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    KeyId(id): KeyId,
+) -> Result<Json<LeakReported>, ApiError> {
+    let handled = leaks::report_key(&state.core, &caller, id).await?;
+    Ok(Json(LeakReported { key_id: handled.key_id, prefix: handled.prefix, action: handled.action }))
 }
 
 /// The report's list, each fault naming its place (`[2].token: missing field`).

@@ -41,6 +41,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/keys/{id}/disable", post(keys::disable))
         .route("/api/v1/keys/{id}/enable", post(keys::enable))
         .route("/api/v1/keys/{id}/rotate", post(keys::rotate))
+        .route("/api/v1/keys/{id}/report-leak", post(leaks::report_key))
         .route("/api/v1/keys/{id}/scopes", put(keys::set_scopes))
         .route("/api/v1/keys/{id}/rate-limit", put(keys::set_rate_limit))
         .route("/api/v1/keys/{id}/credits", put(keys::set_credits))
@@ -156,7 +157,7 @@ async fn verify(
         keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list,
         insight::needs_attention, insight::expiring, insight::decoy_uses, insight::key_insight, insight::bulk_disable, insight::project_traffic,
         webhooks::list, webhooks::register, webhooks::get, webhooks::edit, webhooks::delete, webhooks::rotate_secret,
-        webhooks::send_test, webhooks::deliveries, webhooks::resend, leaks::github),
+        webhooks::send_test, webhooks::deliveries, webhooks::resend, leaks::github, leaks::report_key),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),

@@ -409,3 +409,35 @@ async fn a_decoy_found_by_a_scanner_or_pasted_is_an_alert_and_stays_a_decoy() {
     let refused = leaks::report_key(&s.core, &s.owner, created.key.id).await;
     assert!(matches!(refused, Err(app::ssr::ServiceError::Conflict(_))), "{refused:?}");
 }
+
+#[tokio::test]
+async fn a_key_reports_a_leak_through_the_api_only_within_its_power() {
+    let s = start().await;
+    let (target, token) = s.key("target", &[]).await;
+    let path = format!("/keys/{target}/report-leak");
+    // Without the scope the policy needs, and from another project: refused, nothing changed.
+    let (_, reader) = s.key("reader", &["api_keys.read"]).await;
+    let (status, answer) = s.post(&path, &reader, json!({})).await;
+    assert_eq!((status, answer["code"].as_str()), (StatusCode::FORBIDDEN, Some("INSUFFICIENT_SCOPE")), "{answer}");
+    let elsewhere = s.add_project("Elsewhere").await;
+    let (_, outsider) =
+        s.key_with(app::ssr::test_support::scoped_key("outsider", &elsewhere, vec!["api_keys.update".into()])).await;
+    let (status, _) = s.post(&path, &outsider, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(code(&s.verify(&token).await), "VALID");
+    assert!(leak_entries(&s).await.is_empty());
+    // With it: the policy is applied, and the key comes back as it now is.
+    let (_, updater) = s.key("updater", &["api_keys.update"]).await;
+    let (status, answer) = s.post(&path, &updater, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(
+        (answer["action"].as_str(), answer["key_id"].as_str()),
+        (Some("disabled"), Some(target.to_string().as_str()))
+    );
+    let (_, shown) = s.get(&format!("/keys/{target}"), &s.admin).await;
+    assert_eq!(
+        (shown["status"].as_str(), shown["leaked"]["reported_by"].as_str()),
+        (Some("disabled"), Some("key updater"))
+    );
+    assert_eq!(code(&s.verify(&token).await), "DISABLED");
+}
