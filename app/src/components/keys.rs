@@ -1,8 +1,8 @@
 //! The pieces of the API Keys page.
 
 use super::{
-    CopyButton, FieldMessage, FormError, FormErrors, Modal, RelativeTimeOr, ScopeChoice, ScopePicker, StatusBadge,
-    current_member, format_date, format_time, iso_time, now, site_origin, use_hydrated,
+    ConfirmButtons, CopyButton, FieldMessage, FormError, FormErrors, Modal, RelativeTimeOr, ScopeChoice, ScopePicker,
+    StatusBadge, current_member, format_date, format_time, iso_time, now, site_origin, use_hydrated,
 };
 use crate::api::keys::{CreateKey, RevokeKey};
 use crate::model::{
@@ -701,13 +701,8 @@ fn RevokeConfirmation(
             <ActionForm action>
                 <input type="hidden" name="id"
                     value=move || target.with(|k| k.as_ref().map(|k| k.id.to_string()).unwrap_or_default()) />
-                <div class="dialog-actions">
-                    <button type="button" class="button" commandfor=REVOKE_DIALOG command="close"
-                        on:click=move |_| on_close.run(())>"Cancel"</button>
-                    <button type="submit" class="button button-danger" disabled=move || pending.get()>
-                        {move || if pending.get() { "Revoking…" } else { "Revoke key" }}
-                    </button>
-                </div>
+                <ConfirmButtons dialog=REVOKE_DIALOG on_cancel=on_close pending label="Revoke key" busy="Revoking…"
+                    danger=true />
             </ActionForm>
         </Modal>
     }

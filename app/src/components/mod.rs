@@ -23,7 +23,7 @@ pub use copy_button::CopyButton;
 pub use data_table::DataTable;
 pub use form_error::{ActionError, ErrorMessage, FieldMessage, FormError, FormErrors, error_message};
 pub use key_actions::{KeyActions, provide_key_actions, use_key_actions};
-pub use modal::Modal;
+pub use modal::{ConfirmButtons, Modal};
 pub use scope_picker::{ScopeChoice, ScopePicker};
 pub use status_badge::StatusBadge;
 pub use time::{

@@ -69,3 +69,32 @@ pub fn Modal(
         </dialog>
     }
 }
+
+/// A confirming dialog's two buttons: Cancel, which closes it (an invoker command, so it works
+/// before the page's code has loaded too), and the submit, which says it is at work while
+/// `pending`. In the dialog's form.
+#[component]
+pub fn ConfirmButtons(
+    /// The dialog's id, for the invoker command.
+    dialog: &'static str,
+    on_cancel: Callback<()>,
+    #[prop(into)] pending: Signal<bool>,
+    /// The submit's label, and its label while the action runs.
+    label: &'static str,
+    busy: &'static str,
+    /// A destructive change: the submit is red.
+    #[prop(optional)]
+    danger: bool,
+) -> impl IntoView {
+    let class = if danger { "button button-danger" } else { "button button-primary" };
+    view! {
+        <div class="dialog-actions">
+            <button type="button" class="button" commandfor=dialog command="close" on:click=move |_| on_cancel.run(())>
+                "Cancel"
+            </button>
+            <button type="submit" class=class disabled=move || pending.get()>
+                {move || if pending.get() { busy } else { label }}
+            </button>
+        </div>
+    }
+}

@@ -5,9 +5,9 @@ use crate::components::keys::{
     RevokeKeyDialog, TokenDialog, TokenReveal, credits_in_words, keys_url,
 };
 use crate::components::{
-    CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime, RelativeTimeOr,
-    RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member, format_date, format_time,
-    provide_key_actions, use_key_actions, use_toasts,
+    ConfirmButtons, CopyButton, ErrorMessage, FieldMessage, FormError, FormErrors, KeyActions, Modal, RelativeTime,
+    RelativeTimeOr, RequireSession, ScopeChoice, ScopePicker, StatusBadge, UsageChart, current_member, format_date,
+    format_time, provide_key_actions, use_key_actions, use_toasts,
 };
 use crate::model::{
     ApiKey, AppError, CustomScope, Environment, KeyCredits, KeyDetails, KeyInsight, KeyLeak, KeyQuery, KeyStatus,
@@ -325,13 +325,8 @@ fn NarrowScopesDialog(id: Uuid, open: RwSignal<bool>, kept: String, unused: Stor
             <ActionForm action=actions.scopes>
                 <input type="hidden" name="id" value=id.to_string() />
                 <input type="hidden" name="scopes" value=kept.get_value() />
-                <div class="dialog-actions">
-                    <button type="button" class="button" commandfor=NARROW_DIALOG command="close"
-                        on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" class="button button-primary" disabled=move || pending.get()>
-                        {move || if pending.get() { "Saving…" } else { "Remove unused scopes" }}
-                    </button>
-                </div>
+                <ConfirmButtons dialog=NARROW_DIALOG on_cancel=Callback::new(move |()| open.set(false)) pending
+                    label="Remove unused scopes" busy="Saving…" />
             </ActionForm>
         </Modal>
     }
@@ -839,13 +834,8 @@ fn DisableDialog(id: Uuid, open: RwSignal<bool>, name: String) -> impl IntoView 
             <p>{question}</p>
             <ActionForm action=actions.disable>
                 <input type="hidden" name="id" value=id.to_string() />
-                <div class="dialog-actions">
-                    <button type="button" class="button" commandfor=DISABLE_DIALOG command="close"
-                        on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" class="button button-danger" disabled=move || pending.get()>
-                        {move || if pending.get() { "Disabling…" } else { "Disable key" }}
-                    </button>
-                </div>
+                <ConfirmButtons dialog=DISABLE_DIALOG on_cancel=Callback::new(move |()| open.set(false)) pending
+                    label="Disable key" busy="Disabling…" danger=true />
             </ActionForm>
         </Modal>
     }
@@ -874,13 +864,8 @@ fn ReportLeakDialog(
             <p>{question}</p>
             <ActionForm action>
                 <input type="hidden" name="id" value=id.to_string() />
-                <div class="dialog-actions">
-                    <button type="button" class="button" commandfor=LEAK_DIALOG command="close"
-                        on:click=move |_| open.set(false)>"Cancel"</button>
-                    <button type="submit" class="button button-danger" disabled=move || pending.get()>
-                        {move || if pending.get() { "Reporting…" } else { "Report as leaked" }}
-                    </button>
-                </div>
+                <ConfirmButtons dialog=LEAK_DIALOG on_cancel=Callback::new(move |()| open.set(false)) pending
+                    label="Report as leaked" busy="Reporting…" danger=true />
             </ActionForm>
         </Modal>
     }
