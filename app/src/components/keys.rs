@@ -884,7 +884,7 @@ pub fn StatsBar(stats: KeyStats) -> impl IntoView {
     // What counts toward the plan is every key not revoked: disabled and expired ones too.
     let counted = match stats.max_keys {
         Some(max) => format!(
-            "{} of {} allowed by your plan; every key not revoked counts",
+            "{} of {} allowed by your plan; every key not revoked counts, decoys aside",
             grouped(stats.live),
             grouped(max.into())
         ),

@@ -142,6 +142,9 @@ async fn decoys_do_not_count_against_the_plan_and_have_a_limit_of_their_own() {
         Err(ServiceError::Conflict(reason)) => assert!(reason.contains("decoy"), "{reason}"),
         other => panic!("a decoy past the limit: {other:?}"),
     }
+    // The keys page's figures count working keys: the decoys are neither active nor live.
+    let stats = keys::stats(&s.core, &s.owner).await.expect("stats");
+    assert_eq!((stats.active, stats.live), (3, 3));
     // Through the API too, with the field named in the document.
     let (status, body) = s.post("/keys", &s.admin, json!({ "name": "api decoy", "decoy": true })).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");

@@ -706,6 +706,8 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
             &KeyQuery { status: Some(KeyStatus::Active), ..KeyQuery::default() },
             now,
         ))
+        // A decoy is never a working key.
+        .filter(api_key::Column::Decoy.eq(false))
         .count(db)
         .await?;
     let live = organizations::count_live_keys(db, org.id).await?;
