@@ -76,6 +76,7 @@ test("a token pasted into Check a leaked token, and one a scanner reports, are s
   await card.getByLabel("Check a leaked token").fill(pasted.token);
   await card.getByRole("button", { name: "Check token" }).click();
   await expect(card.getByRole("status")).toContainText("Pasted in a ticket: the key was disabled.");
+  await expect(card.getByLabel("Check a leaked token")).toHaveValue("");
   expect(await verify(page, admin.token, pasted.token)).toBe("DISABLED");
   expect((await new AxeBuilder({ page }).analyze()).violations).toEqual([]);
 

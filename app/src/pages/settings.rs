@@ -92,6 +92,13 @@ fn LeakedKeys() -> impl IntoView {
         auth.session.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.can(Permission::SettingsManage))
     };
     let check_errors = FormErrors::of(check_leak.value());
+    // A token checked is not left on the screen.
+    let check_form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if let (Some(Ok(_)), Some(form)) = (check_leak.value().get(), check_form.get()) {
+            form.reset();
+        }
+    });
     let checked = move || match check_leak.value().get() {
         Some(Ok(LeakHandled { key_id, key_name, prefix, action })) => Some(view! {
             <p class="form-success" role="status">
@@ -109,7 +116,7 @@ fn LeakedKeys() -> impl IntoView {
                  key.leaked event."
             </p>
             <ActionForm action=leak_policy attr:class="form">
-                <fieldset disabled=move || !may_set()>
+                <fieldset class="plans" disabled=move || !may_set()>
                     <legend>"When a key is reported leaked"</legend>
                     <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                         {move || Suspend::new(async move {
@@ -130,7 +137,7 @@ fn LeakedKeys() -> impl IntoView {
                     </button>
                 </Show>
             </ActionForm>
-            <ActionForm action=check_leak attr:class="form">
+            <ActionForm action=check_leak node_ref=check_form attr:class="form">
                 <div class="field">
                     <label for="leaked-token">"Check a leaked token"</label>
                     <input id="leaked-token" type="text" name="token" required autocomplete="off" spellcheck="false"
