@@ -101,6 +101,8 @@ test("an invited developer joins, creates a key, cannot revoke another's, and th
   const grace = await graceContext.newPage();
   await grace.goto(link);
   await expect(grace.getByRole("heading", { name: `Join ${owner.organization}` })).toBeVisible();
+  // As every other spec does before typing: a click before hydration is another test (no_js.spec.ts).
+  await expect(grace.locator("html")).toHaveAttribute("data-hydrated", "");
   await grace.getByLabel("Your name").fill("Grace Hopper");
   await grace.getByLabel("Choose a password").fill("a long enough password");
   await grace.getByRole("button", { name: "Join organization" }).click();

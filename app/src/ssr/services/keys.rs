@@ -398,17 +398,19 @@ pub async fn disable_many(core: &Core, actor: &dyn Actor, key_ids: &[Uuid]) -> R
 /// Enables a disabled key. An expired key cannot be enabled: rotate it instead.
 pub async fn enable(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<ApiKey, ServiceError> {
     actor.require(ManagementScope::ApiKeysUpdate)?;
-    // A key disabled because its secret leaked comes back only with a new secret.
-    if find_key(&core.db, actor, key_id).await?.leaked_at.is_some() {
-        return Err(ServiceError::Conflict(
-            "This key's secret was reported leaked: rotate the key first, then enable it.".into(),
-        ));
-    }
-    let rule = Transition::status(
-        AuditAction::KeyEnabled,
-        KeyStatus::can_enable,
-        "Only a disabled key that has not expired can be enabled.",
-    );
+    let rule = Transition {
+        // A key disabled because its secret leaked comes back only with a new secret.
+        refused_for: |key| {
+            key.leaked_at
+                .is_some()
+                .then_some("This key's secret was reported leaked: rotate the key first, then enable it.")
+        },
+        ..Transition::status(
+            AuditAction::KeyEnabled,
+            KeyStatus::can_enable,
+            "Only a disabled key that has not expired can be enabled.",
+        )
+    };
     transition(core, actor, key_id, rule, |key, _| key.status = Set(KeyStatus::Active)).await
 }
 
@@ -428,6 +430,7 @@ pub async fn update_scopes(
         refusal: "A revoked key cannot be changed.",
         aspect: |key| json!({ "scopes": key.scopes }),
         takes_over: true,
+        refused_for: |_| None,
     };
     transition(core, actor, key_id, rule, move |key, _| key.scopes = Set(store_scopes(&scopes))).await
 }
@@ -446,6 +449,7 @@ pub async fn update_rate_limit(
         refusal: "A revoked key cannot be changed.",
         aspect: |key| json!({ "rate_limit": stored_rate_limit(key).map(RateLimit::summary) }),
         takes_over: false,
+        refused_for: |_| None,
     };
     transition(core, actor, key_id, rule, move |key, _| {
         key.rate_limit_requests = Set(limit.map(|l| i32::try_from(l.requests).unwrap_or(i32::MAX)));
@@ -469,6 +473,7 @@ pub async fn update_credits(
         refusal: "A revoked key cannot be changed.",
         aspect: |key| json!({ "credits": stored_credits(key).map(Credits::summary) }),
         takes_over: false,
+        refused_for: |_| None,
     };
     transition(core, actor, key_id, rule, move |key, now| {
         let columns = credit_columns(credits, now);
@@ -497,6 +502,7 @@ pub async fn update_ip_allowlist(
         aspect: |key| json!({ "ip_allowlist": key.ip_allowlist.as_deref().unwrap_or("anywhere") }),
         // Lifting a key's allowlist widens where its power reaches.
         takes_over: true,
+        refused_for: |_| None,
     };
     transition(core, actor, key_id, rule, move |key, _| key.ip_allowlist = Set(store_networks(&networks))).await
 }
@@ -554,6 +560,7 @@ pub async fn edit(core: &Core, actor: &dyn Actor, key_id: Uuid, edit: KeyEdit) -
         },
         // Its expiry keeps a key's power alive: the actor must hold at least what the key holds.
         takes_over: true,
+        refused_for: |_| None,
     };
     transition(core, actor, key_id, rule, move |key, _| {
         if let Some(name) = name {
@@ -900,11 +907,20 @@ struct Transition {
     /// Whether the change hands the key's power to the actor (re-scoping), so that the actor must
     /// hold at least what the key holds.
     takes_over: bool,
+    /// A refusal that depends on more than the key's status, checked in the same transaction.
+    refused_for: fn(&api_key::Model) -> Option<&'static str>,
 }
 
 impl Transition {
     fn status(action: AuditAction, allowed: fn(KeyStatus) -> bool, refusal: &'static str) -> Self {
-        Self { action, allowed, refusal, aspect: |key| json!({ "status": key.status.as_str() }), takes_over: false }
+        Self {
+            action,
+            allowed,
+            refusal,
+            aspect: |key| json!({ "status": key.status.as_str() }),
+            takes_over: false,
+            refused_for: |_| None,
+        }
     }
 }
 
@@ -925,6 +941,9 @@ async fn transition(
     }
     if !(rule.allowed)(KeyStatus::effective(key.status, key.expires_at, now)) {
         return Err(ServiceError::Conflict(rule.refusal.to_owned()));
+    }
+    if let Some(refusal) = (rule.refused_for)(&key) {
+        return Err(ServiceError::Conflict(refusal.to_owned()));
     }
     let before: Vec<String> = digests(&key).map(str::to_owned).collect();
     let was = (rule.aspect)(&key);
