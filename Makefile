@@ -63,11 +63,12 @@ test: test-rust test-e2e test-api
 # run as empty test binaries), so that a change that breaks `make bench` fails here first.
 # TEST_ARGS go to the test runner, e.g. TEST_ARGS=--include-ignored where PostgreSQL and Redis answer.
 TEST_ARGS ?=
-TEST_CRATES := -p app --features app/test-support -p keyward --tests --examples
+TEST_CRATES := -p app --features app/test-support -p keyward -p keyward-client --tests --examples
 # KEYWARD_TEST_PYTHON: a Python with the `standardwebhooks` package, which checks the signatures of
 # the webhooks the tests receive.
 test-rust: $(TOOLS)/venv/.standardwebhooks-$(STANDARD_WEBHOOKS_VERSION)
 	KEYWARD_TEST_PYTHON=$(TOOLS)/venv/bin/python cargo test --locked $(TEST_CRATES) -- $(TEST_ARGS)
+	RUSTDOCFLAGS="-D warnings" cargo doc --locked --quiet --no-deps -p keyward-client
 
 # Playwright and Schemathesis run against the server the Rust tests build (target/debug/keyward:
 # the same source, reading the same Leptos.toml), with the site's front end as cargo-leptos builds

@@ -3,6 +3,7 @@
 
 mod api;
 mod attacks;
+mod client;
 mod cluster;
 mod dashboard;
 mod decoys;
