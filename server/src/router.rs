@@ -45,7 +45,7 @@ pub fn build(state: AppState, site: Site) -> Router {
     let sent_forms = crate::dashboard::SentForms::default();
     // The address the pages name in the commands they show (the verify `curl`).
     let origin = SiteOrigin(site.origin.clone());
-    let form_origin = origin.clone();
+    let (form_origin, rest_origin) = (origin.clone(), origin.clone());
     let create_key_without_script = move |State(state): State<AppState>, request: Request<Body>| {
         crate::dashboard::create_key_without_script(state, form_origin.clone(), sent_forms.clone(), request)
     };
@@ -72,7 +72,7 @@ pub fn build(state: AppState, site: Site) -> Router {
         // Trivial on purpose: also the baseline the verification benchmark is measured against.
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(crate::telemetry::readyz))
-        .merge(crate::rest::routes(state.clone()))
+        .merge(crate::rest::routes(state.clone(), rest_origin))
         .merge(dashboard);
     with_edge(routes.with_state(state), site)
 }

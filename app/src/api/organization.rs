@@ -5,5 +5,5 @@ use leptos::prelude::*;
 #[server(endpoint = "change_plan")]
 pub async fn change_plan(plan: Plan) -> Result<Plan, AppError> {
     let (state, member) = super::context::member().await?;
-    Ok(crate::ssr::services::organizations::change_plan(&state.core, &member, plan).await?)
+    Ok(crate::ssr::services::organizations::change_plan(&state.core, &member, plan).await?.plan)
 }

@@ -38,6 +38,10 @@ pub enum AuditAction {
     PlanChanged,
     #[strum(serialize = "organization.leak_policy_changed")]
     LeakPolicyChanged,
+    #[strum(serialize = "organization.renamed")]
+    OrganizationRenamed,
+    #[strum(serialize = "organization.ownership_transferred")]
+    OwnershipTransferred,
     #[strum(serialize = "member.invited")]
     MemberInvited,
     #[strum(serialize = "member.invitation_revoked")]
@@ -96,6 +100,8 @@ impl AuditAction {
             Self::KeyLeaked => "Key reported leaked",
             Self::PlanChanged => "Plan changed",
             Self::LeakPolicyChanged => "Leaked-key policy changed",
+            Self::OrganizationRenamed => "Organization renamed",
+            Self::OwnershipTransferred => "Ownership transferred",
             Self::MemberInvited => "Member invited",
             Self::InvitationRevoked => "Invitation revoked",
             Self::MemberJoined => "Member joined",

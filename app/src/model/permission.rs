@@ -15,6 +15,9 @@ pub enum Permission {
     /// The organization's plan.
     #[strum(serialize = "billing.manage")]
     BillingManage,
+    /// Hand the organization over to another member.
+    #[strum(serialize = "organization.transfer")]
+    OrganizationTransfer,
     #[strum(serialize = "members.invite")]
     MembersInvite,
     /// Change a member's role, suspend or remove a member.
@@ -46,6 +49,7 @@ impl Permission {
         match self {
             Self::SettingsManage => "change the organization's settings",
             Self::BillingManage => "change the plan",
+            Self::OrganizationTransfer => "transfer the organization",
             Self::MembersInvite => "invite members",
             Self::MembersRoleChange => "change members' roles",
             Self::ApiKeysRead => "see keys",
@@ -70,7 +74,15 @@ impl Permission {
             ManagementScope::AuditRead => Self::AuditRead,
             ManagementScope::AuditExport => Self::AuditExport,
             // Webhooks send the organization's events elsewhere: its settings, owners' and admins'.
-            ManagementScope::WebhooksManage => Self::SettingsManage,
+            ManagementScope::WebhooksManage
+            | ManagementScope::ProjectsManage
+            | ManagementScope::OrganizationSettings => Self::SettingsManage,
+            ManagementScope::MembersInvite => Self::MembersInvite,
+            ManagementScope::MembersRoleChange | ManagementScope::MembersSuspend | ManagementScope::MembersRemove => {
+                Self::MembersRoleChange
+            }
+            ManagementScope::OrganizationTransfer => Self::OrganizationTransfer,
+            ManagementScope::BillingManage => Self::BillingManage,
             // Reading keys, figures and the organization, and verifying keys: anyone who may read keys.
             ManagementScope::ApiKeysRead
             | ManagementScope::ApiKeysVerify
@@ -84,13 +96,14 @@ impl Permission {
 }
 
 impl Role {
-    /// The table: an owner may do everything; an admin everything but the plan; a developer creates
+    /// The table: an owner may do everything; an admin everything but the plan and handing the
+    /// organization over; a developer creates
     /// keys and manages the ones they created; a viewer sees, never changes.
     pub const fn can(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
             Role::Owner => true,
-            Role::Admin => !matches!(permission, BillingManage),
+            Role::Admin => !matches!(permission, BillingManage | OrganizationTransfer),
             Role::Developer => matches!(permission, ApiKeysRead | ApiKeysCreate | ApiKeysManageOwn | AuditRead),
             Role::Viewer => matches!(permission, ApiKeysRead | AuditRead),
         }

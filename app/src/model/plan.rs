@@ -8,6 +8,7 @@ use strum::VariantArray;
 /// An organization's plan. Its key limit lives here and nowhere else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sea_orm::DeriveActiveEnum, sea_orm::EnumIter))]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))"))]
 #[derive(strum::VariantArray, strum::IntoStaticStr)]
 #[serde(rename_all = "lowercase")]

@@ -18,6 +18,7 @@ pub struct Project {
 
 /// A scope a project defines for its own API (`telemetry.write`), with what it allows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CustomScope {
     pub name: String,
     pub description: String,

@@ -85,6 +85,9 @@ pub enum ManagementScope {
     ApiKeysManageAll,
     #[strum(serialize = "projects.read")]
     ProjectsRead,
+    /// Create, rename and archive projects; define their custom scopes.
+    #[strum(serialize = "projects.manage")]
+    ProjectsManage,
     #[strum(serialize = "stats.read")]
     StatsRead,
     #[strum(serialize = "audit.read")]
@@ -93,10 +96,25 @@ pub enum ManagementScope {
     AuditExport,
     #[strum(serialize = "members.read")]
     MembersRead,
+    #[strum(serialize = "members.invite")]
+    MembersInvite,
+    #[strum(serialize = "members.role_change")]
+    MembersRoleChange,
+    #[strum(serialize = "members.suspend")]
+    MembersSuspend,
+    #[strum(serialize = "members.remove")]
+    MembersRemove,
     #[strum(serialize = "organization.read")]
     OrganizationRead,
+    #[strum(serialize = "organization.settings")]
+    OrganizationSettings,
+    /// Hand the organization to another member: an owner's alone.
+    #[strum(serialize = "organization.transfer")]
+    OrganizationTransfer,
     #[strum(serialize = "billing.read")]
     BillingRead,
+    #[strum(serialize = "billing.manage")]
+    BillingManage,
     #[strum(serialize = "webhooks.manage")]
     WebhooksManage,
 }
@@ -117,9 +135,18 @@ impl ManagementScope {
             | Self::ApiKeysDelete
             | Self::ApiKeysVerify
             | Self::ApiKeysManageAll => "API keys",
-            Self::ProjectsRead | Self::StatsRead => "Projects and usage",
+            Self::ProjectsRead | Self::ProjectsManage | Self::StatsRead => "Projects and usage",
             Self::AuditRead | Self::AuditExport => "Audit log",
-            Self::MembersRead | Self::OrganizationRead | Self::BillingRead => "Organization",
+            Self::MembersRead
+            | Self::MembersInvite
+            | Self::MembersRoleChange
+            | Self::MembersSuspend
+            | Self::MembersRemove => "Members",
+            Self::OrganizationRead
+            | Self::OrganizationSettings
+            | Self::OrganizationTransfer
+            | Self::BillingRead
+            | Self::BillingManage => "Organization",
             Self::WebhooksManage => "Webhooks",
         }
     }
@@ -135,12 +162,20 @@ impl ManagementScope {
             Self::ApiKeysVerify => "Verify keys presented to your API",
             Self::ApiKeysManageAll => "Manage every key, not only its own project's",
             Self::ProjectsRead => "View projects",
+            Self::ProjectsManage => "Create, rename and archive projects; define their scopes",
             Self::StatsRead => "View usage statistics",
             Self::AuditRead => "Read the audit log",
             Self::AuditExport => "Export the audit log",
             Self::MembersRead => "View members",
+            Self::MembersInvite => "Invite members",
+            Self::MembersRoleChange => "Change members' roles",
+            Self::MembersSuspend => "Suspend and reactivate members",
+            Self::MembersRemove => "Remove members",
             Self::OrganizationRead => "View the organization",
+            Self::OrganizationSettings => "Rename the organization",
+            Self::OrganizationTransfer => "Transfer the organization's ownership (an owner's key only)",
             Self::BillingRead => "View the plan",
+            Self::BillingManage => "Change the plan",
             Self::WebhooksManage => "Add, change and delete webhook endpoints; see and resend deliveries",
         }
     }
@@ -180,7 +215,8 @@ pub enum ScopePreset {
     /// Day-to-day work with keys in the key's project: read, create, verify and revoke, figures.
     /// Rotating, editing and deleting (which hand over or widen a key) are picked one by one.
     Workspace,
-    /// Every management scope.
+    /// Every management scope but an owner's own (changing the plan, handing the organization
+    /// over): those are picked one by one, so that an admin's full-access key is possible too.
     Organization,
 }
 
@@ -199,7 +235,7 @@ impl ScopePreset {
             Self::Workspace => pick(|s| {
                 matches!(s, ApiKeysRead | ApiKeysCreate | ApiKeysRevoke | ApiKeysVerify | ProjectsRead | StatsRead)
             }),
-            Self::Organization => pick(|_| true),
+            Self::Organization => pick(|s| !matches!(s, BillingManage | OrganizationTransfer)),
         }
     }
 
@@ -254,9 +290,9 @@ impl ScopeSet {
         self.0.is_empty()
     }
 
-    /// Holds every management scope: behaves as full access.
+    /// Holds every scope of the full-access preset.
     pub fn is_full_access(&self) -> bool {
-        ManagementScope::VARIANTS.iter().all(|s| self.contains(s.as_str()))
+        ScopePreset::Organization.scopes().iter().all(|s| self.contains(s.as_str()))
     }
 
     /// What the table shows: "Full access", "Read-only", "No scopes", "1 scope", "5 scopes".
@@ -348,6 +384,7 @@ fn and_list<S: AsRef<str>>(items: &[S]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Role;
 
     #[test]
     fn scopes_are_resource_dot_action() {
@@ -362,12 +399,23 @@ mod tests {
 
     #[test]
     fn the_catalog_scopes_are_valid_and_unique() {
-        let set = ScopePreset::Organization.scopes();
-        assert_eq!(set.len(), ManagementScope::VARIANTS.len());
+        let names: BTreeSet<&str> = ManagementScope::VARIANTS.iter().map(|s| s.as_str()).collect();
+        assert_eq!(names.len(), ManagementScope::VARIANTS.len());
         for &scope in ManagementScope::VARIANTS {
             assert_eq!(ManagementScope::from_name(scope.as_str()), Some(scope));
             assert!(Scope::parse(scope.as_str()).is_ok());
         }
+    }
+
+    #[test]
+    fn full_access_is_every_scope_but_an_owners_own() {
+        let full = ScopePreset::Organization.scopes();
+        for &scope in ManagementScope::VARIANTS {
+            let owners_own = matches!(scope, ManagementScope::BillingManage | ManagementScope::OrganizationTransfer);
+            assert_eq!(full.contains(scope.as_str()), !owners_own, "{scope:?}");
+            assert_eq!(Role::Admin.may_grant(scope), !owners_own, "an admin may make a full-access key: {scope:?}");
+        }
+        assert!(full.is_full_access());
     }
 
     #[test]

@@ -6,9 +6,13 @@ pub mod extract;
 mod insight;
 mod keys;
 mod leaks;
+mod members;
+mod organization;
 pub mod problem;
+mod projects;
 mod webhooks;
 
+use app::model::SiteOrigin;
 use app::model::{AllValid, Scope, caller_ip, verification_cost};
 use app::ssr::rate_limit::RateState;
 use app::ssr::services::KeyCaller;
@@ -18,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post, put};
+use axum::routing::{any, delete, get, post, put};
 use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use dto::{Verification, VerifyKey};
@@ -33,7 +37,8 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// The `/api/v1` routes, with their full paths: merged into the app's router rather than nested, so
 /// that no request pays for a rewritten URI.
-pub fn routes(state: AppState) -> Router<AppState> {
+/// `origin`: the address people open Keyward at, for the links the answers carry (invitations).
+pub fn routes(state: AppState, origin: SiteOrigin) -> Router<AppState> {
     let authenticated = Router::new()
         .route("/api/v1/keys", get(keys::list).post(keys::create))
         .route("/api/v1/keys/{id}", get(keys::get).patch(keys::edit).delete(keys::delete))
@@ -62,7 +67,23 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/webhooks/{id}/test", post(webhooks::send_test))
         .route("/api/v1/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/api/v1/webhooks/{id}/deliveries/{delivery_id}/resend", post(webhooks::resend))
-        .route_layer(middleware::from_fn_with_state(state, authenticate));
+        .route("/api/v1/members", get(members::list))
+        .route("/api/v1/members/invitations", post(members::invite))
+        .route("/api/v1/members/invitations/{id}", delete(members::withdraw_invitation))
+        .route("/api/v1/members/{user_id}", delete(members::remove))
+        .route("/api/v1/members/{user_id}/role", put(members::change_role))
+        .route("/api/v1/members/{user_id}/suspend", post(members::suspend))
+        .route("/api/v1/members/{user_id}/reactivate", post(members::reactivate))
+        .route("/api/v1/projects", get(projects::list).post(projects::create))
+        .route("/api/v1/projects/{id}", axum::routing::patch(projects::rename))
+        .route("/api/v1/projects/{id}/archive", post(projects::archive))
+        .route("/api/v1/projects/{id}/restore", post(projects::restore))
+        .route("/api/v1/projects/{id}/scopes/{scope}", put(projects::define_scope).delete(projects::remove_scope))
+        .route("/api/v1/organization", get(organization::get).patch(organization::rename))
+        .route("/api/v1/organization/transfer", post(organization::transfer))
+        .route("/api/v1/plan", get(organization::plan).put(organization::change_plan))
+        .route_layer(middleware::from_fn_with_state(state, authenticate))
+        .layer(Extension(origin));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/keys/verify", post(verify))
@@ -157,7 +178,11 @@ async fn verify(
         keys::edit, keys::set_scopes, keys::set_rate_limit, keys::set_credits, keys::set_ip_allowlist, keys::verifications, keys::delete, keys::usage, keys::stats, audit::list,
         insight::needs_attention, insight::expiring, insight::decoy_uses, insight::key_insight, insight::bulk_disable, insight::project_traffic,
         webhooks::list, webhooks::register, webhooks::get, webhooks::edit, webhooks::delete, webhooks::rotate_secret,
-        webhooks::send_test, webhooks::deliveries, webhooks::resend, leaks::github, leaks::report_key),
+        webhooks::send_test, webhooks::deliveries, webhooks::resend, leaks::github, leaks::report_key,
+        members::list, members::invite, members::withdraw_invitation, members::change_role, members::suspend,
+        members::reactivate, members::remove, projects::list, projects::create, projects::rename, projects::archive,
+        projects::restore, projects::define_scope, projects::remove_scope, organization::get, organization::rename,
+        organization::transfer, organization::plan, organization::change_plan),
     modifiers(&Security, &Problems),
     security(("api_key" = []), ("bearer" = [])),
     tags((name = "verification", description = "The hot path: is this key good?"),
@@ -166,7 +191,10 @@ async fn verify(
         (name = "insight", description = "What the verification log tells: keys to fix, scopes to narrow, traffic"),
         (name = "audit", description = "Who changed what, when, from where"),
         (name = "webhooks", description = "Events out: endpoints, signed deliveries (Standard Webhooks), resends"),
-        (name = "leaks", description = "Leaked keys reported by secret scanners")),
+        (name = "leaks", description = "Leaked keys reported by secret scanners"),
+        (name = "members", description = "The organization's people: invitations, roles, suspension, removal"),
+        (name = "projects", description = "Projects and the custom scopes they define"),
+        (name = "organization", description = "The organization's name, ownership and plan")),
 )]
 pub struct ApiDoc;
 

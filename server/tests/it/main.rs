@@ -10,5 +10,6 @@ mod decoys;
 mod insight;
 mod leaks;
 mod mail;
+mod organization;
 mod server_fns;
 mod webhooks;

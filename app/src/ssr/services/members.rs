@@ -1,13 +1,13 @@
 //! Members: invitations by one-time link, accepting them, roles, suspension and removal. An
 //! organization always keeps an active owner.
 
-use super::Member;
 use super::audit::{self, Change};
 use super::auth::{self, Client, NewSession};
 use super::organizations;
+use super::{Actor, Member};
 use crate::model::{
-    AllValid, AuditAction, FieldError, InvitationPreview, InvitationView, MemberList, MemberStatus, MemberView,
-    NewInvitation, Permission, Role, normalize_email, validate_new_password,
+    AllValid, AuditAction, FieldError, InvitationPreview, InvitationView, ManagementScope, MemberList, MemberStatus,
+    MemberView, NewInvitation, Permission, Role, normalize_email, validate_new_password,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{invitation, membership, organization, session, user};
@@ -23,9 +23,10 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The organization's members (oldest first) and its open invitations. Every member may see them.
-pub async fn list(db: &DatabaseConnection, member: &Member) -> Result<MemberList, ServiceError> {
+pub async fn list(db: &DatabaseConnection, actor: &dyn Actor) -> Result<MemberList, ServiceError> {
+    actor.require(ManagementScope::MembersRead)?;
     let memberships = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(member.organization_id))
+        .filter(membership::Column::OrganizationId.eq(actor.organization_id()))
         .order_by_asc(membership::Column::CreatedAt)
         .all(db)
         .await?;
@@ -44,7 +45,7 @@ pub async fn list(db: &DatabaseConnection, member: &Member) -> Result<MemberList
         })
         .collect();
     let open = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(member.organization_id))
+        .filter(invitation::Column::OrganizationId.eq(actor.organization_id()))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
@@ -76,33 +77,26 @@ fn invitation_view(i: &invitation::Model, inviters: &HashMap<Uuid, String>) -> I
 /// answer holds the one-time link's token, for the inviter to pass on; only its digest is stored.
 pub async fn invite(
     db: &DatabaseConnection,
-    member: &Member,
+    actor: &dyn Actor,
     email: &str,
     role: Role,
 ) -> Result<NewInvitation, ServiceError> {
-    member.permits(Permission::MembersInvite)?;
-    let assignable = if member.role.may_assign(role) {
-        Ok(())
-    } else {
-        Err(FieldError::new(
-            "role",
-            format!("{} members cannot invite an {}", member.role.label(), role.label().to_lowercase()),
-        ))
-    };
+    actor.require(ManagementScope::MembersInvite)?;
+    let assignable = assignable(actor, role, "invite");
     let (email, ()) = (normalize_email(email), assignable).all_valid()?;
     let token = crypto::session_token();
     let now = Utc::now();
     let txn = begin_write(db).await?;
-    if member_by_email(&txn, member.organization_id, &email).await?.is_some() {
+    if member_by_email(&txn, actor.organization_id(), &email).await?.is_some() {
         return Err(FieldError::new("email", "is already a member of this organization").into());
     }
     let row = invitation::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(member.organization_id),
+        organization_id: Set(actor.organization_id()),
         email: Set(email.clone()),
         role: Set(role),
         token_digest: Set(crypto::digest(&token)),
-        invited_by: Set(member.user_id),
+        invited_by: Set(actor.user_id()),
         created_at: Set(now),
         expires_at: Set(now + Duration::days(crate::model::INVITATION_DAYS)),
         accepted_at: Set(None),
@@ -112,18 +106,29 @@ pub async fn invite(
     .await?;
     let change = Change::new(AuditAction::MemberInvited, "invitation", row.id, email)
         .with_after(json!({ "role": role.as_str() }));
-    audit::record(&txn, member, change).await?;
+    audit::record(&txn, actor, change).await?;
+    let inviters = HashMap::from([(actor.user_id(), user_name(&txn, actor.user_id()).await?)]);
     txn.commit().await?;
-    let inviters = HashMap::from([(member.user_id, member.user_name.clone())]);
     Ok(NewInvitation { invitation: invitation_view(&row, &inviters), token })
 }
 
+/// Refuses a role the actor may not hand out (for a key: its creator's role may not).
+fn assignable(actor: &dyn Actor, role: Role, verb: &str) -> Result<(), FieldError> {
+    match actor.role() {
+        Some(own) if own.may_assign(role) => Ok(()),
+        own => Err(FieldError::new(
+            "role",
+            format!("{} members cannot {verb} an {}", own.map_or("Former", |r| r.label()), role.label().to_lowercase()),
+        )),
+    }
+}
+
 /// Withdraws an open invitation: its link stops working.
-pub async fn revoke_invitation(db: &DatabaseConnection, member: &Member, id: Uuid) -> Result<(), ServiceError> {
-    member.permits(Permission::MembersInvite)?;
+pub async fn revoke_invitation(db: &DatabaseConnection, actor: &dyn Actor, id: Uuid) -> Result<(), ServiceError> {
+    actor.require(ManagementScope::MembersInvite)?;
     let txn = begin_write(db).await?;
     let row = invitation::Entity::find_by_id(id)
-        .filter(invitation::Column::OrganizationId.eq(member.organization_id))
+        .filter(invitation::Column::OrganizationId.eq(actor.organization_id()))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
         .one(&txn)
@@ -133,7 +138,7 @@ pub async fn revoke_invitation(db: &DatabaseConnection, member: &Member, id: Uui
     let mut active = row.into_active_model();
     active.revoked_at = Set(Some(Utc::now()));
     active.update(&txn).await?;
-    audit::record(&txn, member, Change::new(AuditAction::InvitationRevoked, "invitation", id, email)).await?;
+    audit::record(&txn, actor, Change::new(AuditAction::InvitationRevoked, "invitation", id, email)).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -259,20 +264,19 @@ pub async fn accept(
 
 /// Changes a member's role (one's own too: an owner may step down). Only an owner changes an owner
 /// or makes one; the last active owner keeps the role.
-pub async fn change_role(core: &Core, member: &Member, user_id: Uuid, role: Role) -> Result<MemberView, ServiceError> {
-    member.permits(Permission::MembersRoleChange)?;
-    if !member.role.may_assign(role) {
-        return Err(FieldError::new(
-            "role",
-            format!("{} members cannot make anyone an {}", member.role.label(), role.label().to_lowercase()),
-        )
-        .into());
-    }
+pub async fn change_role(
+    core: &Core,
+    actor: &dyn Actor,
+    user_id: Uuid,
+    role: Role,
+) -> Result<MemberView, ServiceError> {
+    actor.require(ManagementScope::MembersRoleChange)?;
+    assignable(actor, role, "make anyone")?;
     let txn = begin_write(&core.db).await?;
-    let target = target_membership(&txn, member, user_id).await?;
+    let target = target_membership(&txn, actor, user_id).await?;
     let was = target.role;
     if was == Role::Owner && role != Role::Owner {
-        keep_an_owner(&txn, member.organization_id, &target).await?;
+        keep_an_owner(&txn, actor.organization_id(), &target).await?;
     }
     let mut active = target.into_active_model();
     active.role = Set(role);
@@ -280,7 +284,7 @@ pub async fn change_role(core: &Core, member: &Member, user_id: Uuid, role: Role
     let name = user_name(&txn, user_id).await?;
     let change = Change::new(AuditAction::MemberRoleChanged, "member", user_id, name)
         .from_to(json!({ "role": was.as_str() }), json!({ "role": role.as_str() }));
-    audit::record(&txn, member, change).await?;
+    audit::record(&txn, actor, change).await?;
     commit_membership_change(core, txn).await?;
     view(&core.db, target).await
 }
@@ -288,50 +292,50 @@ pub async fn change_role(core: &Core, member: &Member, user_id: Uuid, role: Role
 /// Suspends a member (their sessions in the organization end at once) or reactivates them.
 pub async fn set_suspended(
     core: &Core,
-    member: &Member,
+    actor: &dyn Actor,
     user_id: Uuid,
     suspended: bool,
 ) -> Result<MemberView, ServiceError> {
-    member.permits(Permission::MembersRoleChange)?;
-    if user_id == member.user_id {
+    actor.require(ManagementScope::MembersSuspend)?;
+    if user_id == actor.user_id() {
         return Err(ServiceError::Conflict("You cannot suspend yourself.".into()));
     }
     let txn = begin_write(&core.db).await?;
-    let target = target_membership(&txn, member, user_id).await?;
+    let target = target_membership(&txn, actor, user_id).await?;
     if suspended && target.role == Role::Owner {
-        keep_an_owner(&txn, member.organization_id, &target).await?;
+        keep_an_owner(&txn, actor.organization_id(), &target).await?;
     }
     let mut active = target.into_active_model();
     active.suspended_at = Set(suspended.then(Utc::now));
     let target = active.update(&txn).await?;
     if suspended {
-        end_sessions(&txn, user_id, member.organization_id).await?;
-        revoke_invitations_by(&txn, member, user_id).await?;
+        end_sessions(&txn, user_id, actor.organization_id()).await?;
+        revoke_invitations_by(&txn, actor, user_id).await?;
     }
     let action = if suspended { AuditAction::MemberSuspended } else { AuditAction::MemberReactivated };
     let name = user_name(&txn, user_id).await?;
-    audit::record(&txn, member, Change::new(action, "member", user_id, name)).await?;
+    audit::record(&txn, actor, Change::new(action, "member", user_id, name)).await?;
     commit_membership_change(core, txn).await?;
     view(&core.db, target).await
 }
 
 /// Removes a member from the organization, or lets an admin or owner leave it (their account and
 /// the keys they created stay). The last active owner cannot go.
-pub async fn remove(core: &Core, member: &Member, user_id: Uuid) -> Result<(), ServiceError> {
-    member.permits(Permission::MembersRoleChange)?;
+pub async fn remove(core: &Core, actor: &dyn Actor, user_id: Uuid) -> Result<(), ServiceError> {
+    actor.require(ManagementScope::MembersRemove)?;
     let txn = begin_write(&core.db).await?;
-    let target = target_membership(&txn, member, user_id).await?;
+    let target = target_membership(&txn, actor, user_id).await?;
     if target.role == Role::Owner {
-        keep_an_owner(&txn, member.organization_id, &target).await?;
+        keep_an_owner(&txn, actor.organization_id(), &target).await?;
     }
     let role = target.role;
     membership::Entity::delete_by_id(target.id).exec(&txn).await?;
-    end_sessions(&txn, user_id, member.organization_id).await?;
-    revoke_invitations_by(&txn, member, user_id).await?;
+    end_sessions(&txn, user_id, actor.organization_id()).await?;
+    revoke_invitations_by(&txn, actor, user_id).await?;
     let name = user_name(&txn, user_id).await?;
     let change =
         Change::new(AuditAction::MemberRemoved, "member", user_id, name).with_after(json!({ "role": role.as_str() }));
-    audit::record(&txn, member, change).await?;
+    audit::record(&txn, actor, change).await?;
     commit_membership_change(core, txn).await?;
     Ok(())
 }
@@ -339,7 +343,7 @@ pub async fn remove(core: &Core, member: &Member, user_id: Uuid) -> Result<(), S
 /// Commits a change of who is a member, or with which role. The keys a member created act within
 /// that member's current role, and every instance caches what a key may do: all of them forget it
 /// (membership changes are rare; a key's next call reads its creator's role afresh).
-async fn commit_membership_change(core: &Core, txn: DatabaseTransaction) -> Result<(), ServiceError> {
+pub(crate) async fn commit_membership_change(core: &Core, txn: DatabaseTransaction) -> Result<(), ServiceError> {
     invalidation::announce(&txn, Stale::Everything).await?;
     txn.commit().await?;
     core.cache.clear();
@@ -348,9 +352,13 @@ async fn commit_membership_change(core: &Core, txn: DatabaseTransaction) -> Resu
 
 /// Withdraws the open invitations `inviter` sent in the actor's organization: a suspended or removed
 /// member's links must not go on letting people in. Each is recorded as withdrawn by the actor.
-async fn revoke_invitations_by(txn: &DatabaseTransaction, actor: &Member, inviter: Uuid) -> Result<(), ServiceError> {
+async fn revoke_invitations_by(
+    txn: &DatabaseTransaction,
+    actor: &dyn Actor,
+    inviter: Uuid,
+) -> Result<(), ServiceError> {
     let open = invitation::Entity::find()
-        .filter(invitation::Column::OrganizationId.eq(actor.organization_id))
+        .filter(invitation::Column::OrganizationId.eq(actor.organization_id()))
         .filter(invitation::Column::InvitedBy.eq(inviter))
         .filter(invitation::Column::AcceptedAt.is_null())
         .filter(invitation::Column::RevokedAt.is_null())
@@ -373,13 +381,13 @@ async fn revoke_invitations_by(txn: &DatabaseTransaction, actor: &Member, invite
 /// cannot leave none). Only an owner changes an owner.
 async fn target_membership(
     txn: &DatabaseTransaction,
-    member: &Member,
+    acting: &dyn Actor,
     user_id: Uuid,
 ) -> Result<membership::Model, ServiceError> {
-    organizations::lock(txn, member.organization_id).await?;
+    organizations::lock(txn, acting.organization_id()).await?;
     let actor = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(member.organization_id))
-        .filter(membership::Column::UserId.eq(member.user_id))
+        .filter(membership::Column::OrganizationId.eq(acting.organization_id()))
+        .filter(membership::Column::UserId.eq(acting.user_id()))
         .filter(membership::Column::SuspendedAt.is_null())
         .one(txn)
         .await?
@@ -388,7 +396,7 @@ async fn target_membership(
         return Err(ServiceError::Forbidden(actor.role.refusal(Permission::MembersRoleChange)));
     }
     let target = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(member.organization_id))
+        .filter(membership::Column::OrganizationId.eq(acting.organization_id()))
         .filter(membership::Column::UserId.eq(user_id))
         .one(txn)
         .await?

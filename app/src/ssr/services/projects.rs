@@ -1,13 +1,12 @@
 //! Projects: create, rename, archive and restore, and the custom scopes each one defines. Owners
-//! and admins (`settings.manage`) change them; every member sees them. Each change is audited in
+//! and admins (`settings.manage`) change them, and keys holding `projects.manage`; every member sees them. Each change is audited in
 //! its own transaction.
 
-use super::Member;
+use super::Actor;
 use super::audit::{self, Change};
 use super::organizations;
 use crate::model::{
-    AuditAction, CustomScope, FieldError, KeyStatus, ManagementScope, Permission, Project, ProjectOverview, ScopeSet,
-    project_name,
+    AuditAction, CustomScope, FieldError, KeyStatus, ManagementScope, Project, ProjectOverview, ScopeSet, project_name,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, project, project_scope};
@@ -17,7 +16,7 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -25,9 +24,11 @@ use uuid::Uuid;
 
 /// The projects keys can be created in (not archived), oldest first so that "Default" leads, each
 /// with its custom scopes.
-pub async fn list(db: &DatabaseConnection, member: &Member) -> Result<Vec<Project>, ServiceError> {
+pub async fn list(db: &DatabaseConnection, actor: &dyn Actor) -> Result<Vec<Project>, ServiceError> {
+    actor.require(ManagementScope::ProjectsRead)?;
     let rows = project::Entity::find()
-        .filter(project::Column::OrganizationId.eq(member.organization_id))
+        .filter(project::Column::OrganizationId.eq(actor.organization_id()))
+        .apply_if(actor.reach().project, |q, id| q.filter(project::Column::Id.eq(id)))
         .filter(project::Column::ArchivedAt.is_null())
         .order_by_asc(project::Column::CreatedAt)
         .all(db)
@@ -40,9 +41,11 @@ pub async fn list(db: &DatabaseConnection, member: &Member) -> Result<Vec<Projec
 }
 
 /// Every project of the organization, archived ones last, with its live keys and custom scopes.
-pub async fn overview(db: &DatabaseConnection, member: &Member) -> Result<Vec<ProjectOverview>, ServiceError> {
+pub async fn overview(db: &DatabaseConnection, actor: &dyn Actor) -> Result<Vec<ProjectOverview>, ServiceError> {
+    actor.require(ManagementScope::ProjectsRead)?;
     let rows = project::Entity::find()
-        .filter(project::Column::OrganizationId.eq(member.organization_id))
+        .filter(project::Column::OrganizationId.eq(actor.organization_id()))
+        .apply_if(actor.reach().project, |q, id| q.filter(project::Column::Id.eq(id)))
         .order_by_asc(project::Column::CreatedAt)
         .all(db)
         .await?;
@@ -50,7 +53,7 @@ pub async fn overview(db: &DatabaseConnection, member: &Member) -> Result<Vec<Pr
         .select_only()
         .column(api_key::Column::ProjectId)
         .column_as(Expr::from(Func::count(Expr::col(api_key::Column::Id))), "live")
-        .filter(api_key::Column::OrganizationId.eq(member.organization_id))
+        .filter(api_key::Column::OrganizationId.eq(actor.organization_id()))
         .filter(api_key::Column::Status.ne(KeyStatus::Revoked))
         .group_by(api_key::Column::ProjectId)
         .into_tuple::<(Uuid, i64)>()
@@ -94,45 +97,49 @@ pub(crate) async fn scopes_of(
 }
 
 /// A new project. Names are unique in an organization (ignoring case).
-pub async fn create(db: &DatabaseConnection, member: &Member, name: &str) -> Result<Project, ServiceError> {
-    member.permits(Permission::SettingsManage)?;
+pub async fn create(db: &DatabaseConnection, actor: &dyn Actor, name: &str) -> Result<Project, ServiceError> {
+    actor.require(ManagementScope::ProjectsManage)?;
+    // A key bound to its own project makes no others.
+    if actor.reach().project.is_some() {
+        actor.require(ManagementScope::ApiKeysManageAll)?;
+    }
     let name = project_name(name)?;
     let txn = begin_write(db).await?;
-    organizations::lock(&txn, member.organization_id).await?;
-    ensure_unused(&txn, member.organization_id, &name, None).await?;
+    organizations::lock(&txn, actor.organization_id()).await?;
+    ensure_unused(&txn, actor.organization_id(), &name, None).await?;
     let row = project::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(member.organization_id),
+        organization_id: Set(actor.organization_id()),
         name: Set(name),
         created_at: Set(Utc::now()),
         archived_at: Set(None),
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, member, Change::new(AuditAction::ProjectCreated, "project", row.id, row.name.clone())).await?;
+    audit::record(&txn, actor, Change::new(AuditAction::ProjectCreated, "project", row.id, row.name.clone())).await?;
     txn.commit().await?;
     Ok(Project { id: row.id, name: row.name, scopes: Vec::new() })
 }
 
 /// Renames a project. Verifications answer with project names, so the key cache forgets them.
-pub async fn rename(core: &Core, member: &Member, project_id: Uuid, name: &str) -> Result<(), ServiceError> {
-    member.permits(Permission::SettingsManage)?;
+pub async fn rename(core: &Core, actor: &dyn Actor, project_id: Uuid, name: &str) -> Result<(), ServiceError> {
+    actor.require(ManagementScope::ProjectsManage)?;
     let name = project_name(name)?;
     let txn = begin_write(&core.db).await?;
-    organizations::lock(&txn, member.organization_id).await?;
-    let row = find(&txn, member, project_id).await?;
-    ensure_unused(&txn, member.organization_id, &name, Some(row.id)).await?;
+    organizations::lock(&txn, actor.organization_id()).await?;
+    let row = find(&txn, actor, project_id).await?;
+    ensure_unused(&txn, actor.organization_id(), &name, Some(row.id)).await?;
     let was = row.name.clone();
     let mut active = row.into_active_model();
     active.name = Set(name.clone());
     active.update(&txn).await?;
     let change = Change::new(AuditAction::ProjectRenamed, "project", project_id, name.clone())
         .from_to(json!({ "name": was }), json!({ "name": name }));
-    audit::record(&txn, member, change).await?;
+    audit::record(&txn, actor, change).await?;
     invalidation::announce(&txn, Stale::Everything).await?;
     txn.commit().await?;
     core.cache.clear();
-    core.stats.forget(member.organization_id);
+    core.stats.forget(actor.organization_id());
     Ok(())
 }
 
@@ -140,21 +147,21 @@ pub async fn rename(core: &Core, member: &Member, project_id: Uuid, name: &str) 
 /// active project stays: keys need somewhere to be created.
 pub async fn set_archived(
     db: &DatabaseConnection,
-    member: &Member,
+    actor: &dyn Actor,
     project_id: Uuid,
     archived: bool,
 ) -> Result<(), ServiceError> {
-    member.permits(Permission::SettingsManage)?;
+    actor.require(ManagementScope::ProjectsManage)?;
     let txn = begin_write(db).await?;
-    organizations::lock(&txn, member.organization_id).await?;
-    let row = find(&txn, member, project_id).await?;
+    organizations::lock(&txn, actor.organization_id()).await?;
+    let row = find(&txn, actor, project_id).await?;
     if row.archived_at.is_some() == archived {
         let state = if archived { "already archived" } else { "not archived" };
         return Err(ServiceError::Conflict(format!("{} is {state}.", row.name)));
     }
     if archived {
         let active = project::Entity::find()
-            .filter(project::Column::OrganizationId.eq(member.organization_id))
+            .filter(project::Column::OrganizationId.eq(actor.organization_id()))
             .filter(project::Column::ArchivedAt.is_null())
             .count(&txn)
             .await?;
@@ -167,7 +174,7 @@ pub async fn set_archived(
     active.archived_at = Set(archived.then(Utc::now));
     active.update(&txn).await?;
     let action = if archived { AuditAction::ProjectArchived } else { AuditAction::ProjectRestored };
-    audit::record(&txn, member, Change::new(action, "project", project_id, name)).await?;
+    audit::record(&txn, actor, Change::new(action, "project", project_id, name)).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -175,15 +182,15 @@ pub async fn set_archived(
 /// Defines a custom scope in a project, or updates its description.
 pub async fn define_scope(
     db: &DatabaseConnection,
-    member: &Member,
+    actor: &dyn Actor,
     project_id: Uuid,
     name: &str,
     description: &str,
 ) -> Result<CustomScope, ServiceError> {
-    member.permits(Permission::SettingsManage)?;
+    actor.require(ManagementScope::ProjectsManage)?;
     let scope = CustomScope::define(name, description)?;
     let txn = begin_write(db).await?;
-    let row = find(&txn, member, project_id).await?;
+    let row = find(&txn, actor, project_id).await?;
     let existing = project_scope::Entity::find()
         .filter(project_scope::Column::ProjectId.eq(row.id))
         .filter(project_scope::Column::Name.eq(&scope.name))
@@ -205,7 +212,7 @@ pub async fn define_scope(
         Some(before) => change.from_to(before, after),
         None => change.with_after(after),
     };
-    audit::record(&txn, member, change).await?;
+    audit::record(&txn, actor, change).await?;
     txn.commit().await?;
     Ok(scope)
 }
@@ -214,13 +221,13 @@ pub async fn define_scope(
 /// change to that key, made on the key).
 pub async fn remove_scope(
     db: &DatabaseConnection,
-    member: &Member,
+    actor: &dyn Actor,
     project_id: Uuid,
     name: &str,
 ) -> Result<(), ServiceError> {
-    member.permits(Permission::SettingsManage)?;
+    actor.require(ManagementScope::ProjectsManage)?;
     let txn = begin_write(db).await?;
-    let row = find(&txn, member, project_id).await?;
+    let row = find(&txn, actor, project_id).await?;
     let removed = project_scope::Entity::delete_many()
         .filter(project_scope::Column::ProjectId.eq(row.id))
         .filter(project_scope::Column::Name.eq(name.trim()))
@@ -230,7 +237,7 @@ pub async fn remove_scope(
         return Err(ServiceError::NotFound("scope"));
     }
     let target = format!("{} in {}", name.trim(), row.name);
-    audit::record(&txn, member, Change::new(AuditAction::ProjectScopeRemoved, "project", row.id, target)).await?;
+    audit::record(&txn, actor, Change::new(AuditAction::ProjectScopeRemoved, "project", row.id, target)).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -283,10 +290,14 @@ async fn insert_scope(db: &impl ConnectionTrait, project_id: Uuid, scope: &Custo
     Ok(())
 }
 
-/// A project of the member's organization; another organization's is not found.
-async fn find(db: &impl ConnectionTrait, member: &Member, project_id: Uuid) -> Result<project::Model, ServiceError> {
+/// A project of the actor's organization within its reach (a key's own project, unless it holds
+/// `api_keys.manage_all`); any other is not found.
+async fn find(db: &impl ConnectionTrait, actor: &dyn Actor, project_id: Uuid) -> Result<project::Model, ServiceError> {
+    if actor.reach().project.is_some_and(|own| own != project_id) {
+        return Err(ServiceError::NotFound("project"));
+    }
     project::Entity::find_by_id(project_id)
-        .filter(project::Column::OrganizationId.eq(member.organization_id))
+        .filter(project::Column::OrganizationId.eq(actor.organization_id()))
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("project"))
