@@ -177,3 +177,65 @@ test("an invited developer joins, creates a key, cannot revoke another's, and th
   });
   await graceContext.close();
 });
+
+test("the owner renames the organization and hands it to Grace, who hands it back", async ({ page, browser }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  await page.goto("/settings");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "");
+  const organization = page.getByRole("region", { name: "Organization" });
+
+  await test.step("a blank name is refused in words; a new one shows in the frame", async () => {
+    const name = organization.getByLabel("Name", { exact: true });
+    await expect(name).toHaveValue(owner.organization);
+    await name.fill("   ");
+    await organization.getByRole("button", { name: "Save name" }).click();
+    await expect(name).toHaveAttribute("aria-invalid", "true");
+    await expect(organization).toContainText("Name is required");
+    await name.fill("Acme Robotics International");
+    await organization.getByRole("button", { name: "Save name" }).click();
+    await expect(page.getByText("The organization is now called Acme Robotics International.")).toBeVisible();
+    await page.reload();
+    await expect(page.locator(".org-name")).toHaveText("Acme Robotics International");
+    await organization.getByLabel("Name", { exact: true }).fill(owner.organization);
+    await organization.getByRole("button", { name: "Save name" }).click();
+    await expect(page.getByText(`The organization is now called ${owner.organization}.`)).toBeVisible();
+  });
+
+  await test.step("the owner hands it to Grace and becomes an admin", async () => {
+    const newOwner = organization.getByLabel("Transfer ownership to");
+    await newOwner.selectOption({ label: "Grace Hopper (grace@acme.test, Viewer)" });
+    // Not without saying so.
+    await organization.getByRole("button", { name: "Transfer ownership" }).click();
+    await expect(page.getByText("Ownership transferred.")).toHaveCount(0);
+    await organization.getByLabel("I understand that I will no longer be an owner.").check();
+    await organization.getByRole("button", { name: "Transfer ownership" }).click();
+    await expect(page.getByText("Ownership transferred. You are now an admin.")).toBeVisible();
+    await page.reload();
+    await expect(page.getByText("Only an owner can change the plan.")).toBeVisible();
+    await expect(organization.getByRole("button", { name: "Transfer ownership" })).toHaveCount(0);
+  });
+
+  await test.step("Grace, now an owner, hands it back", async () => {
+    const graceContext = await browser.newContext();
+    const grace = await graceContext.newPage();
+    await grace.goto("/sign-in");
+    await grace.getByLabel("Email").fill("grace@acme.test");
+    await grace.getByLabel("Password").fill("a long enough password");
+    await grace.getByRole("button", { name: "Sign in" }).click();
+    await expect(grace).toHaveURL(/\/keys$/);
+    await grace.goto("/settings");
+    await expect(grace.locator("html")).toHaveAttribute("data-hydrated", "");
+    const hers = grace.getByRole("region", { name: "Organization" });
+    await hers.getByLabel("Transfer ownership to").selectOption({ label: `${owner.name} (${owner.email}, Admin)` });
+    await hers.getByLabel("I understand that I will no longer be an owner.").check();
+    await hers.getByRole("button", { name: "Transfer ownership" }).click();
+    await expect(grace.getByText("Ownership transferred. You are now an admin.")).toBeVisible();
+    await graceContext.close();
+  });
+
+  await page.reload();
+  await expect(organization.getByRole("button", { name: "Transfer ownership" })).toBeVisible();
+  await page.goto("/audit?action=organization.ownership_transferred");
+  await expect(page.getByRole("row").filter({ hasText: "Ownership transferred" })).toHaveCount(2);
+});

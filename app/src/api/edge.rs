@@ -185,6 +185,8 @@ const READERS: &[(&str, Reader)] = {
         (<GetInvitation as ServerFn>::PATH, form::<GetInvitation>),
         (<AcceptInvitation as ServerFn>::PATH, form::<AcceptInvitation>),
         (<ChangePlan as ServerFn>::PATH, form::<ChangePlan>),
+        (<RenameOrganization as ServerFn>::PATH, form::<RenameOrganization>),
+        (<TransferOrganization as ServerFn>::PATH, form::<TransferOrganization>),
         (<CreateProject as ServerFn>::PATH, form::<CreateProject>),
         (<RenameProject as ServerFn>::PATH, form::<RenameProject>),
         (<SetProjectArchived as ServerFn>::PATH, form::<SetProjectArchived>),

@@ -1,10 +1,12 @@
 use crate::api::keys::get_key_stats;
 use crate::api::leaks::{CheckLeakedToken, SetLeakPolicy, get_leak_policy};
+use crate::api::members::list_members;
+use crate::api::organization::{RenameOrganization, TransferOrganization};
 use crate::components::{
-    ActionError, FieldMessage, FormError, FormErrors, RequireSession, WebhookSettings, provide_key_actions, use_auth,
-    use_key_actions,
+    ActionError, FieldMessage, FormError, FormErrors, RequireSession, WebhookSettings, current_member,
+    provide_key_actions, use_auth, use_key_actions,
 };
-use crate::model::{LeakHandled, LeakPolicy, Permission, Plan, Role};
+use crate::model::{LeakHandled, LeakPolicy, MemberStatus, Permission, Plan, Role};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use strum::VariantArray;
@@ -36,6 +38,7 @@ fn SettingsView() -> impl IntoView {
 
     view! {
         <div class="page-header"><h1>"Settings"</h1></div>
+        <OrganizationSettings />
         <section class="card" aria-labelledby="plan-title">
             <h2 id="plan-title">"Plan"</h2>
             <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
@@ -154,6 +157,99 @@ fn LeakedKeys() -> impl IntoView {
                     {move || if check_leak.pending().get() { "Checking…" } else { "Check token" }}
                 </button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// The organization's name (owners and admins rename it) and its ownership (an owner hands it to
+/// another member, becoming an admin).
+#[component]
+fn OrganizationSettings() -> impl IntoView {
+    let auth = use_auth();
+    let actions = use_key_actions();
+    let (rename, transfer) = (ServerAction::<RenameOrganization>::new(), ServerAction::<TransferOrganization>::new());
+    actions.report(rename, false, |name| format!("The organization is now called {name}."));
+    actions.report(transfer, false, |_| "Ownership transferred. You are now an admin.".to_owned());
+    // The frame shows the organization's name and what the member may do: both read again.
+    Effect::new(move |_| {
+        if matches!(rename.value().get(), Some(Ok(_))) || matches!(transfer.value().get(), Some(Ok(_))) {
+            auth.session.refetch();
+        }
+    });
+    // What the server rendered with, so that hydration meets the same elements.
+    let me = current_member();
+    let (name, may_rename) =
+        me.as_ref().map_or((String::new(), false), |m| (m.organization.clone(), m.can(Permission::SettingsManage)));
+    let is_owner = me.as_ref().is_some_and(|m| m.role == Role::Owner);
+    let my_id = me.map(|m| m.user_id);
+    let (rename_errors, transfer_errors) = (FormErrors::of(rename.value()), FormErrors::of(transfer.value()));
+    let members = Resource::new(move || transfer.version().get(), |_| list_members());
+    // Those it can go to: active members who are not owners already.
+    let new_owners = move || {
+        Suspend::new(async move {
+            let list = members.await.unwrap_or_default();
+            let options = list
+                .members
+                .into_iter()
+                .filter(|m| m.status == MemberStatus::Active && m.role != Role::Owner && Some(m.user_id) != my_id)
+                .map(|m| {
+                    let label = format!("{} ({}, {})", m.name, m.email, m.role.label());
+                    view! { <option value=m.user_id.to_string()>{label}</option> }
+                })
+                .collect_view();
+            view! {
+                <select id="new-owner" name="user_id" required aria-invalid=transfer_errors.invalid("user_id")
+                    aria-describedby=transfer_errors.described_by("user_id", "new-owner", Some("new-owner-hint"))>
+                    <option value="">"Choose a member"</option>
+                    {options}
+                </select>
+            }
+        })
+    };
+
+    view! {
+        <section class="card" aria-labelledby="organization-title">
+            <h2 id="organization-title">"Organization"</h2>
+            <ActionForm action=rename attr:class="form">
+                <div class="field">
+                    <label for="organization-name">"Name"</label>
+                    <input id="organization-name" name="name" type="text" required maxlength="80" value=name
+                        disabled=!may_rename aria-invalid=rename_errors.invalid("name")
+                        aria-describedby=rename_errors.described_by("name", "organization-name", None) />
+                    <FieldMessage errors=rename_errors field="name" id="organization-name" />
+                </div>
+                <FormError errors=rename_errors shown=&["name"] />
+                {if may_rename {
+                    view! {
+                        <button type="submit" class="button" disabled=move || rename.pending().get()>"Save name"</button>
+                    }.into_any()
+                } else {
+                    view! { <p class="hint">"Only an owner or an admin can rename the organization."</p> }.into_any()
+                }}
+            </ActionForm>
+            {is_owner.then(|| view! {
+                <ActionForm action=transfer attr:class="form">
+                    <div class="field">
+                        <label for="new-owner">"Transfer ownership to"</label>
+                        <Transition fallback=|| view! { <p class="loading" role="status">"Loading members…"</p> }>
+                            {new_owners}
+                        </Transition>
+                        <small id="new-owner-hint" class="hint">
+                            "They become an owner, and you an admin: you can no longer change the plan or hand the \
+                             organization over. Your keys keep only what an admin may do."
+                        </small>
+                        <FieldMessage errors=transfer_errors field="user_id" id="new-owner" />
+                    </div>
+                    <label class="check">
+                        <input type="checkbox" required />
+                        "I understand that I will no longer be an owner."
+                    </label>
+                    <FormError errors=transfer_errors shown=&["user_id"] />
+                    <button type="submit" class="button button-danger" disabled=move || transfer.pending().get()>
+                        {move || if transfer.pending().get() { "Transferring…" } else { "Transfer ownership" }}
+                    </button>
+                </ActionForm>
+            })}
         </section>
     }
 }
