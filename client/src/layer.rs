@@ -74,6 +74,7 @@ impl RequireKey {
     ///
     /// The price: a key revoked, disabled or re-scoped keeps working here until its verdict is
     /// `ttl` old. Keys with a rate limit or credits are never cached, so that every request counts.
+    /// A verdict answers only the same question: the same key, scopes, environment and address.
     pub fn cache_valid_for(mut self, ttl: Duration) -> Self {
         Arc::make_mut(&mut self.settings).cache = Some(VerdictCache::new(ttl.min(MAX_CACHE_TTL)));
         self
@@ -122,7 +123,9 @@ where
             let verdict = match settings.judge(token, ip).await {
                 Ok(verdict) => verdict,
                 Err(error) => {
-                    tracing::warn!(%error, "a key could not be verified");
+                    if should_log_outage() {
+                        tracing::warn!(%error, "a key could not be verified (said at most every 10 s)");
+                    }
                     return Ok(problem(
                         StatusCode::SERVICE_UNAVAILABLE,
                         "VERIFIER_UNAVAILABLE",
@@ -130,7 +133,8 @@ where
                     ));
                 }
             };
-            let (code, rate) = (verdict.code, verdict.ratelimit);
+            let (code, rate, refills_at) =
+                (verdict.code, verdict.ratelimit, verdict.credits.and_then(|c| c.refills_at));
             let mut response = match (verdict.valid, verified_key(verdict)) {
                 (true, Some(key)) => {
                     request.extensions_mut().insert(key);
@@ -141,6 +145,10 @@ where
             if let Some(rate) = rate {
                 rate_limit_headers(response.headers_mut(), &rate, code == VerifyCode::RateLimited);
             }
+            if let (VerifyCode::UsageExceeded, Some(at)) = (code, refills_at) {
+                let secs = u64::try_from((at - chrono::Utc::now()).num_seconds()).unwrap_or(0).max(1);
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
             Ok(response)
         })
     }
@@ -148,14 +156,14 @@ where
 
 impl Settings {
     async fn judge(&self, token: String, ip: Option<String>) -> Result<Verification, Error> {
-        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some(cached) = self.cache.as_ref().and_then(|cache| cache.get(&digest)) {
+        let digest = self.cache.as_ref().map(|_| self.question_digest(&token, ip.as_deref()));
+        if let Some(cached) = self.cache.as_ref().zip(digest.as_ref()).and_then(|(cache, d)| cache.get(d)) {
             return Ok(cached);
         }
         let question =
             Verify { key: token, environment: self.environment, scopes: self.scopes.clone(), cost: None, ip };
         let verdict = self.client.verify(&question).await?;
-        if let Some(cache) = &self.cache
+        if let (Some(cache), Some(digest)) = (&self.cache, digest)
             && verdict.valid
             && verdict.ratelimit.is_none()
             && verdict.credits.is_none()
@@ -163,6 +171,18 @@ impl Settings {
             cache.insert(digest, verdict.clone());
         }
         Ok(verdict)
+    }
+
+    /// What a cached verdict answers: the token (never kept itself), and everything else asked.
+    fn question_digest(&self, token: &str, ip: Option<&str>) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        for part in [token, ip.unwrap_or_default()].into_iter().chain(self.scopes.iter().map(String::as_str)) {
+            // Length-prefixed, so that no two questions run together into the same bytes.
+            digest.update((part.len() as u64).to_le_bytes());
+            digest.update(part.as_bytes());
+        }
+        digest.update(format!("{:?}", self.environment).as_bytes());
+        digest.finalize().into()
     }
 }
 
@@ -175,6 +195,15 @@ fn verified_key(verdict: Verification) -> Option<VerifiedKey> {
         scopes: verdict.scopes,
         environment: verdict.environment,
     })
+}
+
+/// Whether to log that Keyward cannot be asked: once per 10 s at most, not once per request.
+fn should_log_outage() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    now >= last + 10 && LAST.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
 }
 
 /// The key from `X-API-Key`, or else from `Authorization: Bearer`.
@@ -256,7 +285,8 @@ impl VerdictCache {
 
     fn get(&self, digest: &[u8; 32]) -> Option<Verification> {
         let (at, verdict) = self.verdicts.get(digest)?;
-        if at.elapsed() < self.ttl {
+        let expired = verdict.expires_at.is_some_and(|end| end <= chrono::Utc::now());
+        if at.elapsed() < self.ttl && !expired {
             Some(verdict)
         } else {
             self.verdicts.remove(digest);
@@ -295,6 +325,19 @@ mod tests {
         assert_eq!(refusal(VerifyCode::Other).status(), StatusCode::UNAUTHORIZED);
         assert_eq!(refusal(VerifyCode::InsufficientScope).status(), StatusCode::FORBIDDEN);
         assert_eq!(refusal(VerifyCode::UsageExceeded).status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    #[test]
+    fn a_cached_verdict_answers_only_the_same_question() {
+        let layer = RequireKey::new(Client::new("http://127.0.0.1:1", "k").expect("client")).scopes(["a.read"]);
+        let asked = layer.settings.question_digest("kw_1", Some("203.0.113.1"));
+        assert_eq!(asked, layer.settings.question_digest("kw_1", Some("203.0.113.1")));
+        assert_ne!(asked, layer.settings.question_digest("kw_1", Some("203.0.113.2")), "another address");
+        assert_ne!(asked, layer.settings.question_digest("kw_2", Some("203.0.113.1")), "another key");
+        let stricter = layer.clone().scopes(["a.read", "a.write"]);
+        assert_ne!(asked, stricter.settings.question_digest("kw_1", Some("203.0.113.1")), "other scopes");
+        let staging = layer.environment(Environment::Staging);
+        assert_ne!(asked, staging.settings.question_digest("kw_1", Some("203.0.113.1")), "another environment");
     }
 
     #[test]

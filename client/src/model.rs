@@ -4,15 +4,20 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use uuid::Uuid;
 
 /// Where a key may be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Environment {
     Production,
     Staging,
     Development,
+    /// One this version of the crate does not know.
+    #[serde(other)]
+    Other,
 }
 
 /// A verdict's code. Only [`VerifyCode::Valid`] lets a caller in.
@@ -39,7 +44,7 @@ pub enum VerifyCode {
 }
 
 /// A question to the verification API: is `key` valid, with these scopes, here?
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Clone, Default, Serialize)]
 pub struct Verify {
     /// The key your caller presented.
     pub key: String,
@@ -56,8 +61,21 @@ pub struct Verify {
     pub ip: Option<String>,
 }
 
+impl fmt::Debug for Verify {
+    // Never the key.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verify")
+            .field("environment", &self.environment)
+            .field("scopes", &self.scopes)
+            .field("cost", &self.cost)
+            .field("ip", &self.ip)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The verdict. The key's details are there whenever the key was found.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
+#[non_exhaustive]
 pub struct Verification {
     pub valid: bool,
     pub code: VerifyCode,
@@ -151,11 +169,18 @@ pub struct Key {
 }
 
 /// A new key, with its token: the only time the token is shown.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Clone, PartialEq, Deserialize)]
 pub struct KeyWithToken {
     pub key: Key,
     /// Store it now: Keyward keeps only its digest.
     pub token: String,
+}
+
+impl fmt::Debug for KeyWithToken {
+    // Never the token.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyWithToken").field("key", &self.key).finish_non_exhaustive()
+    }
 }
 
 /// One page of keys.
@@ -251,6 +276,12 @@ mod tests {
             serde_json::from_str(r#"{"valid":false,"code":"SOMETHING_NEW"}"#).expect("a verdict");
         assert_eq!(verdict.code, VerifyCode::Other);
         assert!(!verdict.valid);
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_key_or_a_token() {
+        let question = Verify { key: "kw_live_presented".into(), ..Verify::default() };
+        assert!(!format!("{question:?}").contains("presented"));
     }
 
     #[test]

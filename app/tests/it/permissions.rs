@@ -231,3 +231,43 @@ async fn a_key_changes_only_what_its_creator_may_change() {
         }
     }
 }
+
+/// Names that were custom scopes before the catalogue reserved them are taken from the keys and
+/// the projects that held them when the database is upgraded: no key gains Keyward's power by them.
+#[tokio::test]
+async fn an_upgrade_takes_newly_reserved_names_from_keys_that_held_them_as_custom_scopes() {
+    use app::ssr::entities::project_scope;
+    use app::ssr::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = app::ssr::test_support::fresh_database_url(dir.path()).await;
+    let db = app::ssr::db::connect(&url).await.expect("database");
+    // The schema as it was before: the migration that reserves the names not yet run.
+    let before = Migrator::migrations().len() as u32 - 1;
+    Migrator::up(&db, Some(before)).await.expect("migrations but the last");
+    let core = app::ssr::Core::new(db.clone());
+    let owner = app::ssr::test_support::organization(&db, "Acme", "ada@acme.test").await;
+    let project = app::ssr::test_support::default_project(&db, &owner).await;
+    let held = app::ssr::test_support::scopes(&["billing.manage", "invoices.read", "members.remove"]);
+    let key = keys::create(&core, &owner, app::ssr::test_support::scoped_key("customer", &project, held))
+        .await
+        .expect("a key of the time");
+    project_scope::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        project_id: Set(project.id),
+        name: Set("billing.manage".into()),
+        description: Set("Our customers' billing".into()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&db)
+    .await
+    .expect("a custom scope of the time");
+
+    Migrator::up(&db, None).await.expect("the upgrade");
+    let stored = api_key::Entity::find_by_id(key.key.id).one(&db).await.expect("query").expect("the key");
+    assert_eq!(stored.scopes, "invoices.read");
+    let defined: Vec<String> =
+        project_scope::Entity::find().all(&db).await.expect("query").into_iter().map(|s| s.name).collect();
+    assert_eq!(defined, ["invoices.read"], "the project's own scopes stay, the reserved name goes");
+}

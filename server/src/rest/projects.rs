@@ -62,8 +62,7 @@ fn project_id(raw: &str) -> Result<Uuid, ServiceError> {
 
 /// The project as its page shows it, after a change.
 async fn shown(state: &AppState, caller: &app::ssr::services::KeyCaller, id: Uuid) -> Result<Project, ApiError> {
-    let all = projects::overview(&state.core.db, caller).await?;
-    Ok(all.into_iter().find(|p| p.id == id).map(Project::from).ok_or(ServiceError::NotFound("project"))?)
+    Ok(projects::one(&state.core.db, caller, id).await?.into())
 }
 
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects",

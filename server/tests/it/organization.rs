@@ -9,7 +9,15 @@ use app::ssr::test_support::{member, organization, scoped_key, scopes};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-const PEOPLE: &[&str] = &["members.read", "members.invite", "members.role_change", "members.suspend", "members.remove"];
+/// Changes to the organization as a whole take a key of the whole organization (`api_keys.manage_all`).
+const PEOPLE: &[&str] = &[
+    "members.read",
+    "members.invite",
+    "members.role_change",
+    "members.suspend",
+    "members.remove",
+    "api_keys.manage_all",
+];
 
 impl Server {
     async fn put(&self, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
@@ -146,8 +154,15 @@ async fn member_routes_refuse_keys_beyond_their_scopes_and_their_creators() {
     let theirs = theirs.expect("their key").token;
     assert_eq!(s.put(&target_role, &theirs, json!({ "role": "admin" })).await.0, StatusCode::NOT_FOUND);
     assert_eq!(s.delete(&format!("/members/{}", target.user_id), &theirs).await, StatusCode::NOT_FOUND);
-    let (_, their_list) = s.get("/members", &theirs).await;
+    let (status, their_list) = s.get("/members", &theirs).await;
+    assert_eq!(status, StatusCode::OK, "{their_list}");
     assert!(!their_list.to_string().contains("target@"), "{their_list}");
+
+    // A key bound to its project changes nothing of the whole organization, whatever it holds.
+    let bound = s.key_of(&s.owner, "bound people", &PEOPLE[..5]).await;
+    let (status, refused) = s.put(&target_role, &bound, json!({ "role": "admin" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(refused["detail"].as_str().is_some_and(|d| d.contains("api_keys.manage_all")), "{refused}");
 
     // Nothing changed but the demotion the owner made.
     let after = s.member_list().await;
@@ -204,6 +219,9 @@ async fn project_routes_keep_a_key_to_its_own_project_and_its_creators_role() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = s.post(&format!("/projects/{}/archive", other.id), &bound, json!({})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    let others_scope = format!("/projects/{}/scopes/orders.read", other.id);
+    assert_eq!(s.put(&others_scope, &bound, json!({})).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(s.delete(&others_scope, &bound).await, StatusCode::NOT_FOUND);
     let (status, refused) = s.post("/projects", &bound, json!({ "name": "Sprawl" })).await;
     assert_eq!((status, problem_code(&refused)), (StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE"), "{refused}");
     let (status, own) = s.patch(&format!("/projects/{}", s.project.id), &bound, json!({ "name": "Main" })).await;
@@ -225,7 +243,8 @@ async fn project_routes_keep_a_key_to_its_own_project_and_its_creators_role() {
     let theirs = keys::create(&s.core, &globex, scoped_key("theirs", &theirs_project, held)).await.expect("key").token;
     let (status, _) = s.patch(&format!("/projects/{}", other.id), &theirs, json!({ "name": "Ours" })).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, their_list) = s.get("/projects", &theirs).await;
+    let (status, their_list) = s.get("/projects", &theirs).await;
+    assert_eq!(status, StatusCode::OK, "{their_list}");
     assert!(!their_list.to_string().contains("Other"), "{their_list}");
 
     let (_, listed) = s.get("/projects", &s.admin).await;
@@ -236,8 +255,14 @@ async fn project_routes_keep_a_key_to_its_own_project_and_its_creators_role() {
 #[tokio::test]
 async fn the_organization_and_its_plan_through_the_api_and_its_ownership_with_an_owners_key_only() {
     let s = start().await;
-    let held =
-        ["organization.read", "organization.settings", "organization.transfer", "billing.read", "billing.manage"];
+    let held = [
+        "organization.read",
+        "organization.settings",
+        "organization.transfer",
+        "billing.read",
+        "billing.manage",
+        "api_keys.manage_all",
+    ];
     let owners = s.key_of(&s.owner, "owner's", &held).await;
     let (status, org) = s.get("/organization", &owners).await;
     assert_eq!((status, &org["name"], &org["plan"]), (StatusCode::OK, &json!("Acme"), &json!("enterprise")), "{org}");
@@ -264,9 +289,13 @@ async fn the_organization_and_its_plan_through_the_api_and_its_ownership_with_an
     for owners_own in ["billing.manage", "organization.transfer"] {
         let granted = keys::create(&s.core, &admin, scoped_key("grab", &s.project, scopes(&[owners_own]))).await;
         assert!(granted.is_err(), "an admin handed a key {owners_own}");
-        let (status, _) = s.put("/plan", &s.admin, json!({ "plan": "pro" })).await;
-        assert_eq!(status, StatusCode::FORBIDDEN);
     }
+    let (status, _) = s.put("/plan", &s.admin, json!({ "plan": "pro" })).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the full-access key does not hold billing.manage");
+    // Nor does a project-bound key of the owner's holding every one of them but api_keys.manage_all.
+    let bound = s.key_of(&s.owner, "bound owner's", &held[..5]).await;
+    assert_eq!(s.put("/plan", &bound, json!({ "plan": "pro" })).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(s.patch("/organization", &bound, json!({ "name": "Bound" })).await.0, StatusCode::FORBIDDEN);
     let transfer = |to: uuid::Uuid| json!({ "user_id": to });
     let (status, refused) = s.post("/organization/transfer", &owners, transfer(s.owner.user_id)).await;
     assert_eq!((status, names_field(&refused, "user_id")), (StatusCode::UNPROCESSABLE_ENTITY, true), "{refused}");

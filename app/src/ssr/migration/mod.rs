@@ -22,6 +22,7 @@ mod m20261127_000017_reminder_mail;
 mod m20261127_000018_key_expiry_index;
 mod m20261128_000019_leaked_keys;
 mod m20261128_000020_decoy_keys;
+pub mod m20261128_000021_reserved_scopes;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000018_key_expiry_index::Migration),
             Box::new(m20261128_000019_leaked_keys::Migration),
             Box::new(m20261128_000020_decoy_keys::Migration),
+            Box::new(m20261128_000021_reserved_scopes::Migration),
         ]
     }
 }

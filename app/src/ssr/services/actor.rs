@@ -55,6 +55,14 @@ pub trait Actor: Send + Sync {
             .filter_map(|s| ManagementScope::from_name(s.as_str()))
             .find(|scope| counts(*scope) && !self.may_use(*scope))
     }
+    /// Refuses a change to the organization as a whole (its members, name, owner, plan) from an
+    /// actor bound to one project: a key without `api_keys.manage_all`.
+    fn require_organization_wide(&self) -> Result<(), ServiceError> {
+        match self.reach().project {
+            Some(_) => Err(ServiceError::MissingScope(ManagementScope::ApiKeysManageAll.as_str())),
+            None => Ok(()),
+        }
+    }
     /// Who the audit log says acted.
     fn audit_actor(&self) -> AuditActor;
     /// Where the request came from, when known.

@@ -82,11 +82,14 @@ pub async fn invite(
     role: Role,
 ) -> Result<NewInvitation, ServiceError> {
     actor.require(ManagementScope::MembersInvite)?;
-    let assignable = assignable(actor, role, "invite");
-    let (email, ()) = (normalize_email(email), assignable).all_valid()?;
+    actor.require_organization_wide()?;
+    let may_assign = assignable(actor.role(), role, "invite");
+    let (email, ()) = (normalize_email(email), may_assign).all_valid()?;
     let token = crypto::session_token();
     let now = Utc::now();
     let txn = begin_write(db).await?;
+    let role_now = organizations::permits_now(&txn, actor, Permission::MembersInvite).await?;
+    assignable(Some(role_now), role, "invite")?;
     if member_by_email(&txn, actor.organization_id(), &email).await?.is_some() {
         return Err(FieldError::new("email", "is already a member of this organization").into());
     }
@@ -112,9 +115,9 @@ pub async fn invite(
     Ok(NewInvitation { invitation: invitation_view(&row, &inviters), token })
 }
 
-/// Refuses a role the actor may not hand out (for a key: its creator's role may not).
-fn assignable(actor: &dyn Actor, role: Role, verb: &str) -> Result<(), FieldError> {
-    match actor.role() {
+/// Refuses a role that `own` (the actor's role; for a key, its creator's) may not hand out.
+fn assignable(own: Option<Role>, role: Role, verb: &str) -> Result<(), FieldError> {
+    match own {
         Some(own) if own.may_assign(role) => Ok(()),
         own => Err(FieldError::new(
             "role",
@@ -126,7 +129,9 @@ fn assignable(actor: &dyn Actor, role: Role, verb: &str) -> Result<(), FieldErro
 /// Withdraws an open invitation: its link stops working.
 pub async fn revoke_invitation(db: &DatabaseConnection, actor: &dyn Actor, id: Uuid) -> Result<(), ServiceError> {
     actor.require(ManagementScope::MembersInvite)?;
+    actor.require_organization_wide()?;
     let txn = begin_write(db).await?;
+    organizations::permits_now(&txn, actor, Permission::MembersInvite).await?;
     let row = invitation::Entity::find_by_id(id)
         .filter(invitation::Column::OrganizationId.eq(actor.organization_id()))
         .filter(invitation::Column::AcceptedAt.is_null())
@@ -271,9 +276,10 @@ pub async fn change_role(
     role: Role,
 ) -> Result<MemberView, ServiceError> {
     actor.require(ManagementScope::MembersRoleChange)?;
-    assignable(actor, role, "make anyone")?;
+    actor.require_organization_wide()?;
+    assignable(actor.role(), role, "make anyone")?;
     let txn = begin_write(&core.db).await?;
-    let target = target_membership(&txn, actor, user_id).await?;
+    let target = target_membership(&txn, actor, user_id, Some(role)).await?;
     let was = target.role;
     if was == Role::Owner && role != Role::Owner {
         keep_an_owner(&txn, actor.organization_id(), &target).await?;
@@ -297,11 +303,12 @@ pub async fn set_suspended(
     suspended: bool,
 ) -> Result<MemberView, ServiceError> {
     actor.require(ManagementScope::MembersSuspend)?;
+    actor.require_organization_wide()?;
     if user_id == actor.user_id() {
         return Err(ServiceError::Conflict("You cannot suspend yourself.".into()));
     }
     let txn = begin_write(&core.db).await?;
-    let target = target_membership(&txn, actor, user_id).await?;
+    let target = target_membership(&txn, actor, user_id, None).await?;
     if suspended && target.role == Role::Owner {
         keep_an_owner(&txn, actor.organization_id(), &target).await?;
     }
@@ -323,8 +330,9 @@ pub async fn set_suspended(
 /// the keys they created stay). The last active owner cannot go.
 pub async fn remove(core: &Core, actor: &dyn Actor, user_id: Uuid) -> Result<(), ServiceError> {
     actor.require(ManagementScope::MembersRemove)?;
+    actor.require_organization_wide()?;
     let txn = begin_write(&core.db).await?;
-    let target = target_membership(&txn, actor, user_id).await?;
+    let target = target_membership(&txn, actor, user_id, None).await?;
     if target.role == Role::Owner {
         keep_an_owner(&txn, actor.organization_id(), &target).await?;
     }
@@ -378,22 +386,16 @@ async fn revoke_invitations_by(
 /// A member of the actor's organization whom the actor may change, read inside the change's
 /// transaction after taking the organization's lock: member changes in one organization happen one
 /// at a time, and the actor's own role is read afresh (two owners demoting each other at once
-/// cannot leave none). Only an owner changes an owner.
+/// cannot leave none). Only an owner changes an owner, or gives the role `assigning`.
 async fn target_membership(
     txn: &DatabaseTransaction,
     acting: &dyn Actor,
     user_id: Uuid,
+    assigning: Option<Role>,
 ) -> Result<membership::Model, ServiceError> {
-    organizations::lock(txn, acting.organization_id()).await?;
-    let actor = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(acting.organization_id()))
-        .filter(membership::Column::UserId.eq(acting.user_id()))
-        .filter(membership::Column::SuspendedAt.is_null())
-        .one(txn)
-        .await?
-        .ok_or(ServiceError::Unauthenticated)?;
-    if !actor.role.can(Permission::MembersRoleChange) {
-        return Err(ServiceError::Forbidden(actor.role.refusal(Permission::MembersRoleChange)));
+    let role_now = organizations::permits_now(txn, acting, Permission::MembersRoleChange).await?;
+    if let Some(role) = assigning {
+        assignable(Some(role_now), role, "make anyone")?;
     }
     let target = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(acting.organization_id()))
@@ -401,8 +403,8 @@ async fn target_membership(
         .one(txn)
         .await?
         .ok_or(ServiceError::NotFound("member"))?;
-    if target.role == Role::Owner && actor.role != Role::Owner {
-        return Err(ServiceError::Forbidden(format!("{} members cannot change an owner.", actor.role.label())));
+    if target.role == Role::Owner && role_now != Role::Owner {
+        return Err(ServiceError::Forbidden(format!("{} members cannot change an owner.", role_now.label())));
     }
     Ok(target)
 }

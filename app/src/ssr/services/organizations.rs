@@ -3,7 +3,7 @@
 
 use super::audit::{self, Change};
 use super::{Actor, members};
-use crate::model::{AuditAction, FieldError, KeyStatus, ManagementScope, Plan, Role, organization_name};
+use crate::model::{AuditAction, FieldError, KeyStatus, ManagementScope, Permission, Plan, Role, organization_name};
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, membership, organization};
 use crate::ssr::{Core, ServiceError};
@@ -63,7 +63,9 @@ async fn describe(db: &impl ConnectionTrait, organization_id: Uuid) -> Result<Or
 /// refused rather than leaving the organization over its limit.
 pub async fn change_plan(core: &Core, actor: &dyn Actor, plan: Plan) -> Result<OrganizationSummary, ServiceError> {
     actor.require(ManagementScope::BillingManage)?;
+    actor.require_organization_wide()?;
     let txn = begin_write(&core.db).await?;
+    permits_now(&txn, actor, Permission::BillingManage).await?;
     let org = lock(&txn, actor.organization_id()).await?;
     let live = count_live_keys(&txn, org.id).await?;
     if let Some(max) = plan.max_keys().filter(|max| live > u64::from(*max)) {
@@ -91,8 +93,10 @@ pub async fn change_plan(core: &Core, actor: &dyn Actor, plan: Plan) -> Result<O
 /// Gives the organization a new name.
 pub async fn rename(core: &Core, actor: &dyn Actor, name: &str) -> Result<OrganizationSummary, ServiceError> {
     actor.require(ManagementScope::OrganizationSettings)?;
+    actor.require_organization_wide()?;
     let name = organization_name(name)?;
     let txn = begin_write(&core.db).await?;
+    permits_now(&txn, actor, Permission::SettingsManage).await?;
     let org = lock(&txn, actor.organization_id()).await?;
     let was = org.name.clone();
     let mut active = org.into_active_model();
@@ -110,6 +114,7 @@ pub async fn rename(core: &Core, actor: &dyn Actor, name: &str) -> Result<Organi
 /// handing it over becomes an admin, in one transaction. Only an owner may, and not to themselves.
 pub async fn transfer(core: &Core, actor: &dyn Actor, user_id: Uuid) -> Result<(), ServiceError> {
     actor.require(ManagementScope::OrganizationTransfer)?;
+    actor.require_organization_wide()?;
     if user_id == actor.user_id() {
         return Err(FieldError::new("user_id", "is you: name the member who is to own the organization").into());
     }
@@ -152,6 +157,26 @@ pub async fn transfer(core: &Core, actor: &dyn Actor, user_id: Uuid) -> Result<(
     );
     audit::record(&txn, actor, change).await?;
     members::commit_membership_change(core, txn).await
+}
+
+/// The role of the person the actor acts for, as it is now, read under the organization's lock:
+/// a key carries its creator's role from when it was looked up, and a change must not go by a role
+/// its creator has just lost. Refuses unless that role grants `permission`.
+pub(crate) async fn permits_now(
+    txn: &DatabaseTransaction,
+    actor: &dyn Actor,
+    permission: Permission,
+) -> Result<Role, ServiceError> {
+    lock(txn, actor.organization_id()).await?;
+    let role = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(actor.organization_id()))
+        .filter(membership::Column::UserId.eq(actor.user_id()))
+        .filter(membership::Column::SuspendedAt.is_null())
+        .one(txn)
+        .await?
+        .ok_or(ServiceError::Unauthenticated)?
+        .role;
+    if role.can(permission) { Ok(role) } else { Err(ServiceError::Forbidden(role.refusal(permission))) }
 }
 
 /// Locks the organization's row for the rest of the transaction, so that changes which check a

@@ -6,7 +6,8 @@ use super::Actor;
 use super::audit::{self, Change};
 use super::organizations;
 use crate::model::{
-    AuditAction, CustomScope, FieldError, KeyStatus, ManagementScope, Project, ProjectOverview, ScopeSet, project_name,
+    AuditAction, CustomScope, FieldError, KeyStatus, ManagementScope, Permission, Project, ProjectOverview, ScopeSet,
+    project_name,
 };
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, project, project_scope};
@@ -77,6 +78,31 @@ pub async fn overview(db: &DatabaseConnection, actor: &dyn Actor) -> Result<Vec<
     Ok(projects)
 }
 
+/// One project as its page shows it, for an actor that may see projects or change them (the
+/// answer to a change made through the API).
+pub async fn one(
+    db: &DatabaseConnection,
+    actor: &dyn Actor,
+    project_id: Uuid,
+) -> Result<ProjectOverview, ServiceError> {
+    actor.require(ManagementScope::ProjectsRead).or_else(|_| actor.require(ManagementScope::ProjectsManage))?;
+    let row = find(db, actor, project_id).await?;
+    let live = api_key::Entity::find()
+        .filter(api_key::Column::ProjectId.eq(row.id))
+        .filter(api_key::Column::Status.ne(KeyStatus::Revoked))
+        .count(db)
+        .await?;
+    let mut scopes = scopes_of(db, [row.id]).await?;
+    Ok(ProjectOverview {
+        live_keys: live,
+        scopes: scopes.remove(&row.id).unwrap_or_default(),
+        id: row.id,
+        name: row.name,
+        created_at: row.created_at,
+        archived_at: row.archived_at,
+    })
+}
+
 pub(crate) async fn scopes_of(
     db: &impl ConnectionTrait,
     projects: impl IntoIterator<Item = Uuid>,
@@ -105,7 +131,7 @@ pub async fn create(db: &DatabaseConnection, actor: &dyn Actor, name: &str) -> R
     }
     let name = project_name(name)?;
     let txn = begin_write(db).await?;
-    organizations::lock(&txn, actor.organization_id()).await?;
+    organizations::permits_now(&txn, actor, Permission::SettingsManage).await?;
     ensure_unused(&txn, actor.organization_id(), &name, None).await?;
     let row = project::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -126,7 +152,7 @@ pub async fn rename(core: &Core, actor: &dyn Actor, project_id: Uuid, name: &str
     actor.require(ManagementScope::ProjectsManage)?;
     let name = project_name(name)?;
     let txn = begin_write(&core.db).await?;
-    organizations::lock(&txn, actor.organization_id()).await?;
+    organizations::permits_now(&txn, actor, Permission::SettingsManage).await?;
     let row = find(&txn, actor, project_id).await?;
     ensure_unused(&txn, actor.organization_id(), &name, Some(row.id)).await?;
     let was = row.name.clone();
@@ -153,7 +179,7 @@ pub async fn set_archived(
 ) -> Result<(), ServiceError> {
     actor.require(ManagementScope::ProjectsManage)?;
     let txn = begin_write(db).await?;
-    organizations::lock(&txn, actor.organization_id()).await?;
+    organizations::permits_now(&txn, actor, Permission::SettingsManage).await?;
     let row = find(&txn, actor, project_id).await?;
     if row.archived_at.is_some() == archived {
         let state = if archived { "already archived" } else { "not archived" };
@@ -190,6 +216,7 @@ pub async fn define_scope(
     actor.require(ManagementScope::ProjectsManage)?;
     let scope = CustomScope::define(name, description)?;
     let txn = begin_write(db).await?;
+    organizations::permits_now(&txn, actor, Permission::SettingsManage).await?;
     let row = find(&txn, actor, project_id).await?;
     let existing = project_scope::Entity::find()
         .filter(project_scope::Column::ProjectId.eq(row.id))
@@ -227,6 +254,7 @@ pub async fn remove_scope(
 ) -> Result<(), ServiceError> {
     actor.require(ManagementScope::ProjectsManage)?;
     let txn = begin_write(db).await?;
+    organizations::permits_now(&txn, actor, Permission::SettingsManage).await?;
     let row = find(&txn, actor, project_id).await?;
     let removed = project_scope::Entity::delete_many()
         .filter(project_scope::Column::ProjectId.eq(row.id))
