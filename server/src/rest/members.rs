@@ -76,6 +76,7 @@ pub struct InvitationWithLink {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteMember {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// No greater than the role of the key's creator; only an owner invites owners.
     pub role: Role,
