@@ -4,7 +4,7 @@
 //! callers who must be refused, and a refused change leaves everything as it was.
 
 use crate::api::{Server, code, start, unknown_token};
-use app::model::{AuditAction, AuditQuery, Role, ScopePreset};
+use app::model::{AuditAction, AuditQuery, NewKey, Role, ScopePreset};
 use app::ssr::ServiceError;
 use app::ssr::entities::api_key;
 use app::ssr::services::{Client, audit, auth, insight, keys, projects};
@@ -117,10 +117,13 @@ async fn keys_that_expire_within_a_week_need_attention_the_soonest_first() {
         }
         listed.push((name, id));
     }
+    let decoy = NewKey { decoy: true, ..scoped_key("decoy", &s.project, vec![]) };
+    let (decoy, _) = s.key_with(decoy).await;
+    s.set_expires(decoy, now + Duration::hours(10)).await;
     let (status, expiring) = s.get("/keys/expiring", &s.admin).await;
     assert_eq!(status, StatusCode::OK, "{expiring}");
     let names: Vec<&str> = expiring.as_array().expect("list").iter().filter_map(|k| k["name"].as_str()).collect();
-    assert_eq!(names, ["tomorrow", "in three days"], "active keys within 7 days, soonest first");
+    assert_eq!(names, ["tomorrow", "in three days"], "active keys within 7 days, soonest first, decoys aside");
 
     // The dashboard's panel has both lists.
     let attention = insight::needs_attention(&s.core, &s.owner).await.expect("attention");

@@ -4,7 +4,7 @@
 //! each delivery once, and every caller who must be refused.
 
 use crate::api::{Server, start, start_sending_webhooks_to_loopback};
-use app::model::{AuditAction, Role, ScopePreset, WebhookEvent};
+use app::model::{AuditAction, NewKey, Role, ScopePreset, WebhookEvent};
 use app::ssr::ServiceError;
 use app::ssr::db::begin_write;
 use app::ssr::entities::webhook_delivery;
@@ -570,8 +570,11 @@ async fn a_key_is_announced_a_week_and_a_day_before_it_expires_and_when_it_has_o
         ("expires next month", now + Duration::days(30), false),
         ("expired long ago", now - Duration::days(3), false),
         ("disabled", now + Duration::days(2), true),
+        // A decoy is nobody's to renew: never announced.
+        ("decoy", now + Duration::days(2), false),
     ] {
-        let (id, _) = s.key(name, &[]).await;
+        let input = NewKey { decoy: name == "decoy", ..scoped_key(name, &s.project, vec![]) };
+        let (id, _) = s.key_with(input).await;
         s.set_expires(id, expires_at).await;
         if disabled {
             keys::disable(&s.core, &s.owner, id).await.expect("disabled");

@@ -110,13 +110,14 @@ type RefusalsOfKey = (Uuid, i64, DateTime<Utc>, Option<String>, String);
 /// out: its refusals are history. Read key by key through the log's index on the key (no index of
 /// its own: each costs every verification's insert, and a log's disk).
 /// Active keys within the actor's reach that expire within [`NeedsAttention::EXPIRING_WITHIN_DAYS`]
-/// days, the soonest first (at most [`STILL_PRESENTED_SHOWN`]).
+/// days, the soonest first (at most [`STILL_PRESENTED_SHOWN`]). Decoys aside: nothing to renew.
 pub async fn expiring_soon(core: &Core, actor: &dyn Actor) -> Result<Vec<KeyExpiringSoon>, ServiceError> {
     actor.require(ManagementScope::ApiKeysRead)?;
     let now = Utc::now();
     let keys = api_key::Entity::find()
         .filter(reach_condition(actor.organization_id(), actor.reach()))
         .filter(api_key::Column::Status.eq(KeyStatus::Active))
+        .filter(api_key::Column::Decoy.eq(false))
         .filter(api_key::Column::ExpiresAt.gt(now))
         .filter(api_key::Column::ExpiresAt.lte(now + Duration::days(NeedsAttention::EXPIRING_WITHIN_DAYS)))
         .order_by_asc(api_key::Column::ExpiresAt)

@@ -112,10 +112,12 @@ pub async fn announce_expiries(core: &Core, now: DateTime<Utc>) -> Result<usize,
 }
 
 /// The active keys a reminder may be due for at `now`: expiring within a week, or expired within
-/// the last day. Read every minute by every instance, through the index on the expiry.
+/// the last day. Read every minute by every instance, through the index on the expiry. Decoys are
+/// nobody's to renew.
 fn expiring_around(now: DateTime<Utc>) -> sea_orm::Select<api_key::Entity> {
     api_key::Entity::find()
         .filter(api_key::Column::Status.eq(KeyStatus::Active))
+        .filter(api_key::Column::Decoy.eq(false))
         .filter(api_key::Column::ExpiresAt.lte(now + Duration::days(7)))
         .filter(api_key::Column::ExpiresAt.gt(now - Duration::days(1)))
 }
