@@ -239,3 +239,28 @@ test("the owner renames the organization and hands it to Grace, who hands it bac
   await page.goto("/audit?action=organization.ownership_transferred");
   await expect(page.getByRole("row").filter({ hasText: "Ownership transferred" })).toHaveCount(2);
 });
+
+test("an invitation is accepted at once, before the page's code has loaded", async ({ page, browser }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  const made = await page.request.post("/api/invite_member", {
+    headers: sameOrigin(page), form: { email: "linus@acme.test", role: "viewer" },
+  });
+  expect(made.ok(), await made.text()).toBe(true);
+  const { token } = await made.json();
+  const context = await browser.newContext();
+  const linus = await context.newPage();
+  // A slow phone: the page's code arrives long after its form.
+  const cdp = await context.newCDPSession(linus);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 8 });
+  const sent: string[] = [];
+  linus.on("request", (r) => { if (r.url().includes("/api/accept_invitation")) sent.push(r.method()); });
+  await linus.goto(`/invite/${token}`, { waitUntil: "commit" });
+  await linus.getByLabel("Your name").fill("Linus Torvalds");
+  await linus.getByLabel("Choose a password").fill("a long enough password");
+  await linus.getByRole("button", { name: "Join organization" }).click();
+  await expect(linus).toHaveURL(/\/keys$/);
+  await expect(linus.getByText("Linus Torvalds")).toBeVisible();
+  expect(sent).toEqual(["POST"]);
+  await context.close();
+});
