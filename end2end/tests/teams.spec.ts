@@ -211,6 +211,7 @@ test("the owner renames the organization and hands it to Grace, who hands it bac
     await organization.getByLabel("I understand that I will no longer be an owner.").check();
     await organization.getByRole("button", { name: "Transfer ownership" }).click();
     await expect(page.getByText("Ownership transferred. You are now an admin.")).toBeVisible();
+    await expect(organization.getByRole("button", { name: "Transfer ownership" })).toHaveCount(0);
     await page.reload();
     await expect(page.getByText("Only an owner can change the plan.")).toBeVisible();
     await expect(organization.getByRole("button", { name: "Transfer ownership" })).toHaveCount(0);

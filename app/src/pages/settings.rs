@@ -227,7 +227,9 @@ fn OrganizationSettings() -> impl IntoView {
                     view! { <p class="hint">"Only an owner or an admin can rename the organization."</p> }.into_any()
                 }}
             </ActionForm>
+            // Gone once handed over: its sender is no longer an owner.
             {is_owner.then(|| view! {
+                <Show when=move || !matches!(transfer.value().get(), Some(Ok(())))>
                 <ActionForm action=transfer attr:class="form">
                     <div class="field">
                         <label for="new-owner">"Transfer ownership to"</label>
@@ -249,6 +251,7 @@ fn OrganizationSettings() -> impl IntoView {
                         {move || if transfer.pending().get() { "Transferring…" } else { "Transfer ownership" }}
                     </button>
                 </ActionForm>
+                </Show>
             })}
         </section>
     }
