@@ -876,6 +876,10 @@ pub(crate) async fn find_key(
 ) -> Result<api_key::Model, ServiceError> {
     api_key::Entity::find_by_id(key_id)
         .filter(reach_condition(actor.organization_id(), actor.reach()))
+        // Read inside a change's transaction, the row stays as read until it commits: a rotation
+        // or a leak report cannot land between the read and the write (PostgreSQL; SQLite's write
+        // transaction already holds the database's lock).
+        .lock_exclusive()
         .one(db)
         .await?
         .ok_or(ServiceError::NotFound("API key"))

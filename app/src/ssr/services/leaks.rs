@@ -171,6 +171,9 @@ async fn key_by_digest(
             Condition::any().add(api_key::Column::Digest.eq(digest)).add(api_key::Column::PreviousDigest.eq(digest)),
         )
         .filter(Condition::all().add_option(organization.map(|id| api_key::Column::OrganizationId.eq(id))))
+        // In the report's transaction, a rotation waits for it or it for the rotation, and then finds
+        // the secret where the rotation left it (current, replaced, or gone).
+        .lock_exclusive()
         .one(db)
         .await?;
     Ok(key.map(|key| {
