@@ -244,8 +244,11 @@ async fn an_upgrade_takes_newly_reserved_names_from_keys_that_held_them_as_custo
     let url = app::ssr::test_support::fresh_database_url(dir.path()).await;
     let db = app::ssr::db::connect(&url).await.expect("database");
     // The schema as it was before: the migration that reserves the names not yet run.
-    let before = Migrator::migrations().len() as u32 - 1;
-    Migrator::up(&db, Some(before)).await.expect("migrations but the last");
+    let before = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261128_000021_reserved_scopes")
+        .expect("the migration that reserves the names");
+    Migrator::up(&db, Some(before as u32)).await.expect("the migrations before it");
     let core = app::ssr::Core::new(db.clone());
     let owner = app::ssr::test_support::organization(&db, "Acme", "ada@acme.test").await;
     let project = app::ssr::test_support::default_project(&db, &owner).await;

@@ -23,6 +23,7 @@ mod m20261127_000018_key_expiry_index;
 mod m20261128_000019_leaked_keys;
 mod m20261128_000020_decoy_keys;
 pub mod m20261128_000021_reserved_scopes;
+mod m20261128_000022_refusals_index;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000019_leaked_keys::Migration),
             Box::new(m20261128_000020_decoy_keys::Migration),
             Box::new(m20261128_000021_reserved_scopes::Migration),
+            Box::new(m20261128_000022_refusals_index::Migration),
         ]
     }
 }
