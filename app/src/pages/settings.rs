@@ -183,11 +183,7 @@ fn OrganizationSettings() -> impl IntoView {
     let is_owner = me.as_ref().is_some_and(|m| m.role == Role::Owner);
     let my_id = me.map(|m| m.user_id);
     let (rename_errors, transfer_errors) = (FormErrors::of(rename.value()), FormErrors::of(transfer.value()));
-    // Read only for an owner, the one who may hand the organization over.
-    let members = Resource::new(
-        move || (is_owner, transfer.version().get()),
-        |(is_owner, _)| async move { if is_owner { list_members().await } else { Ok(Default::default()) } },
-    );
+    let members = Resource::new(move || transfer.version().get(), |_| list_members());
     // Those it can go to: active members who are not owners already.
     let new_owners = move || {
         Suspend::new(async move {
@@ -231,31 +227,30 @@ fn OrganizationSettings() -> impl IntoView {
                     view! { <p class="hint">"Only an owner or an admin can rename the organization."</p> }.into_any()
                 }}
             </ActionForm>
-            // Gone once handed over: its sender is no longer an owner.
+            // Hidden once handed over: its sender is no longer an owner.
             {is_owner.then(|| view! {
-                <Show when=move || !matches!(transfer.value().get(), Some(Ok(())))>
-                    <ActionForm action=transfer attr:class="form">
-                        <div class="field">
-                            <label for="new-owner">"Transfer ownership to"</label>
-                            <Transition fallback=|| view! { <p class="loading" role="status">"Loading members…"</p> }>
-                                {new_owners}
-                            </Transition>
-                            <small id="new-owner-hint" class="hint">
-                                "They become an owner, and you an admin: you can no longer change the plan or hand the \
-                                 organization over. Your keys keep only what an admin may do."
-                            </small>
-                            <FieldMessage errors=transfer_errors field="user_id" id="new-owner" />
-                        </div>
-                        <label class="check">
-                            <input type="checkbox" required />
-                            "I understand that I will no longer be an owner."
-                        </label>
-                        <FormError errors=transfer_errors shown=&["user_id"] />
-                        <button type="submit" class="button button-danger" disabled=move || transfer.pending().get()>
-                            {move || if transfer.pending().get() { "Transferring…" } else { "Transfer ownership" }}
-                        </button>
-                    </ActionForm>
-                </Show>
+                <ActionForm action=transfer attr:class="form"
+                    attr:hidden=move || matches!(transfer.value().get(), Some(Ok(())))>
+                    <div class="field">
+                        <label for="new-owner">"Transfer ownership to"</label>
+                        <Transition fallback=|| view! { <p class="loading" role="status">"Loading members…"</p> }>
+                            {new_owners}
+                        </Transition>
+                        <small id="new-owner-hint" class="hint">
+                            "They become an owner, and you an admin: you can no longer change the plan or hand the \
+                             organization over. Your keys keep only what an admin may do."
+                        </small>
+                        <FieldMessage errors=transfer_errors field="user_id" id="new-owner" />
+                    </div>
+                    <label class="check">
+                        <input type="checkbox" required />
+                        "I understand that I will no longer be an owner."
+                    </label>
+                    <FormError errors=transfer_errors shown=&["user_id"] />
+                    <button type="submit" class="button button-danger" disabled=move || transfer.pending().get()>
+                        {move || if transfer.pending().get() { "Transferring…" } else { "Transfer ownership" }}
+                    </button>
+                </ActionForm>
             })}
         </section>
     }
