@@ -330,3 +330,100 @@ async fn organization_plan(s: &Server) -> Plan {
         .expect("organization")
         .plan
 }
+
+/// The dashboard's own way in (server functions, signed-in session): a lower role, another
+/// organization's owner, no session and a cross-site form are each refused, and nothing changes.
+#[tokio::test]
+async fn renaming_and_handing_over_from_the_dashboard_refuse_all_but_the_owner() {
+    use crate::api::add_member;
+    use crate::attacks::{post_form, root};
+    use app::ssr::entities::{membership, user};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let s = start().await;
+    let origin = root(&s).to_owned();
+    let same_site = [("Origin", origin.as_str())];
+    let session = |token: String| format!("kw_session={token}");
+    let admin = session(add_member(&s, Role::Admin, "adm@acme.test").await);
+    let developer = session(add_member(&s, Role::Developer, "dev@acme.test").await);
+    let admin_id = user::Entity::find()
+        .filter(user::Column::Email.eq("adm@acme.test"))
+        .one(&s.core.db)
+        .await
+        .expect("query")
+        .expect("the admin")
+        .id
+        .to_string();
+    let owner = app::ssr::services::auth::sign_in(
+        &s.core,
+        "ada@acme.test",
+        app::ssr::test_support::PASSWORD,
+        &Default::default(),
+    )
+    .await
+    .expect("signed in")
+    .token;
+    let owner = session(owner);
+    organization(&s.core.db, "Globex", "gus@globex.test").await;
+    let stranger = app::ssr::services::auth::sign_in(
+        &s.core,
+        "gus@globex.test",
+        app::ssr::test_support::PASSWORD,
+        &Default::default(),
+    )
+    .await
+    .expect("signed in")
+    .token;
+    let stranger = session(stranger);
+    let rename = [("name", "Taken Over")];
+    let transfer = [("user_id", admin_id.as_str())];
+
+    let refused = [
+        ("a developer renames", "rename_organization", Some(developer.as_str()), &same_site[..], &rename[..], 403),
+        (
+            "a developer hands over",
+            "transfer_organization",
+            Some(developer.as_str()),
+            &same_site[..],
+            &transfer[..],
+            403,
+        ),
+        ("an admin hands over", "transfer_organization", Some(admin.as_str()), &same_site[..], &transfer[..], 403),
+        (
+            "another organization's owner",
+            "transfer_organization",
+            Some(stranger.as_str()),
+            &same_site[..],
+            &transfer[..],
+            404,
+        ),
+        ("no session", "rename_organization", None, &same_site[..], &rename[..], 401),
+        ("a cross-site form", "rename_organization", Some(owner.as_str()), &[][..], &rename[..], 403),
+        (
+            "a cross-site hand-over",
+            "transfer_organization",
+            Some(owner.as_str()),
+            &[("Origin", "https://evil.example")][..],
+            &transfer[..],
+            403,
+        ),
+    ];
+    for (who, function, cookie, headers, form, status) in refused {
+        let answer = post_form(&s, function, cookie, headers, form).await;
+        assert_eq!(answer.status().as_u16(), status, "{who}");
+    }
+    let (_, org) = s.get("/organization", &s.admin).await;
+    assert_eq!(org["name"], json!("Acme"), "nothing renamed");
+    let owners: Vec<_> = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(s.owner.organization_id))
+        .filter(membership::Column::Role.eq(Role::Owner))
+        .all(&s.core.db)
+        .await
+        .expect("query");
+    assert_eq!(owners.iter().map(|m| m.user_id).collect::<Vec<_>>(), [s.owner.user_id], "nothing handed over");
+
+    // The owner, same-site: both go through.
+    let answer = post_form(&s, "rename_organization", Some(&owner), &same_site, &rename).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let answer = post_form(&s, "transfer_organization", Some(&owner), &same_site, &transfer).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+}

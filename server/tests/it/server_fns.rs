@@ -241,6 +241,8 @@ async fn every_server_function_refuses_bad_arguments_with_a_4xx_naming_them_and_
         ),
         ("remove_member", vec![required("user_id", &user, NOT_AN_ID)]),
         ("change_plan", vec![required("plan", "free", &["galaxy", ""])]),
+        ("rename_organization", vec![required("name", "Acme Corp", BAD_NAMES)]),
+        ("transfer_organization", vec![required("user_id", &user, NOT_AN_ID)]),
         ("set_leak_policy", vec![required("policy", "notify", &["galaxy", "", "Disable "])]),
         ("report_leaked_key", vec![required("id", &key, NOT_AN_ID)]),
         ("check_leaked_token", vec![required("token", "kw_live_x", &["", "not a token", "kw_live_short"])]),
