@@ -79,7 +79,7 @@ test("a key's credits: set at creation, spent by verifications, shown, exhausted
   await expect(page).toHaveURL(/outcome=VALID/);
   await expect(log.getByRole("row")).toHaveCount(3);
   await expect(log).not.toContainText("USAGE_EXCEEDED");
-  await expect(page.getByRole("navigation", { name: "Verification pages" })).toContainText("Page 1 of 1 · 2 verifications");
+  await expect(page.getByRole("navigation", { name: "Verification pages" })).toContainText("Page 1 of 1 · 2 entries");
   await page.getByRole("button", { name: "Edit credits" }).click();
   const edit = page.getByRole("dialog", { name: "Edit credits" });
   await expect(edit.getByLabel("Credits", { exact: true })).toHaveValue("0");

@@ -56,7 +56,7 @@ impl VerifyCode {
     }
 }
 
-/// One verification of a key, as its log shows it.
+/// Identical verifications of a key within one second (often one), as its log shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationRecord {
     #[serde(with = "chrono::serde::ts_milliseconds")]
@@ -69,14 +69,17 @@ pub struct VerificationRecord {
     pub environment: Option<Environment>,
     /// The scopes asked for.
     pub scopes: Vec<String>,
+    /// By each verification.
     pub credits_spent: u32,
+    /// How many verifications the entry stands for (1 or more); `at` is the first one's.
+    pub count: u32,
 }
 
-/// One page of a key's verifications, newest first.
+/// One page of a key's verification log, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationPage {
     pub records: Vec<VerificationRecord>,
-    /// Verifications matching the filter, on every page.
+    /// Entries matching the filter, on every page.
     pub total: u64,
     pub page: u32,
     pub per_page: u32,

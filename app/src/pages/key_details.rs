@@ -739,7 +739,10 @@ fn KeyVerifications(id: Uuid, verifications: KeyVerificationsResource) -> impl I
                                     <tbody>
                                         {page.records.into_iter().map(|record| view! {
                                             <tr>
-                                                <td data-label="When"><RelativeTime at=record.at /></td>
+                                                <td data-label="When">
+                                                    <RelativeTime at=record.at />
+                                                    {(record.count > 1).then(|| view! { " · "{record.count}" times" })}
+                                                </td>
                                                 <td data-label="Verdict"><code>{record.outcome.as_str()}</code></td>
                                                 <td data-label="Caller's address">{record.address.unwrap_or_else(|| "Not given".to_owned())}</td>
                                                 <td data-label="Scopes asked">{record.scopes.join(" ")}</td>
@@ -751,7 +754,7 @@ fn KeyVerifications(id: Uuid, verifications: KeyVerificationsResource) -> impl I
                             </div>
                             <nav class="pager" aria-label="Verification pages">
                                 {(current > 1).then(|| view! { <a href=page_link(current - 1)>"Newer"</a> })}
-                                <span>{format!("Page {current} of {last} · {} verifications", grouped(total))}</span>
+                                <span>{format!("Page {current} of {last} · {} entries", grouped(total))}</span>
                                 {(current < last).then(|| view! { <a href=page_link(current + 1)>"Older"</a> })}
                             </nav>
                         }.into_any()

@@ -755,7 +755,7 @@ pub struct VerificationParams {
     pub per_page: Option<u32>,
 }
 
-/// One verification of the key, from the log.
+/// Identical verifications of the key within one second (often one), from the log.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoggedVerification {
     pub at: DateTime<Utc>,
@@ -767,13 +767,18 @@ pub struct LoggedVerification {
     pub environment: Option<Environment>,
     /// The scopes asked for.
     pub scopes: Vec<String>,
+    /// By each verification.
     pub credits_spent: u32,
+    /// How many verifications the entry stands for; `at` is the first one's.
+    #[schema(minimum = 1)]
+    pub count: u32,
 }
 
-/// A page of a key's verifications, newest first.
+/// A page of a key's verification log, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VerificationList {
     pub verifications: Vec<LoggedVerification>,
+    /// Entries matching the filter.
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
@@ -793,6 +798,7 @@ impl From<app::model::VerificationPage> for VerificationList {
                     environment: r.environment,
                     scopes: r.scopes,
                     credits_spent: r.credits_spent,
+                    count: r.count,
                 })
                 .collect(),
             total: page.total,

@@ -374,3 +374,91 @@ async fn a_projects_traffic_is_counted_by_verdict_for_scripts_and_drawn_for_the_
         .expect("answer");
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// A busy integration verifies the same key many times a second. Identical verifications within
+/// one second are one log entry, with their count and the first one's moment; everything the log
+/// tells still counts each verification.
+#[tokio::test]
+async fn identical_verifications_within_a_second_are_one_entry_and_each_counts() {
+    use app::model::{Environment, VerifyCode};
+    use app::ssr::verification_log::LoggedVerification;
+    use chrono::SubsecRound;
+    let s = start().await;
+    let (id, _) = s.key("busy", &[]).await;
+    let second = Utc::now().trunc_subsecs(0) - Duration::seconds(10);
+    let at = |ms: i64| second + Duration::milliseconds(ms);
+    let entry = |at, outcome, address: Option<&str>| LoggedVerification {
+        at,
+        organization_id: s.owner.organization_id,
+        key_id: Some(id),
+        caller_key_id: id,
+        outcome,
+        address: address.map(|a| a.parse().expect("address")),
+        environment: Some(Environment::Production),
+        scopes: None,
+        credits_spent: 0,
+    };
+    let verifications = [
+        entry(at(100), VerifyCode::Valid, None),
+        entry(at(200), VerifyCode::Valid, None),
+        entry(at(300), VerifyCode::Valid, Some("203.0.113.9")),
+        entry(at(900), VerifyCode::Valid, None),
+        entry(at(1_100), VerifyCode::Valid, None),
+        entry(at(1_999), VerifyCode::Valid, None),
+        entry(at(2_500), VerifyCode::Revoked, None),
+        entry(at(2_600), VerifyCode::Revoked, None),
+    ];
+    for verification in verifications {
+        s.core.verifications.record(verification);
+    }
+    assert_eq!(s.core.verifications.flush(&s.core.db).await.expect("flushed"), 8, "verifications written");
+
+    let (status, log) = s.get(&format!("/keys/{id}/verifications"), &s.admin).await;
+    assert_eq!(status, StatusCode::OK, "{log}");
+    let entries: Vec<(i64, &str, u64, Option<&str>)> = log["verifications"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|v| {
+            let at = v["at"].as_str().and_then(|at| at.parse::<chrono::DateTime<Utc>>().ok()).expect("at");
+            (
+                (at - second).num_milliseconds(),
+                v["outcome"].as_str().unwrap_or_default(),
+                v["count"].as_u64().unwrap_or_default(),
+                v["address"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (2_500, "REVOKED", 2, None),
+            (1_100, "VALID", 2, None),
+            (300, "VALID", 1, Some("203.0.113.9")),
+            (100, "VALID", 3, None),
+        ],
+        "newest first, each at its first verification: {log}"
+    );
+    assert_eq!(log["total"], 4, "entries, for paging");
+
+    let (_, insight) = s.get(&format!("/keys/{id}/insight"), &s.admin).await;
+    assert_eq!(
+        (&insight["scopes"]["verifications"], &insight["refused"]["count"]),
+        (&json!(8), &json!(2)),
+        "{insight}"
+    );
+    let (_, traffic) = s.get(&format!("/projects/{}/traffic?window=7d", s.project.id), &s.admin).await;
+    let counted: u64 = traffic["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .flat_map(|b| b["outcomes"].as_array().cloned().unwrap_or_default())
+        .map(|o| o["count"].as_u64().unwrap_or_default())
+        .sum();
+    assert_eq!((counted, &traffic["top_keys"][0]["verifications"]), (8, &json!(8)), "{traffic}");
+    // Revoked, and its refusals make it a key still presented: counted one by one.
+    keys::revoke(&s.core, &s.owner, id).await.expect("revoked");
+    let (_, attention) = s.get("/keys/needs-attention", &s.admin).await;
+    let still = attention.as_array().and_then(|keys| keys.iter().find(|k| k["key_id"] == json!(id)));
+    assert_eq!(still.map(|k| &k["refused"]["count"]), Some(&json!(2)), "{attention}");
+}

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// One verification, as the log keeps it.
+/// Identical verifications within one second (often one), as the log keeps them.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "key_verifications")]
 pub struct Model {
@@ -19,7 +19,10 @@ pub struct Model {
     pub environment: Option<String>,
     /// The scopes asked for, space-separated.
     pub scopes: Option<String>,
+    /// Credits spent by each of them.
     pub credits_spent: i32,
+    /// How many verifications the row stands for; `at` is the first one's.
+    pub count: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

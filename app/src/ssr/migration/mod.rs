@@ -24,6 +24,7 @@ mod m20261128_000019_leaked_keys;
 mod m20261128_000020_decoy_keys;
 pub mod m20261128_000021_reserved_scopes;
 mod m20261128_000022_refusals_index;
+mod m20261129_000023_grouped_verifications;
 
 pub use m20261126_000009_key_search::POSTGRES_SEARCH_INDEXES;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000020_decoy_keys::Migration),
             Box::new(m20261128_000021_reserved_scopes::Migration),
             Box::new(m20261128_000022_refusals_index::Migration),
+            Box::new(m20261129_000023_grouped_verifications::Migration),
         ]
     }
 }

@@ -760,7 +760,8 @@ pub async fn stats(core: &Core, actor: &dyn Actor) -> Result<KeyStats, ServiceEr
 }
 
 /// Calls per hour over the last seven days, valid and denied, oldest first, every hour present.
-/// One page of a key's verifications from the log, newest first, of one outcome or all.
+/// One page of a key's verification log, newest first, of one outcome or all: an entry stands for
+/// identical verifications within one second.
 pub async fn verifications(
     core: &Core,
     actor: &dyn Actor,
@@ -803,6 +804,7 @@ pub async fn verifications(
             environment: row.environment.and_then(|e| e.parse().ok()),
             scopes: row.scopes.map(|s| s.split(' ').map(str::to_owned).collect()).unwrap_or_default(),
             credits_spent: u32::try_from(row.credits_spent).unwrap_or_default(),
+            count: u32::try_from(row.count).ok().filter(|&n| n > 0).unwrap_or(1),
         })
         .collect();
     Ok(VerificationPage { records, total, page, per_page })
