@@ -29,6 +29,13 @@ async fn flushed(s: &Server) {
     s.core.verifications.flush(&s.core.db).await.expect("log flushed");
 }
 
+/// A project's traffic: its verifications in all buckets, whatever their verdict.
+fn verifications_in(traffic: &Value) -> u64 {
+    let buckets = traffic["buckets"].as_array().expect("buckets");
+    let outcomes = buckets.iter().flat_map(|b| b["outcomes"].as_array().cloned().unwrap_or_default());
+    outcomes.map(|o| o["count"].as_u64().unwrap_or_default()).sum()
+}
+
 fn key_status(list: &Value, id: Uuid) -> Option<&str> {
     list["keys"].as_array()?.iter().find(|k| k["id"] == json!(id))?["status"].as_str()
 }
@@ -324,14 +331,7 @@ async fn a_projects_traffic_is_counted_by_verdict_for_scripts_and_drawn_for_the_
     assert_eq!(top.len(), 3, "{traffic}");
     for window in ["7d", "30d"] {
         let (_, t) = s.get(&format!("{path}?window={window}"), &s.admin).await;
-        let total: u64 = t["buckets"]
-            .as_array()
-            .expect("buckets")
-            .iter()
-            .flat_map(|b| b["outcomes"].as_array().cloned().unwrap_or_default())
-            .map(|o| o["count"].as_u64().unwrap_or_default())
-            .sum();
-        assert_eq!(total, 6, "{window}: {t}");
+        assert_eq!(verifications_in(&t), 6, "{window}: {t}");
     }
     // Another project's traffic is its own: none of this.
     let other = s.add_project("Other").await;
@@ -448,14 +448,7 @@ async fn identical_verifications_within_a_second_are_one_entry_and_each_counts()
         "{insight}"
     );
     let (_, traffic) = s.get(&format!("/projects/{}/traffic?window=7d", s.project.id), &s.admin).await;
-    let counted: u64 = traffic["buckets"]
-        .as_array()
-        .expect("buckets")
-        .iter()
-        .flat_map(|b| b["outcomes"].as_array().cloned().unwrap_or_default())
-        .map(|o| o["count"].as_u64().unwrap_or_default())
-        .sum();
-    assert_eq!((counted, &traffic["top_keys"][0]["verifications"]), (8, &json!(8)), "{traffic}");
+    assert_eq!((verifications_in(&traffic), &traffic["top_keys"][0]["verifications"]), (8, &json!(8)), "{traffic}");
     // Revoked, and its refusals make it a key still presented: counted one by one.
     keys::revoke(&s.core, &s.owner, id).await.expect("revoked");
     let (_, attention) = s.get("/keys/needs-attention", &s.admin).await;
