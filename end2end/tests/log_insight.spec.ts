@@ -123,3 +123,26 @@ test("a key that expires within a week needs attention too", async ({ page }) =>
   await item.getByRole("link", { name: "Quarterly export" }).click();
   await expect(page.getByRole("heading", { level: 1, name: "Quarterly export" })).toBeVisible();
 });
+
+test("a busy key's identical verifications are one log entry each second, and each one counts", async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/keys$/);
+  const busy = await createKey(page, "Busy integration", "api_keys.read");
+  const verifier = await createKey(page, "Verifier of the busy key", "api_keys.verify");
+  const answers = await Promise.all([...Array(12)].map(() => page.request.post("/api/v1/keys/verify", {
+    headers: { "X-API-Key": verifier.token },
+    data: { key: busy.token },
+  })));
+  for (const answer of answers) expect((await answer.json()).code).toBe("VALID");
+
+  await page.goto(`/keys/${busy.key.id}`);
+  await hydrated(page);
+  const log = page.getByRole("table", { name: "Recent verifications" });
+  // The twelve may straddle a second or a flush: whatever the entries, they add up to twelve.
+  await onceLogged(page, async () => {
+    const rows = await log.getByRole("row").allTextContents();
+    const counted = rows.slice(1).map((row) => Number(/· (\d+) times/.exec(row)?.[1] ?? 1));
+    expect(counted.reduce((sum, n) => sum + n, 0)).toBe(12);
+    expect(counted.length).toBeLessThan(12);
+  });
+});
