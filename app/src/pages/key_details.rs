@@ -754,7 +754,7 @@ fn KeyVerifications(id: Uuid, verifications: KeyVerificationsResource) -> impl I
                             </div>
                             <nav class="pager" aria-label="Verification pages">
                                 {(current > 1).then(|| view! { <a href=page_link(current - 1)>"Newer"</a> })}
-                                <span>{format!("Page {current} of {last} · {} {}", grouped(total), if total == 1 { "entry" } else { "entries" })}</span>
+                                <span>{format!("Page {current} of {last} · {} entries", grouped(total))}</span>
                                 {(current < last).then(|| view! { <a href=page_link(current + 1)>"Older"</a> })}
                             </nav>
                         }.into_any()
