@@ -353,27 +353,14 @@ async fn renaming_and_handing_over_from_the_dashboard_refuse_all_but_the_owner()
         .expect("the admin")
         .id
         .to_string();
-    let owner = app::ssr::services::auth::sign_in(
-        &s.core,
-        "ada@acme.test",
-        app::ssr::test_support::PASSWORD,
-        &Default::default(),
-    )
-    .await
-    .expect("signed in")
-    .token;
-    let owner = session(owner);
+    let signed_in = async |email: &str| {
+        let client = Default::default();
+        let signed = app::ssr::services::auth::sign_in(&s.core, email, app::ssr::test_support::PASSWORD, &client);
+        session(signed.await.expect("signed in").token)
+    };
+    let owner = signed_in("ada@acme.test").await;
     organization(&s.core.db, "Globex", "gus@globex.test").await;
-    let stranger = app::ssr::services::auth::sign_in(
-        &s.core,
-        "gus@globex.test",
-        app::ssr::test_support::PASSWORD,
-        &Default::default(),
-    )
-    .await
-    .expect("signed in")
-    .token;
-    let stranger = session(stranger);
+    let stranger = signed_in("gus@globex.test").await;
     let rename = [("name", "Taken Over")];
     let transfer = [("user_id", admin_id.as_str())];
 

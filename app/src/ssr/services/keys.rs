@@ -870,21 +870,30 @@ fn digests(key: &api_key::Model) -> impl Iterator<Item = &str> {
     std::iter::once(key.digest.as_str()).chain(key.previous_digest.as_deref())
 }
 
+/// The key `key_id`, if the actor can reach it.
+fn reachable_key(actor: &dyn Actor, key_id: Uuid) -> sea_orm::Select<api_key::Entity> {
+    api_key::Entity::find_by_id(key_id).filter(reach_condition(actor.organization_id(), actor.reach()))
+}
+
 /// A key the actor can reach; one it cannot is not found, whether or not it exists.
 pub(crate) async fn find_key(
     db: &impl ConnectionTrait,
     actor: &dyn Actor,
     key_id: Uuid,
 ) -> Result<api_key::Model, ServiceError> {
-    api_key::Entity::find_by_id(key_id)
-        .filter(reach_condition(actor.organization_id(), actor.reach()))
-        // Read inside a change's transaction, the row stays as read until it commits: a rotation
-        // or a leak report cannot land between the read and the write (PostgreSQL; SQLite's write
-        // transaction already holds the database's lock).
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or(ServiceError::NotFound("API key"))
+    reachable_key(actor, key_id).one(db).await?.ok_or(ServiceError::NotFound("API key"))
+}
+
+/// [`find_key`], for a change: read inside the change's transaction, the row stays as read until it
+/// commits, so a rotation or a leak report cannot land between the read and the write (PostgreSQL;
+/// SQLite's write transaction already holds the database's lock). Reads that change nothing do
+/// without the lock, which would queue a key's page behind every change to it.
+pub(crate) async fn find_key_locked(
+    db: &impl ConnectionTrait,
+    actor: &dyn Actor,
+    key_id: Uuid,
+) -> Result<api_key::Model, ServiceError> {
+    reachable_key(actor, key_id).lock_exclusive().one(db).await?.ok_or(ServiceError::NotFound("API key"))
 }
 
 /// A key the actor can reach and may change (a developer: only the keys they created).
@@ -893,7 +902,7 @@ async fn find_key_to_change(
     actor: &dyn Actor,
     key_id: Uuid,
 ) -> Result<api_key::Model, ServiceError> {
-    let key = find_key(db, actor, key_id).await?;
+    let key = find_key_locked(db, actor, key_id).await?;
     actor.may_change(&key)?;
     Ok(key)
 }

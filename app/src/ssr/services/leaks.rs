@@ -3,7 +3,7 @@
 //! end in [`apply`], so a leak is handled, recorded and announced (`key.leaked`) the same way.
 
 use super::audit::{self, Change};
-use super::keys::{find_key, target_name};
+use super::keys::{find_key_locked, target_name};
 use super::{Actor, Member};
 use crate::model::token::KeyToken;
 use crate::model::{
@@ -100,7 +100,7 @@ pub async fn check_token(core: &Core, member: &Member, token: &str) -> Result<Le
 /// does (disable or revoke it): a report is not a way around one's role.
 pub async fn report_key(core: &Core, actor: &dyn Actor, key_id: Uuid) -> Result<LeakHandled, ServiceError> {
     let txn = begin_write(&core.db).await?;
-    let key = find_key(&txn, actor, key_id).await?;
+    let key = find_key_locked(&txn, actor, key_id).await?;
     let needed = match policy_of(&txn, key.organization_id).await? {
         LeakPolicy::Revoke => ManagementScope::ApiKeysRevoke,
         LeakPolicy::Disable | LeakPolicy::Notify => ManagementScope::ApiKeysUpdate,
