@@ -19,7 +19,7 @@ use app::ssr::services::KeyCaller;
 use app::ssr::services::verification::{self, VerifyRequest};
 use app::ssr::{AppState, ClientAddress};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post, put};
@@ -34,6 +34,11 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 
 /// The verification answer's type, made once rather than parsed from a string on every answer.
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
+/// The headers a verification answer ends with: its own (type, `no-store`, three `RateLimit-*`),
+/// the edge's (three standard, HSTS, the request id), and room to spare.
+const ANSWER_HEADERS: usize = 12;
+/// Answers may hold a new token, or a verdict that changes with the next call: nothing here is for a cache.
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 /// The `/api/v1` routes, with their full paths: merged into the app's router rather than nested, so
 /// that no request pays for a rewritten URI.
@@ -84,16 +89,18 @@ pub fn routes(state: AppState, origin: SiteOrigin) -> Router<AppState> {
         .route("/api/v1/plan", get(organization::plan).put(organization::change_plan))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
         .layer(Extension(origin));
+    // The hot path says `no-store` itself (see [`verify`]): under the layer, every verification
+    // would pay one more boxed route.
+    let verification = Router::new().route("/api/v1/keys/verify", post(verify));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/keys/verify", post(verify))
         .route("/api/v1/leaks/github", post(leaks::github))
         .merge(authenticated)
         // Explicit, so that an unknown /api/v1 path is not taken for a server function.
         .route("/api/v1", any(|| async { ApiError::NoSuchEndpoint }))
         .route("/api/v1/{*unknown}", any(|| async { ApiError::NoSuchEndpoint }))
-        // Answers may hold a new token; nothing here is for a cache.
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, NO_STORE))
+        .merge(verification)
 }
 
 /// Every `/api/v1` call: authenticate the key and count its rate limit (401/429 stop here), run the
@@ -140,6 +147,17 @@ fn settle(
     responses((status = 200, body = Verification), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 422, body = Problem), (status = 429, body = Problem)))]
 async fn verify(
+    state: State<AppState>,
+    presented: PresentedKey,
+    address: Option<Extension<ClientAddress>>,
+    body: Result<ApiJson<VerifyKey>, ApiError>,
+) -> Response {
+    let mut response = judge(state, presented, address, body).await;
+    response.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+    response
+}
+
+async fn judge(
     State(state): State<AppState>,
     PresentedKey(presented): PresentedKey,
     address: Option<Extension<ClientAddress>>,
@@ -164,7 +182,14 @@ async fn verify(
         Ok::<_, ApiError>(verification::verify(&state.core, &caller, &request, now).await?)
     };
     let response = match verdict.await {
-        Ok(verdict) => ([(header::CONTENT_TYPE, JSON)], dto::verification_answer(&verdict)).into_response(),
+        Ok(verdict) => {
+            // Built as it goes out: a body's own `into_response` would first type it as bytes, and
+            // its headers would outgrow their first table (six) on the way out, and be rehashed.
+            let mut answer = Response::new(axum::body::Body::from(dto::verification_answer(&verdict)));
+            *answer.headers_mut() = HeaderMap::with_capacity(ANSWER_HEADERS);
+            answer.headers_mut().insert(header::CONTENT_TYPE, JSON);
+            answer
+        }
         Err(e) => e.into_response(),
     };
     settle(&state, &caller, rate, now, response)

@@ -316,6 +316,32 @@ async fn verification_answers_every_code() {
     assert_eq!(s.verify(&foreign).await, json!({ "valid": false, "code": "NOT_FOUND" }));
 }
 
+/// Verdicts change with the next call and answers may hold a token: no answer of the API, the
+/// verification's included (it sets the header itself, off the other routes' layer), is for a cache.
+#[tokio::test]
+async fn no_api_answer_is_for_a_cache() {
+    let s = start().await;
+    let (_, token) = s.key("customer", &[]).await;
+    let calls = [
+        (reqwest::Method::POST, "/keys/verify", Some(s.admin.as_str()), Some(json!({ "key": token })), StatusCode::OK),
+        (reqwest::Method::POST, "/keys/verify", None, Some(json!({ "key": token })), StatusCode::UNAUTHORIZED),
+        (
+            reqwest::Method::POST,
+            "/keys/verify",
+            Some(s.admin.as_str()),
+            Some(json!({ "kee": 1 })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (reqwest::Method::GET, "/keys", Some(s.admin.as_str()), None, StatusCode::OK),
+        (reqwest::Method::GET, "/no-such-endpoint", None, None, StatusCode::NOT_FOUND),
+    ];
+    for (method, path, key, body, expected) in calls {
+        let (status, headers, answer) = s.call(method.clone(), path, key, body).await;
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+        assert_eq!(headers.get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]), "{method} {path}");
+    }
+}
+
 #[tokio::test]
 async fn the_calling_key_is_checked_on_every_request() {
     let s = start().await;
