@@ -17,10 +17,10 @@
 //!   already counted whose responses were never sent; nothing is ever granted twice.
 
 use crate::model::Refill;
+use crate::ssr::ByKey;
 use crate::ssr::db::FrequentWrites;
 use crate::ssr::entities::api_key;
 use chrono::{DateTime, Utc};
-use dashmap::DashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -66,7 +66,7 @@ const RESERVE_SHARE: u64 = 1_000;
 /// The verifications of each key waiting for their spend, while one is being written.
 #[derive(Default)]
 pub struct CreditLedger {
-    queues: DashMap<Uuid, Arc<Mutex<Queue>>>,
+    queues: ByKey<Arc<Mutex<Queue>>>,
     writes: FrequentWrites,
 }
 
@@ -128,7 +128,7 @@ impl CreditLedger {
     /// A ledger whose spends are written where the process's frequent writes go (see
     /// `FrequentWrites`).
     pub fn writing_on(writes: FrequentWrites) -> Self {
-        Self { queues: DashMap::default(), writes }
+        Self { queues: ByKey::default(), writes }
     }
 
     /// Spends `cost` of key `key`'s credits, or refuses to if fewer are left. `cost` 0 spends

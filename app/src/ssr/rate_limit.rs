@@ -6,7 +6,7 @@
 //! instance counts in one Redis counter per key and window, through one atomic script.
 
 use crate::model::RateLimit;
-use dashmap::DashMap;
+use crate::ssr::ByKey;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
@@ -92,7 +92,7 @@ impl RateLimiter {
 /// Windows counted in this process's memory.
 #[derive(Clone, Default)]
 pub struct LocalWindows {
-    windows: Arc<DashMap<Uuid, Window>>,
+    windows: Arc<ByKey<Window>>,
 }
 
 impl LocalWindows {

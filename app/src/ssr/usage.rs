@@ -1,11 +1,10 @@
 //! Usage counted in memory on the hot path and written to the database in batches: per key and
 //! hour, valid and denied calls, and the last time each key was used.
 
-use crate::ssr::ServiceError;
 use crate::ssr::db::begin_write;
 use crate::ssr::entities::{api_key, key_usage};
+use crate::ssr::{ByKey, ServiceError};
 use chrono::{DateTime, Utc};
-use dashmap::DashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set};
 use std::collections::{HashMap, HashSet};
@@ -73,7 +72,7 @@ impl KeyMeter {
 #[derive(Clone)]
 pub struct UsageMeter {
     /// key → the counts of its current hour.
-    keys: Arc<DashMap<Uuid, KeyMeter>>,
+    keys: Arc<ByKey<KeyMeter>>,
     /// Counts of hours a key has moved on from, waiting for the next flush.
     closed: Arc<Mutex<HashMap<(Uuid, i64), Tally>>>,
     /// When everything counted was last written (milliseconds; the start, before the first flush).
