@@ -67,7 +67,10 @@ impl KeyToken {
             presented.strip_prefix(PRODUCT_PREFIX).and_then(|r| r.strip_prefix('_')).ok_or(TokenError::Malformed)?;
         let (segment, tail) = rest.split_once('_').ok_or(TokenError::Malformed)?;
         let environment = Environment::from_token_segment(segment).ok_or(TokenError::UnknownEnvironment)?;
-        if tail.len() != RANDOM_LEN + CHECKSUM_LEN || !tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        // Every byte checked, without stopping at the first bad one: the loop then runs in vector
+        // registers (this runs twice per verification).
+        let alphanumeric = tail.bytes().fold(true, |all, b| all & b.is_ascii_alphanumeric());
+        if tail.len() != RANDOM_LEN + CHECKSUM_LEN || !alphanumeric {
             return Err(TokenError::Malformed);
         }
         Ok(ShapedToken { token: presented, environment })

@@ -7,14 +7,16 @@ use app::ssr::input;
 use app::ssr::services::KeyCaller;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 /// The API key of the request: `X-API-Key: <key>` or `Authorization: Bearer <key>`.
 pub fn presented_key(headers: &HeaderMap) -> Option<String> {
-    match headers.get("x-api-key") {
+    // A name made once: looked up by a string, it would be parsed and lowercased on every call.
+    static X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+    match headers.get(&X_API_KEY) {
         Some(key) => key.to_str().ok().map(str::to_owned),
         None => bearer_token(headers),
     }
