@@ -1,5 +1,6 @@
 //! The verification hot path under load, against a trivial handler of the same router in the same
-//! run: `make bench` (or `cargo run --profile benchmark -p keyward --example bench_verify -- [seconds]`).
+//! run: `make bench` (or `cargo run --profile benchmark -p keyward --example bench_verify -- [seconds]`;
+//! with `serve` instead of a duration, it only serves, for a profiler to watch).
 //!
 //! Serves the whole router on a loopback port (SQLite in a temporary folder), then drives it with
 //! wrk (peak rate, closed loop) and hey (a fixed rate: half the peak), both from Debian's packages.
@@ -32,11 +33,19 @@ struct Figures {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let seconds: u64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(10);
+    let mode = std::env::args().nth(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let dir = tempfile::tempdir()?;
     let Served { addr, unlogged, caller, tokens, core, flush: _flush } = runtime.block_on(serve(dir.path()))?;
     let base = format!("http://{addr}");
+    // `serve`: only the server, with the requests to profile it with (`perf record -p`), until stopped.
+    if mode.as_deref() == Some("serve") {
+        println!("trivial POST: {base}{TRIVIAL_POST}\nverify:       {base}/api/v1/keys/verify");
+        println!("X-API-Key:    {caller}\nbody:         {{\"key\":\"{}\"}}", tokens.valid);
+        runtime.block_on(tokio::signal::ctrl_c())?;
+        return Ok(());
+    }
+    let seconds: u64 = mode.and_then(|s| s.parse().ok()).unwrap_or(10);
 
     let same_request = format!(r#"{{"key":"{}"}}"#, tokens.valid);
     let verify = format!("{base}/api/v1/keys/verify");
