@@ -157,6 +157,7 @@ async fn verify(
     response
 }
 
+/// [`verify`]'s answer, but for its `Cache-Control`.
 async fn judge(
     State(state): State<AppState>,
     PresentedKey(presented): PresentedKey,
