@@ -117,9 +117,9 @@ mod tests {
             cache.remember(digest, Lookup::Unknown, cache.generation());
         }
         apply(&cache, &format!("{},{}", hex::encode(a), hex::encode(b)));
-        assert!(cache.get(&a).is_none() && cache.get(&b).is_none());
-        assert!(cache.get(&c).is_some());
+        assert!(cache.get(&a, chrono::Utc::now()).is_none() && cache.get(&b, chrono::Utc::now()).is_none());
+        assert!(cache.get(&c, chrono::Utc::now()).is_some());
         apply(&cache, EVERYTHING);
-        assert!(cache.get(&c).is_none());
+        assert!(cache.get(&c, chrono::Utc::now()).is_none());
     }
 }

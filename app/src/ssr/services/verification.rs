@@ -263,7 +263,7 @@ async fn resolve(
     now: DateTime<Utc>,
 ) -> Result<Option<Arc<KeyRecord>>, ServiceError> {
     let digest: Digest = sha2::Sha256::digest(token.expose_secret().as_bytes()).into();
-    if let Some(lookup) = core.cache.get(&digest) {
+    if let Some(lookup) = core.cache.get(&digest, now) {
         metrics::cache_lookup(true);
         return Ok(found(lookup, now));
     }
