@@ -160,14 +160,14 @@ async fn verify(
 /// [`verify`]'s answer, but for its `Cache-Control`.
 async fn judge(
     State(state): State<AppState>,
-    PresentedKey(presented): PresentedKey,
+    presented: PresentedKey,
     address: Option<Extension<ClientAddress>>,
     body: Result<ApiJson<VerifyKey>, ApiError>,
 ) -> Response {
     // A verification changes nothing, so nothing is audited; the address limits unknown callers.
     let now = Utc::now();
     let address = address.map(|Extension(ClientAddress(ip))| ip);
-    let (caller, rate) = match verification::authenticate(&state.core, presented.as_deref(), address, now).await {
+    let (caller, rate) = match verification::authenticate(&state.core, presented.secret(), address, now).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };
