@@ -8,6 +8,7 @@
 
 use super::Environment;
 use std::fmt;
+use strum::VariantArray;
 
 pub const PRODUCT_PREFIX: &str = "kw";
 pub const RANDOM_LEN: usize = 32;
@@ -65,12 +66,20 @@ impl KeyToken {
     pub fn shaped(presented: &str) -> Result<ShapedToken<'_>, TokenError> {
         let rest =
             presented.strip_prefix(PRODUCT_PREFIX).and_then(|r| r.strip_prefix('_')).ok_or(TokenError::Malformed)?;
-        let (segment, tail) = rest.split_once('_').ok_or(TokenError::Malformed)?;
-        let environment = Environment::from_token_segment(segment).ok_or(TokenError::UnknownEnvironment)?;
-        // Every byte checked, without stopping at the first bad one: the loop then runs in vector
-        // registers (this runs twice per verification).
-        let alphanumeric = tail.bytes().fold(true, |all, b| all & b.is_ascii_alphanumeric());
-        if tail.len() != RANDOM_LEN + CHECKSUM_LEN || !alphanumeric {
+        // Each environment's segment tried in place: cheaper than searching for the separator.
+        let segment_of = |environment: Environment| {
+            rest.strip_prefix(environment.token_segment())
+                .and_then(|tail| tail.strip_prefix('_'))
+                .map(|tail| (environment, tail))
+        };
+        let Some((environment, tail)) = Environment::VARIANTS.iter().copied().find_map(segment_of) else {
+            return Err(if rest.contains('_') { TokenError::UnknownEnvironment } else { TokenError::Malformed });
+        };
+        // Of a fixed length first, then every byte checked without stopping at the first bad one:
+        // the loop over a known length runs unrolled, in vector registers (this runs twice per
+        // verification).
+        let tail: &[u8; RANDOM_LEN + CHECKSUM_LEN] = tail.as_bytes().try_into().map_err(|_| TokenError::Malformed)?;
+        if !tail.iter().fold(true, |all, b| all & b.is_ascii_alphanumeric()) {
             return Err(TokenError::Malformed);
         }
         Ok(ShapedToken { token: presented, environment })
@@ -145,7 +154,6 @@ fn checksum(body: &str) -> [u8; CHECKSUM_LEN] {
 mod tests {
     use super::*;
     use std::collections::HashSet;
-    use strum::VariantArray;
 
     fn fresh(env: Environment) -> KeyToken {
         KeyToken::generate(env)
@@ -207,6 +215,29 @@ mod tests {
         assert_eq!(shaped.checked(), Err(TokenError::BadChecksum));
         assert!(!format!("{shaped:?}").contains(body), "a shaped token's Debug shows no secret");
         assert_eq!(KeyToken::shaped("kw_live_short").map(|_| ()), Err(TokenError::Malformed));
+    }
+
+    /// Near misses of a real token's shape, each refused before any lookup: a segment that only
+    /// starts like an environment's, a missing or doubled separator, a character short or over, a
+    /// non-alphanumeric byte (also one outside ASCII) at either end of the tail.
+    #[test]
+    fn near_misses_of_the_shape_are_refused() {
+        let token = fresh(Environment::Development);
+        let tail = &token.expose_secret()["kw_dev_".len()..];
+        assert!(KeyToken::shaped(&format!("kw_dev_{tail}")).is_ok());
+        let refused = [
+            (format!("kw_devil_{tail}"), TokenError::UnknownEnvironment),
+            (format!("kw_dev{tail}"), TokenError::Malformed),
+            (format!("kw_dev__{tail}"), TokenError::Malformed),
+            (format!("kw_dev_{}", &tail[1..]), TokenError::Malformed),
+            (format!("kw_dev_{tail}a"), TokenError::Malformed),
+            (format!("kw_dev_-{}", &tail[1..]), TokenError::Malformed),
+            (format!("kw_dev_{}é", &tail[..tail.len() - 2]), TokenError::Malformed),
+            (format!("kwx_dev_{tail}"), TokenError::Malformed),
+        ];
+        for (presented, error) in refused {
+            assert_eq!(KeyToken::shaped(&presented).map(|_| ()), Err(error), "{presented:?}");
+        }
     }
 
     #[test]
