@@ -120,7 +120,11 @@ impl UsageMeter {
             } else {
                 meter.denied.fetch_add(1, Ordering::AcqRel);
             }
-            meter.last_used.fetch_max(now_ms, Ordering::AcqRel);
+            // Read first: within a millisecond, most uses find it already there and leave the
+            // shared line unwritten (a write takes it from the other cores' caches).
+            if meter.last_used.load(Ordering::Acquire) < now_ms {
+                meter.last_used.fetch_max(now_ms, Ordering::AcqRel);
+            }
         };
         match self.keys.get(&key) {
             Some(meter) => count(&meter),
