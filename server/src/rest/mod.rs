@@ -91,7 +91,10 @@ pub fn routes(state: AppState, origin: SiteOrigin) -> Router<AppState> {
         .layer(Extension(origin));
     // The hot path says `no-store` itself (see [`verify`]): under the layer, every verification
     // would pay one more boxed route.
-    let verification = Router::new().route("/api/v1/keys/verify", post(verify));
+    // Its 405 (any other method) says `no-store` too, as the rest of `/api/v1` does: a 405 is
+    // heuristically cacheable. axum adds its `Allow`.
+    let not_post = || async { (StatusCode::METHOD_NOT_ALLOWED, [(header::CACHE_CONTROL, NO_STORE)]) };
+    let verification = Router::new().route("/api/v1/keys/verify", post(verify).fallback(not_post));
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/leaks/github", post(leaks::github))

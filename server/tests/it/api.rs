@@ -334,11 +334,17 @@ async fn no_api_answer_is_for_a_cache() {
         ),
         (reqwest::Method::GET, "/keys", Some(s.admin.as_str()), None, StatusCode::OK),
         (reqwest::Method::GET, "/no-such-endpoint", None, None, StatusCode::NOT_FOUND),
+        // A wrong method: on the hot path, which answers outside the `/api/v1` layer, and elsewhere.
+        (reqwest::Method::GET, "/keys/verify", Some(s.admin.as_str()), None, StatusCode::METHOD_NOT_ALLOWED),
+        (reqwest::Method::DELETE, "/keys", Some(s.admin.as_str()), None, StatusCode::METHOD_NOT_ALLOWED),
     ];
     for (method, path, key, body, expected) in calls {
         let (status, headers, answer) = s.call(method.clone(), path, key, body).await;
         assert_eq!(status, expected, "{method} {path}: {answer}");
         assert_eq!(headers.get("cache-control").map(|v| v.as_bytes()), Some(&b"no-store"[..]), "{method} {path}");
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(headers.get("allow").is_some_and(|allow| !allow.is_empty()), "{method} {path}: no Allow");
+        }
     }
 }
 
