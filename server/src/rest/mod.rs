@@ -26,7 +26,7 @@ use axum::routing::{any, delete, get, post, put};
 use axum::{Extension, Router};
 use chrono::{DateTime, Utc};
 use dto::{Verification, VerifyKey};
-use extract::{ApiJson, PresentedKey, presented_key};
+use extract::{ApiJson, PresentedKey};
 use problem::{ApiError, Problem, rate_limit_headers};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
@@ -90,9 +90,8 @@ pub fn routes(state: AppState, origin: SiteOrigin) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, authenticate))
         .layer(Extension(origin));
     // The hot path says `no-store` itself (see [`verify`]): under the layer, every verification
-    // would pay one more boxed route.
-    // Its 405 (any other method) says `no-store` too, as the rest of `/api/v1` does: a 405 is
-    // heuristically cacheable. axum adds its `Allow`.
+    // would pay one more boxed route. So does its 405 (any other method; heuristically cacheable),
+    // to which axum adds `Allow`.
     let not_post = || async { (StatusCode::METHOD_NOT_ALLOWED, [(header::CACHE_CONTROL, NO_STORE)]) };
     let verification = Router::new().route("/api/v1/keys/verify", post(verify).fallback(not_post));
     Router::new()
@@ -111,8 +110,8 @@ pub fn routes(state: AppState, origin: SiteOrigin) -> Router<AppState> {
 async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let now = Utc::now();
     let address = request.extensions().get::<ClientAddress>().map(|ClientAddress(ip)| *ip);
-    let presented = presented_key(request.headers());
-    let (mut caller, rate) = match verification::authenticate(&state.core, presented.as_deref(), address, now).await {
+    let presented = PresentedKey::read(request.headers());
+    let (mut caller, rate) = match verification::authenticate(&state.core, presented.secret(), address, now).await {
         Ok(authenticated) => authenticated,
         Err(e) => return ApiError::from(e).into_response(),
     };
